@@ -1,0 +1,158 @@
+import {
+  type _Record as FirehoseRecord,
+  PutRecordBatchCommand,
+  type PutRecordBatchCommandOutput,
+} from '@aws-sdk/client-firehose';
+import type { UsageSink } from '../../core/ports.ts';
+import { type UsageRecord, UsageRecordSchema } from '../../core/usage/record.ts';
+
+/** The one call this adapter makes; a FirehoseClient fits, and so does a fake in tests. */
+export interface FirehosePutRecordBatch {
+  send(command: PutRecordBatchCommand): Promise<PutRecordBatchCommandOutput>;
+}
+
+export interface FirehoseSinkOptions {
+  client: FirehosePutRecordBatch;
+  streamName: string;
+  /** Attempts per batch, counting the first; entries still failing after the last one are reported. */
+  maxAttempts?: number;
+  /** First backoff delay in ms; doubles each retry, with full jitter, capped at 5 s. */
+  baseDelayMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+/** Records that Firehose did not accept after every retry, or a call the SDK could not complete. */
+export class UsageDeliveryError extends Error {
+  override name = 'UsageDeliveryError';
+  constructor(
+    message: string,
+    readonly undelivered: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+// https://docs.aws.amazon.com/firehose/latest/APIReference/API_PutRecordBatch.html
+const MAX_RECORDS_PER_CALL = 500;
+const MAX_BYTES_PER_CALL = 4 * 1024 * 1024;
+const MAX_BYTES_PER_RECORD = 1_000 * 1024;
+const MAX_DELAY_MS = 5_000;
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The AWS UsageSink: one JSON line per record into Firehose, which buffers them into S3 (and converts
+ * to Parquet there). PutRecordBatch can answer 200 with some entries failed; only those are retried.
+ */
+export function createFirehoseSink({
+  client,
+  streamName,
+  maxAttempts = 4,
+  baseDelayMs = 100,
+  sleep = realSleep,
+  random = Math.random,
+}: FirehoseSinkOptions): UsageSink {
+  const backoff = (retry: number) => random() * Math.min(MAX_DELAY_MS, baseDelayMs * 2 ** retry);
+
+  async function putWithRetries(batch: Uint8Array[]): Promise<void> {
+    let pending = batch;
+    let lastError = '';
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      if (attempt > 0) await sleep(backoff(attempt - 1));
+      const output = await send(pending);
+      const failed = failedEntries(pending, output);
+      if (failed.records.length === 0) return;
+      pending = failed.records;
+      lastError = failed.error;
+    }
+    throw new UsageDeliveryError(
+      `Firehose stream '${streamName}' rejected ${pending.length} usage record(s) after ${maxAttempts} attempts (${lastError})`,
+      pending.length,
+    );
+  }
+
+  async function send(records: Uint8Array[]): Promise<PutRecordBatchCommandOutput> {
+    try {
+      return await client.send(
+        new PutRecordBatchCommand({
+          DeliveryStreamName: streamName,
+          Records: records.map((Data): FirehoseRecord => ({ Data })),
+        }),
+      );
+    } catch (cause) {
+      // The SDK has already retried throttling and 5xx by its own policy; what reaches here is final.
+      throw new UsageDeliveryError(
+        `Firehose PutRecordBatch to '${streamName}' failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+        records.length,
+        { cause },
+      );
+    }
+  }
+
+  return {
+    async write(records: UsageRecord[]): Promise<void> {
+      const encoded = records.map(encodeRecord);
+      for (const batch of toBatches(encoded)) await putWithRetries(batch);
+    },
+  };
+}
+
+const encoder = new TextEncoder();
+
+function encodeRecord(record: UsageRecord): Uint8Array {
+  const parsed = UsageRecordSchema.safeParse(record);
+  if (!parsed.success) {
+    throw new Error(`Invalid usage record '${String(record?.request_id)}': ${parsed.error.message}`, {
+      cause: parsed.error,
+    });
+  }
+  const data = encoder.encode(`${JSON.stringify(parsed.data)}\n`);
+  if (data.byteLength > MAX_BYTES_PER_RECORD) {
+    throw new UsageDeliveryError(
+      `Usage record '${record.request_id}' is ${data.byteLength} bytes, over Firehose's ${MAX_BYTES_PER_RECORD}`,
+      1,
+    );
+  }
+  return data;
+}
+
+/** Splits into calls of at most 500 records and 4 MiB of data. */
+export function toBatches(records: Uint8Array[]): Uint8Array[][] {
+  const batches: Uint8Array[][] = [];
+  let current: Uint8Array[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    if (current.length === MAX_RECORDS_PER_CALL || bytes + record.byteLength > MAX_BYTES_PER_CALL) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += record.byteLength;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/** Entries come back in request order; those with an ErrorCode were not accepted. */
+function failedEntries(
+  sent: Uint8Array[],
+  output: PutRecordBatchCommandOutput,
+): { records: Uint8Array[]; error: string } {
+  if (!output.FailedPutCount) return { records: [], error: '' };
+  const responses = output.RequestResponses ?? [];
+  const records: Uint8Array[] = [];
+  let error = '';
+  sent.forEach((record, i) => {
+    const response = responses[i];
+    if (response?.ErrorCode) {
+      records.push(record);
+      error ||= `${response.ErrorCode}: ${response.ErrorMessage ?? ''}`.trim();
+    }
+  });
+  // A count without matching entries should not happen; resend everything rather than lose records.
+  if (records.length === 0) return { records: sent, error: `FailedPutCount ${output.FailedPutCount}` };
+  return { records, error };
+}

@@ -1,0 +1,111 @@
+import { join } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { QueryEngine, Row, SqlValue } from '../../core/ports.ts';
+import { usageColumns } from '../../core/usage/record.ts';
+
+export interface DuckDbQueryEngineOptions {
+  /** The lake sink's data dir; the view reads `<dataDir>/usage/<partition>/*.jsonl`. */
+  dataDir: string;
+}
+
+export type DuckDbQueryEngine = QueryEngine & { close(): Promise<void> };
+
+/** Lake column types (Hive/Athena spelling, from the record schema) in DuckDB's spelling. */
+const DUCKDB_TYPES: Record<string, string> = {
+  STRING: 'VARCHAR',
+  BIGINT: 'BIGINT',
+  BOOLEAN: 'BOOLEAN',
+  TIMESTAMP: 'TIMESTAMP',
+  'ARRAY<STRING>': 'VARCHAR[]',
+};
+
+/**
+ * The local QueryEngine: an in-memory DuckDB with a view `usage` over the lake's JSON lines, so the
+ * SQL Athena runs on AWS runs here unchanged.
+ */
+export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): DuckDbQueryEngine {
+  const columns = usageColumns().map(({ name, sqlType }) => ({ name, type: duckDbType(sqlType) }));
+  const pattern = join(dataDir, 'usage', '*', '*.jsonl');
+  // Opened on first use, so the engine can be created at module scope like an SDK client.
+  let opened: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
+  const open = () => {
+    opened ??= DuckDBInstance.create(':memory:').then(async (instance) => ({
+      instance,
+      connection: await instance.connect(),
+    }));
+    return opened;
+  };
+  // One query at a time: each query redefines the view first, and the two must not interleave.
+  let tail: Promise<unknown> = Promise.resolve();
+
+  return {
+    query(sql: string, params: SqlValue[] = []): Promise<Row[]> {
+      const run = tail.then(async () => {
+        const { connection } = await open();
+        await defineUsageView(connection, pattern, columns);
+        const reader = await connection.runAndReadAll(sql, params);
+        return reader.getRowObjectsJS().map(toRow);
+      });
+      tail = run.catch(() => undefined);
+      return run.catch((cause: unknown) => {
+        throw new Error(`DuckDB query failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
+          cause,
+        });
+      });
+    },
+    async close(): Promise<void> {
+      await tail;
+      if (!opened) return;
+      const { instance, connection } = await opened;
+      opened = undefined;
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+function duckDbType(sqlType: string): string {
+  const type = DUCKDB_TYPES[sqlType];
+  if (!type) throw new Error(`No DuckDB type for lake column type ${sqlType}`);
+  return type;
+}
+
+/**
+ * `read_json` fails when its glob matches no file, so an empty lake gets a view with the same typed
+ * columns and no rows: a report over a fresh install is empty, not an error.
+ */
+async function defineUsageView(
+  connection: DuckDBConnection,
+  pattern: string,
+  columns: Array<{ name: string; type: string }>,
+): Promise<void> {
+  const path = sqlString(pattern);
+  const found = await connection.runAndReadAll(`SELECT 1 FROM glob(${path}) LIMIT 1`);
+  const source =
+    found.currentRowCount > 0
+      ? `SELECT * FROM read_json(${path}, columns = {${columns.map((c) => `${c.name}: '${c.type}'`).join(', ')}}, ` +
+        `format = 'newline_delimited', hive_partitioning = false)`
+      : `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${c.name}`).join(', ')} WHERE false`;
+  await connection.run(`CREATE OR REPLACE TEMP VIEW usage AS ${source}`);
+}
+
+function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+function toRow(values: Record<string, unknown>): Row {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, toSqlValue(value)]));
+}
+
+/** DuckDB's JS values to plain JSON ones: BIGINT/HUGEINT (SUM) → number, TIMESTAMP → ISO string. */
+function toSqlValue(value: unknown): SqlValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') {
+    // Beyond 2^53 a number would silently lose digits; a string keeps them.
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  }
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  // Lists and structs have no SqlValue; queries cast them `AS JSON` to get the same text on Athena.
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? Number(v) : v));
+}

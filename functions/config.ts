@@ -1,0 +1,125 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Everything else receives a typed Config.
+ * Local runs (`npm start`) and Lambda share the variable names; CDK sets the AWS ones.
+ */
+export const PROVIDERS = ['openai', 'anthropic', 'openrouter', 'moonshot'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+const DEFAULT_BASE_URLS: Record<ProviderName, string> = {
+  openai: 'https://api.openai.com',
+  anthropic: 'https://api.anthropic.com',
+  openrouter: 'https://openrouter.ai/api',
+  moonshot: 'https://api.moonshot.ai',
+};
+
+const API_KEY_VARS: Record<ProviderName, string> = {
+  openai: 'OPENAI_API_KEY',
+  anthropic: 'ANTHROPIC_API_KEY',
+  openrouter: 'OPENROUTER_API_KEY',
+  moonshot: 'MOONSHOT_API_KEY',
+};
+
+export interface ProviderSettings {
+  baseUrl: string;
+  /** Absent locally when the variable is unset; on AWS filled from Secrets Manager at cold start. */
+  apiKey: string | undefined;
+}
+
+export interface Config {
+  tableName: string;
+  /** Set locally (dynalite) and in tests; unset on AWS. */
+  dynamodbEndpoint: string | undefined;
+  region: string;
+  masterKey: string | undefined;
+  masterKeySecretArn: string | undefined;
+  providerKeysSecretArn: string | undefined;
+  providers: Record<ProviderName, ProviderSettings>;
+  firehoseStream: string | undefined;
+  athena: { workgroup: string; database: string; table: string };
+  snsTopicArn: string | undefined;
+  slackWebhookUrl: string | undefined;
+  dataDir: string;
+  host: string;
+  port: number;
+  keyCacheMs: number;
+  upstreamTimeoutMs: number;
+  maxBodyBytes: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+
+const EnvSchema = z.object({
+  TOLLGATE_TABLE: z.string().default('tollgate'),
+  TOLLGATE_DYNAMODB_ENDPOINT: optional,
+  AWS_REGION: z.string().default('us-east-1'),
+  TOLLGATE_MASTER_KEY: optional,
+  TOLLGATE_MASTER_KEY_SECRET_ARN: optional,
+  TOLLGATE_PROVIDER_KEYS_SECRET_ARN: optional,
+  TOLLGATE_FIREHOSE_STREAM: optional,
+  TOLLGATE_ATHENA_WORKGROUP: z.string().default('tollgate'),
+  TOLLGATE_ATHENA_DATABASE: z.string().default('tollgate'),
+  TOLLGATE_USAGE_TABLE: z.string().default('usage'),
+  TOLLGATE_SNS_TOPIC_ARN: optional,
+  TOLLGATE_SLACK_WEBHOOK_URL: optional,
+  TOLLGATE_DATA_DIR: z.string().default('.tollgate'),
+  TOLLGATE_HOST: z.string().default('127.0.0.1'),
+  TOLLGATE_PORT: int(4000),
+  TOLLGATE_KEY_CACHE_MS: int(5_000),
+  TOLLGATE_UPSTREAM_TIMEOUT_MS: int(600_000),
+  TOLLGATE_MAX_BODY_BYTES: int(6 * 1024 * 1024),
+  TOLLGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const e = EnvSchema.parse(env);
+  const providers = Object.fromEntries(
+    PROVIDERS.map((name) => {
+      const baseUrl = env[`TOLLGATE_${name.toUpperCase()}_BASE_URL`]?.trim() || DEFAULT_BASE_URLS[name];
+      const apiKey = env[API_KEY_VARS[name]]?.trim() || undefined;
+      return [name, { baseUrl: baseUrl.replace(/\/+$/, ''), apiKey }];
+    }),
+  ) as Record<ProviderName, ProviderSettings>;
+  return {
+    tableName: e.TOLLGATE_TABLE,
+    dynamodbEndpoint: e.TOLLGATE_DYNAMODB_ENDPOINT,
+    region: e.AWS_REGION,
+    masterKey: e.TOLLGATE_MASTER_KEY,
+    masterKeySecretArn: e.TOLLGATE_MASTER_KEY_SECRET_ARN,
+    providerKeysSecretArn: e.TOLLGATE_PROVIDER_KEYS_SECRET_ARN,
+    providers,
+    firehoseStream: e.TOLLGATE_FIREHOSE_STREAM,
+    athena: {
+      workgroup: e.TOLLGATE_ATHENA_WORKGROUP,
+      database: e.TOLLGATE_ATHENA_DATABASE,
+      table: e.TOLLGATE_USAGE_TABLE,
+    },
+    snsTopicArn: e.TOLLGATE_SNS_TOPIC_ARN,
+    slackWebhookUrl: e.TOLLGATE_SLACK_WEBHOOK_URL,
+    dataDir: e.TOLLGATE_DATA_DIR,
+    host: e.TOLLGATE_HOST,
+    port: e.TOLLGATE_PORT,
+    keyCacheMs: e.TOLLGATE_KEY_CACHE_MS,
+    upstreamTimeoutMs: e.TOLLGATE_UPSTREAM_TIMEOUT_MS,
+    maxBodyBytes: e.TOLLGATE_MAX_BODY_BYTES,
+    logLevel: e.TOLLGATE_LOG_LEVEL,
+  };
+}
+
+/** The environment variable names CDK sets on the functions; kept here so infra and code agree. */
+export const ENV = {
+  table: 'TOLLGATE_TABLE',
+  masterKeySecretArn: 'TOLLGATE_MASTER_KEY_SECRET_ARN',
+  providerKeysSecretArn: 'TOLLGATE_PROVIDER_KEYS_SECRET_ARN',
+  firehoseStream: 'TOLLGATE_FIREHOSE_STREAM',
+  athenaWorkgroup: 'TOLLGATE_ATHENA_WORKGROUP',
+  athenaDatabase: 'TOLLGATE_ATHENA_DATABASE',
+  usageTable: 'TOLLGATE_USAGE_TABLE',
+  snsTopicArn: 'TOLLGATE_SNS_TOPIC_ARN',
+} as const;

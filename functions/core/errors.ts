@@ -1,0 +1,92 @@
+/**
+ * Domain errors. Each sets `name`, keeps its `cause`, and says which HTTP status and which
+ * protocol error type it becomes, so the protocol modules can shape it for the client.
+ */
+export type ErrorKind =
+  | 'invalid_request'
+  | 'authentication'
+  | 'permission'
+  | 'not_found'
+  | 'budget_exceeded'
+  | 'rate_limited'
+  | 'too_large'
+  | 'upstream'
+  | 'upstream_timeout'
+  | 'internal';
+
+const STATUS: Record<ErrorKind, number> = {
+  invalid_request: 400,
+  authentication: 401,
+  budget_exceeded: 402,
+  permission: 403,
+  not_found: 404,
+  too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+  upstream: 502,
+  upstream_timeout: 504,
+};
+
+export class GatewayError extends Error {
+  override name = 'GatewayError';
+  readonly status: number;
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
+    super(message, options);
+    this.status = STATUS[kind];
+    this.headers = options?.headers ?? {};
+  }
+  readonly headers: Record<string, string>;
+}
+
+/** A conditional write found the item already there. Thrown by adapters, never an SDK error. */
+export class ConflictError extends Error {
+  override name = 'ConflictError';
+}
+
+export class BudgetExceededError extends GatewayError {
+  override name = 'BudgetExceededError';
+  constructor(
+    readonly scope: string,
+    readonly scope_id: string,
+    readonly limit_micros: number,
+    readonly committed_micros: number,
+    readonly resets_at: string | null,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'budget_exceeded',
+      budgetMessage(scope, scope_id, limit_micros, committed_micros, resets_at),
+      options,
+    );
+  }
+
+  get remaining_micros(): number {
+    return Math.max(0, this.limit_micros - this.committed_micros);
+  }
+}
+
+function budgetMessage(
+  scope: string,
+  id: string,
+  limit: number,
+  committed: number,
+  resetsAt: string | null,
+): string {
+  const reset = resetsAt ? `; it resets at ${resetsAt}` : '';
+  return (
+    `Budget exceeded for ${scope} '${id}': ${usd(committed)} of ${usd(limit)} used or reserved, ` +
+    `${usd(Math.max(0, limit - committed))} remaining${reset}.`
+  );
+}
+
+/** Formats micro-dollars as dollars for messages, without floating-point arithmetic on the amount. */
+export function usd(micros: number): string {
+  const sign = micros < 0 ? '-' : '';
+  const abs = Math.abs(Math.round(micros));
+  const cents = Math.round(abs / 10_000);
+  return `${sign}$${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+}

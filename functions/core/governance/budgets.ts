@@ -1,0 +1,44 @@
+import { BudgetExceededError } from '../errors.ts';
+import type { BudgetCounter, BudgetLedger, Reservation } from '../ports.ts';
+import type { ResolvedPrice } from '../pricing/catalog.ts';
+import { affordableOutputTokens, maxCostMicros } from '../pricing/cost.ts';
+
+/** Below this many output tokens a capped request is not worth sending: deny it instead. */
+export const MIN_OUTPUT_TOKENS = 1_024;
+
+/**
+ * Upper bound on prompt tokens from the request size. Real prompts run 3–4 bytes per token in JSON;
+ * two bytes per token over-reserves, which settlement gives back, rather than under-reserving.
+ */
+export function estimatePromptTokensForReservation(bodyBytes: number): number {
+  return Math.ceil(bodyBytes / 2);
+}
+
+export interface ReserveResult {
+  reservation: Reservation;
+  /** Set when the budget could not pay for the requested output: the lowered output limit. */
+  outputCap: number | undefined;
+}
+
+/**
+ * Reserves the most the request can cost on every counter. When a budget cannot cover that but can
+ * cover the prompt and a useful answer, reserves what is left and caps the output to fit — the spend
+ * can then never pass the limit. Otherwise the BudgetExceededError (402) propagates.
+ */
+export async function reserveBudget(
+  ledger: BudgetLedger,
+  counters: BudgetCounter[],
+  request: { promptTokens: number; outputTokens: number; price: ResolvedPrice },
+): Promise<ReserveResult> {
+  const { promptTokens, outputTokens, price } = request;
+  const full = maxCostMicros(promptTokens, outputTokens, price);
+  try {
+    return { reservation: await ledger.reserve(counters, full), outputCap: undefined };
+  } catch (err) {
+    if (!(err instanceof BudgetExceededError)) throw err;
+    const remaining = err.remaining_micros;
+    const outputCap = affordableOutputTokens(remaining, promptTokens, price);
+    if (outputCap < MIN_OUTPUT_TOKENS) throw err;
+    return { reservation: await ledger.reserve(counters, remaining), outputCap };
+  }
+}

@@ -1,0 +1,70 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { GatewayError } from '../errors.ts';
+import type { BudgetCounter, VirtualKey } from '../ports.ts';
+import { periodFor } from './periods.ts';
+
+/** Virtual keys look like OpenAI/Anthropic keys so clients that sniff the prefix accept them. */
+const KEY_PREFIX = 'sk-tg-';
+
+export function generateSecretKey(): string {
+  return KEY_PREFIX + randomBytes(24).toString('base64url');
+}
+
+export function hashKey(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export function maskKey(secret: string): string {
+  return `${secret.slice(0, KEY_PREFIX.length)}...${secret.slice(-4)}`;
+}
+
+/**
+ * The key a request carries: `x-api-key` (Anthropic clients) or `Authorization: Bearer` (OpenAI clients,
+ * `ANTHROPIC_AUTH_TOKEN`, and @anthropic-ai/sdk 1.x).
+ */
+export function presentedKey(headers: Headers): string | undefined {
+  const apiKey = headers.get('x-api-key')?.trim();
+  if (apiKey) return apiKey;
+  const auth = headers.get('authorization');
+  const match = auth ? /^Bearer\s+(.+)$/i.exec(auth.trim()) : null;
+  return match?.[1]?.trim() || undefined;
+}
+
+/** Rejects a blocked or expired key with 403: the key exists, it just may not be used. */
+export function assertKeyUsable(key: VirtualKey, now: Date): void {
+  if (key.blocked)
+    throw new GatewayError('permission', `Key '${key.key_alias ?? key.key_id}' has been revoked.`);
+  if (key.expires_at && new Date(key.expires_at) <= now) {
+    throw new GatewayError(
+      'permission',
+      `Key '${key.key_alias ?? key.key_id}' expired at ${key.expires_at}.`,
+    );
+  }
+}
+
+/** LiteLLM's marker for "any model"; an empty list means the same. */
+const ANY_MODEL = 'all-proxy-models';
+
+export function assertModelAllowed(key: VirtualKey, requested: string, canonical: string): void {
+  if (key.models.length === 0 || key.models.includes(ANY_MODEL)) return;
+  if (key.models.includes(requested) || key.models.includes(canonical)) return;
+  throw new GatewayError(
+    'permission',
+    `Key '${key.key_alias ?? key.key_id}' may not use model '${requested}'. Allowed: ${key.models.join(', ')}.`,
+  );
+}
+
+/** The key's own budget counter for the period containing `now`; metered even without a limit. */
+export function keyCounter(key: VirtualKey, now: Date): BudgetCounter {
+  const period = key.budget_duration
+    ? periodFor(key.budget_duration, new Date(key.created_at), now)
+    : undefined;
+  return {
+    scope: 'key',
+    scope_id: key.hash,
+    label: key.key_alias ?? key.key_id,
+    period: period?.id ?? 'lifetime',
+    resets_at: period?.end.toISOString() ?? null,
+    limit_micros: key.max_budget_micros,
+  };
+}

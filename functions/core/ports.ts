@@ -1,0 +1,118 @@
+/**
+ * The ports: the narrow interfaces between the pure core and the outside world. Each has one
+ * implementation in adapters/aws and one in adapters/local (DynamoDB adapters serve both, since
+ * dynalite speaks the DynamoDB API). Nothing here knows about an SDK.
+ */
+import type { UsageRecord } from './usage/record.ts';
+
+/** A virtual key as stored: never the key itself, only its sha256. Money in micro-dollars. */
+export interface VirtualKey {
+  /** hex sha256 of the secret key; the store's primary key. */
+  hash: string;
+  /** A short, non-secret id for records and logs (first 12 hex chars of the hash). */
+  key_id: string;
+  key_alias: string | null;
+  user_id: string | null;
+  team_id: string | null;
+  /** Model names this key may call; empty means any model. */
+  models: string[];
+  max_budget_micros: number | null;
+  /** LiteLLM-style duration (`1d`, `30d`, `1mo`, `monthly`...) or null for a lifetime budget. */
+  budget_duration: string | null;
+  metadata: Record<string, unknown>;
+  tags: string[];
+  blocked: boolean;
+  created_at: string;
+  expires_at: string | null;
+  /** A masked form of the key (`sk-...abcd`) that can be shown back to people. */
+  key_name: string;
+}
+
+export interface KeyStore {
+  get(hash: string): Promise<VirtualKey | undefined>;
+  /** Creates the key; throws ConflictError if the hash already exists. */
+  create(key: VirtualKey): Promise<void>;
+}
+
+/** One budget counter: a scope (key, user, team, org) in one budget period. */
+export interface BudgetCounter {
+  scope: 'key' | 'user' | 'team' | 'org';
+  scope_id: string;
+  /** How people know the scope (key alias, team alias...), for messages; never a secret. */
+  label: string;
+  /** Period identity, e.g. `2026-11` or `lifetime`; part of the counter's key. */
+  period: string;
+  /** When the counter's period ends (ISO, UTC) or null for lifetime. */
+  resets_at: string | null;
+  /** Hard limit, or null when the scope is only metered. */
+  limit_micros: number | null;
+}
+
+export interface CounterState {
+  /** Settled spend in the period. */
+  spent_micros: number;
+  /** Settled spend plus outstanding reservations: what the limit is compared with. */
+  committed_micros: number;
+}
+
+export interface Reservation {
+  counters: BudgetCounter[];
+  amount_micros: number;
+}
+
+export interface BudgetLedger {
+  /**
+   * Atomically adds `amount_micros` to every counter's committed total, each only if it stays within
+   * its limit. All or nothing: on failure what was taken is given back and BudgetExceededError thrown.
+   */
+  reserve(counters: BudgetCounter[], amount_micros: number): Promise<Reservation>;
+  /** Replaces the reservation by the actual cost (which may be zero, or more than reserved). */
+  settle(reservation: Reservation, actual_micros: number): Promise<void>;
+  read(counter: BudgetCounter): Promise<CounterState>;
+}
+
+export interface UsageSink {
+  /** Resolves once the records are durably accepted (file written, Firehose acknowledged). */
+  write(records: UsageRecord[]): Promise<void>;
+}
+
+export type SqlValue = string | number | boolean | null;
+export type Row = Record<string, SqlValue>;
+
+export interface QueryEngine {
+  /**
+   * Runs one SQL text written in the subset Athena (Trino) and DuckDB share, over the table `usage`.
+   * Positional `?` parameters.
+   */
+  query(sql: string, params?: SqlValue[]): Promise<Row[]>;
+}
+
+export interface Alert {
+  severity: 'info' | 'warning' | 'critical';
+  subject: string;
+  message: string;
+  scope: string;
+}
+
+export interface Notifier {
+  notify(alert: Alert): Promise<void>;
+}
+
+/** The web-standard fetch, narrowed: the upstream call is injectable for tests and fault injection. */
+export type UpstreamFetch = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export type LogFields = Record<string, unknown>;
+
+/** Structured logging. Never pass request or response bodies, keys or credentials. */
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+}

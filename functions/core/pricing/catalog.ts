@@ -1,0 +1,187 @@
+/**
+ * The model catalog: which provider serves a model, and what it costs. Data, versioned; a deployment
+ * can override it. Prices are USD per million tokens written as decimal strings (exact), from the
+ * providers' public price lists; they are converted once to integer picodollars per token.
+ */
+import type { ProviderName } from '../../config.ts';
+
+export const PRICE_VERSION = '2026-11-01';
+
+export interface PriceEntryUsd {
+  input: string;
+  output: string;
+  cache_read?: string;
+  cache_write_5m?: string;
+  cache_write_1h?: string;
+  /** Anthropic's long-context tier: these prices apply when the prompt exceeds `above_input_tokens`. */
+  long_context?: {
+    above_input_tokens: number;
+    input: string;
+    output: string;
+    cache_read: string;
+    cache_write_5m: string;
+    cache_write_1h: string;
+  };
+}
+
+export interface ModelEntry {
+  /** Canonical model name; a request may add a date suffix (`-20250514`, `-2025-04-14`). */
+  model: string;
+  provider: ProviderName;
+  price: PriceEntryUsd;
+  /** Output cap assumed when a request sets none (used to size reservations). */
+  max_output_tokens: number;
+}
+
+const opus45: PriceEntryUsd = {
+  input: '5',
+  output: '25',
+  cache_read: '0.50',
+  cache_write_5m: '6.25',
+  cache_write_1h: '10',
+};
+const opus41: PriceEntryUsd = {
+  input: '15',
+  output: '75',
+  cache_read: '1.50',
+  cache_write_5m: '18.75',
+  cache_write_1h: '30',
+};
+const sonnet4: PriceEntryUsd = {
+  input: '3',
+  output: '15',
+  cache_read: '0.30',
+  cache_write_5m: '3.75',
+  cache_write_1h: '6',
+  long_context: {
+    above_input_tokens: 200_000,
+    input: '6',
+    output: '22.50',
+    cache_read: '0.60',
+    cache_write_5m: '7.50',
+    cache_write_1h: '12',
+  },
+};
+const haiku45: PriceEntryUsd = {
+  input: '1',
+  output: '5',
+  cache_read: '0.10',
+  cache_write_5m: '1.25',
+  cache_write_1h: '2',
+};
+const gpt5: PriceEntryUsd = { input: '1.25', output: '10', cache_read: '0.125' };
+const gpt52: PriceEntryUsd = { input: '1.75', output: '14', cache_read: '0.175' };
+
+const claude = (model: string, price: PriceEntryUsd, max_output_tokens = 64_000): ModelEntry => ({
+  model,
+  provider: 'anthropic',
+  price,
+  max_output_tokens,
+});
+const openai = (model: string, price: PriceEntryUsd, max_output_tokens = 128_000): ModelEntry => ({
+  model,
+  provider: 'openai',
+  price,
+  max_output_tokens,
+});
+
+export const DEFAULT_MODELS: ModelEntry[] = [
+  claude('claude-opus-4-8', opus45),
+  claude('claude-opus-4-7', opus45),
+  claude('claude-opus-4-6', opus45),
+  claude('claude-opus-4-5', opus45),
+  claude('claude-opus-4-1', opus41, 32_000),
+  claude('claude-opus-4', opus41, 32_000),
+  claude('claude-sonnet-4-6', sonnet4),
+  claude('claude-sonnet-4-5', sonnet4),
+  claude('claude-sonnet-4', sonnet4),
+  claude('claude-haiku-4-5', haiku45),
+  openai('gpt-5', gpt5),
+  openai('gpt-5.1', gpt5),
+  openai('gpt-5-codex', gpt5),
+  openai('gpt-5.1-codex', gpt5),
+  openai('gpt-5.2', gpt52),
+  openai('gpt-5.2-codex', gpt52),
+  openai('gpt-5.3-codex', gpt52),
+  openai('gpt-4.1', { input: '2', output: '8', cache_read: '0.50' }, 32_768),
+  openai('gpt-4.1-mini', { input: '0.40', output: '1.60', cache_read: '0.10' }, 32_768),
+  openai('gpt-4o', { input: '2.50', output: '10', cache_read: '1.25' }, 16_384),
+  openai('o3', { input: '2', output: '8', cache_read: '0.50' }, 100_000),
+  openai('o4-mini', { input: '1.10', output: '4.40', cache_read: '0.275' }, 100_000),
+];
+
+/** Integer picodollars per token (1e-12 USD): USD per million tokens × 1e6, exact for any price with ≤ 6 decimals. */
+export interface Price {
+  input: number;
+  output: number;
+  cache_read: number;
+  cache_write_5m: number;
+  cache_write_1h: number;
+}
+
+export interface ResolvedPrice extends Price {
+  long_context: (Price & { above_input_tokens: number }) | null;
+  version: string;
+}
+
+/** Parses a decimal USD-per-million string into integer picodollars per token, without floats. */
+export function picosPerToken(usdPerMillion: string): number {
+  const match = /^(\d+)(?:\.(\d{1,6}))?$/.exec(usdPerMillion.trim());
+  if (!match) throw new Error(`Invalid price '${usdPerMillion}': expected a decimal with at most 6 places`);
+  const whole = Number(match[1]);
+  const fraction = Number((match[2] ?? '').padEnd(6, '0'));
+  return whole * 1_000_000 + fraction;
+}
+
+function toPrice(p: Omit<PriceEntryUsd, 'long_context'>): Price {
+  const input = picosPerToken(p.input);
+  return {
+    input,
+    output: picosPerToken(p.output),
+    // Providers that do not discount cache reads or charge for cache writes bill them as input.
+    cache_read: p.cache_read ? picosPerToken(p.cache_read) : input,
+    cache_write_5m: p.cache_write_5m ? picosPerToken(p.cache_write_5m) : input,
+    cache_write_1h: p.cache_write_1h ? picosPerToken(p.cache_write_1h) : input,
+  };
+}
+
+export interface ResolvedModel {
+  model: string;
+  provider: ProviderName;
+  price: ResolvedPrice;
+  max_output_tokens: number;
+}
+
+export interface ModelCatalog {
+  resolve(requested: string): ResolvedModel | undefined;
+  models(): string[];
+}
+
+/** A date suffix providers append to pinned snapshots: `-20250514` or `-2025-04-14`. */
+const SNAPSHOT_SUFFIX = /-(\d{8}|\d{4}-\d{2}-\d{2})$/;
+
+export function createModelCatalog(
+  entries: ModelEntry[] = DEFAULT_MODELS,
+  version = PRICE_VERSION,
+): ModelCatalog {
+  const byName = new Map<string, ResolvedModel>();
+  for (const e of entries) {
+    const lc = e.price.long_context;
+    byName.set(e.model, {
+      model: e.model,
+      provider: e.provider,
+      max_output_tokens: e.max_output_tokens,
+      price: {
+        ...toPrice(e.price),
+        long_context: lc ? { ...toPrice(lc), above_input_tokens: lc.above_input_tokens } : null,
+        version,
+      },
+    });
+  }
+  return {
+    resolve(requested) {
+      return byName.get(requested) ?? byName.get(requested.replace(SNAPSHOT_SUFFIX, ''));
+    },
+    models: () => [...byName.keys()],
+  };
+}

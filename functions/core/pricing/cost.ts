@@ -1,0 +1,82 @@
+import type { Price, ResolvedPrice } from './catalog.ts';
+
+/**
+ * Token counts normalised across providers. `input_tokens` excludes cache reads and writes (Anthropic's
+ * convention); protocol readers convert OpenAI's `prompt_tokens`, which include cached tokens.
+ * `reasoning_tokens` are already part of `output_tokens` on every provider we meter; they are recorded
+ * for reporting, not billed twice.
+ */
+export interface TokenUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_5m_tokens: number;
+  cache_write_1h_tokens: number;
+  reasoning_tokens: number;
+}
+
+export const ZERO_USAGE: TokenUsage = {
+  input_tokens: 0,
+  output_tokens: 0,
+  cache_read_tokens: 0,
+  cache_write_5m_tokens: 0,
+  cache_write_1h_tokens: 0,
+  reasoning_tokens: 0,
+};
+
+const PICOS_PER_MICRO = 1_000_000;
+
+/** Total prompt size as the long-context tier measures it: fresh input plus cache reads and writes. */
+export function promptTokens(u: TokenUsage): number {
+  return u.input_tokens + u.cache_read_tokens + u.cache_write_5m_tokens + u.cache_write_1h_tokens;
+}
+
+/**
+ * The cost of one request in integer micro-dollars. The sum is exact in picodollars (an integer well
+ * inside 2^53 for any real request) and rounded to the nearest micro-dollar once, at the end.
+ */
+export function costMicros(usage: TokenUsage, price: ResolvedPrice): number {
+  const tier: Price =
+    price.long_context && promptTokens(usage) > price.long_context.above_input_tokens
+      ? price.long_context
+      : price;
+  const picos =
+    usage.input_tokens * tier.input +
+    usage.output_tokens * tier.output +
+    usage.cache_read_tokens * tier.cache_read +
+    usage.cache_write_5m_tokens * tier.cache_write_5m +
+    usage.cache_write_1h_tokens * tier.cache_write_1h;
+  return Math.round(picos / PICOS_PER_MICRO);
+}
+
+/**
+ * The most a request can cost, for the reservation: the prompt estimate billed at the dearest input
+ * rate (a cache write) and every allowed output token, at the long-context tier if it could apply.
+ */
+export function maxCostMicros(
+  estimatedInputTokens: number,
+  maxOutputTokens: number,
+  price: ResolvedPrice,
+): number {
+  const tier: Price =
+    price.long_context && estimatedInputTokens > price.long_context.above_input_tokens
+      ? price.long_context
+      : price;
+  const inputRate = Math.max(tier.input, tier.cache_write_5m);
+  return Math.ceil((estimatedInputTokens * inputRate + maxOutputTokens * tier.output) / PICOS_PER_MICRO);
+}
+
+/** How many output tokens `budgetMicros` pays for after the prompt estimate; 0 if not even the prompt. */
+export function affordableOutputTokens(
+  budgetMicros: number,
+  estimatedInputTokens: number,
+  price: ResolvedPrice,
+): number {
+  const tier: Price =
+    price.long_context && estimatedInputTokens > price.long_context.above_input_tokens
+      ? price.long_context
+      : price;
+  const inputRate = Math.max(tier.input, tier.cache_write_5m);
+  const left = budgetMicros * PICOS_PER_MICRO - estimatedInputTokens * inputRate;
+  return left <= 0 ? 0 : Math.floor(left / tier.output);
+}

@@ -1,0 +1,127 @@
+/**
+ * OpenAI Chat Completions (https://platform.openai.com/docs/api-reference/chat). A stream only reports
+ * usage when asked with `stream_options.include_usage`, in a final chunk whose `choices` is empty; the
+ * gateway always asks, and hides that chunk from clients that did not. `prompt_tokens` include
+ * `cached_tokens` and `completion_tokens` include `reasoning_tokens`.
+ */
+import { type ErrorKind, GatewayError } from '../errors.ts';
+import type { TokenUsage } from '../pricing/cost.ts';
+import { generatedChars } from './sse.ts';
+import { isRecord, nonNegInt, type ParsedRequest, type Protocol, type StreamMeter } from './types.ts';
+
+const ERROR_TYPES: Record<ErrorKind, { type: string; code: string | null }> = {
+  invalid_request: { type: 'invalid_request_error', code: null },
+  authentication: { type: 'invalid_request_error', code: 'invalid_api_key' },
+  permission: { type: 'permission_error', code: 'permission_denied' },
+  not_found: { type: 'invalid_request_error', code: 'not_found' },
+  budget_exceeded: { type: 'insufficient_quota', code: 'budget_exceeded' },
+  rate_limited: { type: 'rate_limit_error', code: 'rate_limit_exceeded' },
+  too_large: { type: 'invalid_request_error', code: 'request_too_large' },
+  upstream: { type: 'server_error', code: 'upstream_error' },
+  upstream_timeout: { type: 'server_error', code: 'upstream_timeout' },
+  internal: { type: 'server_error', code: null },
+};
+
+function parseRequest(body: Record<string, unknown>): ParsedRequest {
+  const { model, stream, max_tokens, max_completion_tokens } = body;
+  if (typeof model !== 'string' || model === '') {
+    throw new GatewayError('invalid_request', "'model' is a required property (a string naming the model)");
+  }
+  const cap = max_completion_tokens ?? max_tokens;
+  if (cap !== undefined && cap !== null && (typeof cap !== 'number' || cap < 1)) {
+    throw new GatewayError('invalid_request', "'max_completion_tokens' must be a positive integer");
+  }
+  return {
+    model,
+    stream: stream === true,
+    maxOutputTokens: typeof cap === 'number' ? Math.floor(cap) : undefined,
+    sessionId: undefined,
+  };
+}
+
+function usageFromObject(u: Record<string, unknown>): TokenUsage {
+  const prompt = isRecord(u.prompt_tokens_details) ? u.prompt_tokens_details : {};
+  const completion = isRecord(u.completion_tokens_details) ? u.completion_tokens_details : {};
+  const cached = nonNegInt(prompt.cached_tokens);
+  return {
+    input_tokens: Math.max(0, nonNegInt(u.prompt_tokens) - cached),
+    output_tokens: nonNegInt(u.completion_tokens),
+    cache_read_tokens: cached,
+    cache_write_5m_tokens: 0,
+    cache_write_1h_tokens: 0,
+    reasoning_tokens: nonNegInt(completion.reasoning_tokens),
+  };
+}
+
+function usageFromJson(json: unknown): TokenUsage | undefined {
+  return isRecord(json) && isRecord(json.usage) ? usageFromObject(json.usage) : undefined;
+}
+
+function createMeter({ stripUsageChunk }: { stripUsageChunk: boolean }): StreamMeter {
+  let usage: TokenUsage | undefined;
+  let error: string | undefined;
+  let chars = 0;
+  return {
+    onEvent({ data }) {
+      // Parse only the chunks that can carry usage or an error; content deltas are just counted.
+      if (!data.includes('"usage":{') && !data.includes('"error"')) {
+        chars += generatedChars(data);
+        return 'keep';
+      }
+      let chunk: unknown;
+      try {
+        chunk = JSON.parse(data);
+      } catch {
+        return 'keep';
+      }
+      if (!isRecord(chunk)) return 'keep';
+      if (isRecord(chunk.error)) {
+        error = typeof chunk.error.type === 'string' ? chunk.error.type : 'error';
+        return 'keep';
+      }
+      chars += generatedChars(data);
+      if (!isRecord(chunk.usage)) return 'keep';
+      usage = usageFromObject(chunk.usage);
+      const usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0;
+      return stripUsageChunk && usageOnly ? 'drop' : 'keep';
+    },
+    usage: () => usage,
+    error: () => error,
+    generatedChars: () => chars,
+  };
+}
+
+export const openaiChat: Protocol = {
+  name: 'openai-chat',
+  upstreamPath: '/v1/chat/completions',
+  parseRequest,
+  upstreamBody(body, request, outputCap) {
+    let out = body;
+    let stripUsageChunk = false;
+    if (request.stream) {
+      const options = isRecord(body.stream_options) ? body.stream_options : {};
+      stripUsageChunk = options.include_usage !== true;
+      out = { ...out, stream_options: { ...options, include_usage: true } };
+    }
+    if (
+      outputCap !== undefined &&
+      (request.maxOutputTokens === undefined || outputCap < request.maxOutputTokens)
+    ) {
+      // max_tokens is deprecated and rejected by reasoning models; keep the field the client used.
+      const field =
+        body.max_tokens !== undefined && body.max_completion_tokens === undefined
+          ? 'max_tokens'
+          : 'max_completion_tokens';
+      out = { ...out, [field]: outputCap };
+    }
+    return { body: out, stripUsageChunk };
+  },
+  usageFromJson,
+  createMeter,
+  errorBody,
+  streamErrorEvent: (kind, message) => `data: ${JSON.stringify(errorBody(kind, message))}\n\n`,
+};
+
+function errorBody(kind: ErrorKind, message: string) {
+  return { error: { message, type: ERROR_TYPES[kind].type, param: null, code: ERROR_TYPES[kind].code } };
+}

@@ -1,0 +1,56 @@
+import type { ErrorKind } from '../errors.ts';
+import type { TokenUsage } from '../pricing/cost.ts';
+import type { EventVerdict, SseEvent } from './sse.ts';
+
+export type ProtocolName = 'anthropic-messages' | 'openai-chat';
+
+export interface ParsedRequest {
+  model: string;
+  stream: boolean;
+  /** The client's output cap, if it set one. */
+  maxOutputTokens: number | undefined;
+  /** Opaque session id from the body (Claude Code puts one in metadata.user_id), if any. */
+  sessionId: string | undefined;
+}
+
+/** Reads usage out of a streamed response, event by event. */
+export interface StreamMeter {
+  onEvent(event: SseEvent): EventVerdict;
+  /** Usage as reported by the provider, or undefined if none arrived. */
+  usage(): TokenUsage | undefined;
+  /** The provider's error type if the stream carried an error event. */
+  error(): string | undefined;
+  /** Characters of generated text seen, for estimating output when usage never arrives. */
+  generatedChars(): number;
+}
+
+export interface Protocol {
+  name: ProtocolName;
+  /** The path on the provider's API that serves this protocol. */
+  upstreamPath: string;
+  /** Validates the little the gateway needs; unknown fields pass through untouched. */
+  parseRequest(body: Record<string, unknown>): ParsedRequest;
+  /**
+   * The body to send upstream. `outputCap` lowers the output limit when the budget cannot pay for more.
+   * `stripUsageChunk` tells the meter to hide a usage-only chunk the client did not ask for.
+   */
+  upstreamBody(
+    body: Record<string, unknown>,
+    request: ParsedRequest,
+    outputCap: number | undefined,
+  ): { body: Record<string, unknown>; stripUsageChunk: boolean };
+  usageFromJson(json: unknown): TokenUsage | undefined;
+  createMeter(options: { stripUsageChunk: boolean }): StreamMeter;
+  /** An error body in this protocol's shape. */
+  errorBody(kind: ErrorKind, message: string): unknown;
+  /** An SSE event carrying an error, for failures after the response status was sent. */
+  streamErrorEvent(kind: ErrorKind, message: string): string;
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function nonNegInt(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0;
+}

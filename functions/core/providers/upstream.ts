@@ -1,0 +1,43 @@
+import type { ProviderName, ProviderSettings } from '../../config.ts';
+import { GatewayError } from '../errors.ts';
+
+/**
+ * The request headers an upstream provider gets: its own credential (never the client's virtual key),
+ * the protocol headers the client sent (Claude Code's `anthropic-beta` list must arrive as is), JSON.
+ */
+export function upstreamHeaders(
+  provider: ProviderName,
+  settings: ProviderSettings,
+  incoming: Headers,
+): Headers {
+  if (!settings.apiKey) {
+    throw new GatewayError('upstream', `Provider '${provider}' has no API key configured on the gateway.`);
+  }
+  const headers = new Headers({
+    'content-type': 'application/json',
+    accept: incoming.get('accept') ?? '*/*',
+  });
+  if (provider === 'anthropic') {
+    for (const [name, value] of incoming) if (name.startsWith('anthropic-')) headers.set(name, value);
+    // The version header is required upstream; pass the client's, never pin one over it.
+    if (!headers.has('anthropic-version')) headers.set('anthropic-version', '2023-06-01');
+    headers.set('x-api-key', settings.apiKey);
+  } else {
+    for (const [name, value] of incoming) if (name === 'openai-beta') headers.set(name, value);
+    headers.set('authorization', `Bearer ${settings.apiKey}`);
+  }
+  return headers;
+}
+
+/** Response headers worth passing back; hop-by-hop, length and encoding headers are not. */
+const PASSED_BACK = ['content-type', 'cache-control', 'retry-after', 'request-id', 'x-request-id'];
+
+export function clientHeaders(upstream: Headers, requestId: string): Headers {
+  const headers = new Headers();
+  for (const name of PASSED_BACK) {
+    const value = upstream.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  headers.set('x-tollgate-request-id', requestId);
+  return headers;
+}

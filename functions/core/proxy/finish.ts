@@ -1,0 +1,132 @@
+import type { BudgetLedger, Clock, Logger, Reservation, UsageSink, VirtualKey } from '../ports.ts';
+import type { ResolvedModel } from '../pricing/catalog.ts';
+import { costMicros, type TokenUsage, ZERO_USAGE } from '../pricing/cost.ts';
+import type { Protocol } from '../protocols/types.ts';
+import { toUsageRecord } from '../usage/build.ts';
+import type { UsageRecord } from '../usage/record.ts';
+import type { BodyReading } from './metered-body.ts';
+
+/** What the pipeline has learned about a request so far; filled in step by step. */
+export interface CallState {
+  request_id: string;
+  started: Date;
+  route: string;
+  protocol: Protocol;
+  agent: string;
+  agent_version: string | null;
+  stream: boolean;
+  prompt_bytes: number;
+  key?: VirtualKey;
+  model?: ResolvedModel;
+  model_requested?: string;
+  session_id?: string;
+  reservation?: Reservation;
+  first_byte?: Date;
+}
+
+export interface CallResult {
+  status: number;
+  outcome: UsageRecord['outcome'];
+  error_type?: string | undefined;
+  /** Present when a response body from the provider was read. */
+  reading?: BodyReading;
+}
+
+/** Rough tokens for text we could not have the provider count: about four characters a token. */
+const CHARS_PER_TOKEN = 4;
+
+export interface Finisher {
+  /** Settles and records the call in the background; never throws. Tracked until `drain`. */
+  finish(call: CallState, result: CallResult): void;
+  drain(): Promise<void>;
+}
+
+export function createFinisher(deps: {
+  ledger: BudgetLedger;
+  usage: UsageSink;
+  clock: Clock;
+  log: Logger;
+}): Finisher {
+  const inflight = new Set<Promise<void>>();
+
+  async function settleAndRecord(call: CallState, result: CallResult): Promise<void> {
+    const ended = deps.clock.now();
+    const { usage, source } = meteredUsage(call, result);
+    const cost = usage && call.model ? costMicros(usage, call.model.price) : 0;
+    if (call.reservation) {
+      try {
+        await deps.ledger.settle(call.reservation, cost);
+      } catch (err) {
+        // The reservation stays counted (over-, never under-counting spend); the record still lands.
+        deps.log.error('budget.settle_failed', { request_id: call.request_id, error: String(err) });
+      }
+    }
+    const record = toUsageRecord({
+      request_id: call.request_id,
+      started: call.started,
+      ended,
+      first_byte: call.first_byte,
+      route: call.route,
+      protocol: call.protocol.name,
+      agent: call.agent,
+      agent_version: call.agent_version,
+      session_id: call.session_id,
+      key: call.key,
+      provider: call.model?.provider,
+      model_requested: call.model_requested,
+      model_used: call.model?.model,
+      stream: call.stream,
+      status: result.status,
+      outcome: result.outcome,
+      error_type: result.error_type,
+      usage,
+      usage_source: source,
+      cost_micros: cost,
+      reserved_micros: call.reservation?.amount_micros ?? 0,
+      price_version: call.model?.price.version,
+    });
+    try {
+      await deps.usage.write([record]);
+    } catch (err) {
+      deps.log.error('usage.write_failed', { request_id: call.request_id, error: String(err) });
+    }
+  }
+
+  return {
+    finish(call, result) {
+      const done = settleAndRecord(call, result).finally(() => inflight.delete(done));
+      inflight.add(done);
+    },
+    async drain() {
+      while (inflight.size > 0) await Promise.allSettled([...inflight]);
+    },
+  };
+}
+
+/**
+ * The provider's usage when it reported it for a complete response; otherwise an estimate from what
+ * was sent and received (the prompt's size, the generated text), keeping whatever counts did arrive.
+ */
+function meteredUsage(
+  call: CallState,
+  result: CallResult,
+): { usage: TokenUsage | undefined; source: UsageRecord['usage_source'] } {
+  const reading = result.reading;
+  if (!reading) return { usage: undefined, source: 'none' };
+  if (reading.usage && result.outcome === 'success') return { usage: reading.usage, source: 'provider' };
+  const reported = reading.usage ?? ZERO_USAGE;
+  const promptKnown =
+    reported.input_tokens +
+      reported.cache_read_tokens +
+      reported.cache_write_5m_tokens +
+      reported.cache_write_1h_tokens >
+    0;
+  return {
+    usage: {
+      ...reported,
+      input_tokens: promptKnown ? reported.input_tokens : Math.ceil(call.prompt_bytes / CHARS_PER_TOKEN),
+      output_tokens: Math.max(reported.output_tokens, Math.ceil(reading.generatedChars / CHARS_PER_TOKEN)),
+    },
+    source: 'estimated',
+  };
+}

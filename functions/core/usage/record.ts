@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+/**
+ * The usage record: one per proxied request, whatever its outcome. This zod schema is the single
+ * definition; the TypeScript type, the lake's column list and (on AWS) the Glue table come from it.
+ * Money is integer micro-dollars; times are UTC ISO-8601 strings.
+ */
+export const USAGE_SCHEMA_VERSION = 1;
+
+const count = z.number().int().nonnegative();
+
+export const UsageRecordSchema = z.object({
+  schema_version: z.number().int(),
+  request_id: z.string(),
+  ts: z.string().datetime(),
+  /** Partition day (UTC) of `ts`, `YYYY-MM-DD`. */
+  dt: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  key_id: z.string().nullable(),
+  key_alias: z.string().nullable(),
+  user_id: z.string().nullable(),
+  team_id: z.string().nullable(),
+  agent: z.string(),
+  agent_version: z.string().nullable(),
+  session_id: z.string().nullable(),
+  route: z.string(),
+  protocol: z.string(),
+  provider: z.string().nullable(),
+  model_requested: z.string().nullable(),
+  model_used: z.string().nullable(),
+  stream: z.boolean(),
+  status: z.number().int(),
+  outcome: z.enum(['success', 'upstream_error', 'denied', 'invalid', 'truncated', 'error']),
+  error_type: z.string().nullable(),
+  input_tokens: count,
+  output_tokens: count,
+  cache_read_tokens: count,
+  cache_write_5m_tokens: count,
+  cache_write_1h_tokens: count,
+  reasoning_tokens: count,
+  usage_source: z.enum(['provider', 'estimated', 'none']),
+  cost_micros: count,
+  reserved_micros: count,
+  price_version: z.string().nullable(),
+  latency_ms: count,
+  ttfb_ms: count.nullable(),
+  tags: z.array(z.string()),
+});
+
+export type UsageRecord = z.infer<typeof UsageRecordSchema>;
+
+/**
+ * Column names and their Hive/Athena types, derived from the schema, for the lake and query engines.
+ * `dt` is included; on AWS it is the table's partition key rather than a data column.
+ */
+export function usageColumns(): Array<{ name: keyof UsageRecord; sqlType: string }> {
+  return Object.entries(UsageRecordSchema.shape).map(([name, type]) => ({
+    name: name as keyof UsageRecord,
+    sqlType: sqlTypeOf(name, type),
+  }));
+}
+
+function sqlTypeOf(name: string, type: z.ZodType): string {
+  if (name === 'ts') return 'TIMESTAMP';
+  const inner = type instanceof z.ZodNullable ? type.unwrap() : type;
+  if (inner instanceof z.ZodNumber) return 'BIGINT';
+  if (inner instanceof z.ZodBoolean) return 'BOOLEAN';
+  if (inner instanceof z.ZodArray) return 'ARRAY<STRING>';
+  return 'STRING';
+}

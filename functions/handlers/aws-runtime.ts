@@ -1,0 +1,79 @@
+/**
+ * What the Lambda functions share at cold start: configuration, SDK clients (created once, at module
+ * scope, reused across invocations) and the secrets (master key, provider keys) from Secrets Manager.
+ */
+import { randomUUID } from 'node:crypto';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createAthenaQueryEngine } from '../adapters/aws/athena-query.ts';
+import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
+import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
+import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
+import { createLogger } from '../adapters/logger.ts';
+import { type Config, loadConfig, PROVIDERS } from '../config.ts';
+import type { AdminDeps } from '../core/admin/api.ts';
+import { systemClock } from '../core/ports.ts';
+import { createModelCatalog } from '../core/pricing/catalog.ts';
+import type { ProxyDeps } from '../core/proxy/pipeline.ts';
+
+export const config: Config = loadConfig();
+const log = createLogger(config.logLevel);
+const dynamo = new DynamoDBClient({ region: config.region });
+const secrets = new SecretsManagerClient({ region: config.region });
+
+async function secretString(arn: string | undefined): Promise<string | undefined> {
+  if (!arn) return undefined;
+  const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+  return SecretString;
+}
+
+/** Provider keys live in one JSON secret: `{"OPENAI_API_KEY": "...", "ANTHROPIC_API_KEY": "...", ...}`. */
+async function providerSettings(): Promise<ProxyDeps['providers']> {
+  const raw = await secretString(config.providerKeysSecretArn);
+  const keys = raw ? (JSON.parse(raw) as Record<string, string>) : {};
+  const providers = { ...config.providers };
+  for (const name of PROVIDERS) {
+    const fromSecret = keys[`${name.toUpperCase()}_API_KEY`]?.trim();
+    if (fromSecret) providers[name] = { ...providers[name], apiKey: fromSecret };
+  }
+  return providers;
+}
+
+export async function proxyDeps(): Promise<ProxyDeps> {
+  if (!config.firehoseStream) throw new Error('TOLLGATE_FIREHOSE_STREAM is not set');
+  return {
+    keys: createDynamoKeyStore(dynamo, config.tableName),
+    ledger: createDynamoBudgetLedger(dynamo, config.tableName),
+    usage: createFirehoseSink({
+      client: new FirehoseClient({ region: config.region }),
+      streamName: config.firehoseStream,
+    }),
+    upstream: (input, init) => fetch(input, init),
+    clock: systemClock,
+    catalog: createModelCatalog(),
+    providers: await providerSettings(),
+    log,
+    newRequestId: randomUUID,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    maxBodyBytes: config.maxBodyBytes,
+  };
+}
+
+export async function adminDeps(): Promise<AdminDeps> {
+  const masterKey = config.masterKey ?? (await secretString(config.masterKeySecretArn));
+  if (!masterKey) throw new Error('No master key: set TOLLGATE_MASTER_KEY_SECRET_ARN');
+  return {
+    keys: createDynamoKeyStore(dynamo, config.tableName),
+    ledger: createDynamoBudgetLedger(dynamo, config.tableName),
+    query: createAthenaQueryEngine({
+      client: new AthenaClient({ region: config.region }),
+      workgroup: config.athena.workgroup,
+      database: config.athena.database,
+    }),
+    clock: systemClock,
+    log,
+    masterKey,
+  };
+}

@@ -1,0 +1,36 @@
+import type { APIGatewayProxyStructuredResultV2, LambdaFunctionURLEvent } from 'aws-lambda';
+
+/**
+ * Function URL events (payload format 2.0) to web-standard Requests and back.
+ * https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-payloads
+ */
+export function eventToRequest(event: LambdaFunctionURLEvent): Request {
+  const host = event.headers.host ?? event.requestContext.domainName ?? 'localhost';
+  const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
+  const url = `https://${host}${event.rawPath}${query}`;
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(event.headers))
+    if (value !== undefined) headers.set(name, value);
+  if (event.cookies?.length) headers.set('cookie', event.cookies.join('; '));
+  const method = event.requestContext.http.method;
+  const hasBody = event.body !== undefined && method !== 'GET' && method !== 'HEAD';
+  const body = hasBody ? Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8') : undefined;
+  return new Request(url, { method, headers, body });
+}
+
+export function headersToRecord(headers: Headers): Record<string, string> {
+  return Object.fromEntries(headers);
+}
+
+/** A buffered (non-streaming) function URL result from a Response. Text stays text; anything else is base64. */
+export async function responseToResult(response: Response): Promise<APIGatewayProxyStructuredResultV2> {
+  const type = response.headers.get('content-type') ?? '';
+  const bytes = Buffer.from(await response.arrayBuffer());
+  const isText = /^(text\/|application\/(json|javascript|xml))/.test(type) || bytes.length === 0;
+  return {
+    statusCode: response.status,
+    headers: headersToRecord(response.headers),
+    body: isText ? bytes.toString('utf8') : bytes.toString('base64'),
+    isBase64Encoded: !isText,
+  };
+}

@@ -1,0 +1,6 @@
+/** Lambda entry: the proxy behind a function URL in RESPONSE_STREAM mode. */
+import { createProxy } from '../core/proxy/pipeline.ts';
+import { proxyDeps } from './aws-runtime.ts';
+import { createProxyHandler } from './create-proxy-handler.ts';
+
+export const handler = createProxyHandler(createProxy(await proxyDeps()));

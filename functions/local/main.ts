@@ -1,0 +1,51 @@
+/** `npm start`: the whole gateway on this machine. */
+
+import { createLogger } from '../adapters/logger.ts';
+import { loadConfig } from '../config.ts';
+import { startGateway } from './runtime.ts';
+
+const config = loadConfig();
+const log = createLogger(config.logLevel);
+const gateway = await startGateway(config, { log });
+const { url } = gateway;
+
+const master = gateway.masterKeyCreated
+  ? `Master key (generated, shown once; stored with mode 0600 in ${config.dataDir}/master-key):\n    ${gateway.masterKey}`
+  : 'Master key: from TOLLGATE_MASTER_KEY or the data dir (not shown).';
+const missing = Object.entries(config.providers)
+  .filter(([, p]) => !p.apiKey)
+  .map(([name]) => name);
+
+console.log(`
+Tollgate is running at ${url}   (data: ${config.dataDir})
+  dashboard        ${url}/
+  admin API        ${url}/key/generate, ${url}/key/info, ${url}/spend/logs
+
+${master}
+
+Create a key:
+  curl -s ${url}/key/generate -H "Authorization: Bearer $TOLLGATE_MASTER_KEY" \\
+    -d '{"key_alias":"me-claude-code","user_id":"me","max_budget":50,"budget_duration":"1mo"}'
+
+Point Claude Code at it:
+  export ANTHROPIC_BASE_URL=${url}
+  export ANTHROPIC_AUTH_TOKEN=<your sk-tg- key>
+
+Point Codex CLI at it (~/.codex/config.toml):
+  [model_providers.tollgate]
+  name = "Tollgate"
+  base_url = "${url}/v1"
+  env_key = "TOLLGATE_API_KEY"
+  wire_api = "responses"
+${missing.length ? `\nProviders without an API key (requests to them answer 502): ${missing.join(', ')}\n` : ''}`);
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info('server.stopping', { signal });
+  await gateway.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,0 +1,126 @@
+/**
+ * The embedded runtime: everything Tollgate needs on one machine. dynalite for DynamoDB, JSON-lines
+ * files in the Firehose/S3 layout for usage, DuckDB for the Athena SQL, and the same Lambda handlers
+ * behind node:http.
+ */
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { buildDashboard } from '../../dashboard/build.ts';
+import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
+import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
+import { ensureTable } from '../adapters/aws/dynamo-table.ts';
+import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
+import { createLakeSink } from '../adapters/local/lake-sink.ts';
+import type { Config } from '../config.ts';
+import { createAdminApi } from '../core/admin/api.ts';
+import { generateSecretKey } from '../core/governance/keys.ts';
+import { type Clock, type Logger, systemClock, type UpstreamFetch } from '../core/ports.ts';
+import { createModelCatalog } from '../core/pricing/catalog.ts';
+import { createProxy, type ProxyPipeline } from '../core/proxy/pipeline.ts';
+import { createAdminHandler } from '../handlers/create-admin-handler.ts';
+import { createProxyHandler } from '../handlers/create-proxy-handler.ts';
+import { installAwsLambdaShim } from './awslambda-shim.ts';
+import { startDynalite } from './dynalite.ts';
+import { createLocalServer } from './server.ts';
+
+export interface RunningGateway {
+  url: string;
+  masterKey: string;
+  /** True when this start generated the master key (and wrote it under the data dir). */
+  masterKeyCreated: boolean;
+  proxy: ProxyPipeline;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  log: Logger;
+  clock?: Clock;
+  upstream?: UpstreamFetch;
+}
+
+export async function startGateway(config: Config, options: GatewayOptions): Promise<RunningGateway> {
+  const { log } = options;
+  const dataDir = resolve(config.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const clock = options.clock ?? systemClock;
+
+  const dynamo = config.dynamodbEndpoint ? undefined : await startDynalite(join(dataDir, 'dynamodb'));
+  const client = new DynamoDBClient({
+    endpoint: config.dynamodbEndpoint ?? dynamo?.endpoint,
+    region: config.region,
+    // dynalite accepts any credentials; these keep the SDK from searching the machine for real ones.
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await ensureTable(client, config.tableName);
+  const keys = createDynamoKeyStore(client, config.tableName);
+  const ledger = createDynamoBudgetLedger(client, config.tableName);
+  const query = createDuckDbQueryEngine({ dataDir });
+  const { masterKey, created } = await masterKeyFor(config, dataDir);
+
+  const proxy = createProxy({
+    keys,
+    ledger,
+    usage: createLakeSink({ dataDir, clock }),
+    upstream: options.upstream ?? ((input, init) => fetch(input, init)),
+    clock,
+    catalog: createModelCatalog(),
+    providers: config.providers,
+    log,
+    newRequestId: randomUUID,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  const admin = createAdminApi({ keys, ledger, query, clock, log, masterKey });
+
+  installAwsLambdaShim();
+  const dashboardDir = join(dataDir, 'dashboard');
+  await buildDashboard({ outdir: dashboardDir });
+  const server = createLocalServer({
+    proxyHandler: createProxyHandler(proxy),
+    adminHandler: createAdminHandler(admin),
+    dashboardDir,
+    maxBodyBytes: config.maxBodyBytes,
+    invocationTimeoutMs: 15 * 60_000,
+    log,
+  });
+  server.listen(config.port, config.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://${config.host}:${port}`,
+    masterKey,
+    masterKeyCreated: created,
+    proxy,
+    async close() {
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeIdleConnections();
+      });
+      await proxy.drain();
+      await query.close();
+      client.destroy();
+      await dynamo?.close();
+    },
+  };
+}
+
+/** The master key from the environment, else the one under the data dir, else a new one (mode 0600). */
+async function masterKeyFor(
+  config: Config,
+  dataDir: string,
+): Promise<{ masterKey: string; created: boolean }> {
+  if (config.masterKey) return { masterKey: config.masterKey, created: false };
+  const file = join(dataDir, 'master-key');
+  try {
+    return { masterKey: (await readFile(file, 'utf8')).trim(), created: false };
+  } catch {
+    const masterKey = generateSecretKey().replace('sk-tg-', 'sk-master-');
+    await writeFile(file, `${masterKey}\n`, { mode: 0o600, flag: 'wx' });
+    return { masterKey, created: true };
+  }
+}

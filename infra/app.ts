@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildDashboard } from '../dashboard/build.ts';
+import { TollgateStack } from './stack.ts';
+
+const app = new App();
+const stackName: string = app.node.tryGetContext('stackName') ?? 'Tollgate';
+const alertEmail: string | undefined = app.node.tryGetContext('alertEmail') || undefined;
+
+// The stack uploads whatever is in this directory, so it must be fresh before the synth reads it.
+const dashboardDir = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
+await buildDashboard({ outdir: dashboardDir });
+
+new TollgateStack(app, stackName, {
+  stackName,
+  description: 'Tollgate: LLM gateway for coding agents (virtual keys, budgets, usage lake, dashboard)',
+  dashboardDir,
+  alertEmail,
+});
+// cdk-nag 3 runs as a policy validation plugin: an unacknowledged finding fails the synth.
+// Findings that do not fit are acknowledged, with a reason, next to the resource in its construct.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

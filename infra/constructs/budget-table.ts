@@ -1,0 +1,31 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+
+export interface BudgetTableProps {
+  /**
+   * What happens to the table when it leaves the stack. It holds every virtual key and budget counter.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The single-table store for keys (`KEY#<sha256>`), teams, users and budget counters.
+ * Counters carry `expires_at` (epoch seconds) so closed budget periods age out through TTL.
+ */
+export class BudgetTable extends Construct {
+  public readonly table: Table;
+
+  constructor(scope: Construct, id: string, props: BudgetTableProps = {}) {
+    super(scope, id);
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expires_at',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+}

@@ -1,0 +1,68 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
+import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { ENV } from '../../functions/config.ts';
+import { gatewayFunction } from './node-function.ts';
+
+export interface ProxyFunctionProps {
+  /** Keys and budget counters; read and conditionally updated on every request. */
+  readonly table: ITable;
+  /** One usage record per request goes here. */
+  readonly usageStream: IDeliveryStream;
+  readonly masterKeySecret: ISecret;
+  readonly providerKeysSecret: ISecret;
+  /** Threshold crossings are published here. */
+  readonly alertsTopic: ITopic;
+  /**
+   * Memory size; CPU scales with it, and the proxy parses SSE while streaming.
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Long agent turns stream for minutes; the function URL's own limit is 15 minutes.
+   * @default Duration.minutes(15)
+   */
+  readonly timeout?: Duration;
+}
+
+/** The gateway itself: a streaming function URL in front of every provider. */
+export class ProxyFunction extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly url: FunctionUrl;
+
+  constructor(scope: Construct, id: string, props: ProxyFunctionProps) {
+    super(scope, id);
+    this.function = gatewayFunction(this, 'Function', {
+      entry: 'functions/handlers/proxy.ts',
+      description: 'Tollgate proxy: authenticate, budget, forward (streaming), meter, record',
+      memorySize: props.memorySize ?? 1024,
+      timeout: props.timeout ?? Duration.minutes(15),
+      environment: {
+        [ENV.table]: props.table.tableName,
+        [ENV.firehoseStream]: props.usageStream.deliveryStreamName,
+        [ENV.masterKeySecretArn]: props.masterKeySecret.secretArn,
+        [ENV.providerKeysSecretArn]: props.providerKeysSecret.secretArn,
+        [ENV.snsTopicArn]: props.alertsTopic.topicArn,
+      },
+    });
+    // Agents authenticate with their virtual key inside the request, so the URL itself is public.
+    // RESPONSE_STREAM is what lets SSE reach the client as it is produced.
+    this.url = this.function.addFunctionUrl({
+      authType: FunctionUrlAuthType.NONE,
+      invokeMode: InvokeMode.RESPONSE_STREAM,
+    });
+
+    props.table.grantReadWriteData(this.function);
+    props.usageStream.grantPutRecords(this.function);
+    props.masterKeySecret.grantRead(this.function);
+    props.providerKeysSecret.grantRead(this.function);
+    props.alertsTopic.grantPublish(this.function);
+
+    /*NAG*/
+  }
+}

@@ -1,0 +1,45 @@
+import { SecretValue } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { PROVIDERS } from '../../functions/config.ts';
+
+export interface GatewaySecretsProps {
+  /**
+   * Length of the generated master key.
+   * @default 48
+   */
+  readonly masterKeyLength?: number;
+}
+
+/**
+ * The admin master key (generated) and the upstream provider keys (a JSON placeholder the operator
+ * fills with `aws secretsmanager put-secret-value`). Functions read both at cold start.
+ */
+export class GatewaySecrets extends Construct {
+  public readonly masterKey: Secret;
+  public readonly providerKeys: Secret;
+
+  constructor(scope: Construct, id: string, props: GatewaySecretsProps = {}) {
+    super(scope, id);
+    this.masterKey = new Secret(this, 'MasterKey', {
+      description: 'Tollgate admin master key (Authorization: Bearer <value>)',
+      // Secrets Manager can only generate random characters, not a fixed `sk-` prefix; the whole value
+      // is the key. Operators who want a LiteLLM-style `sk-…` key put their own value.
+      generateSecretString: {
+        passwordLength: props.masterKeyLength ?? 48,
+        excludePunctuation: true,
+        includeSpace: false,
+      },
+    });
+    this.providerKeys = new Secret(this, 'ProviderKeys', {
+      description: 'Upstream provider API keys as JSON; fill in the ones you use',
+      // A placeholder, not a secret. CloudFormation rewrites the value only when this template text
+      // changes (a provider added), which resets the keys an operator has put.
+      secretObjectValue: Object.fromEntries(
+        PROVIDERS.map((name) => [`${name.toUpperCase()}_API_KEY`, SecretValue.unsafePlainText('')]),
+      ),
+    });
+
+    /*NAG*/
+  }
+}

@@ -1,0 +1,55 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { AdminApi } from './constructs/admin-api.ts';
+import { Alerts } from './constructs/alerts.ts';
+import { BudgetTable } from './constructs/budget-table.ts';
+import { DashboardSite } from './constructs/dashboard-site.ts';
+import { ProxyFunction } from './constructs/proxy-function.ts';
+import { GatewaySecrets } from './constructs/secrets.ts';
+import { UsageLake } from './constructs/usage-lake.ts';
+
+export interface TollgateStackProps extends StackProps {
+  /** Directory holding the built dashboard. */
+  readonly dashboardDir: string;
+  /**
+   * Address that receives threshold alerts.
+   * @default - no email subscription
+   */
+  readonly alertEmail?: string;
+}
+
+export class TollgateStack extends Stack {
+  constructor(scope: Construct, id: string, props: TollgateStackProps) {
+    super(scope, id, props);
+    const budgets = new BudgetTable(this, 'Budgets');
+    const lake = new UsageLake(this, 'UsageLake');
+    const secrets = new GatewaySecrets(this, 'Secrets');
+    const alerts = new Alerts(this, 'Alerts', { email: props.alertEmail });
+    const proxy = new ProxyFunction(this, 'Proxy', {
+      table: budgets.table,
+      usageStream: lake.stream,
+      masterKeySecret: secrets.masterKey,
+      providerKeysSecret: secrets.providerKeys,
+      alertsTopic: alerts.topic,
+    });
+    const admin = new AdminApi(this, 'Admin', {
+      table: budgets.table,
+      masterKeySecret: secrets.masterKey,
+      workgroup: lake.workgroup,
+      queryResultsBucket: lake.resultsBucket,
+      usageTable: lake.table,
+    });
+    const dashboard = new DashboardSite(this, 'Dashboard', {
+      dashboardDir: props.dashboardDir,
+      adminApiUrl: admin.url.url,
+    });
+
+    new CfnOutput(this, 'ProxyUrl', { value: proxy.url.url, description: 'Base URL for agents' });
+    new CfnOutput(this, 'AdminApiUrl', { value: admin.url.url });
+    new CfnOutput(this, 'DashboardUrl', { value: dashboard.url });
+    new CfnOutput(this, 'MasterKeySecretArn', { value: secrets.masterKey.secretArn });
+    new CfnOutput(this, 'ProviderKeysSecretArn', { value: secrets.providerKeys.secretArn });
+    new CfnOutput(this, 'AthenaWorkgroup', { value: lake.workgroup.ref });
+    new CfnOutput(this, 'UsageBucket', { value: lake.bucket.bucketName });
+  }
+}

@@ -1,0 +1,299 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createDuckDbQueryEngine,
+  type DuckDbQueryEngine,
+} from '../../functions/adapters/local/duckdb-query.ts';
+import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
+import { costByUser, recentUsage } from '../../functions/core/analytics/queries.ts';
+import type { Clock } from '../../functions/core/ports.ts';
+import { usageRecord } from '../support/usage-fixture.ts';
+
+function fixedClock(iso: string): Clock {
+  return { now: () => new Date(iso) };
+}
+
+let dataDir: string;
+let engine: DuckDbQueryEngine;
+
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'tollgate-lake-'));
+  engine = createDuckDbQueryEngine({ dataDir });
+});
+
+afterEach(async () => {
+  await engine.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function readLines(path: string): Promise<unknown[]> {
+  const text = await readFile(path, 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line));
+}
+
+describe('lake sink', () => {
+  it('writes each record as a JSON line under the dt partition of its own day', async () => {
+    // Prepare
+    const sink = createLakeSink({ dataDir, clock: fixedClock('2026-03-02T07:15:00Z') });
+    const lateMonday = usageRecord({ request_id: 'a', ts: '2026-03-01T23:59:59.000Z' });
+    const earlyTuesday = usageRecord({ request_id: 'b', ts: '2026-03-02T00:00:01.000Z' });
+
+    // Act
+    await sink.write([lateMonday, earlyTuesday]);
+
+    // Assess
+    expect((await readdir(join(dataDir, 'usage'))).sort()).toEqual(['dt=2026-03-01', 'dt=2026-03-02']);
+    const [mondayFile] = await readdir(join(dataDir, 'usage', 'dt=2026-03-01'));
+    const [tuesdayFile] = await readdir(join(dataDir, 'usage', 'dt=2026-03-02'));
+    expect(mondayFile).toMatch(/^usage-20260302T07-[0-9a-f]{8}\.jsonl$/);
+    expect(tuesdayFile).toBe(mondayFile);
+    expect(await readLines(join(dataDir, 'usage', 'dt=2026-03-01', mondayFile!))).toEqual([lateMonday]);
+    expect(await readLines(join(dataDir, 'usage', 'dt=2026-03-02', tuesdayFile!))).toEqual([earlyTuesday]);
+  });
+
+  it('appends later writes in the same hour to the same file', async () => {
+    // Prepare
+    const sink = createLakeSink({ dataDir, clock: fixedClock('2026-03-01T10:30:00Z') });
+    const first = usageRecord({ request_id: 'first' });
+    const second = usageRecord({ request_id: 'second' });
+
+    // Act
+    await Promise.all([sink.write([first]), sink.write([second])]);
+
+    // Assess
+    const dir = join(dataDir, 'usage', 'dt=2026-03-01');
+    const files = await readdir(dir);
+    expect(files).toHaveLength(1);
+    expect(await readLines(join(dir, files[0]!))).toEqual([first, second]);
+  });
+
+  it('rejects a batch holding an invalid record and writes none of it', async () => {
+    // Prepare
+    const sink = createLakeSink({ dataDir, clock: fixedClock('2026-03-01T10:30:00Z') });
+    const invalid = { ...usageRecord({ request_id: 'bad' }), dt: '01/03/2026' };
+
+    // Act
+    const result = sink.write([usageRecord({ request_id: 'good' }), invalid]);
+
+    // Assess
+    await expect(result).rejects.toThrow(/Invalid usage record 'bad'/);
+    await expect(readdir(join(dataDir, 'usage'))).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('DuckDB over the lake', () => {
+  it('answers an empty result, not an error, before anything was written', async () => {
+    // Prepare: a fresh data dir with no usage directory at all.
+
+    // Act
+    const report = await costByUser(engine, '2026-03-01');
+    const count = await engine.query('SELECT count(*) AS n, sum(cost_micros) AS spent FROM usage');
+
+    // Assess
+    expect(report).toEqual([]);
+    expect(count).toEqual([{ n: 0, spent: null }]);
+  });
+
+  it('keeps the typed columns on an empty lake', async () => {
+    // Prepare: nothing written.
+
+    // Act
+    const described = await engine.query('DESCRIBE usage');
+
+    // Assess
+    expect(Object.fromEntries(described.map((c) => [c.column_name, c.column_type]))).toMatchObject({
+      ts: 'TIMESTAMP',
+      cost_micros: 'BIGINT',
+      stream: 'BOOLEAN',
+      tags: 'VARCHAR[]',
+      user_id: 'VARCHAR',
+    });
+  });
+
+  it('sees files written after its first query', async () => {
+    // Prepare
+    const sink = createLakeSink({ dataDir, clock: fixedClock('2026-03-01T10:30:00Z') });
+    await engine.query('SELECT count(*) AS n FROM usage');
+    await sink.write([usageRecord({ request_id: 'late', cost_micros: 700 })]);
+
+    // Act
+    const rows = await engine.query('SELECT count(*) AS n, sum(cost_micros) AS spent FROM usage');
+
+    // Assess
+    expect(rows).toEqual([{ n: 1, spent: 700 }]);
+  });
+
+  it('returns plain JSON values: numbers for BIGINT, ISO strings for TIMESTAMP, booleans', async () => {
+    // Prepare
+    const sink = createLakeSink({ dataDir, clock: fixedClock('2026-03-01T10:30:00Z') });
+    await sink.write([usageRecord({ ts: '2026-03-01T10:00:00.250Z', cost_micros: 1_234, stream: false })]);
+
+    // Act
+    const rows = await engine.query('SELECT ts, cost_micros, stream, dt FROM usage WHERE dt = ?', [
+      '2026-03-01',
+    ]);
+
+    // Assess
+    expect(rows).toEqual([
+      { ts: '2026-03-01T10:00:00.250Z', cost_micros: 1_234, stream: false, dt: '2026-03-01' },
+    ]);
+  });
+
+  it('rejects bad SQL with an error that names DuckDB', async () => {
+    // Prepare: nothing written.
+
+    // Act
+    const result = engine.query('SELECT no_such_column FROM usage');
+
+    // Assess
+    await expect(result).rejects.toThrow(/DuckDB query failed/);
+  });
+
+  describe('with a day of usage by three users, one record delivered twice', () => {
+    // 2026-03-01, by hand (the duplicate of r2 must count once; r6 and r7 are the next day):
+    //   bob:       r3 + r5 → 2 requests, 500+2000 = 2500 in, 100+1000 = 1100 out, 5000+70000 = 75000 µ$
+    //   alice:     r1 + r2 → 2 requests, 1000+3000 = 4000 in, 200+500 = 700 out, 12500+40000 = 52500 µ$
+    //   (no user): r4      → 1 request, 100 in, 0 out, 0 µ$
+    const r1 = usageRecord({
+      request_id: 'r1',
+      ts: '2026-03-01T09:00:00.000Z',
+      input_tokens: 1_000,
+      output_tokens: 200,
+      cost_micros: 12_500,
+    });
+    const r2 = usageRecord({
+      request_id: 'r2',
+      ts: '2026-03-01T10:00:00.000Z',
+      input_tokens: 3_000,
+      output_tokens: 500,
+      cost_micros: 40_000,
+    });
+    const bob = { user_id: 'bob', team_id: 'team-b', key_id: 'bbbbbbbbbbbb' };
+    const r3 = usageRecord({
+      ...bob,
+      request_id: 'r3',
+      ts: '2026-03-01T11:00:00.000Z',
+      input_tokens: 500,
+      output_tokens: 100,
+      cost_micros: 5_000,
+    });
+    const r4 = usageRecord({
+      request_id: 'r4',
+      ts: '2026-03-01T12:00:00.000Z',
+      user_id: null,
+      team_id: null,
+      outcome: 'denied',
+      status: 402,
+      input_tokens: 100,
+      output_tokens: 0,
+      cost_micros: 0,
+    });
+    const r5 = usageRecord({
+      ...bob,
+      request_id: 'r5',
+      ts: '2026-03-01T23:59:59.000Z',
+      input_tokens: 2_000,
+      output_tokens: 1_000,
+      cost_micros: 70_000,
+    });
+    const r6 = usageRecord({
+      request_id: 'r6',
+      ts: '2026-03-02T00:00:01.000Z',
+      input_tokens: 9_999,
+      output_tokens: 9_999,
+      cost_micros: 999_999,
+    });
+    const r7 = usageRecord({ ...bob, request_id: 'r7', ts: '2026-03-02T08:00:00.000Z', cost_micros: 1 });
+
+    beforeEach(async () => {
+      const sink = createLakeSink({ dataDir, clock: fixedClock('2026-03-01T12:00:00Z') });
+      await sink.write([r1, r2, r3, r4, r5]);
+      // A redelivery of r2 by another writer an hour later, as at-least-once delivery allows.
+      const retry = createLakeSink({ dataDir, clock: fixedClock('2026-03-01T13:00:00Z') });
+      await retry.write([r2, r6, r7]);
+    });
+
+    it('sums cost by user for the day, counting the redelivered record once, most expensive first', async () => {
+      // Prepare: the fixture above.
+
+      // Act
+      const report = await costByUser(engine, '2026-03-01');
+
+      // Assess
+      expect(report).toEqual([
+        {
+          user_id: 'bob',
+          team_id: 'team-b',
+          requests: 2,
+          input_tokens: 2_500,
+          output_tokens: 1_100,
+          cost_micros: 75_000,
+        },
+        {
+          user_id: 'alice',
+          team_id: 'team-a',
+          requests: 2,
+          input_tokens: 4_000,
+          output_tokens: 700,
+          cost_micros: 52_500,
+        },
+        {
+          user_id: '(no user)',
+          team_id: null,
+          requests: 1,
+          input_tokens: 100,
+          output_tokens: 0,
+          cost_micros: 0,
+        },
+      ]);
+    });
+
+    it('reports only the asked day', async () => {
+      // Prepare: the fixture above.
+
+      // Act
+      const report = await costByUser(engine, '2026-03-02');
+
+      // Assess
+      expect(report.map((r) => [r.user_id, r.cost_micros])).toEqual([
+        ['alice', 999_999],
+        ['bob', 1],
+      ]);
+    });
+
+    it('lists recent records newest first, once each, as the records that were written', async () => {
+      // Prepare: the fixture above.
+
+      // Act
+      const recent = await recentUsage(engine, { limit: 4 });
+
+      // Assess
+      expect(recent).toEqual([r7, r6, r5, r4]);
+    });
+
+    it('lists each recent record once, however often it was delivered', async () => {
+      // Prepare: the fixture above.
+
+      // Act
+      const recent = await recentUsage(engine, { limit: 100 });
+
+      // Assess
+      expect(recent.map((r) => r.request_id)).toEqual(['r7', 'r6', 'r5', 'r4', 'r3', 'r2', 'r1']);
+    });
+
+    it('lists recent records from the first day asked for on', async () => {
+      // Prepare: the fixture above.
+
+      // Act
+      const recent = await recentUsage(engine, { limit: 100, sinceDay: '2026-03-02' });
+
+      // Assess
+      expect(recent.map((r) => r.request_id)).toEqual(['r7', 'r6']);
+    });
+  });
+});
