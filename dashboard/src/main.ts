@@ -65,8 +65,10 @@ async function loadReport(): Promise<void> {
   const key = storedKey();
   inFlight?.abort();
   report.hidden = true;
-  if (!key) return showStatus('Enter an admin key to see the report.');
-  if (!day) return showStatus('Pick a day.');
+  if (!key || !day) {
+    showStatus(key ? 'Pick a day.' : 'Enter an admin key to see the report.');
+    return;
+  }
 
   const controller = new AbortController();
   inFlight = controller;
@@ -84,8 +86,14 @@ async function loadReport(): Promise<void> {
       keyInput.focus();
       return;
     }
-    if (response.status === 403) return showStatus('This key may not read reports.', 'error');
-    if (!response.ok) return showStatus(`Could not load the report (HTTP ${response.status}).`, 'error');
+    if (!response.ok) {
+      const denied = response.status === 403;
+      showStatus(
+        denied ? 'This key may not read reports.' : `Could not load the report (HTTP ${response.status}).`,
+        'error',
+      );
+      return;
+    }
     const body = (await response.json()) as { rows?: CostRow[] };
     renderRows(day, body.rows ?? []);
   } catch (error) {
@@ -98,7 +106,10 @@ async function loadReport(): Promise<void> {
 }
 
 function renderRows(day: string, rows: CostRow[]): void {
-  if (rows.length === 0) return showStatus(`No usage recorded on ${day} (UTC).`);
+  if (rows.length === 0) {
+    showStatus(`No usage recorded on ${day} (UTC).`);
+    return;
+  }
   caption.textContent = `Cost by user on ${day} (UTC)`;
   tbody.replaceChildren(
     ...rows.map((row) =>
@@ -150,7 +161,10 @@ function tableRow(cells: Cell[]): HTMLTableRowElement {
 keyForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const key = keyInput.value.trim();
-  if (!key) return keyInput.focus();
+  if (!key) {
+    keyInput.focus();
+    return;
+  }
   sessionStorage.setItem(KEY_STORAGE, key);
   keyInput.value = '';
   showKeyState();

@@ -14,6 +14,7 @@ import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
 import { createLogger } from '../adapters/logger.ts';
 import { type Config, loadConfig, PROVIDERS } from '../config.ts';
 import type { AdminDeps } from '../core/admin/api.ts';
+import { cachedKeyStore } from '../core/governance/key-cache.ts';
 import { systemClock } from '../core/ports.ts';
 import { createModelCatalog } from '../core/pricing/catalog.ts';
 import type { ProxyDeps } from '../core/proxy/pipeline.ts';
@@ -44,7 +45,7 @@ async function providerSettings(): Promise<ProxyDeps['providers']> {
 export async function proxyDeps(): Promise<ProxyDeps> {
   if (!config.firehoseStream) throw new Error('TOLLGATE_FIREHOSE_STREAM is not set');
   return {
-    keys: createDynamoKeyStore(dynamo, config.tableName),
+    keys: cachedKeyStore(createDynamoKeyStore(dynamo, config.tableName), config.keyCacheMs, systemClock),
     ledger: createDynamoBudgetLedger(dynamo, config.tableName),
     usage: createFirehoseSink({
       client: new FirehoseClient({ region: config.region }),

@@ -17,6 +17,7 @@ import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import type { Config } from '../config.ts';
 import { createAdminApi } from '../core/admin/api.ts';
+import { cachedKeyStore } from '../core/governance/key-cache.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
 import { type Clock, type Logger, systemClock, type UpstreamFetch } from '../core/ports.ts';
 import { createModelCatalog } from '../core/pricing/catalog.ts';
@@ -57,12 +58,13 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   });
   await ensureTable(client, config.tableName);
   const keys = createDynamoKeyStore(client, config.tableName);
+  const proxyKeys = cachedKeyStore(keys, config.keyCacheMs, clock);
   const ledger = createDynamoBudgetLedger(client, config.tableName);
   const query = createDuckDbQueryEngine({ dataDir });
   const { masterKey, created } = await masterKeyFor(config, dataDir);
 
   const proxy = createProxy({
-    keys,
+    keys: proxyKeys,
     ledger,
     usage: createLakeSink({ dataDir, clock }),
     upstream: options.upstream ?? ((input, init) => fetch(input, init)),

@@ -4,7 +4,7 @@ import { type UsageRecord, UsageRecordSchema, usageColumns } from '../usage/reco
 /**
  * Reports over the usage lake. Every SQL text here runs unchanged on Athena (Trino) and on DuckDB, so
  * it keeps to what both accept. Delivery is at-least-once, so every query first keeps one row per
- * `request_id`; every query filters on `dt` first, the partition column Athena prunes on.
+ * `request_id`, and filters on `dt`, the partition column Athena prunes on, wherever the caller gives a day.
  */
 
 /** One row per `request_id`: the earliest copy of each record whose `dt` satisfies `dtFilter`. */
