@@ -30,7 +30,7 @@ export class TollgateStack extends Stack {
       usageStream: lake.stream,
       masterKeySecret: secrets.masterKey,
       providerKeysSecret: secrets.providerKeys,
-      alertsTopic: alerts.topic,
+      alerts,
     });
     const admin = new AdminApi(this, 'Admin', {
       table: budgets.table,

@@ -9,6 +9,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/config.ts';
+import { acknowledge, objectWildcardFinding } from './nag.ts';
 import { gatewayFunction } from './node-function.ts';
 
 export interface AdminApiProps {
@@ -72,8 +73,6 @@ export class AdminApi extends Construct {
     props.table.grantReadWriteData(this.function);
     props.masterKeySecret.grantRead(this.function);
     this.grantAnalytics(props, workgroupName);
-
-    /*NAG*/
   }
 
   /** Athena runs queries with the caller's permissions: the workgroup, the Glue table, the data, the results. */
@@ -95,7 +94,36 @@ export class AdminApi extends Construct {
         ],
       }),
     );
-    props.usageTable.bucket.grantRead(this.function, `${props.usageTable.s3Prefix}*`);
-    props.queryResultsBucket.grantReadWrite(this.function);
+    // https://docs.aws.amazon.com/athena/latest/ug/s3-permissions.html
+    const lake = props.usageTable.bucket;
+    const usageObjects = `${props.usageTable.s3Prefix}*`;
+    const results = props.queryResultsBucket;
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetBucketLocation', 's3:ListBucket'],
+        resources: [lake.bucketArn],
+      }),
+    );
+    this.function.addToRolePolicy(
+      new PolicyStatement({ actions: ['s3:GetObject'], resources: [lake.arnForObjects(usageObjects)] }),
+    );
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+        resources: [results.bucketArn],
+      }),
+    );
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        resources: [results.arnForObjects('*')],
+      }),
+    );
+    acknowledge(
+      this.function,
+      'Athena reads the usage objects of the lake and writes result files with generated names into the results bucket.',
+      objectWildcardFinding(lake, usageObjects),
+      objectWildcardFinding(results, '*'),
+    );
   }
 }

@@ -1,3 +1,4 @@
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -19,11 +20,19 @@ export class Alerts extends Construct {
     super(scope, id);
     this.topic = new Topic(this, 'Topic', {
       displayName: 'Tollgate alerts',
-      // The AWS managed key costs nothing and needs no key policy for in-account publishers. Swap in a
+      // The AWS managed key is free and its key policy admits in-account publishers through SNS. Swap in a
       // customer managed key if CloudWatch alarms or EventBridge ever publish here: they cannot use it.
       masterKey: Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
       enforceSSL: true,
     });
     if (props.email) this.topic.addSubscription(new EmailSubscription(props.email));
+  }
+
+  /**
+   * `sns:Publish` on this topic and nothing else. `Topic.grantPublish` would add kms:GenerateDataKey* on
+   * every key in the account, which the AWS managed key does not need.
+   */
+  grantPublish(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({ grantee, actions: ['sns:Publish'], resourceArns: [this.topic.topicArn] });
   }
 }

@@ -4,9 +4,9 @@ import type { IDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/config.ts';
+import type { Alerts } from './alerts.ts';
 import { gatewayFunction } from './node-function.ts';
 
 export interface ProxyFunctionProps {
@@ -17,7 +17,7 @@ export interface ProxyFunctionProps {
   readonly masterKeySecret: ISecret;
   readonly providerKeysSecret: ISecret;
   /** Threshold crossings are published here. */
-  readonly alertsTopic: ITopic;
+  readonly alerts: Alerts;
   /**
    * Memory size; CPU scales with it, and the proxy parses SSE while streaming.
    * @default 1024
@@ -47,7 +47,7 @@ export class ProxyFunction extends Construct {
         [ENV.firehoseStream]: props.usageStream.deliveryStreamName,
         [ENV.masterKeySecretArn]: props.masterKeySecret.secretArn,
         [ENV.providerKeysSecretArn]: props.providerKeysSecret.secretArn,
-        [ENV.snsTopicArn]: props.alertsTopic.topicArn,
+        [ENV.snsTopicArn]: props.alerts.topic.topicArn,
       },
     });
     // Agents authenticate with their virtual key inside the request, so the URL itself is public.
@@ -61,8 +61,6 @@ export class ProxyFunction extends Construct {
     props.usageStream.grantPutRecords(this.function);
     props.masterKeySecret.grantRead(this.function);
     props.providerKeysSecret.grantRead(this.function);
-    props.alertsTopic.grantPublish(this.function);
-
-    /*NAG*/
+    props.alerts.grantPublish(this.function);
   }
 }

@@ -164,7 +164,7 @@ describe('OpenAI Chat Completions through the gateway', () => {
 
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(TEXT);
     expect(chunks.every((c) => c.choices.length > 0)).toBe(true);
-    expect((mock.requests[before]?.body as { stream_options?: unknown }).stream_options).toEqual({
+    expect((mock.requests[before]!.body as { stream_options?: unknown }).stream_options).toEqual({
       include_usage: true,
     });
     const record = await gateway.record(response.headers.get('x-tollgate-request-id')!);
@@ -226,7 +226,7 @@ describe('budgets', () => {
       messages: [{ role: 'user', content: 'hi' }],
     });
 
-    const sentMax = (mock.requests[before]?.body as { max_tokens: number }).max_tokens;
+    const sentMax = (mock.requests[before]!.body as { max_tokens: number }).max_tokens;
     expect(sentMax).toBeLessThanOrEqual(1333);
     expect(sentMax).toBeGreaterThan(1250);
   });
