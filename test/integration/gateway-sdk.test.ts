@@ -187,6 +187,33 @@ describe('OpenAI Chat Completions through the gateway', () => {
   });
 });
 
+describe('OpenAI Responses through the gateway (what Codex speaks)', () => {
+  it('streams a response and records the usage from response.completed', async () => {
+    const { key } = await gateway.createKey({ key_alias: 'codex', user_id: 'fay' });
+
+    const { data: stream, response } = await openai(key)
+      .responses.create({ model: 'gpt-5-codex', input: 'hi', stream: true })
+      .withResponse();
+    const types: string[] = [];
+    let text = '';
+    for await (const event of stream) {
+      types.push(event.type);
+      if (event.type === 'response.output_text.delta') text += event.delta;
+    }
+
+    expect(text).toBe(TEXT);
+    expect(types).toEqual(expect.arrayContaining(['response.output_item.done', 'response.completed']));
+    const record = await gateway.record(response.headers.get('x-tollgate-request-id')!);
+    // gpt-5-codex: 1000×1.25 + 2000 cached×0.125 + 500×10 = 1250 + 250 + 5000
+    expect(record).toMatchObject({
+      protocol: 'openai-responses',
+      input_tokens: 1000,
+      cache_read_tokens: 2000,
+      cost_micros: 6_500,
+    });
+  });
+});
+
 describe('budgets', () => {
   it('answers 402 once the budget is spent, without reaching the upstream', async () => {
     const { key } = await gateway.createKey({

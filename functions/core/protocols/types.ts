@@ -2,7 +2,7 @@ import type { ErrorKind } from '../errors.ts';
 import type { TokenUsage } from '../pricing/cost.ts';
 import type { EventVerdict, SseEvent } from './sse.ts';
 
-export type ProtocolName = 'anthropic-messages' | 'openai-chat';
+export type ProtocolName = 'anthropic-messages' | 'openai-chat' | 'openai-responses';
 
 export interface ParsedRequest {
   model: string;

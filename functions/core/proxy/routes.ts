@@ -1,11 +1,13 @@
 import { anthropicMessages } from '../protocols/anthropic-messages.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
+import { openaiResponses } from '../protocols/openai-responses.ts';
 import type { Protocol } from '../protocols/types.ts';
 
 /** Paths the proxy serves; each also answers under the `/anthropic` and `/openai` prefixes. */
 const ROUTES: Record<string, Protocol> = {
   '/v1/messages': anthropicMessages,
   '/v1/chat/completions': openaiChat,
+  '/v1/responses': openaiResponses,
 };
 
 const PREFIX = /^\/(?:anthropic|openai)(?=\/)/;

@@ -1,0 +1,99 @@
+/**
+ * OpenAI Responses (https://platform.openai.com/docs/api-reference/responses), the only API Codex CLI
+ * speaks. A stream ends with `response.completed` (or `.incomplete` / `.failed`) carrying the whole
+ * response and its usage; `input_tokens` include `cached_tokens`, `output_tokens` include reasoning.
+ */
+import { type ErrorKind, GatewayError } from '../errors.ts';
+import type { TokenUsage } from '../pricing/cost.ts';
+import { openaiChat } from './openai-chat.ts';
+import { generatedChars } from './sse.ts';
+import { isRecord, nonNegInt, type ParsedRequest, type Protocol, type StreamMeter } from './types.ts';
+
+const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+function parseRequest(body: Record<string, unknown>): ParsedRequest {
+  const { model, stream, max_output_tokens } = body;
+  if (typeof model !== 'string' || model === '') {
+    throw new GatewayError('invalid_request', "'model' is a required property (a string naming the model)");
+  }
+  if (
+    max_output_tokens !== undefined &&
+    max_output_tokens !== null &&
+    (typeof max_output_tokens !== 'number' || max_output_tokens < 1)
+  ) {
+    throw new GatewayError('invalid_request', "'max_output_tokens' must be a positive integer");
+  }
+  return {
+    model,
+    stream: stream === true,
+    maxOutputTokens: typeof max_output_tokens === 'number' ? Math.floor(max_output_tokens) : undefined,
+    sessionId: typeof body.prompt_cache_key === 'string' ? body.prompt_cache_key : undefined,
+  };
+}
+
+function usageFromObject(u: Record<string, unknown>): TokenUsage {
+  const input = isRecord(u.input_tokens_details) ? u.input_tokens_details : {};
+  const output = isRecord(u.output_tokens_details) ? u.output_tokens_details : {};
+  const cached = nonNegInt(input.cached_tokens);
+  return {
+    input_tokens: Math.max(0, nonNegInt(u.input_tokens) - cached),
+    output_tokens: nonNegInt(u.output_tokens),
+    cache_read_tokens: cached,
+    cache_write_5m_tokens: 0,
+    cache_write_1h_tokens: 0,
+    reasoning_tokens: nonNegInt(output.reasoning_tokens),
+  };
+}
+
+function usageFromJson(json: unknown): TokenUsage | undefined {
+  return isRecord(json) && isRecord(json.usage) ? usageFromObject(json.usage) : undefined;
+}
+
+function createMeter(): StreamMeter {
+  let usage: TokenUsage | undefined;
+  let error: string | undefined;
+  let chars = 0;
+  return {
+    onEvent({ event, data }) {
+      if (event === 'response.output_text.delta' || event === 'response.reasoning_summary_text.delta') {
+        chars += generatedChars(data);
+      } else if ((event && FINAL_EVENTS.has(event)) || event === 'error') {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(data);
+        } catch {
+          return 'keep';
+        }
+        if (!isRecord(parsed)) return 'keep';
+        const response = isRecord(parsed.response) ? parsed.response : undefined;
+        if (response && isRecord(response.usage)) usage = usageFromObject(response.usage);
+        if (event === 'error') error = typeof parsed.code === 'string' ? parsed.code : 'error';
+        else if (event === 'response.failed') error = 'response_failed';
+      }
+      return 'keep';
+    },
+    usage: () => usage,
+    error: () => error,
+    generatedChars: () => chars,
+  };
+}
+
+export const openaiResponses: Protocol = {
+  name: 'openai-responses',
+  upstreamPath: '/v1/responses',
+  parseRequest,
+  upstreamBody(body, request, outputCap) {
+    const lower =
+      outputCap !== undefined &&
+      (request.maxOutputTokens === undefined || outputCap < request.maxOutputTokens);
+    return { body: lower ? { ...body, max_output_tokens: outputCap } : body, stripUsageChunk: false };
+  },
+  usageFromJson,
+  createMeter,
+  errorBody: (kind: ErrorKind, message: string) => openaiChat.errorBody(kind, message),
+  streamErrorEvent(kind, message) {
+    const { error } = openaiChat.errorBody(kind, message) as { error: { code: string | null } };
+    const data = { type: 'error', code: error.code ?? kind, message, param: null };
+    return `event: error\ndata: ${JSON.stringify(data)}\n\n`;
+  },
+};
