@@ -81,7 +81,9 @@ export class AdminApi extends Construct {
     this.function.addToRolePolicy(
       new PolicyStatement({
         actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
-        resources: [stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: workgroupName })],
+        resources: [
+          stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: workgroupName }),
+        ],
       }),
     );
     this.function.addToRolePolicy(

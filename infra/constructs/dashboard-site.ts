@@ -87,7 +87,11 @@ export class DashboardSite extends Construct {
       comment: 'Tollgate dashboard security headers',
       securityHeadersBehavior: {
         contentSecurityPolicy: { contentSecurityPolicy: csp, override: true },
-        strictTransportSecurity: { accessControlMaxAge: Duration.days(365), includeSubdomains: true, override: true },
+        strictTransportSecurity: {
+          accessControlMaxAge: Duration.days(365),
+          includeSubdomains: true,
+          override: true,
+        },
         contentTypeOptions: { override: true },
         frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
         referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.NO_REFERRER, override: true },
@@ -101,7 +105,11 @@ export class DashboardSite extends Construct {
       'Only CloudFront reads this bucket (OAC), and only the deployment writes it.',
       'AwsSolutions-S1',
     );
-    acknowledge(this.distribution, 'The team reads the dashboard from wherever it works.', 'AwsSolutions-CFR1');
+    acknowledge(
+      this.distribution,
+      'The team reads the dashboard from wherever it works.',
+      'AwsSolutions-CFR1',
+    );
     acknowledge(
       this.distribution,
       'Static files only; the data behind them needs the admin key. A web ACL would cost more than the site.',
@@ -118,7 +126,9 @@ export class DashboardSite extends Construct {
       'AwsSolutions-CFR4',
     );
     // BucketDeployment's handler is a CDK-managed singleton function at stack level.
-    const handler = Stack.of(this).node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+    const handler = Stack.of(this).node.children.find((c) =>
+      c.node.id.startsWith('Custom::CDKBucketDeployment'),
+    );
     if (!handler) return;
     acknowledge(
       handler,

@@ -3,8 +3,8 @@ import { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import {
   type CfnTable,
   type Column,
-  DataFormat,
   Database,
+  DataFormat,
   DateIntervalUnit,
   PartitionProjectionConfiguration,
   S3Table,
@@ -101,7 +101,10 @@ export class UsageLake extends Construct {
       // Usage records are the billing trail: keep deleted or overwritten objects for a while.
       versioned: true,
       lifecycleRules: [
-        { noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        {
+          noncurrentVersionExpiration: Duration.days(30),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
       ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -173,7 +176,10 @@ export class UsageLake extends Construct {
   }
 
   private createStream(): DeliveryStream {
-    const logGroup = new LogGroup(this, 'DeliveryLogs', { retention: RetentionDays.ONE_MONTH });
+    const logGroup = new LogGroup(this, 'DeliveryLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const role = new Role(this, 'DeliveryRole', {
       assumedBy: new ServicePrincipal('firehose.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
@@ -185,7 +191,12 @@ export class UsageLake extends Construct {
     // https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-s3
     role.addToPolicy(
       new PolicyStatement({
-        actions: ['s3:AbortMultipartUpload', 's3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+        actions: [
+          's3:AbortMultipartUpload',
+          's3:GetBucketLocation',
+          's3:ListBucket',
+          's3:ListBucketMultipartUploads',
+        ],
         resources: [this.bucket.bucketArn],
       }),
     );

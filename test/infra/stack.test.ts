@@ -1,0 +1,506 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, CfnElement, type Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/config.ts';
+import { usageColumns } from '../../functions/core/usage/record.ts';
+import { TollgateStack, type TollgateStackProps } from '../../infra/stack.ts';
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+
+let dashboardDir: string;
+
+/** Builds the stack in-process with the app's feature flags; bundling is skipped. */
+function buildStack(props: Partial<TollgateStackProps> = {}): Stack {
+  const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
+  const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+  return new TollgateStack(app, 'Tollgate', { dashboardDir, ...props });
+}
+
+/** Logical id of the single resource of `type` matching `props`. */
+function logicalIdOf(template: Template, type: string, props: Record<string, unknown> = {}): string {
+  const ids = Object.keys(template.findResources(type, { Properties: props }));
+  expect(ids, `exactly one ${type} matching ${JSON.stringify(props)}`).toHaveLength(1);
+  return ids[0]!;
+}
+
+function functionIdOf(template: Template, description: RegExp): string {
+  const matches = Object.entries(template.findResources('AWS::Lambda::Function') as Record<string, Resource>)
+    .filter(([, r]) => description.test(String(r.Properties.Description)))
+    .map(([id]) => id);
+  expect(matches).toHaveLength(1);
+  return matches[0]!;
+}
+
+/** Every statement of the inline policies attached to the role of `functionOrRoleId`. */
+function statementsOf(template: Template, roleId: string): Statement[] {
+  const policies = Object.values(
+    template.findResources('AWS::IAM::Policy') as Record<string, Resource>,
+  ).filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]));
+  return policies.flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+function roleOfFunction(template: Template, functionId: string): string {
+  const fn = template.toJSON().Resources[functionId] as Resource;
+  return (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+}
+
+const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const getAtt = (id: string, attr = 'Arn') => ({ 'Fn::GetAtt': [id, attr] });
+
+let stack: Stack;
+let template: Template;
+let proxyId: string;
+let adminId: string;
+
+beforeAll(() => {
+  dashboardDir = mkdtempSync(join(tmpdir(), 'tollgate-dashboard-'));
+  writeFileSync(join(dashboardDir, 'index.html'), '<!doctype html><title>Tollgate</title>');
+  stack = buildStack();
+  template = Template.fromStack(stack);
+  proxyId = functionIdOf(template, /^Tollgate proxy/);
+  adminId = functionIdOf(template, /^Tollgate admin API/);
+});
+
+describe('proxy function', () => {
+  it('runs on nodejs22.x arm64 with 1024 MB and the 15-minute ceiling', () => {
+    expect(template.toJSON().Resources[proxyId].Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 1024,
+      Timeout: 900,
+      Handler: 'index.handler',
+    });
+  });
+
+  it('is served from a public function URL that streams responses', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      TargetFunctionArn: getAtt(proxyId),
+      AuthType: 'NONE',
+      InvokeMode: 'RESPONSE_STREAM',
+    });
+    // Auth NONE needs both permissions since October 2025.
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: getAtt(proxyId),
+      Action: 'lambda:InvokeFunctionUrl',
+      FunctionUrlAuthType: 'NONE',
+      Principal: '*',
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: getAtt(proxyId),
+      Action: 'lambda:InvokeFunction',
+      InvokedViaFunctionUrl: true,
+      Principal: '*',
+    });
+  });
+
+  it('receives each resource under the variable name functions/config.ts reads', () => {
+    const tableId = logicalIdOf(template, 'AWS::DynamoDB::Table');
+    const streamId = logicalIdOf(template, 'AWS::KinesisFirehose::DeliveryStream');
+    const topicId = logicalIdOf(template, 'AWS::SNS::Topic');
+    const masterKeyId = logicalIdOf(template, 'AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.anyValue(),
+    });
+    const providerKeysId = logicalIdOf(template, 'AWS::SecretsManager::Secret', {
+      SecretString: Match.anyValue(),
+    });
+    expect(template.toJSON().Resources[proxyId].Properties.Environment.Variables).toMatchObject({
+      [ENV.table]: { Ref: tableId },
+      [ENV.firehoseStream]: { Ref: streamId },
+      [ENV.masterKeySecretArn]: { Ref: masterKeyId },
+      [ENV.providerKeysSecretArn]: { Ref: providerKeysId },
+      [ENV.snsTopicArn]: { Ref: topicId },
+    });
+  });
+
+  it('may put records on the usage stream only, and has no statement on `*`', () => {
+    const statements = statementsOf(template, roleOfFunction(template, proxyId));
+    const firehose = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('firehose:')));
+    expect(firehose).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'],
+        Resource: getAtt(logicalIdOf(template, 'AWS::KinesisFirehose::DeliveryStream')),
+      },
+    ]);
+    expect(statements.filter((s) => JSON.stringify(s.Resource).includes('"*"'))).toEqual([]);
+  });
+
+  it('publishes alerts with sns:Publish on the alert topic and no KMS wildcard', () => {
+    const statements = statementsOf(template, roleOfFunction(template, proxyId));
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'sns:Publish',
+      Resource: { Ref: logicalIdOf(template, 'AWS::SNS::Topic') },
+    });
+    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('kms:'))).toEqual([]);
+  });
+});
+
+describe('admin API', () => {
+  it('is served buffered, with CORS for GET, POST and DELETE', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      TargetFunctionArn: getAtt(adminId),
+      AuthType: 'NONE',
+      InvokeMode: 'BUFFERED',
+      Cors: Match.objectLike({
+        AllowMethods: ['GET', 'POST', 'DELETE'],
+        AllowHeaders: Match.arrayWith(['authorization', 'content-type']),
+        AllowOrigins: Match.anyValue(),
+      }),
+    });
+  });
+
+  it('receives the Athena workgroup, database and table it queries', () => {
+    expect(template.toJSON().Resources[adminId].Properties.Environment.Variables).toMatchObject({
+      [ENV.table]: { Ref: logicalIdOf(template, 'AWS::DynamoDB::Table') },
+      [ENV.athenaWorkgroup]: { Ref: logicalIdOf(template, 'AWS::Athena::WorkGroup') },
+      [ENV.athenaDatabase]: { Ref: logicalIdOf(template, 'AWS::Glue::Database') },
+      [ENV.usageTable]: { Ref: logicalIdOf(template, 'AWS::Glue::Table') },
+    });
+  });
+
+  it('starts Athena queries in the Tollgate workgroup only', () => {
+    const workgroupId = logicalIdOf(template, 'AWS::Athena::WorkGroup');
+    const athena = statementsOf(template, roleOfFunction(template, adminId)).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('athena:')),
+    );
+    expect(athena).toHaveLength(1);
+    expect(actionsOf(athena[0]!)).toEqual([
+      'athena:GetQueryExecution',
+      'athena:GetQueryResults',
+      'athena:StartQueryExecution',
+    ]);
+    expect(athena[0]!.Resource).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':athena:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':workgroup/',
+          { Ref: workgroupId },
+        ],
+      ],
+    });
+  });
+
+  it('cannot read provider keys or write usage records', () => {
+    const statements = statementsOf(template, roleOfFunction(template, adminId));
+    const providerKeysId = logicalIdOf(template, 'AWS::SecretsManager::Secret', {
+      SecretString: Match.anyValue(),
+    });
+    expect(JSON.stringify(statements)).not.toContain(providerKeysId);
+    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('firehose:'))).toEqual([]);
+    expect(statements.filter((s) => JSON.stringify(s.Resource) === '"*"')).toEqual([]);
+  });
+});
+
+describe('budget table', () => {
+  it('is an on-demand pk/sk table with TTL on expires_at, PITR, and retained on delete', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      }),
+    });
+  });
+});
+
+describe('usage lake', () => {
+  it('derives the Glue columns from the usage record schema, with dt as the partition key', () => {
+    const table =
+      template.toJSON().Resources[logicalIdOf(template, 'AWS::Glue::Table')].Properties.TableInput;
+    const columns = table.StorageDescriptor.Columns as Array<{ Name: string; Type: string }>;
+    expect(columns.map((c) => c.Name)).toEqual(
+      usageColumns()
+        .map((c) => c.name)
+        .filter((n) => n !== 'dt'),
+    );
+    expect(columns).toContainEqual({ Name: 'ts', Type: 'timestamp' });
+    expect(columns).toContainEqual({ Name: 'tags', Type: 'array<string>' });
+    expect(columns).toContainEqual({ Name: 'cost_micros', Type: 'bigint' });
+    expect(columns).toContainEqual({ Name: 'stream', Type: 'boolean' });
+    expect(table.PartitionKeys).toEqual([{ Name: 'dt', Type: 'string' }]);
+    expect(table.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe(
+      'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+    );
+  });
+
+  it('projects daily dt partitions onto the prefix Firehose writes', () => {
+    const bucketId = idAt('UsageLake/Bucket');
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'usage',
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'projection.dt.type': 'date',
+          'projection.dt.format': 'yyyy-MM-dd',
+          'projection.dt.range': '2025-01-01,NOW',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's placeholder syntax, not JavaScript.
+          'storage.location.template': { 'Fn::Join': ['', ['s3://', { Ref: bucketId }, '/usage/dt=${dt}/']] },
+        }),
+      }),
+    });
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        BucketARN: getAtt(bucketId),
+        Prefix: 'usage/dt=!{partitionKeyFromQuery:dt}/',
+      }),
+    });
+  });
+
+  it('partitions each record by its own dt, not by arrival time', () => {
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      DeliveryStreamType: 'DirectPut',
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        DynamicPartitioningConfiguration: { Enabled: true },
+        ProcessingConfiguration: {
+          Enabled: true,
+          Processors: [
+            {
+              Type: 'MetadataExtraction',
+              Parameters: Match.arrayWith([
+                { ParameterName: 'MetadataExtractionQuery', ParameterValue: '{"dt":.dt}' },
+                { ParameterName: 'JsonParsingEngine', ParameterValue: 'JQ-1.6' },
+              ]),
+            },
+          ],
+        },
+        ErrorOutputPrefix: 'errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/',
+      }),
+    });
+  });
+
+  it('converts JSON to Parquet against the usage table, buffering 64 MiB or 300 s', () => {
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        BufferingHints: { SizeInMBs: 64, IntervalInSeconds: 300 },
+        DataFormatConversionConfiguration: {
+          Enabled: true,
+          InputFormatConfiguration: { Deserializer: { OpenXJsonSerDe: {} } },
+          OutputFormatConfiguration: { Serializer: { ParquetSerDe: {} } },
+          SchemaConfiguration: Match.objectLike({
+            DatabaseName: { Ref: logicalIdOf(template, 'AWS::Glue::Database') },
+            TableName: { Ref: logicalIdOf(template, 'AWS::Glue::Table') },
+          }),
+        },
+      }),
+    });
+  });
+
+  it('gives Firehose a role limited to the lake bucket, the usage table and its log group', () => {
+    const stream = template.toJSON().Resources[logicalIdOf(template, 'AWS::KinesisFirehose::DeliveryStream')];
+    const roleId = stream.Properties.ExtendedS3DestinationConfiguration.RoleARN['Fn::GetAtt'][0];
+    const statements = statementsOf(template, roleId);
+    const allowed = [
+      idAt('UsageLake/Bucket'),
+      logicalIdOf(template, 'AWS::Glue::Database'),
+      logicalIdOf(template, 'AWS::Glue::Table'),
+      idAt('UsageLake/DeliveryLogs'),
+    ];
+    for (const s of statements) {
+      const referenced = [...JSON.stringify(s.Resource).matchAll(/"(?:Ref|Fn::GetAtt)":\[?"([A-Za-z0-9]+)"/g)]
+        .map((m) => m[1])
+        .filter((id) => !id?.startsWith('AWS::'));
+      expect(referenced.length, JSON.stringify(s)).toBeGreaterThan(0);
+      for (const id of referenced) expect(allowed).toContain(id);
+    }
+    expect(statements.flatMap(actionsOf)).not.toContain('s3:DeleteObject');
+    expect(statements.flatMap(actionsOf)).not.toContain('glue:GetSchemaVersion');
+  });
+
+  it('runs Athena engine v3 with enforced settings and a 10 GiB scan cutoff', () => {
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      Name: 'tollgate',
+      WorkGroupConfiguration: Match.objectLike({
+        EnforceWorkGroupConfiguration: true,
+        EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+        BytesScannedCutoffPerQuery: 10 * 1024 ** 3,
+        ResultConfiguration: Match.objectLike({
+          OutputLocation: {
+            'Fn::Join': ['', ['s3://', { Ref: idAt('UsageLake/QueryResults') }, '/results/']],
+          },
+        }),
+      }),
+    });
+  });
+
+  it('expires Athena query results after 30 days', () => {
+    const results = template.toJSON().Resources[idAt('UsageLake/QueryResults')];
+    expect(results.Properties.LifecycleConfiguration.Rules).toEqual([
+      { ExpirationInDays: 30, Status: 'Enabled' },
+    ]);
+  });
+});
+
+describe('buckets', () => {
+  it('block public access, encrypt, and refuse plain HTTP', () => {
+    const buckets = Object.keys(template.findResources('AWS::S3::Bucket'));
+    expect(buckets).toHaveLength(3);
+    for (const id of buckets) {
+      expect(template.toJSON().Resources[id].Properties).toMatchObject({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+      });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: id },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+});
+
+describe('alerts', () => {
+  it('encrypt the topic with the SNS managed key and refuse plain HTTP', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':alias/aws/sns'])] }),
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('have no email subscription unless an address is given', () => {
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('subscribe the given email address', () => {
+    const withEmail = Template.fromStack(buildStack({ alertEmail: 'finops@example.com' }));
+    withEmail.resourceCountIs('AWS::SNS::Subscription', 1);
+    withEmail.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'finops@example.com',
+      TopicArn: { Ref: logicalIdOf(withEmail, 'AWS::SNS::Topic') },
+    });
+  });
+});
+
+describe('dashboard site', () => {
+  it('serves the private bucket through CloudFront with Origin Access Control, HTTPS only', () => {
+    const bucketId = idAt('Dashboard/Bucket');
+    const oacId = logicalIdOf(template, 'AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: Match.objectLike({
+        OriginAccessControlOriginType: 's3',
+        SigningBehavior: 'always',
+        SigningProtocol: 'sigv4',
+      }),
+    });
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultRootObject: 'index.html',
+        DefaultCacheBehavior: Match.objectLike({
+          ViewerProtocolPolicy: 'redirect-to-https',
+          ResponseHeadersPolicyId: { Ref: logicalIdOf(template, 'AWS::CloudFront::ResponseHeadersPolicy') },
+        }),
+        Origins: [
+          Match.objectLike({
+            DomainName: getAtt(bucketId, 'RegionalDomainName'),
+            OriginAccessControlId: getAtt(oacId, 'Id'),
+            S3OriginConfig: { OriginAccessIdentity: '' },
+          }),
+        ],
+      }),
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Principal: { Service: 'cloudfront.amazonaws.com' },
+            Condition: { StringEquals: { 'AWS:SourceArn': Match.anyValue() } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('deploys config.json carrying the admin API URL, then invalidates the distribution', () => {
+    const adminUrlId = logicalIdOf(template, 'AWS::Lambda::Url', { TargetFunctionArn: getAtt(adminId) });
+    template.hasResourceProperties('Custom::CDKBucketDeployment', {
+      DestinationBucketName: { Ref: idAt('Dashboard/Bucket') },
+      SourceMarkers: Match.arrayWith([{ '<<marker:0xbaba:0>>': getAtt(adminUrlId, 'FunctionUrl') }]),
+      DistributionId: { Ref: logicalIdOf(template, 'AWS::CloudFront::Distribution') },
+      DistributionPaths: ['/*'],
+    });
+    // The built dashboard and the generated config.json.
+    const deployment = Object.values(template.findResources('Custom::CDKBucketDeployment'))[0] as Resource;
+    expect(deployment.Properties.SourceObjectKeys).toHaveLength(2);
+  });
+
+  it('lets dashboard scripts talk only to their own origin and the admin API', () => {
+    const adminUrlId = logicalIdOf(template, 'AWS::Lambda::Url', { TargetFunctionArn: getAtt(adminId) });
+    const policy =
+      template.toJSON().Resources[logicalIdOf(template, 'AWS::CloudFront::ResponseHeadersPolicy')];
+    const csp = JSON.stringify(policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig);
+    expect(csp).toContain("default-src 'self'; connect-src 'self' https://");
+    expect(csp).toContain(`{"Fn::GetAtt":["${adminUrlId}","FunctionUrl"]}`);
+    expect(csp).toContain("frame-ancestors 'none'");
+  });
+});
+
+describe('stack outputs', () => {
+  it('export what an operator needs after deploy', () => {
+    expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
+      'AdminApiUrl',
+      'AthenaWorkgroup',
+      'DashboardUrl',
+      'MasterKeySecretArn',
+      'ProviderKeysSecretArn',
+      'ProxyUrl',
+      'UsageBucket',
+    ]);
+    template.hasOutput('ProxyUrl', {
+      Value: getAtt(
+        logicalIdOf(template, 'AWS::Lambda::Url', { TargetFunctionArn: getAtt(proxyId) }),
+        'FunctionUrl',
+      ),
+    });
+  });
+});
+
+/** Logical id of the CloudFormation resource of the construct at `<stack>/<path>`. */
+function idAt(path: string): string {
+  const found = stack.node.findAll().find((c) => c.node.path === `${stack.node.id}/${path}`);
+  const resource = found instanceof CfnElement ? found : found?.node.defaultChild;
+  if (!(resource instanceof CfnElement)) throw new Error(`no CloudFormation resource at ${path}`);
+  return stack.resolve(resource.logicalId);
+}
