@@ -85,8 +85,8 @@ function budgetMessage(
 
 /** Formats micro-dollars as dollars for messages, without floating-point arithmetic on the amount. */
 export function usd(micros: number): string {
-  const sign = micros < 0 ? '-' : '';
   const abs = Math.abs(Math.round(micros));
   const cents = Math.round(abs / 10_000);
+  const sign = micros < 0 && cents > 0 ? '-' : '';
   return `${sign}$${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
 }

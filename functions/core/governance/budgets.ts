@@ -36,9 +36,18 @@ export async function reserveBudget(
     return { reservation: await ledger.reserve(counters, full), outputCap: undefined };
   } catch (err) {
     if (!(err instanceof BudgetExceededError)) throw err;
-    const remaining = err.remaining_micros;
+    const remaining = await tightestRemaining(ledger, counters);
     const outputCap = affordableOutputTokens(remaining, promptTokens, price);
     if (outputCap < MIN_OUTPUT_TOKENS) throw err;
     return { reservation: await ledger.reserve(counters, remaining), outputCap };
   }
+}
+
+/** What the most constrained limited counter has left (the one that decides what can be afforded). */
+async function tightestRemaining(ledger: BudgetLedger, counters: BudgetCounter[]): Promise<number> {
+  const limited = counters.filter((c) => c.limit_micros !== null);
+  const left = await Promise.all(
+    limited.map(async (c) => (c.limit_micros ?? 0) - (await ledger.read(c)).committed_micros),
+  );
+  return Math.max(0, Math.min(...left));
 }

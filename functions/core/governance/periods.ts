@@ -12,7 +12,7 @@ export interface Period {
 }
 
 const UNIT = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
-const DURATION = /^(\d+)(s|m|h|d|w|mo)$/;
+const DURATION = /^([1-9]\d*)(s|m|h|d|w|mo)$/;
 
 export function isValidDuration(duration: string): boolean {
   return ['daily', 'weekly', 'monthly'].includes(duration) || DURATION.test(duration);

@@ -49,21 +49,28 @@ export function costMicros(usage: TokenUsage, price: ResolvedPrice): number {
   return Math.round(picos / PICOS_PER_MICRO);
 }
 
+function reservationTier(estimatedInputTokens: number, price: ResolvedPrice): Price {
+  const long = price.long_context;
+  return long && estimatedInputTokens > long.above_input_tokens ? long : price;
+}
+
+/** The dearest way a prompt token can be billed: fresh, or written to the 5-minute or 1-hour cache. */
+function dearestInputRate(tier: Price): number {
+  return Math.max(tier.input, tier.cache_write_5m, tier.cache_write_1h);
+}
+
 /**
  * The most a request can cost, for the reservation: the prompt estimate billed at the dearest input
- * rate (a cache write) and every allowed output token, at the long-context tier if it could apply.
+ * rate and every allowed output token, at the long-context tier if it could apply.
  */
 export function maxCostMicros(
   estimatedInputTokens: number,
   maxOutputTokens: number,
   price: ResolvedPrice,
 ): number {
-  const tier: Price =
-    price.long_context && estimatedInputTokens > price.long_context.above_input_tokens
-      ? price.long_context
-      : price;
-  const inputRate = Math.max(tier.input, tier.cache_write_5m);
-  return Math.ceil((estimatedInputTokens * inputRate + maxOutputTokens * tier.output) / PICOS_PER_MICRO);
+  const tier = reservationTier(estimatedInputTokens, price);
+  const picos = estimatedInputTokens * dearestInputRate(tier) + maxOutputTokens * tier.output;
+  return Math.ceil(picos / PICOS_PER_MICRO);
 }
 
 /** How many output tokens `budgetMicros` pays for after the prompt estimate; 0 if not even the prompt. */
@@ -72,11 +79,7 @@ export function affordableOutputTokens(
   estimatedInputTokens: number,
   price: ResolvedPrice,
 ): number {
-  const tier: Price =
-    price.long_context && estimatedInputTokens > price.long_context.above_input_tokens
-      ? price.long_context
-      : price;
-  const inputRate = Math.max(tier.input, tier.cache_write_5m);
-  const left = budgetMicros * PICOS_PER_MICRO - estimatedInputTokens * inputRate;
+  const tier = reservationTier(estimatedInputTokens, price);
+  const left = budgetMicros * PICOS_PER_MICRO - estimatedInputTokens * dearestInputRate(tier);
   return left <= 0 ? 0 : Math.floor(left / tier.output);
 }

@@ -1,0 +1,437 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoBudgetLedger } from '../../functions/adapters/aws/dynamo-budget-ledger.ts';
+import { createDynamoKeyStore } from '../../functions/adapters/aws/dynamo-key-store.ts';
+import { ensureTable } from '../../functions/adapters/aws/dynamo-table.ts';
+import { BudgetExceededError, ConflictError } from '../../functions/core/errors.ts';
+import { reserveBudget } from '../../functions/core/governance/budgets.ts';
+import type { BudgetCounter, BudgetLedger, VirtualKey } from '../../functions/core/ports.ts';
+import { createModelCatalog } from '../../functions/core/pricing/catalog.ts';
+import { startDynalite } from '../../functions/local/dynalite.ts';
+import { javaAvailable, startDynamoDbLocal } from '../support/dynamodb-local.ts';
+
+/**
+ * The DynamoDB budget ledger and key store against two real engines: dynalite (what `npm start` runs)
+ * and Amazon's DynamoDB Local (the jar, closer to the service's own condition and ADD semantics).
+ */
+interface Engine {
+  name: string;
+  skip: string | undefined;
+  start(): Promise<{ endpoint: string; close(): Promise<void> }>;
+}
+
+const hasJava = await javaAvailable();
+const engines: Engine[] = [
+  { name: 'dynalite', skip: undefined, start: () => startDynalite() },
+  {
+    name: 'DynamoDB Local',
+    skip: hasJava ? undefined : 'no Java 17+ on PATH to run the DynamoDB Local jar',
+    async start() {
+      const local = await startDynamoDbLocal();
+      console.info(`DynamoDB Local answered ${local.startupMs} ms after spawning the JVM`);
+      return { endpoint: local.endpoint, close: local.stop };
+    },
+  },
+];
+for (const e of engines) if (e.skip) console.warn(`Skipping the ${e.name} ledger tests: ${e.skip}`);
+
+const TABLE = 'tollgate-ledger-test';
+
+/** A counter with its own scope id, so the tests of one engine share a table without sharing counters. */
+const counter = (overrides: Partial<BudgetCounter> = {}): BudgetCounter => ({
+  scope: 'key',
+  scope_id: randomUUID(),
+  label: 'laptop',
+  period: '2026-11',
+  resets_at: '2026-12-01T00:00:00.000Z',
+  limit_micros: 1_000_000,
+  ...overrides,
+});
+
+/** Runs `promise` and returns what it rejected with (failing the test if it resolved). */
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}
+
+describe.each(engines)('the DynamoDB adapters on $name', (engine) => {
+  let server: { endpoint: string; close(): Promise<void> } | undefined;
+  let client: DynamoDBClient;
+  let ledger: BudgetLedger;
+
+  beforeAll(async () => {
+    if (engine.skip) return;
+    server = await engine.start();
+    client = new DynamoDBClient({
+      endpoint: server.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    await ensureTable(client, TABLE);
+    ledger = createDynamoBudgetLedger(client, TABLE);
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await server?.close();
+  });
+
+  const rawCounter = async (c: BudgetCounter) => {
+    const { Item } = await client.send(
+      new GetItemCommand({
+        TableName: TABLE,
+        Key: { pk: { S: `BUDGET#${c.scope}#${c.scope_id}` }, sk: { S: `P#${c.period}` } },
+        ConsistentRead: true,
+      }),
+    );
+    return Item;
+  };
+
+  describe.skipIf(engine.skip !== undefined)('budget ledger', () => {
+    it('moves committed by a reservation and then to the actual cost, and spent to that cost', async () => {
+      // Prepare
+      const c = counter();
+
+      // Act
+      const reservation = await ledger.reserve([c], 300_000);
+      const reserved = await ledger.read(c);
+      await ledger.settle(reservation, 120_000);
+      const settled = await ledger.read(c);
+
+      // Assess
+      expect(reserved).toEqual({ spent_micros: 0, committed_micros: 300_000 });
+      expect(settled).toEqual({ spent_micros: 120_000, committed_micros: 120_000 });
+      expect((await rawCounter(c))?.requests?.N).toBe('1');
+    });
+
+    it('refuses a reservation bigger than what is left, saying what remains, and takes nothing', async () => {
+      // Prepare
+      const c = counter({ scope: 'team', label: 'platform', limit_micros: 1_000_000 });
+      await ledger.reserve([c], 700_000);
+
+      // Act
+      const err = await rejectionOf(ledger.reserve([c], 400_000));
+
+      // Assess
+      expect(err).toBeInstanceOf(BudgetExceededError);
+      expect(err).toMatchObject({
+        status: 402,
+        scope: 'team',
+        scope_id: 'platform',
+        limit_micros: 1_000_000,
+        committed_micros: 700_000,
+        remaining_micros: 300_000,
+        resets_at: '2026-12-01T00:00:00.000Z',
+      });
+      expect(await ledger.read(c)).toEqual({ spent_micros: 0, committed_micros: 700_000 });
+    });
+
+    it('takes a reservation that uses up the budget exactly', async () => {
+      // Prepare
+      const c = counter({ limit_micros: 1_000_000 });
+      await ledger.reserve([c], 700_000);
+
+      // Act
+      await ledger.reserve([c], 300_000);
+
+      // Assess
+      expect(await ledger.read(c)).toEqual({ spent_micros: 0, committed_micros: 1_000_000 });
+    });
+
+    it('refuses a reservation above the whole limit on a counter never used', async () => {
+      // Prepare
+      const c = counter({ limit_micros: 1_000_000 });
+
+      // Act
+      const err = await rejectionOf(ledger.reserve([c], 1_000_001));
+
+      // Assess
+      expect(err).toMatchObject({ name: 'BudgetExceededError', remaining_micros: 1_000_000 });
+      expect(await ledger.read(c)).toEqual({ spent_micros: 0, committed_micros: 0 });
+    });
+
+    it('lets exactly 25 of 100 concurrent 10,000 µ$ reservations through a 255,000 µ$ limit', async () => {
+      // Prepare
+      const c = counter({ limit_micros: 255_000 });
+      let done = false;
+      const observed: number[] = [];
+      const watch = (async () => {
+        while (!done) observed.push((await ledger.read(c)).committed_micros);
+      })();
+
+      // Act
+      const results = await Promise.allSettled(
+        Array.from({ length: 100 }, () => ledger.reserve([c], 10_000)),
+      );
+      done = true;
+      await watch;
+      const final = await ledger.read(c);
+
+      // Assess
+      const fulfilled = results.filter((r) => r.status === 'fulfilled');
+      const refused = results.filter(
+        (r) => r.status === 'rejected' && r.reason instanceof BudgetExceededError,
+      );
+      expect(fulfilled).toHaveLength(25);
+      expect(refused).toHaveLength(75);
+      expect(final.committed_micros).toBe(250_000);
+      expect(Math.max(...observed, final.committed_micros)).toBeLessThanOrEqual(255_000);
+    });
+
+    it('gives back what it took from the first counter when the second is exhausted', async () => {
+      // Prepare
+      const key = counter({ scope: 'key', limit_micros: 1_000_000 });
+      const team = counter({ scope: 'team', label: 'platform', limit_micros: 500_000 });
+      await ledger.reserve([key], 200_000);
+      await ledger.reserve([team], 450_000);
+
+      // Act
+      const err = await rejectionOf(ledger.reserve([key, team], 100_000));
+
+      // Assess
+      expect(err).toMatchObject({ name: 'BudgetExceededError', scope: 'team', remaining_micros: 50_000 });
+      expect(await ledger.read(key)).toEqual({ spent_micros: 0, committed_micros: 200_000 });
+      expect(await ledger.read(team)).toEqual({ spent_micros: 0, committed_micros: 450_000 });
+    });
+
+    it('records a cost above the reservation, even past the limit, and refuses the next request', async () => {
+      // Prepare
+      const c = counter({ limit_micros: 60_000 });
+      const reservation = await ledger.reserve([c], 50_000);
+
+      // Act
+      await ledger.settle(reservation, 80_000);
+      const next = await rejectionOf(ledger.reserve([c], 1));
+
+      // Assess
+      expect(await ledger.read(c)).toEqual({ spent_micros: 80_000, committed_micros: 80_000 });
+      expect(next).toMatchObject({
+        name: 'BudgetExceededError',
+        committed_micros: 80_000,
+        remaining_micros: 0,
+      });
+    });
+
+    it('gives the whole reservation back when a request costs nothing', async () => {
+      // Prepare
+      const c = counter();
+      const reservation = await ledger.reserve([c], 400_000);
+
+      // Act
+      await ledger.settle(reservation, 0);
+
+      // Assess
+      expect(await ledger.read(c)).toEqual({ spent_micros: 0, committed_micros: 0 });
+    });
+
+    it('only meters a counter without a limit', async () => {
+      // Prepare
+      const c = counter({ limit_micros: null, period: 'lifetime', resets_at: null });
+
+      // Act
+      const big = await ledger.reserve([c], 1_000_000_000_000);
+      await ledger.settle(big, 5_000);
+      const again = await ledger.reserve([c], 7_000);
+      await ledger.settle(again, 6_000);
+
+      // Assess
+      expect(await ledger.read(c)).toEqual({ spent_micros: 11_000, committed_micros: 11_000 });
+    });
+
+    it('reads an unknown counter as zero', async () => {
+      // Prepare
+      const c = counter();
+
+      // Act
+      const state = await ledger.read(c);
+
+      // Assess
+      expect(state).toEqual({ spent_micros: 0, committed_micros: 0 });
+    });
+
+    it('sets the TTL attribute to 90 days after the period resets, and none for a lifetime counter', async () => {
+      // Prepare
+      // 2026-12-01T00:00:00Z is 1,796,083,200 s; + 90 × 86,400 = 1,803,859,200
+      const monthly = counter({ resets_at: '2026-12-01T00:00:00.000Z' });
+      const lifetime = counter({ period: 'lifetime', resets_at: null, limit_micros: null });
+
+      // Act
+      await ledger.reserve([monthly], 1);
+      await ledger.reserve([lifetime], 1);
+      const [m, l] = [await rawCounter(monthly), await rawCounter(lifetime)];
+
+      // Assess
+      expect(m?.expires_at).toEqual({ N: '1803859200' });
+      expect(m?.resets_at).toEqual({ S: '2026-12-01T00:00:00.000Z' });
+      expect(l?.expires_at).toBeUndefined();
+      expect(l?.resets_at).toEqual({ NULL: true });
+    });
+  });
+
+  describe.skipIf(engine.skip !== undefined)('reserveBudget', () => {
+    // claude-opus-4-5: a 10,000-token prompt at the dearest input rate (1h cache write, 10) is 100,000 µ$,
+    // each output token 25 µ$; 64,000 output tokens make the full reservation 100,000 + 1,600,000 = 1,700,000 µ$.
+    const price = createModelCatalog().resolve('claude-opus-4-5')!.price;
+    const request = { promptTokens: 10_000, outputTokens: 64_000, price };
+
+    it('reserves the full cost when the budget covers it, without capping the output', async () => {
+      // Prepare
+      const c = counter({ limit_micros: 2_000_000 });
+
+      // Act
+      const result = await reserveBudget(ledger, [c], request);
+
+      // Assess
+      expect(result).toEqual({
+        reservation: { counters: [c], amount_micros: 1_700_000 },
+        outputCap: undefined,
+      });
+      expect((await ledger.read(c)).committed_micros).toBe(1_700_000);
+    });
+
+    it('reserves exactly what remains and caps the output to what that pays for', async () => {
+      // Prepare
+      // 150,000 µ$ remain: (150,000 − 100,000) / 25 = 2,000 output tokens
+      const c = counter({ limit_micros: 1_000_000 });
+      await ledger.reserve([c], 850_000);
+
+      // Act
+      const result = await reserveBudget(ledger, [c], request);
+
+      // Assess
+      expect(result).toEqual({ reservation: { counters: [c], amount_micros: 150_000 }, outputCap: 2_000 });
+      expect((await ledger.read(c)).committed_micros).toBe(1_000_000);
+    });
+
+    it('still caps when what remains pays for exactly 1,024 output tokens', async () => {
+      // Prepare
+      // 100,000 + 1,024 × 25 = 125,600
+      const c = counter({ limit_micros: 125_600 });
+
+      // Act
+      const result = await reserveBudget(ledger, [c], request);
+
+      // Assess
+      expect(result.outputCap).toBe(1_024);
+      expect(result.reservation.amount_micros).toBe(125_600);
+    });
+
+    it('refuses with 402 and takes nothing when what remains pays for fewer than 1,024 output tokens', async () => {
+      // Prepare
+      // (125,599 − 100,000) / 25 = 1,023.96 → 1,023 tokens
+      const c = counter({ limit_micros: 125_599 });
+
+      // Act
+      const err = await rejectionOf(reserveBudget(ledger, [c], request));
+
+      // Assess
+      expect(err).toBeInstanceOf(BudgetExceededError);
+      expect(err).toMatchObject({ status: 402, remaining_micros: 125_599 });
+      expect((await ledger.read(c)).committed_micros).toBe(0);
+    });
+
+    // The key has 500,000 µ$ left and the team 150,000: the team's remainder decides, paying for the
+    // prompt and (150,000 − 100,000) / 25 = 2,000 output tokens.
+    it('caps to the tightest of several short budgets', async () => {
+      // Prepare
+      const key = counter({ scope: 'key', limit_micros: 500_000 });
+      const team = counter({ scope: 'team', label: 'platform', limit_micros: 150_000 });
+
+      // Act
+      const result = await reserveBudget(ledger, [key, team], request);
+
+      // Assess
+      expect(result.outputCap).toBe(2_000);
+      expect(result.reservation.amount_micros).toBe(150_000);
+    });
+  });
+
+  describe.skipIf(engine.skip !== undefined)('key store', () => {
+    const virtualKey = (overrides: Partial<VirtualKey> = {}): VirtualKey => {
+      const hash = randomUUID().replaceAll('-', '').padEnd(64, '0');
+      return {
+        hash,
+        key_id: hash.slice(0, 12),
+        key_alias: 'laptop',
+        user_id: 'alice',
+        team_id: null,
+        models: ['claude-sonnet-4-5', 'gpt-5'],
+        max_budget_micros: 50_000_000,
+        budget_duration: '30d',
+        metadata: { owner: { email: 'alice@example.com' }, seats: 3 },
+        tags: ['cli', 'eu'],
+        blocked: false,
+        created_at: '2026-11-25T10:00:00.000Z',
+        expires_at: null,
+        key_name: 'sk-tg-...wxyz',
+        ...overrides,
+      };
+    };
+
+    it('returns a created key exactly as it was stored', async () => {
+      // Prepare
+      const store = createDynamoKeyStore(client, TABLE);
+      const key = virtualKey();
+
+      // Act
+      await store.create(key);
+      const found = await store.get(key.hash);
+
+      // Assess
+      expect(found).toEqual(key);
+    });
+
+    it('round-trips empty lists, nulls and a blocked flag', async () => {
+      // Prepare
+      const store = createDynamoKeyStore(client, TABLE);
+      const key = virtualKey({
+        key_alias: null,
+        user_id: null,
+        models: [],
+        tags: [],
+        max_budget_micros: null,
+        budget_duration: null,
+        metadata: {},
+        blocked: true,
+        expires_at: '2027-01-01T00:00:00.000Z',
+      });
+
+      // Act
+      await store.create(key);
+      const found = await store.get(key.hash);
+
+      // Assess
+      expect(found).toEqual(key);
+    });
+
+    it('finds nothing for an unknown hash', async () => {
+      // Prepare
+      const store = createDynamoKeyStore(client, TABLE);
+
+      // Act
+      const found = await store.get('0'.repeat(64));
+
+      // Assess
+      expect(found).toBeUndefined();
+    });
+
+    it('refuses to create a key twice with ConflictError and keeps the first', async () => {
+      // Prepare
+      const store = createDynamoKeyStore(client, TABLE);
+      const first = virtualKey();
+      await store.create(first);
+
+      // Act
+      const err = await rejectionOf(store.create({ ...first, key_alias: 'impostor' }));
+
+      // Assess
+      expect(err).toBeInstanceOf(ConflictError);
+      expect(err).toMatchObject({ name: 'ConflictError' });
+      expect((await store.get(first.hash))?.key_alias).toBe('laptop');
+    });
+  });
+});

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { cachedKeyStore } from '../../../../functions/core/governance/key-cache.ts';
+import type { Clock, KeyStore, VirtualKey } from '../../../../functions/core/ports.ts';
+
+const virtualKey = (hash: string, overrides: Partial<VirtualKey> = {}): VirtualKey => ({
+  hash,
+  key_id: hash.slice(0, 12),
+  key_alias: null,
+  user_id: null,
+  team_id: null,
+  models: [],
+  max_budget_micros: null,
+  budget_duration: null,
+  metadata: {},
+  tags: [],
+  blocked: false,
+  created_at: '2026-11-25T00:00:00.000Z',
+  expires_at: null,
+  key_name: 'sk-tg-...abcd',
+  ...overrides,
+});
+
+/** An in-memory KeyStore (the port, not our code) that counts reads, and a clock the test moves. */
+function memoryStore() {
+  const keys = new Map<string, VirtualKey>();
+  let reads = 0;
+  const store: KeyStore = {
+    async get(hash) {
+      reads += 1;
+      return keys.get(hash);
+    },
+    async create(key) {
+      keys.set(key.hash, key);
+    },
+  };
+  return { store, keys, reads: () => reads };
+}
+function manualClock(startMs: number) {
+  let now = startMs;
+  const clock: Clock = { now: () => new Date(now) };
+  return { clock, advance: (ms: number) => (now += ms) };
+}
+
+describe('cachedKeyStore', () => {
+  it('answers repeated lookups within the TTL from memory', async () => {
+    // Prepare
+    const backing = memoryStore();
+    backing.keys.set('h1', virtualKey('h1'));
+    const { clock, advance } = manualClock(1_000_000);
+    const cached = cachedKeyStore(backing.store, 5_000, clock);
+
+    // Act
+    await cached.get('h1');
+    advance(4_999);
+    const second = await cached.get('h1');
+
+    // Assess
+    expect(second?.hash).toBe('h1');
+    expect(backing.reads()).toBe(1);
+  });
+
+  it('sees a revocation once the TTL has passed', async () => {
+    // Prepare
+    const backing = memoryStore();
+    backing.keys.set('h1', virtualKey('h1'));
+    const { clock, advance } = manualClock(1_000_000);
+    const cached = cachedKeyStore(backing.store, 5_000, clock);
+    await cached.get('h1');
+    backing.keys.set('h1', virtualKey('h1', { blocked: true }));
+
+    // Act
+    advance(4_999);
+    const stale = await cached.get('h1');
+    advance(1);
+    const fresh = await cached.get('h1');
+
+    // Assess
+    expect(stale?.blocked).toBe(false);
+    expect(fresh?.blocked).toBe(true);
+    expect(backing.reads()).toBe(2);
+  });
+
+  it('does not remember a miss, so a new key works at once', async () => {
+    // Prepare
+    const backing = memoryStore();
+    const { clock } = manualClock(1_000_000);
+    const cached = cachedKeyStore(backing.store, 60_000, clock);
+    const before = await cached.get('new');
+
+    // Act
+    await cached.create(virtualKey('new'));
+    const after = await cached.get('new');
+
+    // Assess
+    expect(before).toBeUndefined();
+    expect(after?.hash).toBe('new');
+  });
+
+  it('forgets a cached key that has since been deleted', async () => {
+    // Prepare
+    const backing = memoryStore();
+    backing.keys.set('h1', virtualKey('h1'));
+    const { clock, advance } = manualClock(1_000_000);
+    const cached = cachedKeyStore(backing.store, 1_000, clock);
+    await cached.get('h1');
+    backing.keys.delete('h1');
+
+    // Act
+    advance(1_000);
+    const gone = await cached.get('h1');
+
+    // Assess
+    expect(gone).toBeUndefined();
+  });
+
+  it('is the store itself when the TTL is zero', () => {
+    // Prepare
+    const backing = memoryStore();
+    const { clock } = manualClock(0);
+
+    // Act
+    const cached = cachedKeyStore(backing.store, 0, clock);
+
+    // Assess
+    expect(cached).toBe(backing.store);
+  });
+});
