@@ -1,0 +1,158 @@
+/** Lambda bundle sizes and cold-import times: what a cold start pays before the first request. */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { type BuildOptions, build } from 'esbuild';
+
+const run = promisify(execFile);
+
+export interface BundleSize {
+  name: string;
+  bytes: number;
+  gzipBytes: number;
+}
+
+/**
+ * The esbuild settings of `infra/constructs/node-function.ts` (minus the source map), copied rather
+ * than imported so the bench does not load aws-cdk-lib.
+ */
+const lambdaBuild: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  minify: true,
+  external: ['@aws-sdk/*', 'dynalite', '@duckdb/*', 'tsx', 'esbuild'],
+  logLevel: 'error',
+  // Bundled CommonJS dependencies call require(); an ESM bundle has none unless it is made.
+  banner: {
+    js: "import { createRequire as __benchCreateRequire } from 'node:module'; const require = __benchCreateRequire(import.meta.url);",
+  },
+};
+
+/** `cdk.out/asset.*\/index.mjs`, named after the function that uses each asset when the template says. */
+export async function cdkBundleSizes(root: string): Promise<BundleSize[]> {
+  const out = join(root, 'cdk.out');
+  if (!existsSync(out)) return [];
+  const names = await assetNames(out);
+  const sizes: BundleSize[] = [];
+  for (const entry of await readdir(out)) {
+    const file = join(out, entry, 'index.mjs');
+    if (!entry.startsWith('asset.') || !existsSync(file)) continue;
+    const hash = entry.slice('asset.'.length);
+    sizes.push(await sizeOf(`cdk.out ${names.get(hash) ?? hash.slice(0, 12)}`, file));
+  }
+  return sizes;
+}
+
+async function assetNames(out: string): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  const templates = (await readdir(out)).filter((f) => f.endsWith('.template.json'));
+  for (const template of templates) {
+    const { Resources = {} } = JSON.parse(await readFile(join(out, template), 'utf8')) as {
+      Resources?: Record<string, { Type: string; Properties?: { Code?: { S3Key?: unknown } } }>;
+    };
+    for (const [id, resource] of Object.entries(Resources)) {
+      const key = resource.Properties?.Code?.S3Key;
+      if (resource.Type === 'AWS::Lambda::Function' && typeof key === 'string') {
+        names.set(key.replace(/\.zip$/, ''), id.replace(/[0-9A-F]{8}$/, ''));
+      }
+    }
+  }
+  return names;
+}
+
+async function sizeOf(name: string, file: string): Promise<BundleSize> {
+  const content = await readFile(file);
+  return { name, bytes: (await stat(file)).size, gzipBytes: gzipSync(content, { level: 9 }).length };
+}
+
+export interface ColdImport {
+  name: string;
+  /** `import()` of the module alone, in a fresh node process. */
+  importMs: number[];
+  /** Spawn to exit of that process: node's own start-up included. */
+  processMs: number[];
+}
+
+export interface BundleReport {
+  sizes: BundleSize[];
+  cold: ColdImport[];
+}
+
+/**
+ * Builds the proxy handler bundle fresh, and measures cold imports in child processes. The handler
+ * bundle itself cannot be imported here: its top-level await loads secrets from AWS. So the cold
+ * import covers what it wraps — the pipeline and the streaming handler factory — bundled as Lambda
+ * bundles them, and, for comparison, from source through tsx.
+ */
+export async function measureBundles(root: string, runs: number): Promise<BundleReport> {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-bundle-'));
+  try {
+    const handlerFile = join(dir, 'proxy-handler.mjs');
+    await build({
+      ...lambdaBuild,
+      entryPoints: [join(root, 'functions/handlers/proxy.ts')],
+      outfile: handlerFile,
+    });
+    const coreFile = join(dir, 'proxy-core.mjs');
+    await build({
+      ...lambdaBuild,
+      stdin: {
+        contents: [
+          "export { createProxy } from './functions/core/proxy/pipeline.ts';",
+          "export { createProxyHandler } from './functions/handlers/create-proxy-handler.ts';",
+        ].join('\n'),
+        resolveDir: root,
+        loader: 'ts',
+      },
+      outfile: coreFile,
+    });
+    const sizes = [
+      ...(await cdkBundleSizes(root)),
+      await sizeOf('fresh functions/handlers/proxy.ts', handlerFile),
+      await sizeOf('fresh pipeline + create-proxy-handler', coreFile),
+    ];
+    const sources = [
+      join(root, 'functions/core/proxy/pipeline.ts'),
+      join(root, 'functions/handlers/create-proxy-handler.ts'),
+    ];
+    const cold = [
+      await coldImport('bundled pipeline + handler factory (node)', [coreFile], [], runs),
+      await coldImport('source pipeline + handler factory (tsx)', sources, ['--import', 'tsx'], runs),
+    ];
+    return { sizes, cold };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function coldImport(
+  name: string,
+  files: string[],
+  nodeArgs: string[],
+  runs: number,
+): Promise<ColdImport> {
+  const urls = JSON.stringify(files.map((f) => pathToFileURL(f).href));
+  const code = `const t0 = performance.now();
+for (const url of ${urls}) await import(url);
+console.log(JSON.stringify({ importMs: performance.now() - t0 }));`;
+  const result: ColdImport = { name, importMs: [], processMs: [] };
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const { stdout } = await run(process.execPath, [...nodeArgs, '--input-type=module', '-e', code], {
+      cwd: process.cwd(),
+    });
+    result.processMs.push(performance.now() - started);
+    result.importMs.push(
+      (JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { importMs: number }).importMs,
+    );
+  }
+  return result;
+}
