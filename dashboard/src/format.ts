@@ -8,8 +8,9 @@ const MICROS_PER_TEN_THOUSANDTH = 100n;
 /**
  * `1234567` → `$1.2346`, `1500000` → `$1.50`: dollars with thousands separators and 2 to 4 decimals,
  * rounded half away from zero to $0.0001. A non-zero amount too small to show reads `<$0.0001`.
+ * With `fixed`, always 4 decimals, so a column of amounts lines up on the decimal point.
  */
-export function formatMicros(micros: number | bigint): string {
+export function formatMicros(micros: number | bigint, options: { fixed?: boolean } = {}): string {
   if (typeof micros === 'number' && !Number.isSafeInteger(micros)) {
     throw new RangeError(`Expected integer micro-dollars, got ${micros}`);
   }
@@ -22,7 +23,7 @@ export function formatMicros(micros: number | bigint): string {
   const decimals = (units % 10_000n)
     .toString()
     .padStart(4, '0')
-    .replace(/0{1,2}$/, '');
+    .replace(options.fixed ? /$^/ : /0{1,2}$/, '');
   return `${negative && units > 0n ? '-' : ''}$${dollars}.${decimals}`;
 }
 

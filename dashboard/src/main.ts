@@ -116,10 +116,10 @@ function renderRows(day: string, rows: CostRow[]): void {
       tableRow([
         { text: row.user_id, header: true },
         { text: row.team_id ?? '—', muted: row.team_id === null },
+        { text: formatMicros(row.cost_micros, { fixed: true }), numeric: true },
         { text: formatCount(row.requests), numeric: true },
         { text: formatCount(row.input_tokens), numeric: true },
         { text: formatCount(row.output_tokens), numeric: true },
-        { text: formatMicros(row.cost_micros), numeric: true },
       ]),
     ),
   );
@@ -128,10 +128,16 @@ function renderRows(day: string, rows: CostRow[]): void {
     tableRow([
       { text: 'Total', header: true },
       { text: '' },
+      {
+        text: formatMicros(
+          sum((r) => r.cost_micros),
+          { fixed: true },
+        ),
+        numeric: true,
+      },
       { text: formatCount(sum((r) => r.requests)), numeric: true },
       { text: formatCount(sum((r) => r.input_tokens)), numeric: true },
       { text: formatCount(sum((r) => r.output_tokens)), numeric: true },
-      { text: formatMicros(sum((r) => r.cost_micros)), numeric: true },
     ]),
   );
   showStatus('');

@@ -47,13 +47,13 @@ const SENT: Sent[] = [
   { user: 'carol', via: 'anthropic', model: 'claude-opus-4-6', usage: { input_tokens: 100, output_tokens: 200 }, costMicros: 5_500 },
 ];
 
-/** What the table must show, most expensive first: user, team, requests, input, output, cost. */
+/** What the table must show, most expensive first: user, team, cost, requests, input, output. */
 const EXPECTED_ROWS = [
-  ['alice', 'platform', '3', '3,210', '2,310', '$0.0473'], // 47,280 µ$
-  ['carol', 'research', '2', '4,100', '1,200', '$0.0255'], // 25,500 µ$
-  ['bob', 'platform', '2', '11,234', '5,000', '$0.02'], // 20,034 µ$ rounds to $0.0200
+  ['alice', 'platform', '$0.0473', '3', '3,210', '2,310'], // 47,280 µ$
+  ['carol', 'research', '$0.0255', '2', '4,100', '1,200'], // 25,500 µ$
+  ['bob', 'platform', '$0.0200', '2', '11,234', '5,000'], // 20,034 µ$
 ];
-const EXPECTED_TOTAL = ['Total', '', '7', '18,544', '8,510', '$0.0928']; // 92,814 µ$
+const EXPECTED_TOTAL = ['Total', '', '$0.0928', '7', '18,544', '8,510']; // 92,814 µ$
 
 interface CostRow {
   user_id: string;

@@ -2,12 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { formatCount, formatMicros, utcDay } from '../../../dashboard/src/format.ts';
 
 describe('formatMicros', () => {
+  it('keeps four decimals when fixed, so a column lines up on the decimal point', () => {
+    // Prepare
+    const amounts = [20_034, 1_500_000, 0, 47_280];
+
+    // Act
+    const shown = amounts.map((a) => formatMicros(a, { fixed: true }));
+
+    // Assess
+    expect(shown).toEqual(['$0.0200', '$1.5000', '$0.0000', '$0.0473']);
+  });
+
   it('shows whole cents with exactly two decimals', () => {
     // Prepare
     const amounts = [0, 1_500_000, 290_000, 10_000];
 
     // Act
-    const shown = amounts.map(formatMicros);
+    const shown = amounts.map((a) => formatMicros(a));
 
     // Assess
     expect(shown).toEqual(['$0.00', '$1.50', '$0.29', '$0.01']);
@@ -18,7 +29,7 @@ describe('formatMicros', () => {
     const amounts = [1_234_567, 1_230_000, 1_234_500, 123_400];
 
     // Act
-    const shown = amounts.map(formatMicros);
+    const shown = amounts.map((a) => formatMicros(a));
 
     // Assess
     expect(shown).toEqual(['$1.2346', '$1.23', '$1.2345', '$0.1234']);
