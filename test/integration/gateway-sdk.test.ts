@@ -105,6 +105,28 @@ describe('Anthropic Messages through the gateway', () => {
     expect((await gateway.keyInfo(key)).spend_micros).toBe(SONNET_COST);
   });
 
+  it('delivers each event as it arrives rather than buffering the stream', async () => {
+    const { key } = await gateway.createKey({ key_alias: 'flow' });
+    mock.script.chunkDelayMs = 150;
+    try {
+      const response = await fetch(`${gateway.url}/v1/messages?beta=true`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 64, stream: true, messages: [] }),
+      });
+      const reader = response.body!.getReader();
+
+      const first = new TextDecoder().decode((await reader.read()).value);
+
+      expect(response.headers.get('content-type')).toContain('text/event-stream');
+      expect(first).toContain('event: message_start');
+      expect(first).not.toContain('event: message_stop');
+      await reader.cancel();
+    } finally {
+      mock.script.chunkDelayMs = undefined;
+    }
+  });
+
   it('sends the provider key upstream, never the virtual key, and forwards anthropic headers', async () => {
     const { key } = await gateway.createKey({ key_alias: 'headers' });
     const before = mock.requests.length;
