@@ -1,14 +1,5 @@
+import type { CostByUserRow as CostRow } from '../../functions/core/analytics/queries.ts';
 import { formatCount, formatMicros, utcDay } from './format.ts';
-
-/** One row of `GET /api/reports/cost-by-user`. Money in integer micro-dollars. */
-interface CostRow {
-  user_id: string;
-  team_id: string | null;
-  requests: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost_micros: number;
-}
 
 // sessionStorage, not localStorage: the admin key leaves with the tab.
 const KEY_STORAGE = 'tollgate.adminKey';
