@@ -47,6 +47,8 @@ export interface Config {
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** JSON list of model catalog entries that add to or replace the built-in ones. */
+  modelsJson: string | undefined;
 }
 
 const optional = z
@@ -75,6 +77,7 @@ const EnvSchema = z.object({
   TOLLGATE_UPSTREAM_TIMEOUT_MS: int(600_000),
   TOLLGATE_MAX_BODY_BYTES: int(6 * 1024 * 1024),
   TOLLGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  TOLLGATE_MODELS_JSON: optional,
 });
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -109,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     upstreamTimeoutMs: e.TOLLGATE_UPSTREAM_TIMEOUT_MS,
     maxBodyBytes: e.TOLLGATE_MAX_BODY_BYTES,
     logLevel: e.TOLLGATE_LOG_LEVEL,
+    modelsJson: e.TOLLGATE_MODELS_JSON,
   };
 }
 

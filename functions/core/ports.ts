@@ -21,6 +21,8 @@ export interface VirtualKey {
   budget_duration: string | null;
   metadata: Record<string, unknown>;
   tags: string[];
+  /** `subscription` for flat-rate plans: usage is recorded at list price but bills nothing. */
+  billing_type: 'usage' | 'subscription';
   blocked: boolean;
   created_at: string;
   expires_at: string | null;

@@ -16,7 +16,7 @@ import { type Config, loadConfig, PROVIDERS } from '../config.ts';
 import type { AdminDeps } from '../core/admin/api.ts';
 import { cachedKeyStore } from '../core/governance/key-cache.ts';
 import { systemClock } from '../core/ports.ts';
-import { createModelCatalog } from '../core/pricing/catalog.ts';
+import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import type { ProxyDeps } from '../core/proxy/pipeline.ts';
 
 export const config: Config = loadConfig();
@@ -53,7 +53,7 @@ export async function proxyDeps(): Promise<ProxyDeps> {
     }),
     upstream: (input, init) => fetch(input, init),
     clock: systemClock,
-    catalog: createModelCatalog(),
+    catalog: createModelCatalog(mergeModelOverrides(config.modelsJson)),
     providers: await providerSettings(),
     log,
     newRequestId: randomUUID,

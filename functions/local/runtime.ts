@@ -20,7 +20,7 @@ import { createAdminApi } from '../core/admin/api.ts';
 import { cachedKeyStore } from '../core/governance/key-cache.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
 import { type Clock, type Logger, systemClock, type UpstreamFetch } from '../core/ports.ts';
-import { createModelCatalog } from '../core/pricing/catalog.ts';
+import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { createProxy, type ProxyPipeline } from '../core/proxy/pipeline.ts';
 import { createAdminHandler } from '../handlers/create-admin-handler.ts';
 import { createProxyHandler } from '../handlers/create-proxy-handler.ts';
@@ -69,7 +69,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     usage: createLakeSink({ dataDir, clock }),
     upstream: options.upstream ?? ((input, init) => fetch(input, init)),
     clock,
-    catalog: createModelCatalog(),
+    catalog: createModelCatalog(mergeModelOverrides(config.modelsJson)),
     providers: config.providers,
     log,
     newRequestId: randomUUID,

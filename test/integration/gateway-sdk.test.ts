@@ -72,7 +72,7 @@ describe('Anthropic Messages through the gateway', () => {
       cache_read_tokens: 2000,
       cache_write_5m_tokens: 400,
       cost_micros: SONNET_COST,
-      agent: 'anthropic-sdk-js',
+      agent: 'anthropic-sdk',
     });
     expect((await gateway.keyInfo(key)).spend_micros).toBe(SONNET_COST);
   });

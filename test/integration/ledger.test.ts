@@ -364,6 +364,7 @@ describe.each(engines)('the DynamoDB adapters on $name', (engine) => {
         budget_duration: '30d',
         metadata: { owner: { email: 'alice@example.com' }, seats: 3 },
         tags: ['cli', 'eu'],
+        billing_type: 'usage',
         blocked: false,
         created_at: '2026-11-25T10:00:00.000Z',
         expires_at: null,

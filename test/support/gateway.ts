@@ -31,8 +31,12 @@ export async function startTestGateway(
     TOLLGATE_KEY_CACHE_MS: '0',
     TOLLGATE_ANTHROPIC_BASE_URL: upstreamUrl,
     TOLLGATE_OPENAI_BASE_URL: upstreamUrl,
+    TOLLGATE_OPENROUTER_BASE_URL: upstreamUrl,
+    TOLLGATE_MOONSHOT_BASE_URL: upstreamUrl,
     ANTHROPIC_API_KEY: 'sk-ant-upstream-secret',
     OPENAI_API_KEY: 'sk-openai-upstream-secret',
+    OPENROUTER_API_KEY: 'sk-or-upstream-secret',
+    MOONSHOT_API_KEY: 'sk-moonshot-upstream-secret',
     ...env,
   });
   const gateway = await startGateway(config, { log: silentLogger });

@@ -32,10 +32,13 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
     reasoning_tokens: 0,
     usage_source: 'provider',
     cost_micros: 600,
+    shadow_cost_micros: 600,
     reserved_micros: 1_000,
     price_version: '2026-01',
     latency_ms: 850,
     ttfb_ms: 120,
+    upstream_ms: null,
+    overhead_ms: null,
     tags: ['cli'],
     ...overrides,
   };

@@ -18,6 +18,7 @@ export const GenerateKeySchema = z.looseObject({
   duration: duration.nullish(),
   metadata: z.record(z.string(), z.unknown()).default({}),
   tags: z.array(z.string()).default([]),
+  billing_type: z.enum(['usage', 'subscription']).default('usage'),
 });
 
 /** USD (as LiteLLM's API speaks it) to integer micro-dollars, once, at the edge. */
@@ -48,6 +49,7 @@ export async function generateKey(
     budget_duration: input.budget_duration ?? null,
     metadata: input.metadata,
     tags: input.tags,
+    billing_type: input.billing_type,
     blocked: false,
     created_at: now.toISOString(),
     expires_at: input.duration ? periodFor(input.duration, now, now).end.toISOString() : null,
@@ -76,6 +78,7 @@ export async function describeKey(ledger: BudgetLedger, key: VirtualKey, now: Da
     blocked: key.blocked,
     metadata: key.metadata,
     tags: key.tags,
+    billing_type: key.billing_type,
     created_at: key.created_at,
   };
 }

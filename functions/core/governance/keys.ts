@@ -45,9 +45,13 @@ export function assertKeyUsable(key: VirtualKey, now: Date): void {
 /** LiteLLM's marker for "any model"; an empty list means the same. */
 const ANY_MODEL = 'all-proxy-models';
 
+export function isModelAllowed(key: VirtualKey, requested: string, canonical: string): boolean {
+  if (key.models.length === 0 || key.models.includes(ANY_MODEL)) return true;
+  return key.models.includes(requested) || key.models.includes(canonical);
+}
+
 export function assertModelAllowed(key: VirtualKey, requested: string, canonical: string): void {
-  if (key.models.length === 0 || key.models.includes(ANY_MODEL)) return;
-  if (key.models.includes(requested) || key.models.includes(canonical)) return;
+  if (isModelAllowed(key, requested, canonical)) return;
   throw new GatewayError(
     'permission',
     `Key '${key.key_alias ?? key.key_id}' may not use model '${requested}'. Allowed: ${key.models.join(', ')}.`,

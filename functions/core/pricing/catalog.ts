@@ -3,7 +3,8 @@
  * can override it. Prices are USD per million tokens written as decimal strings (exact), from the
  * providers' public price lists; they are converted once to integer picodollars per token.
  */
-import type { ProviderName } from '../../config.ts';
+import { z } from 'zod';
+import { PROVIDERS, type ProviderName } from '../../config.ts';
 
 export const PRICE_VERSION = '2026-11-01';
 
@@ -108,7 +109,60 @@ export const DEFAULT_MODELS: ModelEntry[] = [
   openai('gpt-4o', { input: '2.50', output: '10', cache_read: '1.25' }, 16_384),
   openai('o3', { input: '2', output: '8', cache_read: '0.50' }, 100_000),
   openai('o4-mini', { input: '1.10', output: '4.40', cache_read: '0.275' }, 100_000),
+  openai('text-embedding-3-small', { input: '0.02', output: '0' }, 0),
+  openai('text-embedding-3-large', { input: '0.13', output: '0' }, 0),
+  {
+    model: 'kimi-k2-0905-preview',
+    provider: 'moonshot',
+    price: { input: '0.60', output: '2.50', cache_read: '0.15' },
+    max_output_tokens: 32_768,
+  },
+  {
+    model: 'kimi-k2.5',
+    provider: 'moonshot',
+    price: { input: '0.60', output: '3', cache_read: '0.10' },
+    max_output_tokens: 32_768,
+  },
 ];
+
+const usd = z.string().regex(/^\d+(\.\d{1,6})?$/, 'a decimal USD-per-million string such as "3" or "0.125"');
+const PriceSchema = z.object({
+  input: usd,
+  output: usd,
+  cache_read: usd.optional(),
+  cache_write_5m: usd.optional(),
+  cache_write_1h: usd.optional(),
+  long_context: z
+    .object({
+      above_input_tokens: z.number().int().positive(),
+      input: usd,
+      output: usd,
+      cache_read: usd,
+      cache_write_5m: usd,
+      cache_write_1h: usd,
+    })
+    .optional(),
+});
+const ModelEntrySchema = z.object({
+  model: z.string().min(1),
+  provider: z.enum(PROVIDERS),
+  price: PriceSchema,
+  max_output_tokens: z.number().int().nonnegative(),
+});
+
+/**
+ * A deployment's catalog: the defaults with its own entries (JSON, `TOLLGATE_MODELS_JSON`) added or
+ * replacing defaults of the same name — e.g. a negotiated price, or a model released after this build.
+ */
+export function mergeModelOverrides(
+  json: string | undefined,
+  defaults: ModelEntry[] = DEFAULT_MODELS,
+): ModelEntry[] {
+  if (!json) return defaults;
+  const overrides = z.array(ModelEntrySchema).parse(JSON.parse(json));
+  const names = new Set(overrides.map((o) => o.model));
+  return [...defaults.filter((d) => !names.has(d.model)), ...overrides];
+}
 
 /** Integer picodollars per token (1e-12 USD): USD per million tokens × 1e6, exact for any price with ≤ 6 decimals. */
 export interface Price {
@@ -146,7 +200,10 @@ function toPrice(p: Omit<PriceEntryUsd, 'long_context'>): Price {
 }
 
 export interface ResolvedModel {
+  /** The catalog's canonical name, used for pricing, allow-lists and records. */
   model: string;
+  /** The model id sent upstream: what the client asked for, less any `provider/` prefix. */
+  upstream_model: string;
   provider: ProviderName;
   price: ResolvedPrice;
   max_output_tokens: number;
@@ -164,7 +221,7 @@ export function createModelCatalog(
   entries: ModelEntry[] = DEFAULT_MODELS,
   version = PRICE_VERSION,
 ): ModelCatalog {
-  const byName = new Map<string, ResolvedModel>();
+  const byName = new Map<string, Omit<ResolvedModel, 'upstream_model'>>();
   for (const e of entries) {
     const lc = e.price.long_context;
     byName.set(e.model, {
@@ -178,9 +235,19 @@ export function createModelCatalog(
       },
     });
   }
+  const lookup = (name: string) => byName.get(name) ?? byName.get(name.replace(SNAPSHOT_SUFFIX, ''));
   return {
     resolve(requested) {
-      return byName.get(requested) ?? byName.get(requested.replace(SNAPSHOT_SUFFIX, ''));
+      const found = lookup(requested);
+      if (found) return { ...found, upstream_model: requested };
+      // `provider/model` picks the provider: `openrouter/anthropic/claude-sonnet-4`, `moonshot/kimi-k2.5`.
+      const slash = requested.indexOf('/');
+      const provider = requested.slice(0, slash) as ProviderName;
+      if (slash < 0 || !PROVIDERS.includes(provider)) return undefined;
+      const upstream = requested.slice(slash + 1);
+      // OpenRouter names models `vendor/model`; the price is the vendor's list price for `model`.
+      const priced = lookup(upstream) ?? lookup(upstream.slice(upstream.lastIndexOf('/') + 1));
+      return priced ? { ...priced, provider, upstream_model: upstream } : undefined;
     },
     models: () => [...byName.keys()],
   };

@@ -6,7 +6,14 @@
 import { type ErrorKind, GatewayError } from '../errors.ts';
 import { type TokenUsage, ZERO_USAGE } from '../pricing/cost.ts';
 import { generatedChars } from './sse.ts';
-import { isRecord, nonNegInt, type ParsedRequest, type Protocol, type StreamMeter } from './types.ts';
+import {
+  bodyTags,
+  isRecord,
+  nonNegInt,
+  type ParsedRequest,
+  type Protocol,
+  type StreamMeter,
+} from './types.ts';
 
 const ERROR_TYPES: Record<ErrorKind, string> = {
   invalid_request: 'invalid_request_error',
@@ -34,6 +41,8 @@ function parseRequest(body: Record<string, unknown>): ParsedRequest {
     stream: stream === true,
     maxOutputTokens: typeof max_tokens === 'number' ? Math.floor(max_tokens) : undefined,
     sessionId: sessionIdFrom(metadata),
+    tags: bodyTags(body),
+    generates: true,
   };
 }
 
@@ -126,7 +135,8 @@ function safeParse(data: string): Record<string, unknown> | undefined {
 
 export const anthropicMessages: Protocol = {
   name: 'anthropic-messages',
-  upstreamPath: '/v1/messages',
+  family: 'anthropic',
+  billable: true,
   parseRequest,
   upstreamBody(body, request, outputCap) {
     const limit = Math.min(
@@ -145,3 +155,15 @@ export const anthropicMessages: Protocol = {
 function errorBody(kind: ErrorKind, message: string) {
   return { type: 'error', error: { type: ERROR_TYPES[kind], message } };
 }
+
+/**
+ * Token counting (https://docs.anthropic.com/en/api/messages-count-tokens): Claude Code calls it for
+ * `/context`. Proxied and recorded, never billed.
+ */
+export const anthropicCountTokens: Protocol = {
+  ...anthropicMessages,
+  name: 'anthropic-count-tokens',
+  billable: false,
+  parseRequest: (body) => ({ ...parseRequest(body), stream: false, maxOutputTokens: 0 }),
+  usageFromJson: () => undefined,
+};

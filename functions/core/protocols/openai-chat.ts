@@ -7,7 +7,14 @@
 import { type ErrorKind, GatewayError } from '../errors.ts';
 import type { TokenUsage } from '../pricing/cost.ts';
 import { generatedChars } from './sse.ts';
-import { isRecord, nonNegInt, type ParsedRequest, type Protocol, type StreamMeter } from './types.ts';
+import {
+  bodyTags,
+  isRecord,
+  nonNegInt,
+  type ParsedRequest,
+  type Protocol,
+  type StreamMeter,
+} from './types.ts';
 
 const ERROR_TYPES: Record<ErrorKind, { type: string; code: string | null }> = {
   invalid_request: { type: 'invalid_request_error', code: null },
@@ -36,6 +43,8 @@ function parseRequest(body: Record<string, unknown>): ParsedRequest {
     stream: stream === true,
     maxOutputTokens: typeof cap === 'number' ? Math.floor(cap) : undefined,
     sessionId: undefined,
+    tags: bodyTags(body),
+    generates: true,
   };
 }
 
@@ -93,7 +102,8 @@ function createMeter({ stripUsageChunk }: { stripUsageChunk: boolean }): StreamM
 
 export const openaiChat: Protocol = {
   name: 'openai-chat',
-  upstreamPath: '/v1/chat/completions',
+  family: 'openai',
+  billable: true,
   parseRequest,
   upstreamBody(body, request, outputCap) {
     let out = body;

@@ -7,7 +7,14 @@ import { type ErrorKind, GatewayError } from '../errors.ts';
 import type { TokenUsage } from '../pricing/cost.ts';
 import { openaiChat } from './openai-chat.ts';
 import { generatedChars } from './sse.ts';
-import { isRecord, nonNegInt, type ParsedRequest, type Protocol, type StreamMeter } from './types.ts';
+import {
+  bodyTags,
+  isRecord,
+  nonNegInt,
+  type ParsedRequest,
+  type Protocol,
+  type StreamMeter,
+} from './types.ts';
 
 const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
@@ -28,6 +35,9 @@ function parseRequest(body: Record<string, unknown>): ParsedRequest {
     stream: stream === true,
     maxOutputTokens: typeof max_output_tokens === 'number' ? Math.floor(max_output_tokens) : undefined,
     sessionId: typeof body.prompt_cache_key === 'string' ? body.prompt_cache_key : undefined,
+    tags: bodyTags(body),
+    // Codex warms a connection up with `generate: false`: the provider answers without generating.
+    generates: body.generate !== false,
   };
 }
 
@@ -80,7 +90,8 @@ function createMeter(): StreamMeter {
 
 export const openaiResponses: Protocol = {
   name: 'openai-responses',
-  upstreamPath: '/v1/responses',
+  family: 'openai',
+  billable: true,
   parseRequest,
   upstreamBody(body, request, outputCap) {
     const lower =

@@ -2,7 +2,15 @@ import type { ErrorKind } from '../errors.ts';
 import type { TokenUsage } from '../pricing/cost.ts';
 import type { EventVerdict, SseEvent } from './sse.ts';
 
-export type ProtocolName = 'anthropic-messages' | 'openai-chat' | 'openai-responses';
+export type ProtocolName =
+  | 'anthropic-messages'
+  | 'anthropic-count-tokens'
+  | 'openai-chat'
+  | 'openai-responses'
+  | 'openai-embeddings';
+
+/** The header style of a protocol's family: Anthropic's `x-api-key`, or OpenAI's bearer token. */
+export type ProtocolFamily = 'anthropic' | 'openai';
 
 export interface ParsedRequest {
   model: string;
@@ -11,6 +19,10 @@ export interface ParsedRequest {
   maxOutputTokens: number | undefined;
   /** Opaque session id from the body (Claude Code puts one in metadata.user_id), if any. */
   sessionId: string | undefined;
+  /** Tags the client put in the body (`metadata.tags`, as LiteLLM reads them). */
+  tags: string[];
+  /** False when the request asks the provider to generate nothing (Codex's `generate: false` warm-up). */
+  generates: boolean;
 }
 
 /** Reads usage out of a streamed response, event by event. */
@@ -26,8 +38,9 @@ export interface StreamMeter {
 
 export interface Protocol {
   name: ProtocolName;
-  /** The path on the provider's API that serves this protocol. */
-  upstreamPath: string;
+  family: ProtocolFamily;
+  /** False for calls that cost nothing upstream (token counting): no reservation, no spend. */
+  billable: boolean;
   /** Validates the little the gateway needs; unknown fields pass through untouched. */
   parseRequest(body: Record<string, unknown>): ParsedRequest;
   /**
@@ -53,4 +66,11 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 
 export function nonNegInt(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0;
+}
+
+/** `metadata.tags` from a request body, when it is a list of strings. */
+export function bodyTags(body: Record<string, unknown>): string[] {
+  const metadata = body.metadata;
+  if (!isRecord(metadata) || !Array.isArray(metadata.tags)) return [];
+  return metadata.tags.filter((t): t is string => typeof t === 'string');
 }

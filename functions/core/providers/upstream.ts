@@ -1,12 +1,16 @@
 import type { ProviderName, ProviderSettings } from '../../config.ts';
 import { GatewayError } from '../errors.ts';
+import type { ProtocolFamily } from '../protocols/types.ts';
 
 /**
  * The request headers an upstream provider gets: its own credential (never the client's virtual key),
  * the protocol headers the client sent (Claude Code's `anthropic-beta` list must arrive as is), JSON.
+ * The header style follows the protocol: Anthropic-compatible endpoints (Moonshot's too) take
+ * `x-api-key`, OpenAI-compatible ones a bearer token.
  */
 export function upstreamHeaders(
   provider: ProviderName,
+  family: ProtocolFamily,
   settings: ProviderSettings,
   incoming: Headers,
 ): Headers {
@@ -17,7 +21,7 @@ export function upstreamHeaders(
     'content-type': 'application/json',
     accept: incoming.get('accept') ?? '*/*',
   });
-  if (provider === 'anthropic') {
+  if (family === 'anthropic') {
     for (const [name, value] of incoming) if (name.startsWith('anthropic-')) headers.set(name, value);
     // The version header is required upstream; pass the client's, never pin one over it.
     if (!headers.has('anthropic-version')) headers.set('anthropic-version', '2023-06-01');

@@ -22,6 +22,12 @@ export interface CallState {
   session_id?: string;
   reservation?: Reservation;
   first_byte?: Date;
+  upstream_started?: Date;
+  upstream_ended?: Date;
+  /** The key's tags, the body's `metadata.tags` and the `x-tollgate-tags` header, de-duplicated. */
+  tags: string[];
+  /** False for calls that cost nothing: token counting, Codex's `generate: false` warm-up. */
+  billable: boolean;
 }
 
 export interface CallResult {
@@ -52,7 +58,9 @@ export function createFinisher(deps: {
   async function settleAndRecord(call: CallState, result: CallResult): Promise<void> {
     const ended = deps.clock.now();
     const { usage, source } = meteredUsage(call, result);
-    const cost = usage && call.model ? costMicros(usage, call.model.price) : 0;
+    const listCost = usage && call.model && call.billable ? costMicros(usage, call.model.price) : 0;
+    // Flat-rate plans (a Kimi coding plan, say) record their list price as shadow cost and bill nothing.
+    const cost = call.key?.billing_type === 'subscription' ? 0 : listCost;
     if (call.reservation) {
       try {
         await deps.ledger.settle(call.reservation, cost);
@@ -66,6 +74,9 @@ export function createFinisher(deps: {
       started: call.started,
       ended,
       first_byte: call.first_byte,
+      upstream_started: call.upstream_started,
+      upstream_ended: call.upstream_ended,
+      tags: call.tags,
       route: call.route,
       protocol: call.protocol.name,
       agent: call.agent,
@@ -82,6 +93,7 @@ export function createFinisher(deps: {
       usage,
       usage_source: source,
       cost_micros: cost,
+      shadow_cost_micros: listCost,
       reserved_micros: call.reservation?.amount_micros ?? 0,
       price_version: call.model?.price.version,
     });

@@ -1,5 +1,7 @@
 import { type ErrorKind, GatewayError } from '../errors.ts';
-import type { ParsedRequest } from '../protocols/types.ts';
+import type { ResolvedModel } from '../pricing/catalog.ts';
+import { isRecord, type ParsedRequest, type Protocol } from '../protocols/types.ts';
+import { upstreamPath } from '../providers/providers.ts';
 import { clientHeaders, upstreamHeaders } from '../providers/upstream.ts';
 import type { CallState, Finisher } from './finish.ts';
 import { type BodyEnd, jsonMeter, meteredBody, sseMeter } from './metered-body.ts';
@@ -8,7 +10,9 @@ import type { ProxyDeps } from './pipeline.ts';
 export interface ForwardInput {
   request: Request;
   url: URL;
+  /** The client's body, parsed, and as it arrived (sent on untouched when nothing needs changing). */
   body: Record<string, unknown>;
+  raw: string;
   parsed: ParsedRequest;
   outputCap: number | undefined;
   timeoutMs: number;
@@ -27,21 +31,23 @@ export async function forward(
 ): Promise<Response> {
   const model = call.model!;
   const protocol = call.protocol;
-  const { body, stripUsageChunk } = protocol.upstreamBody(input.body, input.parsed, input.outputCap);
+  const { body, stripUsageChunk } = upstreamBody(input, model, protocol);
   const settings = deps.providers[model.provider];
-  const headers = upstreamHeaders(model.provider, settings, input.request.headers);
-  const target = `${settings.baseUrl}${protocol.upstreamPath}${input.url.search}`;
+  const headers = upstreamHeaders(model.provider, protocol.family, settings, input.request.headers);
+  const target = `${settings.baseUrl}${upstreamPath(model.provider, protocol.name)}${input.url.search}`;
   const cancel = new AbortController();
   const signal = AbortSignal.any([cancel.signal, AbortSignal.timeout(input.timeoutMs)]);
 
   let response: Response;
+  call.upstream_started = deps.clock.now();
   try {
-    response = await deps.upstream(target, { method: 'POST', headers, body: JSON.stringify(body), signal });
+    response = await deps.upstream(target, { method: 'POST', headers, body, signal });
   } catch (cause) {
+    call.upstream_ended = deps.clock.now();
     throw unreachable(model.provider, cause, signal);
   }
 
-  if (!response.ok || !response.body) return upstreamFailure(call, finisher, response);
+  if (!response.ok || !response.body) return upstreamFailure(call, finisher, response, deps.clock);
 
   const isSse = (response.headers.get('content-type') ?? '').includes('text/event-stream');
   const meter = isSse ? sseMeter(protocol, stripUsageChunk) : jsonMeter(protocol);
@@ -57,6 +63,7 @@ export async function forward(
         : undefined;
     },
     onEnd: (end: BodyEnd) => {
+      call.upstream_ended = deps.clock.now();
       if (end.kind === 'client_gone') cancel.abort();
       const reading = meter.reading();
       const complete = end.kind === 'complete' && !reading.error;
@@ -72,8 +79,14 @@ export async function forward(
 }
 
 /** An upstream error answer: passed back as is, except credential failures, which are the gateway's. */
-async function upstreamFailure(call: CallState, finisher: Finisher, response: Response): Promise<Response> {
+async function upstreamFailure(
+  call: CallState,
+  finisher: Finisher,
+  response: Response,
+  clock: ProxyDeps['clock'],
+): Promise<Response> {
   const text = await response.text().catch(() => '');
+  call.upstream_ended = clock.now();
   const status = response.status;
   finisher.finish(call, { status, outcome: 'upstream_error', error_type: `upstream_${status}` });
   if (status === 401 || status === 403) {
@@ -99,4 +112,27 @@ function unreachable(provider: string, cause: unknown, signal: AbortSignal): Gat
         `Could not reach the ${provider} API: ${(cause as Error)?.message ?? cause}`,
         { cause },
       );
+}
+
+/**
+ * The body text for the provider. The client's bytes go through untouched unless something must
+ * change: a lowered output limit, usage reporting on an OpenAI stream, the upstream model id of a
+ * `provider/model` name, or gateway-only `metadata.tags` that providers would reject.
+ */
+function upstreamBody(
+  input: ForwardInput,
+  model: ResolvedModel,
+  protocol: Protocol,
+): { body: string; stripUsageChunk: boolean } {
+  const adjusted = protocol.upstreamBody(input.body, input.parsed, input.outputCap);
+  let body = adjusted.body;
+  if (model.upstream_model !== input.parsed.model) body = { ...body, model: model.upstream_model };
+  if (input.parsed.tags.length > 0 && isRecord(body.metadata)) {
+    const { tags: _, ...metadata } = body.metadata;
+    body = { ...body, metadata };
+  }
+  return {
+    body: body === input.body ? input.raw : JSON.stringify(body),
+    stripUsageChunk: adjusted.stripUsageChunk,
+  };
 }

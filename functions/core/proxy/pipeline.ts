@@ -10,6 +10,7 @@ import {
   assertKeyUsable,
   assertModelAllowed,
   hashKey,
+  isModelAllowed,
   keyCounter,
   presentedKey,
 } from '../governance/keys.ts';
@@ -23,10 +24,15 @@ import type {
   VirtualKey,
 } from '../ports.ts';
 import type { ModelCatalog, ResolvedModel } from '../pricing/catalog.ts';
-import type { Protocol } from '../protocols/types.ts';
+import { anthropicMessages } from '../protocols/anthropic-messages.ts';
+import { openaiChat } from '../protocols/openai-chat.ts';
+import type { ParsedRequest, Protocol } from '../protocols/types.ts';
 import { isRecord } from '../protocols/types.ts';
+import { upstreamPath } from '../providers/providers.ts';
+import { headerTags, mergeTags } from './attribution.ts';
 import { type CallState, createFinisher } from './finish.ts';
 import { forward } from './forward.ts';
+import { anthropicModelList, isModelsPath, openaiModelList } from './models.ts';
 import { detectAgent, matchRoute } from './routes.ts';
 
 export interface ProxyDeps {
@@ -55,6 +61,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
 
   async function handle(request: Request, options: { timeoutMs?: number } = {}): Promise<Response> {
     const url = new URL(request.url);
+    if (isModelsPath(url.pathname) && request.method === 'GET') return models(request);
     const route = matchRoute(url.pathname);
     if (!route) {
       return errorResponse(
@@ -67,28 +74,26 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       if (request.method !== 'POST') throw new GatewayError('not_found', `${url.pathname} only accepts POST`);
       const key = await authenticate(request.headers);
       call.key = key;
-      const { body, bytes } = await readJsonBody(request, deps.maxBodyBytes);
+      call.tags = mergeTags(key.tags, headerTags(request.headers));
+      const { body, raw, bytes } = await readJsonBody(request, deps.maxBodyBytes);
       const parsed = route.protocol.parseRequest(body);
       Object.assign(call, {
         stream: parsed.stream,
         model_requested: parsed.model,
-        session_id: parsed.sessionId,
+        session_id: call.session_id ?? parsed.sessionId,
+        tags: mergeTags(call.tags, parsed.tags),
+        billable: route.protocol.billable && parsed.generates,
+        prompt_bytes: bytes,
       });
-      const model = resolveModel(key, parsed.model);
+      const model = resolveModel(key, parsed.model, route.protocol);
       call.model = model;
-      const { reservation, outputCap } = await reserveBudget(
-        deps.ledger,
-        [keyCounter(key, deps.clock.now())],
-        {
-          promptTokens: estimatePromptTokensForReservation(bytes),
-          outputTokens: Math.min(parsed.maxOutputTokens ?? model.max_output_tokens, model.max_output_tokens),
-          price: model.price,
-        },
-      );
-      call.reservation = reservation;
-      call.prompt_bytes = bytes;
+      const reserved = call.billable
+        ? await reserve(key, model, parsed, bytes)
+        : { reservation: undefined, outputCap: undefined };
+      call.reservation = reserved.reservation;
       const timeoutMs = Math.min(deps.upstreamTimeoutMs, options.timeoutMs ?? Number.POSITIVE_INFINITY);
-      return await forward(deps, finisher, call, { request, url, body, parsed, outputCap, timeoutMs });
+      const outputCap = reserved.outputCap;
+      return await forward(deps, finisher, call, { request, url, body, raw, parsed, outputCap, timeoutMs });
     } catch (err) {
       const error = asGatewayError(err, deps.log, call.request_id);
       finisher.finish(call, { status: error.status, outcome: outcomeOf(error), error_type: error.kind });
@@ -105,9 +110,37 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       protocol,
       agent,
       agent_version: version,
+      // Claude Code sends its session in a header; Codex CLI in `session-id`.
+      session_id:
+        request.headers.get('x-claude-code-session-id') ?? request.headers.get('session-id') ?? undefined,
       stream: false,
       prompt_bytes: 0,
+      tags: [],
+      billable: protocol.billable,
     };
+  }
+
+  function reserve(key: VirtualKey, model: ResolvedModel, parsed: ParsedRequest, bytes: number) {
+    return reserveBudget(deps.ledger, [keyCounter(key, deps.clock.now())], {
+      promptTokens: estimatePromptTokensForReservation(bytes),
+      outputTokens: Math.min(parsed.maxOutputTokens ?? model.max_output_tokens, model.max_output_tokens),
+      price: model.price,
+    });
+  }
+
+  /** `GET /v1/models`: the models this key may use, in the list shape of the client's protocol. */
+  async function models(request: Request): Promise<Response> {
+    const anthropic = request.headers.has('anthropic-version');
+    try {
+      const key = await authenticate(request.headers);
+      const names = deps.catalog.models().filter((m) => isModelAllowed(key, m, m));
+      return Response.json(anthropic ? anthropicModelList(names) : openaiModelList(names));
+    } catch (err) {
+      return errorResponse(
+        anthropic ? anthropicMessages : openaiChat,
+        asGatewayError(err, deps.log, 'models'),
+      );
+    }
   }
 
   async function authenticate(headers: Headers): Promise<VirtualKey> {
@@ -125,7 +158,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
     return key;
   }
 
-  function resolveModel(key: VirtualKey, requested: string): ResolvedModel {
+  function resolveModel(key: VirtualKey, requested: string, protocol: Protocol): ResolvedModel {
     const model = deps.catalog.resolve(requested);
     if (!model) {
       throw new GatewayError(
@@ -134,6 +167,12 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       );
     }
     assertModelAllowed(key, requested, model.model);
+    if (!upstreamPath(model.provider, protocol.name)) {
+      throw new GatewayError(
+        'invalid_request',
+        `Model '${requested}' is served by ${model.provider}, which does not offer the ${protocol.name} API.`,
+      );
+    }
     return model;
   }
 
@@ -143,19 +182,20 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
 async function readJsonBody(
   request: Request,
   maxBytes: number,
-): Promise<{ body: Record<string, unknown>; bytes: number }> {
+): Promise<{ body: Record<string, unknown>; raw: string; bytes: number }> {
   const declared = Number(request.headers.get('content-length') ?? 0);
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const raw = await request.arrayBuffer();
   if (raw.byteLength > maxBytes) throw tooLarge(maxBytes);
+  const text = new TextDecoder().decode(raw);
   let body: unknown;
   try {
-    body = JSON.parse(new TextDecoder().decode(raw));
+    body = JSON.parse(text);
   } catch (cause) {
     throw new GatewayError('invalid_request', 'The request body is not valid JSON.', { cause });
   }
   if (!isRecord(body)) throw new GatewayError('invalid_request', 'The request body must be a JSON object.');
-  return { body, bytes: raw.byteLength };
+  return { body, raw: text, bytes: raw.byteLength };
 }
 
 function tooLarge(maxBytes: number): GatewayError {

@@ -1,13 +1,16 @@
-import { anthropicMessages } from '../protocols/anthropic-messages.ts';
+import { anthropicCountTokens, anthropicMessages } from '../protocols/anthropic-messages.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
+import { openaiEmbeddings } from '../protocols/openai-embeddings.ts';
 import { openaiResponses } from '../protocols/openai-responses.ts';
 import type { Protocol } from '../protocols/types.ts';
 
 /** Paths the proxy serves; each also answers under the `/anthropic` and `/openai` prefixes. */
 const ROUTES: Record<string, Protocol> = {
   '/v1/messages': anthropicMessages,
+  '/v1/messages/count_tokens': anthropicCountTokens,
   '/v1/chat/completions': openaiChat,
   '/v1/responses': openaiResponses,
+  '/v1/embeddings': openaiEmbeddings,
 };
 
 const PREFIX = /^\/(?:anthropic|openai)(?=\/)/;
@@ -31,10 +34,12 @@ const AGENTS: Array<[RegExp, string]> = [
   [/^claude-cli\/(\S+)/, 'claude-code'],
   [/^codex_[a-z_]+\/(\S+)/, 'codex'],
   [/^kimi[-_]?cli\/(\S+)/i, 'kimi-cli'],
-  [/^OpenAI\/JS (\S+)/, 'openai-sdk-js'],
-  [/^OpenAI\/Python (\S+)/, 'openai-sdk-python'],
-  [/^Anthropic\/JS (\S+)/, 'anthropic-sdk-js'],
-  [/^Anthropic\/Python (\S+)/, 'anthropic-sdk-python'],
+  [/^GeminiCLI\/(\S+)/, 'gemini-cli'],
+  [/^Cursor\/(\S+)/i, 'cursor'],
+  [/^OpenAI\/JS (\S+)/, 'openai-sdk'],
+  [/^OpenAI\/Python (\S+)/, 'openai-sdk'],
+  [/^Anthropic\/JS (\S+)/, 'anthropic-sdk'],
+  [/^Anthropic\/Python (\S+)/, 'anthropic-sdk'],
 ];
 
 /** Which agent sent the request, from its user-agent (what the real CLIs and SDKs send). */

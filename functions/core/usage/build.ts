@@ -8,6 +8,9 @@ export interface RequestFacts {
   started: Date;
   ended: Date;
   first_byte: Date | undefined;
+  upstream_started: Date | undefined;
+  upstream_ended: Date | undefined;
+  tags: string[];
   route: string;
   protocol: string;
   agent: string;
@@ -24,12 +27,18 @@ export interface RequestFacts {
   usage: TokenUsage | undefined;
   usage_source: UsageRecord['usage_source'];
   cost_micros: number;
+  shadow_cost_micros: number;
   reserved_micros: number;
   price_version: string | undefined;
 }
 
 export function toUsageRecord(f: RequestFacts): UsageRecord {
   const ts = f.started.toISOString();
+  const latency = Math.max(0, f.ended.getTime() - f.started.getTime());
+  const upstream =
+    f.upstream_started && f.upstream_ended
+      ? Math.max(0, f.upstream_ended.getTime() - f.upstream_started.getTime())
+      : null;
   const u = f.usage;
   return {
     schema_version: USAGE_SCHEMA_VERSION,
@@ -60,10 +69,13 @@ export function toUsageRecord(f: RequestFacts): UsageRecord {
     reasoning_tokens: u?.reasoning_tokens ?? 0,
     usage_source: f.usage_source,
     cost_micros: f.cost_micros,
+    shadow_cost_micros: f.shadow_cost_micros,
     reserved_micros: f.reserved_micros,
     price_version: f.price_version ?? null,
-    latency_ms: Math.max(0, f.ended.getTime() - f.started.getTime()),
+    latency_ms: latency,
     ttfb_ms: f.first_byte ? Math.max(0, f.first_byte.getTime() - f.started.getTime()) : null,
-    tags: f.key?.tags ?? [],
+    upstream_ms: upstream,
+    overhead_ms: upstream === null ? null : Math.max(0, latency - upstream),
+    tags: f.tags,
   };
 }

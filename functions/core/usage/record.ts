@@ -5,7 +5,7 @@ import { z } from 'zod';
  * definition; the TypeScript type, the lake's column list and (on AWS) the Glue table come from it.
  * Money is integer micro-dollars; times are UTC ISO-8601 strings.
  */
-export const USAGE_SCHEMA_VERSION = 1;
+export const USAGE_SCHEMA_VERSION = 2;
 
 const count = z.number().int().nonnegative();
 
@@ -38,11 +38,18 @@ export const UsageRecordSchema = z.object({
   cache_write_1h_tokens: count,
   reasoning_tokens: count,
   usage_source: z.enum(['provider', 'estimated', 'none']),
+  /** Billed cost: what budgets are charged. */
   cost_micros: count,
+  /** List-price cost; differs from cost_micros for subscription-billed keys and unbilled calls. */
+  shadow_cost_micros: count,
   reserved_micros: count,
   price_version: z.string().nullable(),
   latency_ms: count,
   ttfb_ms: count.nullable(),
+  /** Time spent on the provider call (request sent to last byte); null if it was never made. */
+  upstream_ms: count.nullable(),
+  /** latency_ms − upstream_ms: the time the gateway itself added. */
+  overhead_ms: count.nullable(),
   tags: z.array(z.string()),
 });
 

@@ -13,6 +13,7 @@ const virtualKey = (hash: string, overrides: Partial<VirtualKey> = {}): VirtualK
   budget_duration: null,
   metadata: {},
   tags: [],
+  billing_type: 'usage',
   blocked: false,
   created_at: '2026-11-25T00:00:00.000Z',
   expires_at: null,

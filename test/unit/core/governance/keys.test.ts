@@ -22,6 +22,7 @@ const virtualKey = (overrides: Partial<VirtualKey> = {}): VirtualKey => ({
   budget_duration: null,
   metadata: {},
   tags: [],
+  billing_type: 'usage',
   blocked: false,
   created_at: '2026-01-31T10:00:00.000Z',
   expires_at: null,

@@ -91,6 +91,8 @@ describe('anthropicMessages.parseRequest', () => {
       stream: true,
       maxOutputTokens: 64_000,
       sessionId: undefined,
+      tags: [],
+      generates: true,
     });
     expect(body).toEqual(copy);
   });

@@ -62,7 +62,14 @@ describe('openaiChat.parseRequest', () => {
     const parsed = openaiChat.parseRequest(body);
 
     // Assess
-    expect(parsed).toEqual({ model: 'o4-mini', stream: true, maxOutputTokens: 4_000, sessionId: undefined });
+    expect(parsed).toEqual({
+      model: 'o4-mini',
+      stream: true,
+      maxOutputTokens: 4_000,
+      sessionId: undefined,
+      tags: [],
+      generates: true,
+    });
   });
 
   it('reads max_tokens when it is the only limit, and no limit from a null', () => {

@@ -10,6 +10,9 @@ describe('matchRoute', () => {
     ['/openai/v1/chat/completions', '/v1/chat/completions', 'openai-chat'],
     ['/v1/responses', '/v1/responses', 'openai-responses'],
     ['/openai/v1/responses', '/v1/responses', 'openai-responses'],
+    ['/v1/messages/count_tokens', '/v1/messages/count_tokens', 'anthropic-count-tokens'],
+    ['/anthropic/v1/messages/count_tokens', '/v1/messages/count_tokens', 'anthropic-count-tokens'],
+    ['/v1/embeddings', '/v1/embeddings', 'openai-embeddings'],
   ])('routes %s to %s (%s)', (pathname, path, protocol) => {
     // Prepare
     const requested = pathname;
@@ -27,7 +30,6 @@ describe('matchRoute', () => {
     '/anthropicx/v1/messages',
     '/anthropic',
     '/azure/v1/chat/completions',
-    '/v1/messages/count_tokens',
   ])('has no metered route for %s', (pathname) => {
     // Prepare
     const requested = pathname;
@@ -67,10 +69,10 @@ describe('detectAgent', () => {
     ['claude-cli/1.0.110 (external, sdk-cli)', 'claude-code', '1.0.110'],
     ['codex_exec/0.46.0 (Debian 12.0.0; x86_64) xterm-256color (codex-exec; 0.46.0)', 'codex', '0.46.0'],
     ['codex_cli_rs/0.46.0 (Ubuntu 24.4.0; x86_64) WindowsTerminal', 'codex', '0.46.0'],
-    ['OpenAI/JS 6.1.0', 'openai-sdk-js', '6.1.0'],
-    ['OpenAI/Python 1.109.1', 'openai-sdk-python', '1.109.1'],
-    ['Anthropic/JS 1.13.0', 'anthropic-sdk-js', '1.13.0'],
-    ['Anthropic/Python 0.69.0', 'anthropic-sdk-python', '0.69.0'],
+    ['OpenAI/JS 6.1.0', 'openai-sdk', '6.1.0'],
+    ['OpenAI/Python 1.109.1', 'openai-sdk', '1.109.1'],
+    ['Anthropic/JS 1.13.0', 'anthropic-sdk', '1.13.0'],
+    ['Anthropic/Python 0.69.0', 'anthropic-sdk', '0.69.0'],
     ['KimiCLI/0.32', 'kimi-cli', '0.32'],
   ])('recognises %s as %s %s', (userAgent, agent, version) => {
     // Prepare
