@@ -59,7 +59,7 @@ export async function measureBreakdown(upstreamUrl: string, n: number, warmup: n
       budget_duration: null,
       metadata: {},
       tags: [],
-    billing_type: 'usage',
+      billing_type: 'usage',
       blocked: false,
       created_at: new Date().toISOString(),
       expires_at: null,

@@ -68,6 +68,37 @@ const anthropicStream: Scenario = (base, key) => ({
   endsWith: '{"type":"message_stop"}',
 });
 
+/**
+ * A request the size Claude Code sends: ~80 KB of system prompt, tool definitions and history. The
+ * gateway forwards it untouched (no re-serialisation) unless it must change a field.
+ */
+const CLAUDE_CODE_BODY = JSON.stringify({
+  model: 'claude-sonnet-4-5',
+  max_tokens: 32_000,
+  stream: true,
+  system: [{ type: 'text', text: 'You are an agent for software engineering. '.repeat(700) }],
+  tools: Array.from({ length: 16 }, (_, i) => ({
+    name: `Tool${i}`,
+    description: 'Runs a command in the workspace and returns its output. '.repeat(20),
+    input_schema: { type: 'object', properties: { command: { type: 'string' } }, required: ['command'] },
+  })),
+  messages: Array.from({ length: 20 }, (_, i) => ({
+    role: i % 2 === 0 ? 'user' : 'assistant',
+    content: `Step ${i}: ${'const value = compute(input);\n'.repeat(40)}`,
+  })),
+  metadata: { user_id: JSON.stringify({ session_id: '0a6f3e8e-4c1b-4b7e-9a51-2f1f7d9c1e42' }) },
+});
+
+const claudeCodeSized: Scenario = (base, key) => ({
+  ...anthropicJson(base, key),
+  body: CLAUDE_CODE_BODY,
+  endsWith: '{"type":"message_stop"}',
+});
+
+/** A long answer: LONG_WORDS text deltas, streamed without delay, to show the per-event pass-through cost. */
+const LONG_WORDS = 2_000;
+const LONG_TEXT = Array.from({ length: LONG_WORDS }, (_, i) => `word${i}`).join(' ');
+
 // include_usage in both directions: the gateway injects it anyway, so direct and gateway stream the
 // same number of chunks.
 const openaiStream: Scenario = (base, key) => ({
@@ -114,17 +145,17 @@ async function main(): Promise<void> {
       upstreamRequests += mock.requests.length;
       mock.requests.length = 0;
     };
-    const measure = async (scenario: Scenario, target: Target, concurrency: number) => {
+    const measure = async (scenario: Scenario, target: Target, concurrency: number, n: number) => {
       const exchange = scenario(bases[target], key);
-      await runPool(WARMUP, concurrency, () => timeExchange(exchange));
-      const timings = await runPool(N, concurrency, () => timeExchange(exchange));
+      await runPool(Math.min(WARMUP, n), concurrency, () => timeExchange(exchange));
+      const timings = await runPool(n, concurrency, () => timeExchange(exchange));
       await settle();
       return timings;
     };
-    const compare = async (name: string, scenario: Scenario, streaming: boolean) => {
+    const compare = async (name: string, scenario: Scenario, streaming: boolean, n = N) => {
       for (const concurrency of [1, CONCURRENCY]) {
-        const direct = await measure(scenario, 'direct', concurrency);
-        const through = await measure(scenario, 'gateway', concurrency);
+        const direct = await measure(scenario, 'direct', concurrency, n);
+        const through = await measure(scenario, 'gateway', concurrency, n);
         rows.push({ scenario: name, concurrency, direct, gateway: through, streaming });
       }
     };
@@ -134,6 +165,16 @@ async function main(): Promise<void> {
     mock.script.chunkDelayMs = CHUNK_DELAY_MS;
     await compare('anthropic /v1/messages SSE', anthropicStream, true);
     await compare('openai /v1/chat/completions SSE', openaiStream, true);
+    await compare(
+      `Claude-Code-sized SSE (${Math.round(CLAUDE_CODE_BODY.length / 1024)} KB body)`,
+      claudeCodeSized,
+      true,
+    );
+    const shortText = mock.script.text;
+    mock.script.chunkDelayMs = 0;
+    mock.script.text = LONG_TEXT;
+    await compare(`long SSE (${LONG_WORDS} deltas, no delay)`, anthropicStream, true, Math.ceil(N / 5));
+    mock.script.text = shortText;
 
     mock.script.chunkDelayMs = 0;
     let drainMs = 0;
