@@ -186,7 +186,9 @@ describe('upstream failures', () => {
     expect(text).toContain('event: message_start');
     expect(text).not.toContain('event: message_stop');
     expect(text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
-    const record = await gateway.record(response.headers.get('x-tollgate-request-id')!);
+    const requestId = response.headers.get('x-tollgate-request-id')!;
+    const record = await gateway.record(requestId);
+    expect((await gateway.records()).filter((r) => r.request_id === requestId)).toHaveLength(1);
     expect(record).toMatchObject({ outcome: 'truncated', usage_source: 'estimated', input_tokens: 100 });
     expect(record.output_tokens).toBeGreaterThan(0);
     // claude-haiku-4-5 at $1/M in, $5/M out
@@ -214,6 +216,14 @@ describe('upstream failures', () => {
     await expect
       .poll(async () => (await gateway.records()).find((r) => r.request_id === requestId)?.outcome)
       .toBe('truncated');
+    await gateway.proxy.drain();
+    const records = await gateway.records();
+    expect(records.filter((r) => r.request_id === requestId)).toMatchObject([
+      { outcome: 'truncated', error_type: 'client_gone', usage_source: 'estimated' },
+    ]);
+    // Every reservation on the key was settled to what its records say it cost; none is left open.
+    const billed = records.filter((r) => r.key_alias === 'errors').reduce((sum, r) => sum + r.cost_micros, 0);
+    expect(await gateway.keyInfo(key)).toMatchObject({ spend_micros: billed, reserved_micros: 0 });
     expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
   });
 });

@@ -12,7 +12,7 @@ export interface TestGateway extends RunningGateway {
   dataDir: string;
   /** Creates a virtual key through the admin API; returns the secret and the response body. */
   createKey(body: Record<string, unknown>): Promise<{ key: string; token: string }>;
-  keyInfo(key: string): Promise<{ spend_micros: number; spend: number }>;
+  keyInfo(key: string): Promise<{ spend_micros: number; spend: number; reserved_micros: number }>;
   /** Waits until the usage record of a request has landed (records are written after the response). */
   record(requestId: string): Promise<UsageRecord>;
   records(): Promise<UsageRecord[]>;
@@ -59,7 +59,7 @@ export async function startTestGateway(
     },
     async keyInfo(key) {
       const { info } = (await admin(`/key/info?key=${encodeURIComponent(key)}`)) as {
-        info: { spend_micros: number; spend: number };
+        info: { spend_micros: number; spend: number; reserved_micros: number };
       };
       return info;
     },

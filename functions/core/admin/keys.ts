@@ -61,7 +61,7 @@ export async function generateKey(
 /** A key's public description in LiteLLM's field names, with its spend in the current budget period. */
 export async function describeKey(ledger: BudgetLedger, key: VirtualKey, now: Date) {
   const counter = keyCounter(key, now);
-  const { spent_micros } = await ledger.read(counter);
+  const { spent_micros, committed_micros } = await ledger.read(counter);
   return {
     token: key.hash,
     key_name: key.key_name,
@@ -71,6 +71,8 @@ export async function describeKey(ledger: BudgetLedger, key: VirtualKey, now: Da
     models: key.models,
     spend: microsToUsd(spent_micros),
     spend_micros: spent_micros,
+    /** Reserved by requests still in flight. */
+    reserved_micros: committed_micros - spent_micros,
     max_budget: key.max_budget_micros === null ? null : microsToUsd(key.max_budget_micros),
     budget_duration: key.budget_duration,
     budget_reset_at: counter.resets_at,
