@@ -27,9 +27,24 @@ export interface MockUsage {
   reasoning_tokens?: number;
 }
 
+/** A content block of an Anthropic message; in a Responses answer a `tool_use` becomes a `function_call`. */
+export type MockContentBlock =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+
+/** What one request is answered with, when a responder picks it; unset fields come from the script. */
+export type MockReply = Partial<Pick<MockScript, 'text' | 'usage' | 'content'>>;
+
 export interface MockScript {
   text: string;
   usage: MockUsage;
+  /**
+   * Anthropic Messages and OpenAI Responses only: the blocks to answer with instead of one `text` block.
+   * With a `tool_use` block the stop reason is `tool_use`, as when a model calls a tool.
+   */
+  content?: MockContentBlock[];
+  /** Picks the answer of each request from what it carries (e.g. a tool call, then text after its result). */
+  responder?: (request: RecordedRequest) => MockReply | undefined;
   /** Answer every request with this error; the body defaults to the route's protocol shape. */
   failWith?: { status: number; body?: unknown; headers?: Record<string, string> };
   /** Wait before the first byte of any answer. */
@@ -104,7 +119,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, mock: MockUpstre
   const recorded = await record(req);
   mock.requests.push(recorded);
   // Snapshot the script so a test changing it mid-stream does not change a response under way.
-  const script: MockScript = { ...mock.script, usage: { ...mock.script.usage } };
+  const reply = mock.script.responder?.(recorded) ?? {};
+  const script: MockScript = { ...mock.script, ...reply, usage: { ...(reply.usage ?? mock.script.usage) } };
   if (script.delayMs) await sleep(script.delayMs);
 
   const pathname = recorded.path.split('?')[0] ?? '';
@@ -164,13 +180,15 @@ const routes: Record<string, Route> = {
 // ---------- Anthropic Messages ----------
 
 async function anthropicMessages({ body, script, res }: Exchange): Promise<void> {
+  const content = contentOf(script);
+  const stopReason = content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn';
   const message = {
     id: `msg_01${randomId(22)}`,
     type: 'message',
     role: 'assistant',
     model: modelOf(body),
-    content: [{ type: 'text', text: script.text }],
-    stop_reason: 'end_turn',
+    content,
+    stop_reason: stopReason,
     stop_sequence: null,
     usage: anthropicUsage(script, script.usage.output_tokens),
   };
@@ -186,21 +204,42 @@ async function anthropicMessages({ body, script, res }: Exchange): Promise<void>
     usage: anthropicUsage(script, script.omitUsage ? 0 : 1),
   };
   await sse.send('message_start', { type: 'message_start', message: start });
-  const block = { type: 'text', text: '' };
-  await sse.send('content_block_start', { type: 'content_block_start', index: 0, content_block: block });
-  await sse.send('ping', { type: 'ping' });
-  for (const piece of textPieces(script.text)) {
-    const delta = { type: 'text_delta', text: piece };
-    await sse.send('content_block_delta', { type: 'content_block_delta', index: 0, delta });
+  for (const [index, block] of content.entries()) {
+    await sendAnthropicBlock(sse, index, block);
   }
-  await sse.send('content_block_stop', { type: 'content_block_stop', index: 0 });
   await sse.send('message_delta', {
     type: 'message_delta',
-    delta: { stop_reason: 'end_turn', stop_sequence: null },
+    delta: { stop_reason: stopReason, stop_sequence: null },
     usage: { output_tokens: script.omitUsage ? 0 : script.usage.output_tokens },
   });
   await sse.send('message_stop', { type: 'message_stop' });
   sse.end();
+}
+
+/**
+ * A block streams as start, deltas, stop. A tool call starts with `input: {}` and sends its input as
+ * `input_json_delta` fragments of the JSON text, which the client joins and parses at the block's stop.
+ */
+async function sendAnthropicBlock(sse: SseWriter, index: number, block: MockContentBlock): Promise<void> {
+  const start = block.type === 'text' ? { type: 'text', text: '' } : { ...block, input: {} };
+  await sse.send('content_block_start', { type: 'content_block_start', index, content_block: start });
+  // The real API sends one ping, after the first block starts.
+  if (index === 0) await sse.send('ping', { type: 'ping' });
+  const deltas =
+    block.type === 'text'
+      ? textPieces(block.text).map((text) => ({ type: 'text_delta', text }))
+      : jsonPieces(JSON.stringify(block.input)).map((partial_json) => ({
+          type: 'input_json_delta',
+          partial_json,
+        }));
+  for (const delta of deltas) {
+    await sse.send('content_block_delta', { type: 'content_block_delta', index, delta });
+  }
+  await sse.send('content_block_stop', { type: 'content_block_stop', index });
+}
+
+function contentOf(script: MockScript): MockContentBlock[] {
+  return script.content ?? [{ type: 'text', text: script.text }];
 }
 
 function anthropicUsage(script: MockScript, outputTokens: number): Json {
@@ -285,9 +324,7 @@ function chatUsage(usage: MockUsage): Json {
 
 async function responses({ body, script, res }: Exchange): Promise<void> {
   const id = `resp_${randomBytes(24).toString('hex')}`;
-  const itemId = `msg_${randomBytes(24).toString('hex')}`;
-  const part = { type: 'output_text', annotations: [], logprobs: [], text: script.text };
-  const item = { id: itemId, type: 'message', status: 'completed', content: [part], role: 'assistant' };
+  const items = contentOf(script).map(toResponsesItem);
   const usage = script.omitUsage ? null : responsesUsage(script.usage);
   const response = (status: string, output: unknown[], u: unknown) => ({
     ...responseObject(id, body),
@@ -296,28 +333,77 @@ async function responses({ body, script, res }: Exchange): Promise<void> {
     usage: u,
   });
   if (body.stream !== true) {
-    return sendJson(res, 200, response('completed', [item], usage), requestIdHeader('openai'));
+    return sendJson(res, 200, response('completed', items, usage), requestIdHeader('openai'));
   }
 
   const sse = new SseWriter(res, script, 'openai');
   let seq = 0;
   const send = (type: string, fields: Json) => sse.send(type, { type, sequence_number: seq++, ...fields });
-  const at = { item_id: itemId, output_index: 0, content_index: 0 };
   await send('response.created', { response: response('in_progress', [], null) });
   await send('response.in_progress', { response: response('in_progress', [], null) });
+  for (const [output_index, item] of items.entries()) await streamResponsesItem(send, output_index, item);
+  await send('response.completed', { response: response('completed', items, usage) });
+  sse.end();
+}
+
+type ResponsesItem =
+  | { id: string; type: 'message'; status: string; content: Json[]; role: 'assistant' }
+  | { id: string; type: 'function_call'; status: string; arguments: string; call_id: string; name: string };
+
+function toResponsesItem(block: MockContentBlock): ResponsesItem {
+  if (block.type === 'tool_use') {
+    const { id: call_id, name, input } = block;
+    const args = JSON.stringify(input);
+    return {
+      id: `fc_${randomBytes(24).toString('hex')}`,
+      type: 'function_call',
+      status: 'completed',
+      arguments: args,
+      call_id,
+      name,
+    };
+  }
+  const part = { type: 'output_text', annotations: [], logprobs: [], text: block.text };
+  return {
+    id: `msg_${randomBytes(24).toString('hex')}`,
+    type: 'message',
+    status: 'completed',
+    content: [part],
+    role: 'assistant',
+  };
+}
+
+async function streamResponsesItem(
+  send: (type: string, fields: Json) => Promise<void>,
+  output_index: number,
+  item: ResponsesItem,
+): Promise<void> {
+  if (item.type === 'function_call') {
+    await send('response.output_item.added', {
+      output_index,
+      item: { ...item, status: 'in_progress', arguments: '' },
+    });
+    const at = { item_id: item.id, output_index };
+    for (const delta of jsonPieces(item.arguments).filter(Boolean)) {
+      await send('response.function_call_arguments.delta', { ...at, delta });
+    }
+    await send('response.function_call_arguments.done', { ...at, arguments: item.arguments });
+    await send('response.output_item.done', { output_index, item });
+    return;
+  }
+  const part = item.content[0] as Json & { text: string };
+  const at = { item_id: item.id, output_index, content_index: 0 };
   await send('response.output_item.added', {
-    output_index: 0,
+    output_index,
     item: { ...item, status: 'in_progress', content: [] },
   });
   await send('response.content_part.added', { ...at, part: { ...part, text: '' } });
-  for (const delta of textPieces(script.text)) {
+  for (const delta of textPieces(part.text)) {
     await send('response.output_text.delta', { ...at, delta, logprobs: [] });
   }
-  await send('response.output_text.done', { ...at, text: script.text, logprobs: [] });
+  await send('response.output_text.done', { ...at, text: part.text, logprobs: [] });
   await send('response.content_part.done', { ...at, part });
-  await send('response.output_item.done', { output_index: 0, item });
-  await send('response.completed', { response: response('completed', [item], usage) });
-  sse.end();
+  await send('response.output_item.done', { output_index, item });
 }
 
 function responseObject(id: string, body: Json): Json {
@@ -480,6 +566,11 @@ function requestIdHeader(protocol: Protocol): Record<string, string> {
   return protocol === 'anthropic'
     ? { 'request-id': `req_011C${randomId(20)}` }
     : { 'x-request-id': `req_${randomBytes(16).toString('hex')}` };
+}
+
+/** The real API sends an empty fragment first, then pieces of a few characters. */
+function jsonPieces(json: string): string[] {
+  return ['', ...(json.match(/[\s\S]{1,8}/g) ?? [])];
 }
 
 /** Word-sized pieces (each keeps its trailing space), like the token-sized deltas real models send. */

@@ -1,0 +1,231 @@
+// The real Claude Code CLI (`claude -p`) through the gateway to the mock upstream, offline.
+// Env vars: https://code.claude.com/docs/en/env-vars ; print mode: https://code.claude.com/docs/en/headless
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { UsageRecord } from '../../functions/core/usage/record.ts';
+import { AGENT_CLIS, resolveAgent } from '../../scripts/install-agents.ts';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import {
+  type MockUpstream,
+  type MockUsage,
+  type RecordedRequest,
+  startMockUpstream,
+} from '../support/mock-upstream.ts';
+import { describeRun, makeSandbox, runCli, type Sandbox } from './support/cli.ts';
+import { type EgressTrap, offlineProxyEnv, startEgressTrap, startTap, type Tap } from './support/net.ts';
+
+const VERSION = AGENT_CLIS['claude-code'].version;
+
+/** The fields of `claude -p --output-format json` that the tests read. */
+interface ClaudeResult {
+  type: 'result';
+  subtype: string;
+  is_error: boolean;
+  result: string;
+  session_id: string;
+  num_turns: number;
+  total_cost_usd: number;
+  modelUsage: Record<string, { costUSD: number }>;
+}
+
+let bin: string;
+let mock: MockUpstream;
+let gateway: TestGateway;
+let tap: Tap;
+let trap: EgressTrap;
+let sandbox: Sandbox;
+
+beforeAll(async () => {
+  bin = await resolveAgent('claude-code');
+  mock = await startMockUpstream();
+  gateway = await startTestGateway(mock.url);
+  tap = await startTap(gateway.url);
+  trap = await startEgressTrap();
+});
+
+afterAll(async () => {
+  await Promise.all([tap?.close(), trap?.close()]);
+  await gateway?.close();
+  await mock?.close();
+});
+
+beforeEach(async () => {
+  sandbox = await makeSandbox('claude-code');
+  mock.script.responder = undefined;
+});
+
+afterEach(async () => {
+  await sandbox.remove();
+});
+
+/** Runs `claude -p` with a fresh virtual key; returns its JSON result and the gateway's records of it. */
+async function claudePrint(
+  prompt: string,
+  opts: { model: string; auth: 'ANTHROPIC_AUTH_TOKEN' | 'ANTHROPIC_API_KEY'; args?: string[] },
+) {
+  const { key } = await gateway.createKey({ key_alias: `claude-code ${opts.model} ${opts.auth}` });
+  const tapped = tap.requests.length;
+  const run = await runCli(
+    bin,
+    ['-p', prompt, '--output-format', 'json', '--model', opts.model, ...(opts.args ?? [])],
+    {
+      cwd: sandbox.cwd,
+      env: {
+        HOME: sandbox.home,
+        ANTHROPIC_BASE_URL: tap.url,
+        [opts.auth]: key,
+        // Without this Claude Code also calls api.anthropic.com directly (seen by the egress trap).
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        DISABLE_TELEMETRY: '1',
+        DISABLE_AUTOUPDATER: '1',
+        DISABLE_ERROR_REPORTING: '1',
+        ...offlineProxyEnv(trap),
+      },
+    },
+  );
+  expect(run.code, describeRun(run)).toBe(0);
+  const result = JSON.parse(run.stdout) as ClaudeResult;
+  await gateway.proxy.drain();
+  const records = (await gateway.records()).filter((r) => r.session_id === result.session_id);
+  return { key, result, records, sent: tap.requests.slice(tapped) };
+}
+
+function tokensOf(usage: MockUsage) {
+  return {
+    input_tokens: usage.input_tokens,
+    output_tokens: usage.output_tokens,
+    cache_read_tokens: usage.cache_read_input_tokens ?? 0,
+    cache_write_5m_tokens: usage.cache_creation_input_tokens ?? 0,
+    cache_write_1h_tokens: 0,
+  };
+}
+
+function expectBilledAsClaudeCodeSays(records: UsageRecord[], result: ClaudeResult): void {
+  const billed = records.reduce((sum, r) => sum + r.cost_micros, 0);
+  const claimed = Math.round(result.total_cost_usd * 1e6);
+  const detail = `gateway ${billed} µ$, Claude Code ${claimed} µ$ (${JSON.stringify(result.modelUsage)})`;
+  expect(Math.abs(billed - claimed), detail).toBeLessThanOrEqual(100);
+}
+
+function expectClaudeCodeRequest(sent: RecordedRequest): void {
+  expect(sent.method).toBe('POST');
+  expect(sent.path).toBe('/v1/messages?beta=true');
+  expect(sent.headers['user-agent']).toMatch(new RegExp(`^claude-cli/${VERSION.replaceAll('.', '\\.')} \\(`));
+  expect(sent.headers['anthropic-version']).toBeDefined();
+  expect(sent.headers['x-claude-code-session-id']).toBeDefined();
+  expect(sent.body).toMatchObject({ stream: true });
+}
+
+describe(`Claude Code ${VERSION} through the gateway`, () => {
+  // Large cache reads and writes, so a price that differs from Claude Code's by even a few percent
+  // shows up well above the 100 µ$ tolerance.
+  const usage: MockUsage = {
+    input_tokens: 1_500,
+    output_tokens: 120,
+    cache_read_input_tokens: 24_000,
+    cache_creation_input_tokens: 6_000,
+  };
+
+  it.each(['claude-sonnet-4-6', 'claude-haiku-4-5', 'claude-opus-4-6'])(
+    'answers a prompt with %s, recorded with the tokens sent and the cost Claude Code reports',
+    async (model) => {
+      mock.script.text = `Hello from ${model} behind Tollgate.`;
+      mock.script.usage = usage;
+
+      const { key, result, records, sent } = await claudePrint('Say hello.', {
+        model,
+        auth: 'ANTHROPIC_AUTH_TOKEN',
+      });
+
+      expect(result).toMatchObject({ subtype: 'success', is_error: false, result: mock.script.text });
+      expect(sent.length).toBeGreaterThan(0);
+      for (const request of sent) {
+        expectClaudeCodeRequest(request);
+        expect(request.headers.authorization).toBe(`Bearer ${key}`);
+        expect(request.headers['x-api-key']).toBeUndefined();
+      }
+      expect(records).toHaveLength(sent.length);
+      for (const record of records) {
+        expect(record).toMatchObject({
+          agent: 'claude-code',
+          agent_version: VERSION,
+          outcome: 'success',
+          model_used: model,
+          stream: true,
+          usage_source: 'provider',
+          ...tokensOf(usage),
+        });
+      }
+      expectBilledAsClaudeCodeSays(records, result);
+      expect(trap.attempts).toEqual([]);
+    },
+  );
+
+  it('runs a Bash tool call and its follow-up turn, both recorded and billed', async () => {
+    const toolUsage: MockUsage = {
+      input_tokens: 2_100,
+      output_tokens: 64,
+      cache_creation_input_tokens: 18_000,
+    };
+    const finalUsage: MockUsage = { input_tokens: 180, output_tokens: 23, cache_read_input_tokens: 18_000 };
+    const finalText = 'The command printed hi.';
+    mock.script.responder = (request) => {
+      if (hasToolResult(request)) return { text: finalText, usage: finalUsage };
+      return {
+        content: [
+          {
+            type: 'tool_use',
+            id: 'toolu_01TollgateAgentTest01',
+            name: 'Bash',
+            input: { command: 'echo hi', description: 'Print hi' },
+          },
+        ],
+        usage: toolUsage,
+      };
+    };
+    const upstreamSeen = mock.requests.length;
+
+    const { key, result, records, sent } = await claudePrint('Run `echo hi` and tell me what it printed.', {
+      model: 'claude-sonnet-4-6',
+      auth: 'ANTHROPIC_API_KEY',
+      args: ['--allowedTools', 'Bash(echo *)'],
+    });
+
+    expect(result).toMatchObject({ subtype: 'success', is_error: false, result: finalText, num_turns: 2 });
+    const followUp = mock.requests.slice(upstreamSeen).find(hasToolResult);
+    expect(toolResultText(followUp)).toMatch(/^hi\n/);
+    expect(sent).toHaveLength(2);
+    for (const request of sent) {
+      expectClaudeCodeRequest(request);
+      expect(request.headers['x-api-key']).toBe(key);
+    }
+    const byOutput = [...records].sort((a, b) => b.output_tokens - a.output_tokens);
+    expect(byOutput).toMatchObject([
+      { agent: 'claude-code', outcome: 'success', ...tokensOf(toolUsage) },
+      { agent: 'claude-code', outcome: 'success', ...tokensOf(finalUsage) },
+    ]);
+    expectBilledAsClaudeCodeSays(records, result);
+    expect(trap.attempts).toEqual([]);
+  });
+});
+
+type Message = { role: string; content: unknown };
+
+function lastUserContent(request: RecordedRequest | undefined): unknown[] {
+  const messages = (request?.body as { messages?: Message[] } | undefined)?.messages ?? [];
+  const content = messages.at(-1)?.content;
+  return Array.isArray(content) ? content : [];
+}
+
+function hasToolResult(request: RecordedRequest): boolean {
+  return lastUserContent(request).some((b) => (b as { type?: string }).type === 'tool_result');
+}
+
+function toolResultText(request: RecordedRequest | undefined): string {
+  const block = lastUserContent(request).find((b) => (b as { type?: string }).type === 'tool_result') as
+    | { content?: unknown }
+    | undefined;
+  const content = block?.content;
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map((c) => (c as { text?: string }).text ?? '').join('');
+  return '';
+}
