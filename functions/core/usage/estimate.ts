@@ -1,0 +1,42 @@
+/**
+ * Token estimates for when the provider never reported usage (the client left, the upstream cut off,
+ * or it omitted usage). Counted with the o200k_base BPE (gpt-tokenizer), which is exact for current
+ * OpenAI models and close for Claude and Kimi, whose tokenizers are not public. The 2.4 MB rank table
+ * is loaded on first use only: estimates are rare, and they are made after the client has its answer.
+ */
+type CountTokens = (text: string) => number;
+
+let counter: Promise<CountTokens> | undefined;
+
+function loadCounter(): Promise<CountTokens> {
+  counter ??= import('gpt-tokenizer/encoding/o200k_base').then((m) => m.countTokens);
+  return counter;
+}
+
+export async function countTokens(text: string): Promise<number> {
+  if (text === '') return 0;
+  return (await loadCounter())(text);
+}
+
+/** Inline images and files travel as base64 or data URLs; they are not text and are not counted. */
+const BINARY = /^(data:[\w/+.-]+;base64,|[A-Za-z0-9+/=\r\n]{512,}$)/;
+
+/**
+ * The text a request sends the model: every string in the body except the model name, type tags and binary
+ * payloads. JSON punctuation and field names are not counted; a few tokens of message framing are
+ * thereby missed, which the estimate accepts.
+ */
+export function promptText(body: unknown): string {
+  const parts: string[] = [];
+  const walk = (value: unknown, key: string | undefined): void => {
+    if (typeof value === 'string') {
+      if (key !== 'model' && key !== 'type' && !BINARY.test(value)) parts.push(value);
+    } else if (Array.isArray(value)) {
+      for (const item of value) walk(item, key);
+    } else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) walk(v, k);
+    }
+  };
+  walk(body, undefined);
+  return parts.join('\n');
+}
