@@ -4,7 +4,7 @@ import { z } from 'zod';
  * The one place that reads the environment. Everything else receives a typed Config.
  * Local runs (`npm start`) and Lambda share the variable names; CDK sets the AWS ones.
  */
-export const PROVIDERS = ['openai', 'anthropic', 'openrouter', 'moonshot'] as const;
+export const PROVIDERS = ['openai', 'anthropic', 'openrouter', 'moonshot', 'bedrock'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 const DEFAULT_BASE_URLS: Record<ProviderName, string> = {
@@ -12,14 +12,23 @@ const DEFAULT_BASE_URLS: Record<ProviderName, string> = {
   anthropic: 'https://api.anthropic.com',
   openrouter: 'https://openrouter.ai/api',
   moonshot: 'https://api.moonshot.ai',
+  // What the AWS SDK resolves by itself in the standard partition (`{region}` is AWS_REGION). The
+  // gateway never dials it: Bedrock calls go through the SDK, see `bedrockEndpoint`.
+  bedrock: 'https://bedrock-runtime.{region}.amazonaws.com',
 };
 
-const API_KEY_VARS: Record<ProviderName, string> = {
+/** Bedrock has no key: its calls are signed (SigV4) with the function's IAM role, or the local AWS profile. */
+const API_KEY_VARS: Partial<Record<ProviderName, string>> = {
   openai: 'OPENAI_API_KEY',
   anthropic: 'ANTHROPIC_API_KEY',
   openrouter: 'OPENROUTER_API_KEY',
   moonshot: 'MOONSHOT_API_KEY',
 };
+
+/** Whether the provider authenticates the gateway with an API key (the others use AWS credentials). */
+export function usesApiKey(provider: ProviderName): boolean {
+  return API_KEY_VARS[provider] !== undefined;
+}
 
 export interface ProviderSettings {
   baseUrl: string;
@@ -36,6 +45,11 @@ export interface Config {
   masterKeySecretArn: string | undefined;
   providerKeysSecretArn: string | undefined;
   providers: Record<ProviderName, ProviderSettings>;
+  /**
+   * Bedrock runtime endpoint override (`TOLLGATE_BEDROCK_BASE_URL`): a mock locally and in tests. Unset
+   * on AWS, where the SDK resolves the regional endpoint.
+   */
+  bedrockEndpoint: string | undefined;
   firehoseStream: string | undefined;
   athena: { workgroup: string; database: string; table: string };
   snsTopicArn: string | undefined;
@@ -84,9 +98,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = EnvSchema.parse(env);
   const providers = Object.fromEntries(
     PROVIDERS.map((name) => {
-      const baseUrl = env[`TOLLGATE_${name.toUpperCase()}_BASE_URL`]?.trim() || DEFAULT_BASE_URLS[name];
-      const apiKey = env[API_KEY_VARS[name]]?.trim() || undefined;
-      return [name, { baseUrl: baseUrl.replace(/\/+$/, ''), apiKey }];
+      const baseUrl = baseUrlOverride(env, name) ?? DEFAULT_BASE_URLS[name].replace('{region}', e.AWS_REGION);
+      const keyVar = API_KEY_VARS[name];
+      const apiKey = (keyVar && env[keyVar]?.trim()) || undefined;
+      return [name, { baseUrl, apiKey }];
     }),
   ) as Record<ProviderName, ProviderSettings>;
   return {
@@ -97,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     masterKeySecretArn: e.TOLLGATE_MASTER_KEY_SECRET_ARN,
     providerKeysSecretArn: e.TOLLGATE_PROVIDER_KEYS_SECRET_ARN,
     providers,
+    bedrockEndpoint: baseUrlOverride(env, 'bedrock'),
     firehoseStream: e.TOLLGATE_FIREHOSE_STREAM,
     athena: {
       workgroup: e.TOLLGATE_ATHENA_WORKGROUP,
@@ -114,6 +130,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.TOLLGATE_LOG_LEVEL,
     modelsJson: e.TOLLGATE_MODELS_JSON,
   };
+}
+
+function baseUrlOverride(env: Record<string, string | undefined>, name: ProviderName): string | undefined {
+  const value = env[`TOLLGATE_${name.toUpperCase()}_BASE_URL`]?.trim();
+  return value ? value.replace(/\/+$/, '') : undefined;
 }
 
 /** The environment variable names CDK sets on the functions; kept here so infra and code agree. */

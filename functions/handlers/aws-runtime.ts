@@ -4,15 +4,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AthenaClient } from '@aws-sdk/client-athena';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createAthenaQueryEngine } from '../adapters/aws/athena-query.ts';
+import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
 import { createLogger } from '../adapters/logger.ts';
-import { type Config, loadConfig, PROVIDERS } from '../config.ts';
+import { type Config, loadConfig, PROVIDERS, usesApiKey } from '../config.ts';
 import type { AdminDeps } from '../core/admin/api.ts';
 import { cachedKeyStore } from '../core/governance/key-cache.ts';
 import { systemClock } from '../core/ports.ts';
@@ -23,6 +25,13 @@ export const config: Config = loadConfig();
 const log = createLogger(config.logLevel);
 const dynamo = new DynamoDBClient({ region: config.region });
 const secrets = new SecretsManagerClient({ region: config.region });
+// Signed with the function's role (bedrock:InvokeModel*). One attempt: the agent's client owns retries,
+// and the SDK's backoff would spend the invocation's time unseen.
+const bedrock = new BedrockRuntimeClient({
+  region: config.region,
+  endpoint: config.bedrockEndpoint,
+  maxAttempts: 1,
+});
 
 async function secretString(arn: string | undefined): Promise<string | undefined> {
   if (!arn) return undefined;
@@ -35,7 +44,7 @@ async function providerSettings(): Promise<ProxyDeps['providers']> {
   const raw = await secretString(config.providerKeysSecretArn);
   const keys = raw ? (JSON.parse(raw) as Record<string, string>) : {};
   const providers = { ...config.providers };
-  for (const name of PROVIDERS) {
+  for (const name of PROVIDERS.filter(usesApiKey)) {
     const fromSecret = keys[`${name.toUpperCase()}_API_KEY`]?.trim();
     if (fromSecret) providers[name] = { ...providers[name], apiKey: fromSecret };
   }
@@ -52,6 +61,7 @@ export async function proxyDeps(): Promise<ProxyDeps> {
       streamName: config.firehoseStream,
     }),
     upstream: (input, init) => fetch(input, init),
+    upstreams: { bedrock: createBedrockFetch(bedrock) },
     clock: systemClock,
     catalog: createModelCatalog(mergeModelOverrides(config.modelsJson)),
     providers: await providerSettings(),

@@ -1,7 +1,7 @@
 /** `npm start`: the whole gateway on this machine. */
 
 import { createLogger } from '../adapters/logger.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, type ProviderName, usesApiKey } from '../config.ts';
 import { startGateway } from './runtime.ts';
 
 const config = loadConfig();
@@ -13,7 +13,7 @@ const master = gateway.masterKeyCreated
   ? `Master key (generated, shown once; stored with mode 0600 in ${config.dataDir}/master-key):\n    ${gateway.masterKey}`
   : 'Master key: from TOLLGATE_MASTER_KEY or the data dir (not shown).';
 const missing = Object.entries(config.providers)
-  .filter(([, p]) => !p.apiKey)
+  .filter(([name, p]) => usesApiKey(name as ProviderName) && !p.apiKey)
   .map(([name]) => name);
 
 console.log(`

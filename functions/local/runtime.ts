@@ -8,8 +8,10 @@ import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { buildDashboard } from '../../dashboard/build.ts';
+import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { ensureTable } from '../adapters/aws/dynamo-table.ts';
@@ -62,12 +64,14 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const ledger = createDynamoBudgetLedger(client, config.tableName);
   const query = createDuckDbQueryEngine({ dataDir });
   const { masterKey, created } = await masterKeyFor(config, dataDir);
+  const bedrock = localBedrockClient(config);
 
   const proxy = createProxy({
     keys: proxyKeys,
     ledger,
     usage: createLakeSink({ dataDir, clock }),
     upstream: options.upstream ?? ((input, init) => fetch(input, init)),
+    upstreams: { bedrock: createBedrockFetch(bedrock) },
     clock,
     catalog: createModelCatalog(mergeModelOverrides(config.modelsJson)),
     providers: config.providers,
@@ -106,9 +110,24 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       await proxy.drain();
       await query.close();
       client.destroy();
+      bedrock.destroy();
       await dynamo?.close();
     },
   };
+}
+
+/**
+ * Bedrock through the SDK: against a mock endpoint (tests, offline runs) with fixed fake credentials, so
+ * requests are signed but nothing searches the machine for real ones; otherwise with the local AWS
+ * profile. One attempt: the agent's own client decides whether to retry a 429 or a 5xx.
+ */
+function localBedrockClient(config: Config): BedrockRuntimeClient {
+  const endpoint = config.bedrockEndpoint;
+  return new BedrockRuntimeClient({
+    region: config.region,
+    maxAttempts: 1,
+    ...(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
 }
 
 /** The master key from the environment, else the one under the data dir, else a new one (mode 0600). */

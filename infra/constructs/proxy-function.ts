@@ -1,5 +1,6 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -7,6 +8,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/config.ts';
 import type { Alerts } from './alerts.ts';
+import { acknowledge } from './nag.ts';
 import { gatewayFunction } from './node-function.ts';
 
 export interface ProxyFunctionProps {
@@ -62,5 +64,41 @@ export class ProxyFunction extends Construct {
     props.masterKeySecret.grantRead(this.function);
     props.providerKeysSecret.grantRead(this.function);
     props.alerts.grantPublish(this.function);
+    this.grantBedrock();
+  }
+
+  /**
+   * Claude on Amazon Bedrock, signed with this function's role: no provider key. A cross-region inference
+   * profile (`us.anthropic.…`, `global.anthropic.…`) needs the profile in the calling region and the model
+   * in every region it may route to (`*`, which also matches the empty region of global profiles).
+   * https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-prereq.html
+   */
+  private grantBedrock(): void {
+    const stack = Stack.of(this);
+    const models = stack.formatArn({
+      service: 'bedrock',
+      region: '*',
+      account: '',
+      resource: 'foundation-model',
+      resourceName: 'anthropic.*',
+    });
+    const profiles = stack.formatArn({
+      service: 'bedrock',
+      region: '*',
+      resource: 'inference-profile',
+      resourceName: '*.anthropic.*',
+    });
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
+        resources: [models, profiles],
+      }),
+    );
+    acknowledge(
+      this.function,
+      'Agents pick the Claude model per request, and an inference profile routes it to any region of its geography; the grant is limited to Anthropic models and their profiles in this account.',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/anthropic.*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*:<AWS::AccountId>:inference-profile/*.anthropic.*]',
+    );
   }
 }

@@ -1,7 +1,7 @@
 import { SecretValue } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { PROVIDERS } from '../../functions/config.ts';
+import { PROVIDERS, usesApiKey } from '../../functions/config.ts';
 import { acknowledge } from './nag.ts';
 
 export interface GatewaySecretsProps {
@@ -35,9 +35,12 @@ export class GatewaySecrets extends Construct {
     this.providerKeys = new Secret(this, 'ProviderKeys', {
       description: 'Upstream provider API keys as JSON; fill in the ones you use',
       // A placeholder, not a secret. CloudFormation rewrites the value only when this template text
-      // changes (a provider added), which resets the keys an operator has put.
+      // changes (a keyed provider added), which resets the keys an operator has put. Bedrock has no key.
       secretObjectValue: Object.fromEntries(
-        PROVIDERS.map((name) => [`${name.toUpperCase()}_API_KEY`, SecretValue.unsafePlainText('')]),
+        PROVIDERS.filter(usesApiKey).map((name) => [
+          `${name.toUpperCase()}_API_KEY`,
+          SecretValue.unsafePlainText(''),
+        ]),
       ),
     });
 

@@ -129,6 +129,36 @@ describe('proxy function', () => {
     expect(statements.filter((s) => JSON.stringify(s.Resource).includes('"*"'))).toEqual([]);
   });
 
+  it('may invoke Claude on Bedrock, by model or cross-region inference profile, and nothing else there', () => {
+    const statements = statementsOf(template, roleOfFunction(template, proxyId));
+    const bedrock = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('bedrock:')));
+    const arn = (...parts: unknown[]) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ...parts]],
+    });
+    expect(bedrock).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
+        Resource: [
+          arn(':bedrock:*:', { Ref: 'AWS::AccountId' }, ':inference-profile/*.anthropic.*'),
+          arn(':bedrock:*::foundation-model/anthropic.*'),
+        ],
+      },
+    ]);
+  });
+
+  it('keeps the provider keys placeholder to the providers that take a key, so its text stays put', () => {
+    const providerKeys = template.toJSON().Resources[
+      logicalIdOf(template, 'AWS::SecretsManager::Secret', { SecretString: Match.anyValue() })
+    ] as Resource;
+    expect(Object.keys(JSON.parse(String(providerKeys.Properties.SecretString)))).toEqual([
+      'OPENAI_API_KEY',
+      'ANTHROPIC_API_KEY',
+      'OPENROUTER_API_KEY',
+      'MOONSHOT_API_KEY',
+    ]);
+  });
+
   it('publishes alerts with sns:Publish on the alert topic and no KMS wildcard', () => {
     const statements = statementsOf(template, roleOfFunction(template, proxyId));
     expect(statements).toContainEqual({
@@ -191,13 +221,14 @@ describe('admin API', () => {
     });
   });
 
-  it('cannot read provider keys or write usage records', () => {
+  it('cannot read provider keys, write usage records or call Bedrock', () => {
     const statements = statementsOf(template, roleOfFunction(template, adminId));
     const providerKeysId = logicalIdOf(template, 'AWS::SecretsManager::Secret', {
       SecretString: Match.anyValue(),
     });
     expect(JSON.stringify(statements)).not.toContain(providerKeysId);
     expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('firehose:'))).toEqual([]);
+    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('bedrock:'))).toEqual([]);
     expect(statements.filter((s) => JSON.stringify(s.Resource) === '"*"')).toEqual([]);
   });
 });

@@ -217,6 +217,29 @@ export interface ModelCatalog {
 /** A date suffix providers append to pinned snapshots: `-20250514` or `-2025-04-14`. */
 const SNAPSHOT_SUFFIX = /-(\d{8}|\d{4}-\d{2}-\d{2})$/;
 
+/**
+ * Bedrock's Claude ids: `[<geography>.]anthropic.<model>[-<date>][-v<n>[:<m>]]`, e.g. the cross-region
+ * inference profile `us.anthropic.claude-sonnet-4-5-20250929-v1:0`, or `anthropic.claude-opus-4-6-v1`.
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/models-supported.html
+ */
+const BEDROCK_CLAUDE_ID = /^(?:[a-z]+(?:-[a-z]+)?\.)?anthropic\.(claude-[a-z0-9.-]+?)(?:-v\d+(?::\d+)?)?$/;
+
+/**
+ * The Bedrock id that a short name (`bedrock/claude-sonnet-4-5`) stands for. Claude 4 models take
+ * on-demand traffic only through an inference profile; the `global.` profiles are accepted from every
+ * commercial source region. Opus 4.1 has none, only geographic ones. A full Bedrock id picks any other.
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-support.html
+ */
+export const BEDROCK_DEFAULT_IDS: ReadonlyMap<string, string> = new Map([
+  ['claude-opus-4-6', 'global.anthropic.claude-opus-4-6-v1'],
+  ['claude-opus-4-5', 'global.anthropic.claude-opus-4-5-20251101-v1:0'],
+  ['claude-opus-4-1', 'us.anthropic.claude-opus-4-1-20250805-v1:0'],
+  ['claude-sonnet-4-6', 'global.anthropic.claude-sonnet-4-6'],
+  ['claude-sonnet-4-5', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+  ['claude-sonnet-4', 'global.anthropic.claude-sonnet-4-20250514-v1:0'],
+  ['claude-haiku-4-5', 'global.anthropic.claude-haiku-4-5-20251001-v1:0'],
+]);
+
 export function createModelCatalog(
   entries: ModelEntry[] = DEFAULT_MODELS,
   version = PRICE_VERSION,
@@ -236,15 +259,27 @@ export function createModelCatalog(
     });
   }
   const lookup = (name: string) => byName.get(name) ?? byName.get(name.replace(SNAPSHOT_SUFFIX, ''));
+
+  /** `bedrock/<Bedrock id>` is priced as the Claude model it names; `bedrock/<catalog name>` picks a default id. */
+  function resolveBedrock(name: string): ResolvedModel | undefined {
+    const claude = BEDROCK_CLAUDE_ID.exec(name)?.[1];
+    const priced = lookup(claude ?? name);
+    const upstream = claude ? name : BEDROCK_DEFAULT_IDS.get(priced?.model ?? '');
+    return priced && upstream ? { ...priced, provider: 'bedrock', upstream_model: upstream } : undefined;
+  }
+
   return {
     resolve(requested) {
       const found = lookup(requested);
-      if (found) return { ...found, upstream_model: requested };
+      // A deployment may send a Claude model to Bedrock by its catalog entry (`"provider": "bedrock"`).
+      const bedrockId = found?.provider === 'bedrock' ? BEDROCK_DEFAULT_IDS.get(found.model) : undefined;
+      if (found) return { ...found, upstream_model: bedrockId ?? requested };
       // `provider/model` picks the provider: `openrouter/anthropic/claude-sonnet-4`, `moonshot/kimi-k2.5`.
       const slash = requested.indexOf('/');
       const provider = requested.slice(0, slash) as ProviderName;
       if (slash < 0 || !PROVIDERS.includes(provider)) return undefined;
       const upstream = requested.slice(slash + 1);
+      if (provider === 'bedrock') return resolveBedrock(upstream);
       // OpenRouter names models `vendor/model`; the price is the vendor's list price for `model`.
       const priced = lookup(upstream) ?? lookup(upstream.slice(upstream.lastIndexOf('/') + 1));
       return priced ? { ...priced, provider, upstream_model: upstream } : undefined;

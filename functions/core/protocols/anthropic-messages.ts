@@ -2,6 +2,8 @@
  * Anthropic Messages API (https://docs.anthropic.com/en/api/messages). Streaming usage arrives in
  * `message_start` (input and cache tokens) and `message_delta` (cumulative output tokens; newer API
  * versions repeat the input counts there too). `input_tokens` excludes cache reads and writes.
+ * Through Amazon Bedrock the same events arrive, and the last one (`message_stop`) also carries Bedrock's
+ * own count, `amazon-bedrock-invocationMetrics`.
  */
 import { type ErrorKind, GatewayError } from '../errors.ts';
 import { type TokenUsage, ZERO_USAGE } from '../pricing/cost.ts';
@@ -98,8 +100,24 @@ function usageFromJson(json: unknown): TokenUsage | undefined {
   return usageFromObject(json.usage, ZERO_USAGE);
 }
 
+/**
+ * Bedrock's per-invocation counts in Anthropic's usage terms. They ride on the last event of
+ * InvokeModelWithResponseStream, beside the CloudWatch metrics of the same names
+ * (https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html).
+ */
+function usageFromBedrockMetrics(metrics: Record<string, unknown>): Record<string, unknown> {
+  return {
+    input_tokens: metrics.inputTokenCount,
+    output_tokens: metrics.outputTokenCount,
+    cache_read_input_tokens: metrics.cacheReadInputTokenCount,
+    cache_creation_input_tokens: metrics.cacheWriteInputTokenCount,
+  };
+}
+
 function createMeter(): StreamMeter {
   let usage: TokenUsage | undefined;
+  /** Whether `message_delta` reported the final output count; `message_start` only has a placeholder. */
+  let finalUsage = false;
   let error: string | undefined;
   let chars = 0;
   return {
@@ -111,6 +129,11 @@ function createMeter(): StreamMeter {
         const raw =
           event === 'message_start' && isRecord(parsed?.message) ? parsed.message.usage : parsed?.usage;
         if (isRecord(raw)) usage = usageFromObject(raw, usage ?? ZERO_USAGE);
+        if (event === 'message_delta' && isRecord(raw)) finalUsage = true;
+      } else if (event === 'message_stop' && !finalUsage) {
+        // The events' usage is the provider's word; Bedrock's metrics stand in only when it is missing.
+        const metrics = safeParse(data)?.['amazon-bedrock-invocationMetrics'];
+        if (isRecord(metrics)) usage = usageFromObject(usageFromBedrockMetrics(metrics), usage ?? ZERO_USAGE);
       } else if (event === 'error') {
         const parsed = safeParse(data);
         error =

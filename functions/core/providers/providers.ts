@@ -28,6 +28,13 @@ const PATHS: Record<ProviderName, Partial<Record<ProtocolName, string>>> = {
     'anthropic-messages': '/anthropic/v1/messages',
     'anthropic-count-tokens': '/anthropic/v1/messages/count_tokens',
   },
+  // Amazon Bedrock serves Claude's Messages body at `/model/{modelId}/invoke[-with-response-stream]`
+  // (https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages.html).
+  // The model id travels in the body here; the Bedrock upstream (adapters/aws/bedrock-fetch.ts) moves it
+  // into the path and lets the SDK sign the call. Bedrock has no token counting endpoint for Claude.
+  bedrock: {
+    'anthropic-messages': '/model',
+  },
 };
 
 export function upstreamPath(provider: ProviderName, protocol: ProtocolName): string | undefined {

@@ -1,4 +1,4 @@
-import type { ProviderName, ProviderSettings } from '../../config.ts';
+import { type ProviderName, type ProviderSettings, usesApiKey } from '../../config.ts';
 import { GatewayError } from '../errors.ts';
 import type { ProtocolFamily } from '../protocols/types.ts';
 
@@ -6,7 +6,8 @@ import type { ProtocolFamily } from '../protocols/types.ts';
  * The request headers an upstream provider gets: its own credential (never the client's virtual key),
  * the protocol headers the client sent (Claude Code's `anthropic-beta` list must arrive as is), JSON.
  * The header style follows the protocol: Anthropic-compatible endpoints (Moonshot's too) take
- * `x-api-key`, OpenAI-compatible ones a bearer token.
+ * `x-api-key`, OpenAI-compatible ones a bearer token. Bedrock takes no key: its upstream signs each call
+ * with AWS credentials, and reads `anthropic-beta` from these headers.
  */
 export function upstreamHeaders(
   provider: ProviderName,
@@ -14,7 +15,8 @@ export function upstreamHeaders(
   settings: ProviderSettings,
   incoming: Headers,
 ): Headers {
-  if (!settings.apiKey) {
+  const apiKey = usesApiKey(provider) ? settings.apiKey : undefined;
+  if (usesApiKey(provider) && !apiKey) {
     throw new GatewayError('upstream', `Provider '${provider}' has no API key configured on the gateway.`);
   }
   const headers = new Headers({
@@ -25,10 +27,10 @@ export function upstreamHeaders(
     for (const [name, value] of incoming) if (name.startsWith('anthropic-')) headers.set(name, value);
     // The version header is required upstream; pass the client's, never pin one over it.
     if (!headers.has('anthropic-version')) headers.set('anthropic-version', '2023-06-01');
-    headers.set('x-api-key', settings.apiKey);
+    if (apiKey) headers.set('x-api-key', apiKey);
   } else {
     for (const [name, value] of incoming) if (name === 'openai-beta') headers.set(name, value);
-    headers.set('authorization', `Bearer ${settings.apiKey}`);
+    if (apiKey) headers.set('authorization', `Bearer ${apiKey}`);
   }
   return headers;
 }

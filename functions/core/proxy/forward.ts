@@ -41,7 +41,8 @@ export async function forward(
   let response: Response;
   call.upstream_started = deps.clock.now();
   try {
-    response = await deps.upstream(target, { method: 'POST', headers, body, signal });
+    const upstream = deps.upstreams?.[model.provider] ?? deps.upstream;
+    response = await upstream(target, { method: 'POST', headers, body, signal });
   } catch (cause) {
     call.upstream_ended = deps.clock.now();
     throw unreachable(model.provider, cause, signal);

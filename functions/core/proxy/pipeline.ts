@@ -40,6 +40,8 @@ export interface ProxyDeps {
   ledger: BudgetLedger;
   usage: UsageSink;
   upstream: UpstreamFetch;
+  /** Providers not called over plain HTTP: Bedrock goes through the AWS SDK, which signs each call. */
+  upstreams?: Partial<Record<ProviderName, UpstreamFetch>>;
   clock: Clock;
   catalog: ModelCatalog;
   providers: Record<ProviderName, ProviderSettings>;
@@ -62,6 +64,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
   async function handle(request: Request, options: { timeoutMs?: number } = {}): Promise<Response> {
     const url = new URL(request.url);
     if (isModelsPath(url.pathname) && request.method === 'GET') return models(request);
+    if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') return noWebSocket();
     const route = matchRoute(url.pathname);
     if (!route) {
       return errorResponse(
@@ -177,6 +180,18 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
   }
 
   return { handle, drain: () => finisher.drain() };
+}
+
+/**
+ * Codex CLI may first try its WebSocket transport (`GET /v1/responses` with `Upgrade: websocket`).
+ * 426 makes it fall back to HTTPS at once; a 404 or 405 costs six retries with backoff.
+ */
+function noWebSocket(): Response {
+  const message = 'This gateway speaks HTTPS with server-sent events, not WebSockets.';
+  return Response.json(openaiChat.errorBody('invalid_request', message), {
+    status: 426,
+    headers: { upgrade: 'HTTP/1.1' },
+  });
 }
 
 async function readJsonBody(

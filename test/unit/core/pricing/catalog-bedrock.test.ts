@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BEDROCK_DEFAULT_IDS,
+  createModelCatalog,
+  DEFAULT_MODELS,
+  mergeModelOverrides,
+} from '../../../../functions/core/pricing/catalog.ts';
+
+describe('bedrock/<model> names', () => {
+  const catalog = createModelCatalog();
+
+  it.each([
+    ['us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'claude-sonnet-4-5'],
+    ['anthropic.claude-haiku-4-5-20251001-v1:0', 'claude-haiku-4-5'],
+    ['eu.anthropic.claude-sonnet-4-20250514-v1:0', 'claude-sonnet-4'],
+    ['apac.anthropic.claude-sonnet-4-20250514-v1:0', 'claude-sonnet-4'],
+    ['global.anthropic.claude-opus-4-5-20251101-v1:0', 'claude-opus-4-5'],
+    ['us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0', 'claude-sonnet-4-5'],
+    ['us.anthropic.claude-opus-4-1-20250805-v1:0', 'claude-opus-4-1'],
+    ['global.anthropic.claude-opus-4-6-v1', 'claude-opus-4-6'],
+    ['anthropic.claude-sonnet-4-6', 'claude-sonnet-4-6'],
+  ])('prices the Bedrock id %s as %s and sends the id to Bedrock unchanged', (bedrockId, canonical) => {
+    // Prepare
+    const requested = `bedrock/${bedrockId}`;
+
+    // Act
+    const resolved = catalog.resolve(requested);
+
+    // Assess
+    expect(resolved).toMatchObject({ provider: 'bedrock', model: canonical, upstream_model: bedrockId });
+    expect(resolved?.price).toEqual(catalog.resolve(canonical)?.price);
+  });
+
+  it.each([
+    ['claude-sonnet-4-5', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+    ['claude-sonnet-4-5-20250929', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+    ['claude-haiku-4-5', 'global.anthropic.claude-haiku-4-5-20251001-v1:0'],
+    ['claude-opus-4-1', 'us.anthropic.claude-opus-4-1-20250805-v1:0'],
+  ])('sends the short name bedrock/%s to the Bedrock id %s', (name, bedrockId) => {
+    // Prepare
+    const requested = `bedrock/${name}`;
+
+    // Act
+    const resolved = catalog.resolve(requested);
+
+    // Assess
+    expect(resolved).toMatchObject({ provider: 'bedrock', upstream_model: bedrockId });
+  });
+
+  it('has a default Bedrock id for catalog models only, each of them a Bedrock Claude id', () => {
+    // Prepare
+    const known = new Set(DEFAULT_MODELS.map((m) => m.model));
+
+    // Act
+    const defaults = [...BEDROCK_DEFAULT_IDS.entries()];
+
+    // Assess
+    for (const [model, bedrockId] of defaults) {
+      expect(known).toContain(model);
+      expect(catalog.resolve(`bedrock/${bedrockId}`)?.model).toBe(model);
+    }
+  });
+
+  it.each([
+    'bedrock/amazon.nova-pro-v1:0',
+    'bedrock/anthropic.claude-3-7-sonnet-20250219-v1:0',
+    'bedrock/us.anthropic.claude-sonnet-9-v1:0',
+    'bedrock/gpt-5',
+    'bedrock/kimi-k2.5',
+    'bedrock/',
+  ])('does not resolve %j, which names no Claude model it has a price for', (requested) => {
+    // Prepare
+    const name = requested;
+
+    // Act
+    const resolved = catalog.resolve(name);
+
+    // Assess
+    expect(resolved).toBeUndefined();
+  });
+
+  it('sends a model whose deployment entry names Bedrock as its provider to its default Bedrock id', () => {
+    // Prepare
+    const overrides = JSON.stringify([
+      {
+        model: 'claude-sonnet-4-5',
+        provider: 'bedrock',
+        price: { input: '3', output: '15', cache_read: '0.30', cache_write_5m: '3.75' },
+        max_output_tokens: 64_000,
+      },
+    ]);
+
+    // Act
+    const resolved = createModelCatalog(mergeModelOverrides(overrides)).resolve('claude-sonnet-4-5');
+
+    // Assess
+    expect(resolved).toMatchObject({
+      provider: 'bedrock',
+      model: 'claude-sonnet-4-5',
+      upstream_model: 'global.anthropic.claude-sonnet-4-5-20250929-v1:0',
+    });
+  });
+});
