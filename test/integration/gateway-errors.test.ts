@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { countTokens } from '../../functions/core/usage/estimate.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
 
@@ -221,6 +222,10 @@ describe('upstream failures', () => {
     expect(records.filter((r) => r.request_id === requestId)).toMatchObject([
       { outcome: 'truncated', error_type: 'client_gone', usage_source: 'estimated' },
     ]);
+    // No usage arrived: the prompt was counted with the tokenizer, from the text the model reads.
+    const record = records.find((r) => r.request_id === requestId)!;
+    expect(record.input_tokens).toBe(await countTokens('user\nhi'));
+    expect(record.input_tokens).toBeGreaterThan(0);
     // Every reservation on the key was settled to what its records say it cost; none is left open.
     const billed = records.filter((r) => r.key_alias === 'errors').reduce((sum, r) => sum + r.cost_micros, 0);
     expect(await gateway.keyInfo(key)).toMatchObject({ spend_micros: billed, reserved_micros: 0 });

@@ -7,7 +7,7 @@
  */
 import { type ErrorKind, GatewayError } from '../errors.ts';
 import { type TokenUsage, ZERO_USAGE } from '../pricing/cost.ts';
-import { generatedChars } from './sse.ts';
+import { createTextCollector } from './sse.ts';
 import {
   bodyTags,
   isRecord,
@@ -119,11 +119,11 @@ function createMeter(): StreamMeter {
   /** Whether `message_delta` reported the final output count; `message_start` only has a placeholder. */
   let finalUsage = false;
   let error: string | undefined;
-  let chars = 0;
+  const generated = createTextCollector();
   return {
     onEvent({ event, data }) {
       if (event === 'content_block_delta') {
-        chars += generatedChars(data);
+        generated.add(data);
       } else if (event === 'message_start' || event === 'message_delta') {
         const parsed = safeParse(data);
         const raw =
@@ -143,7 +143,7 @@ function createMeter(): StreamMeter {
     },
     usage: () => usage,
     error: () => error,
-    generatedChars: () => chars,
+    generatedText: () => generated.text(),
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { type ErrorKind, GatewayError } from '../errors.ts';
 import type { TokenUsage } from '../pricing/cost.ts';
-import { generatedChars } from './sse.ts';
+import { createTextCollector } from './sse.ts';
 import {
   bodyTags,
   isRecord,
@@ -69,12 +69,12 @@ function usageFromJson(json: unknown): TokenUsage | undefined {
 function createMeter({ stripUsageChunk }: { stripUsageChunk: boolean }): StreamMeter {
   let usage: TokenUsage | undefined;
   let error: string | undefined;
-  let chars = 0;
+  const generated = createTextCollector();
   return {
     onEvent({ data }) {
       // Parse only the chunks that can carry usage or an error; content deltas are just counted.
       if (!data.includes('"usage":{') && !data.includes('"error"')) {
-        chars += generatedChars(data);
+        generated.add(data);
         return 'keep';
       }
       let chunk: unknown;
@@ -88,7 +88,7 @@ function createMeter({ stripUsageChunk }: { stripUsageChunk: boolean }): StreamM
         error = typeof chunk.error.type === 'string' ? chunk.error.type : 'error';
         return 'keep';
       }
-      chars += generatedChars(data);
+      generated.add(data);
       if (!isRecord(chunk.usage)) return 'keep';
       usage = usageFromObject(chunk.usage);
       const usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0;
@@ -96,7 +96,7 @@ function createMeter({ stripUsageChunk }: { stripUsageChunk: boolean }): StreamM
     },
     usage: () => usage,
     error: () => error,
-    generatedChars: () => chars,
+    generatedText: () => generated.text(),
   };
 }
 

@@ -6,7 +6,7 @@
 import { type ErrorKind, GatewayError } from '../errors.ts';
 import type { TokenUsage } from '../pricing/cost.ts';
 import { openaiChat } from './openai-chat.ts';
-import { generatedChars } from './sse.ts';
+import { createTextCollector } from './sse.ts';
 import {
   bodyTags,
   isRecord,
@@ -62,11 +62,11 @@ function usageFromJson(json: unknown): TokenUsage | undefined {
 function createMeter(): StreamMeter {
   let usage: TokenUsage | undefined;
   let error: string | undefined;
-  let chars = 0;
+  const generated = createTextCollector();
   return {
     onEvent({ event, data }) {
       if (event === 'response.output_text.delta' || event === 'response.reasoning_summary_text.delta') {
-        chars += generatedChars(data);
+        generated.add(data);
       } else if ((event && FINAL_EVENTS.has(event)) || event === 'error') {
         let parsed: unknown;
         try {
@@ -84,7 +84,7 @@ function createMeter(): StreamMeter {
     },
     usage: () => usage,
     error: () => error,
-    generatedChars: () => chars,
+    generatedText: () => generated.text(),
   };
 }
 

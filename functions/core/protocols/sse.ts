@@ -67,9 +67,34 @@ function parseEvent(raw: string): SseEvent | undefined {
 
 const TEXT_FIELD = /"(?:text|content|partial_json|thinking|delta|arguments)":"((?:[^"\\]|\\.)*)"/g;
 
-/** Characters of generated text in an event's data, for estimating output when usage never arrives. */
-export function generatedChars(data: string): number {
-  let n = 0;
-  for (const m of data.matchAll(TEXT_FIELD)) n += m[1]?.length ?? 0;
-  return n;
+/** Enough generated text to estimate from; a longer answer is counted by its first million characters. */
+const MAX_COLLECTED = 1_000_000;
+
+/**
+ * Collects the generated text out of streamed events (the string fields that carry text, reasoning or
+ * tool arguments), for counting output tokens when usage never arrives.
+ */
+export function createTextCollector() {
+  const parts: string[] = [];
+  let size = 0;
+  return {
+    add(data: string): void {
+      for (const m of data.matchAll(TEXT_FIELD)) {
+        if (size >= MAX_COLLECTED) return;
+        const piece = unescapeJson(m[1] ?? '');
+        parts.push(piece);
+        size += piece.length;
+      }
+    },
+    text: (): string => parts.join(''),
+  };
+}
+
+function unescapeJson(escaped: string): string {
+  if (!escaped.includes('\\')) return escaped;
+  try {
+    return JSON.parse(`"${escaped}"`) as string;
+  } catch {
+    return escaped;
+  }
 }

@@ -32,8 +32,8 @@ export interface StreamMeter {
   usage(): TokenUsage | undefined;
   /** The provider's error type if the stream carried an error event. */
   error(): string | undefined;
-  /** Characters of generated text seen, for estimating output when usage never arrives. */
-  generatedChars(): number;
+  /** The generated text seen, for estimating output when usage never arrives. */
+  generatedText(): string;
 }
 
 export interface Protocol {

@@ -1,8 +1,9 @@
 import type { BudgetLedger, Clock, Logger, Reservation, UsageSink, VirtualKey } from '../ports.ts';
 import type { ResolvedModel } from '../pricing/catalog.ts';
-import { costMicros, type TokenUsage, ZERO_USAGE } from '../pricing/cost.ts';
+import { costMicros, promptTokens, type TokenUsage, ZERO_USAGE } from '../pricing/cost.ts';
 import type { Protocol } from '../protocols/types.ts';
 import { toUsageRecord } from '../usage/build.ts';
+import { countTokens, promptText } from '../usage/estimate.ts';
 import type { UsageRecord } from '../usage/record.ts';
 import type { BodyReading } from './metered-body.ts';
 
@@ -16,6 +17,8 @@ export interface CallState {
   agent_version: string | null;
   stream: boolean;
   prompt_bytes: number;
+  /** The parsed request body, kept for estimating prompt tokens if the provider never reports usage. */
+  body?: Record<string, unknown>;
   key?: VirtualKey;
   model?: ResolvedModel;
   model_requested?: string;
@@ -38,9 +41,6 @@ export interface CallResult {
   reading?: BodyReading;
 }
 
-/** Rough tokens for text we could not have the provider count: about four characters a token. */
-const CHARS_PER_TOKEN = 4;
-
 export interface Finisher {
   /** Settles and records the call in the background; never throws. Tracked until `drain`. */
   finish(call: CallState, result: CallResult): void;
@@ -57,7 +57,7 @@ export function createFinisher(deps: {
 
   async function settleAndRecord(call: CallState, result: CallResult): Promise<void> {
     const ended = deps.clock.now();
-    const { usage, source } = meteredUsage(call, result);
+    const { usage, source } = await meteredUsage(call, result);
     const listCost = usage && call.model && call.billable ? costMicros(usage, call.model.price) : 0;
     // Flat-rate plans (a Kimi coding plan, say) record their list price as shadow cost and bill nothing.
     const cost = call.key?.billing_type === 'subscription' ? 0 : listCost;
@@ -116,29 +116,20 @@ export function createFinisher(deps: {
 }
 
 /**
- * The provider's usage when it reported it for a complete response; otherwise an estimate from what
- * was sent and received (the prompt's size, the generated text), keeping whatever counts did arrive.
+ * The provider's usage when it reported it for a complete response; otherwise an estimate, counted
+ * with a tokenizer, from what was sent (the prompt's text) and received (the generated text), keeping
+ * whatever counts did arrive.
  */
-function meteredUsage(
+async function meteredUsage(
   call: CallState,
   result: CallResult,
-): { usage: TokenUsage | undefined; source: UsageRecord['usage_source'] } {
+): Promise<{ usage: TokenUsage | undefined; source: UsageRecord['usage_source'] }> {
   const reading = result.reading;
   if (!reading) return { usage: undefined, source: 'none' };
   if (reading.usage && result.outcome === 'success') return { usage: reading.usage, source: 'provider' };
   const reported = reading.usage ?? ZERO_USAGE;
-  const promptKnown =
-    reported.input_tokens +
-      reported.cache_read_tokens +
-      reported.cache_write_5m_tokens +
-      reported.cache_write_1h_tokens >
-    0;
-  return {
-    usage: {
-      ...reported,
-      input_tokens: promptKnown ? reported.input_tokens : Math.ceil(call.prompt_bytes / CHARS_PER_TOKEN),
-      output_tokens: Math.max(reported.output_tokens, Math.ceil(reading.generatedChars / CHARS_PER_TOKEN)),
-    },
-    source: 'estimated',
-  };
+  const promptKnown = promptTokens(reported) > 0;
+  const input = promptKnown ? reported.input_tokens : await countTokens(promptText(call.body));
+  const output = Math.max(reported.output_tokens, await countTokens(reading.generatedText));
+  return { usage: { ...reported, input_tokens: input, output_tokens: output }, source: 'estimated' };
 }

@@ -1,5 +1,5 @@
 import type { TokenUsage } from '../pricing/cost.ts';
-import { createSseTap } from '../protocols/sse.ts';
+import { createSseTap, createTextCollector } from '../protocols/sse.ts';
 import type { Protocol } from '../protocols/types.ts';
 
 /** What the proxy learned from a response body by the time it ended. */
@@ -7,7 +7,7 @@ export interface BodyReading {
   usage: TokenUsage | undefined;
   /** The provider's error type, if the body carried one. */
   error: string | undefined;
-  generatedChars: number;
+  generatedText: string;
 }
 
 /** Watches response bytes on their way to the client and reads usage out of them. */
@@ -23,7 +23,7 @@ export function sseMeter(protocol: Protocol, stripUsageChunk: boolean): BodyMete
   return {
     push: (chunk) => tap.push(chunk),
     end: () => tap.end(),
-    reading: () => ({ usage: meter.usage(), error: meter.error(), generatedChars: meter.generatedChars() }),
+    reading: () => ({ usage: meter.usage(), error: meter.error(), generatedText: meter.generatedText() }),
   };
 }
 
@@ -42,9 +42,12 @@ export function jsonMeter(protocol: Protocol): BodyMeter {
       try {
         json = JSON.parse(text);
       } catch {
-        return { usage: undefined, error: 'invalid_json', generatedChars: text.length };
+        return { usage: undefined, error: 'invalid_json', generatedText: text };
       }
-      return { usage: protocol.usageFromJson(json), error: undefined, generatedChars: 0 };
+      const usage = protocol.usageFromJson(json);
+      const generated = createTextCollector();
+      if (!usage) generated.add(text);
+      return { usage, error: undefined, generatedText: generated.text() };
     },
   };
 }

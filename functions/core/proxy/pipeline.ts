@@ -87,6 +87,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
         tags: mergeTags(call.tags, parsed.tags),
         billable: route.protocol.billable && parsed.generates,
         prompt_bytes: bytes,
+        body,
       });
       const model = resolveModel(key, parsed.model, route.protocol);
       call.model = model;

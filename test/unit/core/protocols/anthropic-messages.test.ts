@@ -329,7 +329,7 @@ describe('anthropicMessages stream meter', () => {
     const { meter } = meterStream(body);
 
     // Assess
-    expect(meter.generatedChars()).toBe('Hello, wörld'.length);
+    expect(meter.generatedText()).toBe('Hello, wörld');
   });
 
   it('reports no usage when the stream is cut before message_start, and the error type of an error event', () => {

@@ -159,7 +159,7 @@ describe('openaiChat stream meter', () => {
       cache_write_1h_tokens: 0,
       reasoning_tokens: 200,
     });
-    expect(meter.generatedChars()).toBe('Hi thére'.length);
+    expect(meter.generatedText()).toBe('Hi thére');
   });
 
   it('hides the usage-only chunk from a client that did not ask for usage', () => {
@@ -199,7 +199,7 @@ describe('openaiChat stream meter', () => {
     // Assess
     expect(verdict).toBe('keep');
     expect(meter.usage()?.cache_read_tokens).toBe(1_000);
-    expect(meter.generatedChars()).toBe(3);
+    expect(meter.generatedText()).toBe('end');
   });
 
   it('reports no usage when the stream ends without a usage chunk', () => {

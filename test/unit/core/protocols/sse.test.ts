@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   createSseTap,
+  createTextCollector,
   type EventVerdict,
-  generatedChars,
   type SseEvent,
 } from '../../../../functions/core/protocols/sse.ts';
 
@@ -179,29 +179,42 @@ describe('createSseTap in rewrite mode', () => {
   });
 });
 
-describe('generatedChars', () => {
+describe('createTextCollector', () => {
   it.each([
     [
       'an Anthropic text delta',
       '{"type":"content_block_delta","delta":{"type":"text_delta","text":"Hello"}}',
-      5,
+      'Hello',
     ],
-    ['an OpenAI chat delta', '{"choices":[{"delta":{"content":"abc"}}]}', 3],
-    ['a Responses text delta', '{"type":"response.output_text.delta","delta":"abcd"}', 4],
+    ['an OpenAI chat delta', '{"choices":[{"delta":{"content":"abc"}}]}', 'abc'],
+    ['a Responses text delta', '{"type":"response.output_text.delta","delta":"abcd"}', 'abcd'],
     [
       'a tool-call argument delta',
-      '{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{}"}}]}}]}',
-      2,
+      '{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{\\"a\\":1}"}}]}}]}',
+      '{"a":1}',
     ],
-    ['an event with no generated text', '{"type":"ping"}', 0],
-  ])('counts the characters of %s', (_, data, expected) => {
+    ['escaped text', '{"delta":{"text":"line\\nnext \\u00e9"}}', 'line\nnext é'],
+    ['an event with no generated text', '{"type":"ping"}', ''],
+  ])('collects the text of %s, unescaped', (_, data, expected) => {
     // Prepare
-    const event = data;
+    const collector = createTextCollector();
 
     // Act
-    const n = generatedChars(event);
+    collector.add(data);
 
     // Assess
-    expect(n).toBe(expected);
+    expect(collector.text()).toBe(expected);
+  });
+
+  it('joins the text of successive events', () => {
+    // Prepare
+    const collector = createTextCollector();
+
+    // Act
+    collector.add('{"delta":{"text":"Hel"}}');
+    collector.add('{"delta":{"text":"lo"}}');
+
+    // Assess
+    expect(collector.text()).toBe('Hello');
   });
 });
