@@ -123,7 +123,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, mock: MockUpstre
   const script: MockScript = { ...mock.script, ...reply, usage: { ...(reply.usage ?? mock.script.usage) } };
   if (script.delayMs) await sleep(script.delayMs);
 
-  const pathname = recorded.path.split('?')[0] ?? '';
+  // Moonshot serves its Anthropic-compatible API under /anthropic; answer there too.
+  const pathname = (recorded.path.split('?')[0] ?? '').replace(/^\/anthropic(?=\/v1\/messages)/, '');
   const route = req.method === 'POST' ? routes[pathname] : undefined;
   if (!route) {
     const protocol: Protocol = pathname.startsWith('/v1/messages') ? 'anthropic' : 'openai';

@@ -14,6 +14,8 @@ export interface PriceEntryUsd {
   cache_read?: string;
   cache_write_5m?: string;
   cache_write_1h?: string;
+  /** For providers that price reasoning apart from other output; by default reasoning bills as output. */
+  reasoning?: string;
   /** Anthropic's long-context tier: these prices apply when the prompt exceeds `above_input_tokens`. */
   long_context?: {
     above_input_tokens: number;
@@ -132,6 +134,7 @@ const PriceSchema = z.object({
   cache_read: usd.optional(),
   cache_write_5m: usd.optional(),
   cache_write_1h: usd.optional(),
+  reasoning: usd.optional(),
   long_context: z
     .object({
       above_input_tokens: z.number().int().positive(),
@@ -171,6 +174,7 @@ export interface Price {
   cache_read: number;
   cache_write_5m: number;
   cache_write_1h: number;
+  reasoning: number;
 }
 
 export interface ResolvedPrice extends Price {
@@ -189,9 +193,11 @@ export function picosPerToken(usdPerMillion: string): number {
 
 function toPrice(p: Omit<PriceEntryUsd, 'long_context'>): Price {
   const input = picosPerToken(p.input);
+  const output = picosPerToken(p.output);
   return {
     input,
-    output: picosPerToken(p.output),
+    output,
+    reasoning: p.reasoning ? picosPerToken(p.reasoning) : output,
     // Providers that do not discount cache reads or charge for cache writes bill them as input.
     cache_read: p.cache_read ? picosPerToken(p.cache_read) : input,
     cache_write_5m: p.cache_write_5m ? picosPerToken(p.cache_write_5m) : input,

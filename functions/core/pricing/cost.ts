@@ -3,8 +3,8 @@ import type { Price, ResolvedPrice } from './catalog.ts';
 /**
  * Token counts normalised across providers. `input_tokens` excludes cache reads and writes (Anthropic's
  * convention); protocol readers convert OpenAI's `prompt_tokens`, which include cached tokens.
- * `reasoning_tokens` are already part of `output_tokens` on every provider we meter; they are recorded
- * for reporting, not billed twice.
+ * `reasoning_tokens` are already part of `output_tokens` on every provider we meter: they are billed
+ * once, at the reasoning rate (the output rate unless the catalog says otherwise).
  */
 export interface TokenUsage {
   input_tokens: number;
@@ -40,9 +40,12 @@ export function costMicros(usage: TokenUsage, price: ResolvedPrice): number {
     price.long_context && promptTokens(usage) > price.long_context.above_input_tokens
       ? price.long_context
       : price;
+  // Reasoning tokens are part of output_tokens on every provider; only their rate may differ.
+  const reasoning = Math.min(usage.reasoning_tokens, usage.output_tokens);
   const picos =
     usage.input_tokens * tier.input +
-    usage.output_tokens * tier.output +
+    (usage.output_tokens - reasoning) * tier.output +
+    reasoning * tier.reasoning +
     usage.cache_read_tokens * tier.cache_read +
     usage.cache_write_5m_tokens * tier.cache_write_5m +
     usage.cache_write_1h_tokens * tier.cache_write_1h;

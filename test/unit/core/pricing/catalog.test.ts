@@ -87,6 +87,7 @@ describe('the default catalog', () => {
       cache_read: 600_000,
       cache_write_5m: 7_500_000,
       cache_write_1h: 12_000_000,
+      reasoning: 22_500_000,
     });
     expect(opus).toBeNull();
   });

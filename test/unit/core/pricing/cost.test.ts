@@ -459,3 +459,37 @@ describe('affordableOutputTokens', () => {
     expect(fits.filter((f) => !f.within || !f.oneMoreOver)).toEqual([]);
   });
 });
+
+describe('reasoning tokens', () => {
+  it('bills them once, at the output rate by default', () => {
+    // Prepare
+    // o4-mini 1.10/4.40: 100 × 1.10 + 1,000 output (400 of them reasoning) × 4.40 = 110 + 4,400
+    const u = usage({ input_tokens: 100, output_tokens: 1_000, reasoning_tokens: 400 });
+
+    // Act
+    const cost = costMicros(u, price('o4-mini'));
+
+    // Assess
+    expect(cost).toBe(4_510);
+  });
+
+  it('bills them at their own rate where the catalog gives one', () => {
+    // Prepare
+    // 100 × 1 + 600 plain output × 4 + 400 reasoning × 2 = 100 + 2,400 + 800
+    const catalog = createModelCatalog([
+      {
+        model: 'thinker',
+        provider: 'openai',
+        price: { input: '1', output: '4', reasoning: '2' },
+        max_output_tokens: 1_000,
+      },
+    ]);
+    const u = usage({ input_tokens: 100, output_tokens: 1_000, reasoning_tokens: 400 });
+
+    // Act
+    const cost = costMicros(u, catalog.resolve('thinker')!.price);
+
+    // Assess
+    expect(cost).toBe(3_300);
+  });
+});
