@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../../functions/adapters/logger.ts';
+import { loadConfig } from '../../../../functions/config.ts';
+import { hashKey } from '../../../../functions/core/governance/keys.ts';
+import type { BudgetLedger, UsageSink, VirtualKey } from '../../../../functions/core/ports.ts';
+import { createModelCatalog } from '../../../../functions/core/pricing/catalog.ts';
+import { createProxy } from '../../../../functions/core/proxy/pipeline.ts';
+import type { UsageRecord } from '../../../../functions/core/usage/record.ts';
+
+/** The pipeline in-process, with an upstream that records what it is sent and answers canned JSON. */
+const SECRET = 'sk-tg-unit';
+const key: VirtualKey = {
+  hash: hashKey(SECRET),
+  key_id: 'unit',
+  key_name: 'sk-tg-...unit',
+  key_alias: 'unit',
+  user_id: 'u',
+  team_id: null,
+  models: [],
+  max_budget_micros: null,
+  budget_duration: null,
+  metadata: {},
+  tags: [],
+  billing_type: 'usage',
+  blocked: false,
+  created_at: '2026-11-01T00:00:00.000Z',
+  expires_at: null,
+};
+
+function setup() {
+  const sent: Array<{ url: string; body: string }> = [];
+  const records: UsageRecord[] = [];
+  const ledger: BudgetLedger = {
+    reserve: async (counters, amount_micros) => ({ counters, amount_micros }),
+    settle: async () => {},
+    read: async () => ({ spent_micros: 0, committed_micros: 0 }),
+  };
+  const usage: UsageSink = { write: async (r) => void records.push(...r) };
+  const proxy = createProxy({
+    keys: { get: async (hash) => (hash === key.hash ? key : undefined), create: async () => {} },
+    ledger,
+    usage,
+    upstream: async (url, init) => {
+      sent.push({ url, body: String(init.body) });
+      return Response.json({ id: 'x', usage: { input_tokens: 1, output_tokens: 1 } });
+    },
+    clock: { now: () => new Date('2026-11-25T12:00:00Z') },
+    catalog: createModelCatalog(),
+    providers: loadConfig({ ANTHROPIC_API_KEY: 'a', OPENAI_API_KEY: 'o' }).providers,
+    log: silentLogger,
+    newRequestId: () => 'req',
+    upstreamTimeoutMs: 10_000,
+    maxBodyBytes: 1_000_000,
+  });
+  const post = async (path: string, body: string) => {
+    const response = await proxy.handle(
+      new Request(`https://gw.example${path}`, { method: 'POST', body, headers: { 'x-api-key': SECRET } }),
+    );
+    await response.text();
+    await proxy.drain();
+    return response;
+  };
+  return { post, sent, records };
+}
+
+describe('the proxy pipeline', () => {
+  it('forwards a body it need not change byte for byte', async () => {
+    // Prepare: odd spacing, key order and unicode escapes survive only if the bytes are not re-serialised
+    const { post, sent } = setup();
+    const body =
+      '{ "max_tokens":64,  "model" : "claude-haiku-4-5",\n "messages":[{"role":"user","content":"caf\\u00e9"}]}';
+
+    // Act
+    await post('/v1/messages?beta=true', body);
+
+    // Assess
+    expect(sent).toEqual([{ url: 'https://api.anthropic.com/v1/messages?beta=true', body }]);
+  });
+
+  it('rewrites the body only where it must: usage reporting on an OpenAI stream', async () => {
+    // Prepare
+    const { post, sent } = setup();
+    const body = '{"model":"gpt-4.1","stream":true,"messages":[]}';
+
+    // Act
+    await post('/v1/chat/completions', body);
+
+    // Assess
+    expect(JSON.parse(sent[0]!.body)).toEqual({
+      model: 'gpt-4.1',
+      stream: true,
+      messages: [],
+      stream_options: { include_usage: true },
+    });
+  });
+
+  it('writes exactly one record for a request', async () => {
+    // Prepare
+    const { post, records } = setup();
+
+    // Act
+    await post('/v1/messages', '{"model":"claude-haiku-4-5","max_tokens":5,"messages":[]}');
+
+    // Assess
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      request_id: 'req',
+      outcome: 'success',
+      input_tokens: 1,
+      output_tokens: 1,
+    });
+  });
+});
