@@ -14,11 +14,12 @@ import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
 import { silentLogger } from '../../functions/adapters/logger.ts';
 import { loadConfig } from '../../functions/config.ts';
 import { generateSecretKey, hashKey } from '../../functions/core/governance/keys.ts';
-import type { BudgetLedger, UsageSink, VirtualKey } from '../../functions/core/ports.ts';
+import type { BudgetLedger, UsageSink } from '../../functions/core/ports.ts';
 import { systemClock } from '../../functions/core/ports.ts';
 import { createModelCatalog } from '../../functions/core/pricing/catalog.ts';
 import { createProxy } from '../../functions/core/proxy/pipeline.ts';
 import { startDynalite } from '../../functions/local/dynalite.ts';
+import { virtualKey } from '../support/virtual-key.ts';
 import { percentiles } from './measure.ts';
 
 export interface BreakdownRow {
@@ -47,23 +48,7 @@ export async function measureBreakdown(upstreamUrl: string, n: number, warmup: n
   try {
     await ensureTable(client, 'tollgate');
     const secret = generateSecretKey();
-    const key: VirtualKey = {
-      hash: hashKey(secret),
-      key_id: 'bench',
-      key_name: 'sk-tg-…bench',
-      key_alias: 'bench',
-      user_id: 'bench',
-      team_id: null,
-      models: [],
-      max_budget_micros: null,
-      budget_duration: null,
-      metadata: {},
-      tags: [],
-      billing_type: 'usage',
-      blocked: false,
-      created_at: new Date().toISOString(),
-      expires_at: null,
-    };
+    const key = virtualKey({ hash: hashKey(secret), key_alias: 'bench', user_id: 'bench' });
     const dynamoLedger = createDynamoBudgetLedger(client, 'tollgate');
     const lakeSink = createLakeSink({ dataDir: dir, clock: systemClock });
     const providers = loadConfig({

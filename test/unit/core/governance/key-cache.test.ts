@@ -1,25 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { cachedKeyStore } from '../../../../functions/core/governance/key-cache.ts';
 import type { Clock, KeyStore, VirtualKey } from '../../../../functions/core/ports.ts';
+import { virtualKey as baseKey } from '../../../support/virtual-key.ts';
 
-const virtualKey = (hash: string, overrides: Partial<VirtualKey> = {}): VirtualKey => ({
-  hash,
-  key_id: hash.slice(0, 12),
-  key_alias: null,
-  user_id: null,
-  team_id: null,
-  models: [],
-  max_budget_micros: null,
-  budget_duration: null,
-  metadata: {},
-  tags: [],
-  billing_type: 'usage',
-  blocked: false,
-  created_at: '2026-11-25T00:00:00.000Z',
-  expires_at: null,
-  key_name: 'sk-tg-...abcd',
-  ...overrides,
-});
+const virtualKey = (hash: string, overrides: Partial<VirtualKey> = {}): VirtualKey =>
+  baseKey({ hash, ...overrides });
 
 /** An in-memory KeyStore (the port, not our code) that counts reads, and a clock the test moves. */
 function memoryStore() {

@@ -10,25 +10,16 @@ import {
   presentedKey,
 } from '../../../../functions/core/governance/keys.ts';
 import type { VirtualKey } from '../../../../functions/core/ports.ts';
+import { virtualKey as baseKey } from '../../../support/virtual-key.ts';
 
-const virtualKey = (overrides: Partial<VirtualKey> = {}): VirtualKey => ({
-  hash: 'a'.repeat(64),
-  key_id: 'aaaaaaaaaaaa',
-  key_alias: 'laptop',
-  user_id: 'alice',
-  team_id: 'platform',
-  models: [],
-  max_budget_micros: null,
-  budget_duration: null,
-  metadata: {},
-  tags: [],
-  billing_type: 'usage',
-  blocked: false,
-  created_at: '2026-01-31T10:00:00.000Z',
-  expires_at: null,
-  key_name: 'sk-tg-...abcd',
-  ...overrides,
-});
+const virtualKey = (overrides: Partial<VirtualKey> = {}): VirtualKey =>
+  baseKey({
+    key_alias: 'laptop',
+    user_id: 'alice',
+    team_id: 'platform',
+    created_at: '2026-01-31T10:00:00.000Z',
+    ...overrides,
+  });
 
 /** Runs `fn` and returns what it threw, or undefined. */
 const thrownBy = (fn: () => void): unknown => {

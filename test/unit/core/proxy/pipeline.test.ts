@@ -2,30 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../functions/adapters/logger.ts';
 import { loadConfig } from '../../../../functions/config.ts';
 import { hashKey } from '../../../../functions/core/governance/keys.ts';
-import type { BudgetLedger, UsageSink, VirtualKey } from '../../../../functions/core/ports.ts';
+import type { BudgetLedger, UsageSink } from '../../../../functions/core/ports.ts';
 import { createModelCatalog } from '../../../../functions/core/pricing/catalog.ts';
 import { createProxy } from '../../../../functions/core/proxy/pipeline.ts';
 import type { UsageRecord } from '../../../../functions/core/usage/record.ts';
+import { virtualKey } from '../../../support/virtual-key.ts';
 
 /** The pipeline in-process, with an upstream that records what it is sent and answers canned JSON. */
 const SECRET = 'sk-tg-unit';
-const key: VirtualKey = {
-  hash: hashKey(SECRET),
-  key_id: 'unit',
-  key_name: 'sk-tg-...unit',
-  key_alias: 'unit',
-  user_id: 'u',
-  team_id: null,
-  models: [],
-  max_budget_micros: null,
-  budget_duration: null,
-  metadata: {},
-  tags: [],
-  billing_type: 'usage',
-  blocked: false,
-  created_at: '2026-11-01T00:00:00.000Z',
-  expires_at: null,
-};
+const key = virtualKey({ hash: hashKey(SECRET), key_alias: 'unit', user_id: 'u' });
 
 function setup() {
   const sent: Array<{ url: string; body: string }> = [];

@@ -1,0 +1,24 @@
+import type { VirtualKey } from '../../functions/core/ports.ts';
+
+/** A usable key with no limits, for tests that need one; override what the test is about. */
+export function virtualKey(overrides: Partial<VirtualKey> = {}): VirtualKey {
+  const hash = overrides.hash ?? 'a'.repeat(64);
+  return {
+    hash,
+    key_id: hash.slice(0, 12),
+    key_alias: null,
+    user_id: null,
+    team_id: null,
+    models: [],
+    max_budget_micros: null,
+    budget_duration: null,
+    metadata: {},
+    tags: [],
+    billing_type: 'usage',
+    blocked: false,
+    created_at: '2026-11-25T00:00:00.000Z',
+    expires_at: null,
+    key_name: 'sk-tg-...abcd',
+    ...overrides,
+  };
+}
