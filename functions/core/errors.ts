@@ -47,6 +47,11 @@ export class ConflictError extends Error {
   override name = 'ConflictError';
 }
 
+/** A conditional update found no item to update. Thrown by adapters, never an SDK error. */
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}
+
 export class BudgetExceededError extends GatewayError {
   override name = 'BudgetExceededError';
   constructor(

@@ -118,3 +118,32 @@ export interface Logger {
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
 }
+
+export interface TeamMember {
+  user_id: string;
+  role: 'admin' | 'user';
+}
+
+/** A team: a shared budget and model allow-list for the keys that carry its id. Money in micro-dollars. */
+export interface Team {
+  team_id: string;
+  team_alias: string | null;
+  /** Model names the team's keys may use; empty means any. Intersected with each key's own list. */
+  models: string[];
+  max_budget_micros: number | null;
+  budget_duration: string | null;
+  members: TeamMember[];
+  metadata: Record<string, unknown>;
+  blocked: boolean;
+  created_at: string;
+}
+
+export interface TeamStore {
+  get(team_id: string): Promise<Team | undefined>;
+  /** Creates the team; throws ConflictError if the id is taken. */
+  create(team: Team): Promise<void>;
+  /** Replaces a team that exists; throws NotFoundError otherwise. */
+  update(team: Team): Promise<void>;
+  delete(team_id: string): Promise<void>;
+  list(): Promise<Team[]>;
+}

@@ -12,11 +12,12 @@ import { createAthenaQueryEngine } from '../adapters/aws/athena-query.ts';
 import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
+import { createDynamoTeamStore } from '../adapters/aws/dynamo-team-store.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
 import { createLogger } from '../adapters/logger.ts';
 import { type Config, loadConfig, PROVIDERS, usesApiKey } from '../config.ts';
 import type { AdminDeps } from '../core/admin/api.ts';
-import { cachedKeyStore } from '../core/governance/key-cache.ts';
+import { cachedKeyStore, cachedTeamStore } from '../core/governance/key-cache.ts';
 import { systemClock } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import type { ProxyDeps } from '../core/proxy/pipeline.ts';
@@ -55,6 +56,7 @@ export async function proxyDeps(): Promise<ProxyDeps> {
   if (!config.firehoseStream) throw new Error('TOLLGATE_FIREHOSE_STREAM is not set');
   return {
     keys: cachedKeyStore(createDynamoKeyStore(dynamo, config.tableName), config.keyCacheMs, systemClock),
+    teams: cachedTeamStore(createDynamoTeamStore(dynamo, config.tableName), config.keyCacheMs, systemClock),
     ledger: createDynamoBudgetLedger(dynamo, config.tableName),
     usage: createFirehoseSink({
       client: new FirehoseClient({ region: config.region }),
@@ -77,6 +79,7 @@ export async function adminDeps(): Promise<AdminDeps> {
   if (!masterKey) throw new Error('No master key: set TOLLGATE_MASTER_KEY_SECRET_ARN');
   return {
     keys: createDynamoKeyStore(dynamo, config.tableName),
+    teams: createDynamoTeamStore(dynamo, config.tableName),
     ledger: createDynamoBudgetLedger(dynamo, config.tableName),
     query: createAthenaQueryEngine({
       client: new AthenaClient({ region: config.region }),

@@ -15,11 +15,12 @@ import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { ensureTable } from '../adapters/aws/dynamo-table.ts';
+import { createDynamoTeamStore } from '../adapters/aws/dynamo-team-store.ts';
 import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import type { Config } from '../config.ts';
 import { createAdminApi } from '../core/admin/api.ts';
-import { cachedKeyStore } from '../core/governance/key-cache.ts';
+import { cachedKeyStore, cachedTeamStore } from '../core/governance/key-cache.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
 import { type Clock, type Logger, systemClock, type UpstreamFetch } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
@@ -61,6 +62,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   await ensureTable(client, config.tableName);
   const keys = createDynamoKeyStore(client, config.tableName);
   const proxyKeys = cachedKeyStore(keys, config.keyCacheMs, clock);
+  const teams = createDynamoTeamStore(client, config.tableName);
   const ledger = createDynamoBudgetLedger(client, config.tableName);
   const query = createDuckDbQueryEngine({ dataDir });
   const { masterKey, created } = await masterKeyFor(config, dataDir);
@@ -68,6 +70,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
 
   const proxy = createProxy({
     keys: proxyKeys,
+    teams: cachedTeamStore(teams, config.keyCacheMs, clock),
     ledger,
     usage: createLakeSink({ dataDir, clock }),
     upstream: options.upstream ?? ((input, init) => fetch(input, init)),
@@ -80,7 +83,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxBodyBytes: config.maxBodyBytes,
   });
-  const admin = createAdminApi({ keys, ledger, query, clock, log, masterKey });
+  const admin = createAdminApi({ keys, teams, ledger, query, clock, log, masterKey });
 
   installAwsLambdaShim();
   const dashboardDir = join(dataDir, 'dashboard');

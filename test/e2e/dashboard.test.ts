@@ -82,6 +82,7 @@ describe.skipIf(!hasChromium)(
       ]);
       gateway = await startTestGateway(mock.url);
       const keys: Partial<Record<User, string>> = {};
+      for (const team of new Set(Object.values(TEAMS))) await gateway.createTeam({ team_id: team });
       for (const user of Object.keys(TEAMS) as User[]) {
         keys[user] = (
           await gateway.createKey({ key_alias: `${user}-laptop`, user_id: user, team_id: TEAMS[user] })

@@ -152,6 +152,7 @@ describe('Anthropic Messages through the gateway', () => {
 
 describe('OpenAI Chat Completions through the gateway', () => {
   it('returns the text and records usage with cached tokens split out', async () => {
+    await gateway.createTeam({ team_id: 'platform', team_alias: 'Platform' });
     const { key } = await gateway.createKey({ key_alias: 'json-o', user_id: 'cy', team_id: 'platform' });
 
     const { data, response } = await openai(key)

@@ -12,6 +12,8 @@ export interface TestGateway extends RunningGateway {
   dataDir: string;
   /** Creates a virtual key through the admin API; returns the secret and the response body. */
   createKey(body: Record<string, unknown>): Promise<{ key: string; token: string }>;
+  /** Creates a team through the admin API; returns its description. */
+  createTeam(body: Record<string, unknown>): Promise<{ team_id: string }>;
   keyInfo(key: string): Promise<{ spend_micros: number; spend: number; reserved_micros: number }>;
   /** Waits until the usage record of a request has landed (records are written after the response). */
   record(requestId: string): Promise<UsageRecord>;
@@ -43,7 +45,7 @@ export async function startTestGateway(
   const admin = async (path: string, init: RequestInit = {}) => {
     const response = await fetch(`${gateway.url}${path}`, {
       ...init,
-      headers: { authorization: `Bearer ${MASTER_KEY}`, ...init.headers },
+      headers: { authorization: `Bearer ${config.masterKey}`, ...init.headers },
     });
     const body = (await response.json()) as Record<string, unknown>;
     if (!response.ok) throw new Error(`${path} answered ${response.status}: ${JSON.stringify(body)}`);
@@ -56,6 +58,11 @@ export async function startTestGateway(
     async createKey(body) {
       const created = await admin('/key/generate', { method: 'POST', body: JSON.stringify(body) });
       return { key: String(created.key), token: String(created.token) };
+    },
+    async createTeam(body) {
+      return (await admin('/team/new', { method: 'POST', body: JSON.stringify(body) })) as {
+        team_id: string;
+      };
     },
     async keyInfo(key) {
       const { info } = (await admin(`/key/info?key=${encodeURIComponent(key)}`)) as {

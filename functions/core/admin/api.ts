@@ -6,13 +6,15 @@ import { timingSafeEqual } from 'node:crypto';
 import { costByUser, recentUsage } from '../analytics/queries.ts';
 import { GatewayError } from '../errors.ts';
 import { hashKey, presentedKey } from '../governance/keys.ts';
-import type { BudgetLedger, Clock, KeyStore, Logger, QueryEngine } from '../ports.ts';
+import type { BudgetLedger, Clock, KeyStore, Logger, QueryEngine, TeamStore } from '../ports.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
 import { isRecord } from '../protocols/types.ts';
 import { describeKey, GenerateKeySchema, generateKey, invalidBody, microsToUsd } from './keys.ts';
+import { teamRoutes } from './team-routes.ts';
 
 export interface AdminDeps {
   keys: KeyStore;
+  teams: TeamStore;
   ledger: BudgetLedger;
   query: QueryEngine;
   clock: Clock;
@@ -21,14 +23,6 @@ export interface AdminDeps {
 }
 
 type Handler = (request: Request, url: URL) => Promise<Response>;
-
-export const ADMIN_PATHS = [
-  '/key/generate',
-  '/key/info',
-  '/spend/logs',
-  '/api/reports/cost-by-user',
-  '/health',
-];
 
 export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<Response> {
   const master = hashKey(deps.masterKey);
@@ -45,12 +39,19 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
   };
 
   const routes: Record<string, Handler> = {
+    ...teamRoutes(deps, { requireMaster, readJson }),
     'GET /health': async () => json({ status: 'ok' }),
 
     'POST /key/generate': async (request) => {
       requireMaster(request.headers);
       const parsed = GenerateKeySchema.safeParse(await readJson(request));
       if (!parsed.success) throw invalidBody(parsed.error);
+      if (parsed.data.team_id && !(await deps.teams.get(parsed.data.team_id))) {
+        throw new GatewayError(
+          'invalid_request',
+          `No team '${parsed.data.team_id}': create it with /team/new first.`,
+        );
+      }
       const { secret, key } = await generateKey(deps.keys, parsed.data, deps.clock.now());
       deps.log.info('admin.key_generated', { key_id: key.key_id, key_alias: key.key_alias, actor: 'master' });
       return json({ key: secret, ...(await describeKey(deps.ledger, key, deps.clock.now())) });

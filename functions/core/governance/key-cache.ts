@@ -1,24 +1,36 @@
-import type { Clock, KeyStore, VirtualKey } from '../ports.ts';
+import type { Clock, KeyStore, Team, TeamStore, VirtualKey } from '../ports.ts';
 
 /**
- * Keeps found keys in memory for `ttlMs`, so the hot path skips a DynamoDB read per request. A revoked
- * key therefore stops working within `ttlMs`. Misses are not cached: a new key works at once.
+ * Remembers what `load` found for `ttlMs`, so the hot path skips a DynamoDB read per request. A change
+ * (a revoked key, a blocked team) therefore takes effect within `ttlMs`. Misses are not cached: a new
+ * key or team works at once.
  */
+export function ttlCache<T>(
+  load: (id: string) => Promise<T | undefined>,
+  ttlMs: number,
+  clock: Clock,
+): (id: string) => Promise<T | undefined> {
+  if (ttlMs <= 0) return load;
+  const cache = new Map<string, { value: T; until: number }>();
+  return async (id) => {
+    const now = clock.now().getTime();
+    const hit = cache.get(id);
+    if (hit && hit.until > now) return hit.value;
+    const value = await load(id);
+    if (value === undefined) cache.delete(id);
+    else cache.set(id, { value, until: now + ttlMs });
+    return value;
+  };
+}
+
 export function cachedKeyStore(store: KeyStore, ttlMs: number, clock: Clock): KeyStore {
   if (ttlMs <= 0) return store;
-  const cache = new Map<string, { key: VirtualKey; until: number }>();
-  return {
-    async get(hash) {
-      const now = clock.now().getTime();
-      const hit = cache.get(hash);
-      if (hit && hit.until > now) return hit.key;
-      const key = await store.get(hash);
-      if (key) cache.set(hash, { key, until: now + ttlMs });
-      else cache.delete(hash);
-      return key;
-    },
-    async create(key) {
-      await store.create(key);
-    },
-  };
+  const get = ttlCache<VirtualKey>((hash) => store.get(hash), ttlMs, clock);
+  return { get, create: (key) => store.create(key) };
+}
+
+export function cachedTeamStore(store: TeamStore, ttlMs: number, clock: Clock): TeamStore {
+  if (ttlMs <= 0) return store;
+  const get = ttlCache<Team>((id) => store.get(id), ttlMs, clock);
+  return { ...store, get };
 }

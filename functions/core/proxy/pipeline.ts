@@ -14,11 +14,19 @@ import {
   keyCounter,
   presentedKey,
 } from '../governance/keys.ts';
+import {
+  assertTeamModelAllowed,
+  assertTeamUsable,
+  isModelAllowedForTeam,
+  teamCounter,
+} from '../governance/teams.ts';
 import type {
   BudgetLedger,
   Clock,
   KeyStore,
   Logger,
+  Team,
+  TeamStore,
   UpstreamFetch,
   UsageSink,
   VirtualKey,
@@ -37,6 +45,7 @@ import { detectAgent, matchRoute } from './routes.ts';
 
 export interface ProxyDeps {
   keys: KeyStore;
+  teams: TeamStore;
   ledger: BudgetLedger;
   usage: UsageSink;
   upstream: UpstreamFetch;
@@ -78,6 +87,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       const key = await authenticate(request.headers);
       call.key = key;
       call.tags = mergeTags(key.tags, headerTags(request.headers));
+      const team = await teamOf(key);
       const { body, raw, bytes } = await readJsonBody(request, deps.maxBodyBytes);
       const parsed = route.protocol.parseRequest(body);
       Object.assign(call, {
@@ -89,10 +99,10 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
         prompt_bytes: bytes,
         body,
       });
-      const model = resolveModel(key, parsed.model, route.protocol);
+      const model = resolveModel(key, team, parsed.model, route.protocol);
       call.model = model;
       const reserved = call.billable
-        ? await reserve(key, model, parsed, bytes)
+        ? await reserve(key, team, model, parsed, bytes)
         : { reservation: undefined, outputCap: undefined };
       call.reservation = reserved.reservation;
       const timeoutMs = Math.min(deps.upstreamTimeoutMs, options.timeoutMs ?? Number.POSITIVE_INFINITY);
@@ -124,8 +134,29 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
     };
   }
 
-  function reserve(key: VirtualKey, model: ResolvedModel, parsed: ParsedRequest, bytes: number) {
-    return reserveBudget(deps.ledger, [keyCounter(key, deps.clock.now())], {
+  /** The key's team, if it has one; a key whose team was deleted or blocked may not be used. */
+  async function teamOf(key: VirtualKey): Promise<Team | undefined> {
+    if (!key.team_id) return undefined;
+    const team = await deps.teams.get(key.team_id);
+    if (!team)
+      throw new GatewayError(
+        'permission',
+        `Key '${key.key_alias ?? key.key_id}' belongs to a team that no longer exists.`,
+      );
+    assertTeamUsable(team);
+    return team;
+  }
+
+  function reserve(
+    key: VirtualKey,
+    team: Team | undefined,
+    model: ResolvedModel,
+    parsed: ParsedRequest,
+    bytes: number,
+  ) {
+    const now = deps.clock.now();
+    const counters = team ? [keyCounter(key, now), teamCounter(team, now)] : [keyCounter(key, now)];
+    return reserveBudget(deps.ledger, counters, {
       promptTokens: estimatePromptTokensForReservation(bytes),
       outputTokens: Math.min(parsed.maxOutputTokens ?? model.max_output_tokens, model.max_output_tokens),
       price: model.price,
@@ -137,7 +168,10 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
     const anthropic = request.headers.has('anthropic-version');
     try {
       const key = await authenticate(request.headers);
-      const names = deps.catalog.models().filter((m) => isModelAllowed(key, m, m));
+      const team = await teamOf(key);
+      const names = deps.catalog
+        .models()
+        .filter((m) => isModelAllowed(key, m, m) && (!team || isModelAllowedForTeam(team, m, m)));
       return Response.json(anthropic ? anthropicModelList(names) : openaiModelList(names));
     } catch (err) {
       return errorResponse(
@@ -162,7 +196,12 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
     return key;
   }
 
-  function resolveModel(key: VirtualKey, requested: string, protocol: Protocol): ResolvedModel {
+  function resolveModel(
+    key: VirtualKey,
+    team: Team | undefined,
+    requested: string,
+    protocol: Protocol,
+  ): ResolvedModel {
     const model = deps.catalog.resolve(requested);
     if (!model) {
       throw new GatewayError(
@@ -171,6 +210,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       );
     }
     assertModelAllowed(key, requested, model.model);
+    if (team) assertTeamModelAllowed(team, requested, model.model);
     if (!upstreamPath(model.provider, protocol.name)) {
       throw new GatewayError(
         'invalid_request',

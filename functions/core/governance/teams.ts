@@ -1,0 +1,36 @@
+import { GatewayError } from '../errors.ts';
+import type { BudgetCounter, Team } from '../ports.ts';
+import { periodFor } from './periods.ts';
+
+/** Rejects requests on a blocked team's keys with 403. */
+export function assertTeamUsable(team: Team): void {
+  if (team.blocked)
+    throw new GatewayError('permission', `Team '${team.team_alias ?? team.team_id}' is blocked.`);
+}
+
+export function isModelAllowedForTeam(team: Team, requested: string, canonical: string): boolean {
+  return team.models.length === 0 || team.models.includes(requested) || team.models.includes(canonical);
+}
+
+export function assertTeamModelAllowed(team: Team, requested: string, canonical: string): void {
+  if (isModelAllowedForTeam(team, requested, canonical)) return;
+  throw new GatewayError(
+    'permission',
+    `Team '${team.team_alias ?? team.team_id}' may not use model '${requested}'. Allowed: ${team.models.join(', ')}.`,
+  );
+}
+
+/** The team's budget counter for the period containing `now`, shared by every key of the team. */
+export function teamCounter(team: Team, now: Date): BudgetCounter {
+  const period = team.budget_duration
+    ? periodFor(team.budget_duration, new Date(team.created_at), now)
+    : undefined;
+  return {
+    scope: 'team',
+    scope_id: team.team_id,
+    label: team.team_alias ?? team.team_id,
+    period: period?.id ?? 'lifetime',
+    resets_at: period?.end.toISOString() ?? null,
+    limit_micros: team.max_budget_micros,
+  };
+}
