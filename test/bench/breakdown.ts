@@ -32,7 +32,7 @@ export interface BreakdownRow {
 }
 
 const memoryLedger: BudgetLedger = {
-  reserve: async (counters, amount_micros) => ({ counters, amount_micros }),
+  reserve: async (counters, amount_micros) => ({ counters, amount_micros, binding: null }),
   settle: async () => {},
   read: async () => ({ spent_micros: 0, committed_micros: 0 }),
 };

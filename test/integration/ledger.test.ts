@@ -287,7 +287,11 @@ describe.each(engines)('the DynamoDB adapters on $name', (engine) => {
 
       // Assess
       expect(result).toEqual({
-        reservation: { counters: [c], amount_micros: 1_700_000 },
+        reservation: {
+          counters: [c],
+          amount_micros: 1_700_000,
+          binding: { counter: c, remaining_micros: 300_000 },
+        },
         outputCap: undefined,
       });
       expect((await ledger.read(c)).committed_micros).toBe(1_700_000);
@@ -303,7 +307,10 @@ describe.each(engines)('the DynamoDB adapters on $name', (engine) => {
       const result = await reserveBudget(ledger, [c], request);
 
       // Assess
-      expect(result).toEqual({ reservation: { counters: [c], amount_micros: 150_000 }, outputCap: 2_000 });
+      expect(result).toEqual({
+        reservation: { counters: [c], amount_micros: 150_000, binding: { counter: c, remaining_micros: 0 } },
+        outputCap: 2_000,
+      });
       expect((await ledger.read(c)).committed_micros).toBe(1_000_000);
     });
 

@@ -93,6 +93,25 @@ describe('team budgets and models', () => {
     expect(info.body.team_info).toMatchObject({ spend_micros: 2_800, max_budget: 0.0028 });
   });
 
+  it('tells the client which budget binds and what it has left', async () => {
+    const { team_id } = await gateway.createTeam({ team_alias: 'half-dollar', max_budget: 0.5 });
+    const { key } = await gateway.createKey({ key_alias: 'one-dollar', team_id, max_budget: 1 });
+
+    const { response } = await new OpenAI({
+      apiKey: key,
+      baseURL: `${gateway.url}/v1`,
+      maxRetries: 0,
+    }).chat.completions
+      .create({ model: 'gpt-4.1', max_completion_tokens: 100, messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
+
+    const record = await gateway.record(response.headers.get('x-tollgate-request-id')!);
+    expect(response.headers.get('x-tollgate-budget-scope')).toBe('team:half-dollar');
+    expect(Number(response.headers.get('x-tollgate-budget-remaining-micros'))).toBe(
+      500_000 - record.reserved_micros,
+    );
+  });
+
   it("refuses a model outside the team's list even when the key allows any", async () => {
     const { team_id } = await gateway.createTeam({ team_alias: 'openai-only', models: ['gpt-4.1'] });
     const { key } = await gateway.createKey({ key_alias: 'any-model', team_id });

@@ -45,11 +45,12 @@ export function createDynamoBudgetLedger(client: DynamoDBClient, tableName: stri
     );
   }
 
+  /** Adds to a counter; resolves to its committed total afterwards. */
   async function add(
     c: BudgetCounter,
     committed: number,
     extra: { spent?: number; condition?: boolean } = {},
-  ) {
+  ): Promise<number> {
     const values: Record<string, AttributeValue> = {
       ':c': { N: String(committed) },
       ':limit': c.limit_micros === null ? { NULL: true } : { N: String(c.limit_micros) },
@@ -71,21 +72,25 @@ export function createDynamoBudgetLedger(client: DynamoDBClient, tableName: stri
       condition = 'attribute_not_exists(committed_micros) OR committed_micros <= :max';
       values[':max'] = { N: String(c.limit_micros - committed) };
     }
-    await client.send(
+    const { Attributes } = await client.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: key(c),
         UpdateExpression: update,
         ConditionExpression: condition,
         ExpressionAttributeValues: values,
+        ReturnValues: 'UPDATED_NEW',
       }),
     );
+    return Number(Attributes?.committed_micros?.N ?? 0);
   }
 
-  async function reserveOne(c: BudgetCounter, amount: number): Promise<void> {
+  /** Reserves on one counter; resolves to what its limit leaves after, or null without a limit. */
+  async function reserveOne(c: BudgetCounter, amount: number): Promise<number | null> {
     if (c.limit_micros !== null && amount > c.limit_micros) throw await exceeded(c);
     try {
-      await add(c, amount, { condition: true });
+      const committed = await add(c, amount, { condition: true });
+      return c.limit_micros === null ? null : c.limit_micros - committed;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) throw await exceeded(c, err);
       throw err;
@@ -101,7 +106,15 @@ export function createDynamoBudgetLedger(client: DynamoDBClient, tableName: stri
         await Promise.all(taken.map((c) => add(c, -amount_micros)));
         throw failed.reason;
       }
-      return { counters, amount_micros };
+      let binding: Reservation['binding'] = null;
+      results.forEach((r, i) => {
+        const remaining = r.status === 'fulfilled' ? r.value : null;
+        const counter = counters[i];
+        if (remaining === null || !counter) return;
+        if (!binding || remaining < binding.remaining_micros)
+          binding = { counter, remaining_micros: remaining };
+      });
+      return { counters, amount_micros, binding };
     },
     async settle({ counters, amount_micros }, actual_micros) {
       await Promise.all(counters.map((c) => add(c, actual_micros - amount_micros, { spent: actual_micros })));

@@ -1,5 +1,6 @@
 import { type ProviderName, type ProviderSettings, usesApiKey } from '../../config.ts';
 import { GatewayError } from '../errors.ts';
+import type { Reservation } from '../ports.ts';
 import type { ProtocolFamily } from '../protocols/types.ts';
 
 /**
@@ -46,4 +47,16 @@ export function clientHeaders(upstream: Headers, requestId: string): Headers {
   }
   headers.set('x-tollgate-request-id', requestId);
   return headers;
+}
+
+/**
+ * What the binding budget has left once this request's reservation is counted, so agents and scripts
+ * can see a budget running out before a 402 (integer micro-dollars; the scope names the budget).
+ */
+export function setBudgetHeaders(headers: Headers, reservation: Reservation | undefined): void {
+  const binding = reservation?.binding;
+  if (!binding) return;
+  headers.set('x-tollgate-budget-scope', `${binding.counter.scope}:${binding.counter.label}`);
+  headers.set('x-tollgate-budget-remaining-micros', String(Math.max(0, binding.remaining_micros)));
+  if (binding.counter.resets_at) headers.set('x-tollgate-budget-resets-at', binding.counter.resets_at);
 }

@@ -2,7 +2,7 @@ import { type ErrorKind, GatewayError } from '../errors.ts';
 import type { ResolvedModel } from '../pricing/catalog.ts';
 import { isRecord, type ParsedRequest, type Protocol } from '../protocols/types.ts';
 import { upstreamPath } from '../providers/providers.ts';
-import { clientHeaders, upstreamHeaders } from '../providers/upstream.ts';
+import { clientHeaders, setBudgetHeaders, upstreamHeaders } from '../providers/upstream.ts';
 import type { CallState, Finisher } from './finish.ts';
 import { type BodyEnd, jsonMeter, meteredBody, sseMeter } from './metered-body.ts';
 import type { ProxyDeps } from './pipeline.ts';
@@ -76,7 +76,9 @@ export async function forward(
       });
     },
   });
-  return new Response(stream, { status, headers: clientHeaders(response.headers, call.request_id) });
+  const replyHeaders = clientHeaders(response.headers, call.request_id);
+  setBudgetHeaders(replyHeaders, call.reservation);
+  return new Response(stream, { status, headers: replyHeaders });
 }
 
 /** An upstream error answer: passed back as is, except credential failures, which are the gateway's. */

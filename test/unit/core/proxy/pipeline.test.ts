@@ -17,7 +17,7 @@ function setup() {
   const sent: Array<{ url: string; body: string }> = [];
   const records: UsageRecord[] = [];
   const ledger: BudgetLedger = {
-    reserve: async (counters, amount_micros) => ({ counters, amount_micros }),
+    reserve: async (counters, amount_micros) => ({ counters, amount_micros, binding: null }),
     settle: async () => {},
     read: async () => ({ spent_micros: 0, committed_micros: 0 }),
   };
