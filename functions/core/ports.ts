@@ -60,6 +60,11 @@ export interface CounterState {
 export interface Reservation {
   counters: BudgetCounter[];
   amount_micros: number;
+  /**
+   * The limited counter with the least left once this reservation was taken, and what it has left:
+   * the budget that binds the request. Null when no counter has a limit.
+   */
+  binding: { counter: BudgetCounter; remaining_micros: number } | null;
 }
 
 export interface BudgetLedger {
