@@ -7,9 +7,12 @@ import type { UsageRecord } from './usage/record.ts';
 
 /** A virtual key as stored: never the key itself, only its sha256. Money in micro-dollars. */
 export interface VirtualKey {
-  /** hex sha256 of the secret key; the store's primary key. */
+  /** hex sha256 of the current secret; a regenerated key gets a new one. */
   hash: string;
-  /** A short, non-secret id for records and logs (first 12 hex chars of the hash). */
+  /**
+   * The key's stable, non-secret identity (the first 12 hex chars of its first hash): what records,
+   * logs and budget counters use, so a regenerated key keeps its history and spend.
+   */
   key_id: string;
   key_alias: string | null;
   user_id: string | null;
@@ -31,9 +34,20 @@ export interface VirtualKey {
 }
 
 export interface KeyStore {
+  /** The key whose secret hashes to `hash`; undefined once that secret was regenerated or deleted. */
   get(hash: string): Promise<VirtualKey | undefined>;
-  /** Creates the key; throws ConflictError if the hash already exists. */
+  /** Creates the key; throws ConflictError if its hash or its key_id already exists. */
   create(key: VirtualKey): Promise<void>;
+  /**
+   * Replaces the key with `key.key_id`. With `previousHash` (a regenerated secret) it moves the key to
+   * `key.hash`, and `previousHash` stops resolving in the same write. Throws NotFoundError if there is
+   * no such key, ConflictError if its secret changed meanwhile (its hash is not the one expected).
+   */
+  update(key: VirtualKey, previousHash?: string): Promise<void>;
+  /** Deletes the key with this key_id, whatever its current secret; throws NotFoundError if there is none. */
+  delete(key_id: string): Promise<void>;
+  /** Every key, in no particular order (a deployment has hundreds or thousands, not millions). */
+  list(): Promise<VirtualKey[]>;
 }
 
 /** One budget counter: a scope (key, user, team, org) in one budget period. */

@@ -83,7 +83,10 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxBodyBytes: config.maxBodyBytes,
   });
-  const admin = createAdminApi({ keys, teams, ledger, query, clock, log, masterKey });
+  // The admin API reads keys from the store but writes through the proxy's cache: in this one process a
+  // key it changes, regenerates or deletes stops being served from the cache at once.
+  const adminKeys = { ...proxyKeys, get: keys.get };
+  const admin = createAdminApi({ keys: adminKeys, teams, ledger, query, clock, log, masterKey });
 
   installAwsLambdaShim();
   const dashboardDir = join(dataDir, 'dashboard');

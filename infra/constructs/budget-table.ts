@@ -11,7 +11,8 @@ export interface BudgetTableProps {
 }
 
 /**
- * The single-table store for keys (`KEY#<sha256>`), teams, users and budget counters.
+ * The single-table store for keys (`KEYS`/`<key_id>` records, `KEY#<sha256>` lookups), teams, users and
+ * budget counters.
  * Counters carry `expires_at` (epoch seconds) so closed budget periods age out through TTL.
  */
 export class BudgetTable extends Construct {

@@ -19,7 +19,7 @@ import { systemClock } from '../../functions/core/ports.ts';
 import { createModelCatalog } from '../../functions/core/pricing/catalog.ts';
 import { createProxy } from '../../functions/core/proxy/pipeline.ts';
 import { startDynalite } from '../../functions/local/dynalite.ts';
-import { noTeams } from '../support/stores.ts';
+import { keysOf, noTeams } from '../support/stores.ts';
 import { virtualKey } from '../support/virtual-key.ts';
 import { percentiles } from './measure.ts';
 
@@ -64,7 +64,7 @@ export async function measureBreakdown(upstreamUrl: string, n: number, warmup: n
 
     const run = async (variant: string, ledger: BudgetLedger, usage: UsageSink): Promise<BreakdownRow> => {
       const proxy = createProxy({
-        keys: { get: async () => key, create: async () => {} },
+        keys: keysOf(key),
         teams: noTeams,
         ledger,
         usage,

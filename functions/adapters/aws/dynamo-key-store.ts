@@ -1,30 +1,93 @@
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
 } from '@aws-sdk/client-dynamodb';
-import { ConflictError } from '../../core/errors.ts';
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { KeyStore, VirtualKey } from '../../core/ports.ts';
 
-const pk = (hash: string) => `KEY#${hash}`;
-const SK = 'KEY';
+/**
+ * Virtual keys in DynamoDB, two items each:
+ * - the record, in the `KEYS` partition under its stable key_id (`pk = KEYS`, `sk = <key_id>`), holding
+ *   every field and the hash of the current secret. Listing keys is one Query of that partition, and
+ *   never walks the budget counters;
+ * - a lookup item per secret (`pk = KEY#<sha256>`, `sk = KEY`) holding only the key_id.
+ *
+ * `get` follows the lookup to the record and answers only if the record still names that hash. So the
+ * record is the single switch: a regenerate or a delete is one conditional write on it, and a secret
+ * stops working in that write. A lookup item left behind (a cleanup that failed) resolves to nothing.
+ * There is no TransactWriteItems on dynalite; writes are ordered so a failure in between leaves nothing
+ * a request can use half-made. Works against AWS, dynalite and DynamoDB Local.
+ */
+const KEYS: AttributeValue = { S: 'KEYS' };
+const recordKey = (key_id: string) => ({ pk: KEYS, sk: { S: key_id } });
+const lookupKey = (hash: string) => ({ pk: { S: `KEY#${hash}` }, sk: { S: 'KEY' } });
 
-/** Virtual keys in DynamoDB, by the sha256 of the secret. Works against AWS, dynalite and DynamoDB Local. */
 export function createDynamoKeyStore(client: DynamoDBClient, tableName: string): KeyStore {
-  return {
-    async get(hash) {
-      const { Item } = await client.send(
-        new GetItemCommand({
+  const read = async (key: Record<string, AttributeValue>) =>
+    (await client.send(new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item;
+
+  const putLookup = async (hash: string, key_id: string) => {
+    try {
+      await client.send(
+        new PutItemCommand({
           TableName: tableName,
-          Key: { pk: { S: pk(hash) }, sk: { S: SK } },
-          ConsistentRead: true,
+          Item: { ...lookupKey(hash), key_id: { S: key_id } },
+          ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
-      return Item ? fromItem(Item) : undefined;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException)
+        throw new ConflictError(`A key with this secret already exists (key ${key_id})`, { cause: err });
+      throw err;
+    }
+  };
+
+  /**
+   * Removes a lookup item that no longer matters. A failure is ignored on purpose: the item is inert
+   * (`get` checks the record's hash), and the write that counted has already happened.
+   */
+  const dropLookup = (hash: string) =>
+    client
+      .send(new DeleteItemCommand({ TableName: tableName, Key: lookupKey(hash) }))
+      .then(() => undefined)
+      .catch(() => undefined);
+
+  /** Replaces the record, only if it exists and still names `expectedHash`. */
+  const replaceRecord = async (key: VirtualKey, expectedHash: string) => {
+    try {
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: toItem(key),
+          ConditionExpression: 'attribute_exists(pk) AND #hash = :expected',
+          ExpressionAttributeNames: { '#hash': 'hash' },
+          ExpressionAttributeValues: { ':expected': { S: expectedHash } },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!(await read(recordKey(key.key_id))))
+        throw new NotFoundError(`Key ${key.key_id} does not exist`, { cause: err });
+      throw new ConflictError(`Key ${key.key_id} was regenerated meanwhile`, { cause: err });
+    }
+  };
+
+  return {
+    async get(hash) {
+      const key_id = (await read(lookupKey(hash)))?.key_id?.S;
+      if (!key_id) return undefined;
+      const record = await read(recordKey(key_id));
+      return record?.hash?.S === hash ? fromItem(record) : undefined;
     },
+
     async create(key) {
+      // The lookup first: on its own it resolves to nothing, so a failure before the record is harmless.
+      await putLookup(key.hash, key.key_id);
       try {
         await client.send(
           new PutItemCommand({
@@ -34,11 +97,62 @@ export function createDynamoKeyStore(client: DynamoDBClient, tableName: string):
           }),
         );
       } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) {
+        await dropLookup(key.hash);
+        if (err instanceof ConditionalCheckFailedException)
           throw new ConflictError(`Key ${key.key_id} already exists`, { cause: err });
-        }
         throw err;
       }
+    },
+
+    async update(key, previousHash) {
+      if (previousHash === undefined || previousHash === key.hash) return replaceRecord(key, key.hash);
+      // A new secret: its lookup first (inert until the record names it), then the switch, then cleanup.
+      await putLookup(key.hash, key.key_id);
+      try {
+        await replaceRecord(key, previousHash);
+      } catch (err) {
+        await dropLookup(key.hash);
+        throw err;
+      }
+      await dropLookup(previousHash);
+    },
+
+    async delete(key_id) {
+      let old: Record<string, AttributeValue> | undefined;
+      try {
+        ({ Attributes: old } = await client.send(
+          new DeleteItemCommand({
+            TableName: tableName,
+            Key: recordKey(key_id),
+            ConditionExpression: 'attribute_exists(pk)',
+            ReturnValues: 'ALL_OLD',
+          }),
+        ));
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException)
+          throw new NotFoundError(`Key ${key_id} does not exist`, { cause: err });
+        throw err;
+      }
+      const hash = old?.hash?.S;
+      if (hash) await dropLookup(hash);
+    },
+
+    async list() {
+      const keys: VirtualKey[] = [];
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const page = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': KEYS },
+            ExclusiveStartKey: start,
+          }),
+        );
+        keys.push(...(page.Items ?? []).map(fromItem));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return keys;
     },
   };
 }
@@ -49,8 +163,7 @@ const list = (v: string[]): AttributeValue => ({ L: v.map((s) => ({ S: s })) });
 
 function toItem(k: VirtualKey): Record<string, AttributeValue> {
   return {
-    pk: { S: pk(k.hash) },
-    sk: { S: SK },
+    ...recordKey(k.key_id),
     hash: { S: k.hash },
     key_id: { S: k.key_id },
     key_name: { S: k.key_name },

@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 
 /**
- * The one table: `pk`/`sk` strings, items for keys (`KEY#<sha256>`) and budget counters
+ * The one table: `pk`/`sk` strings, items for keys (records under `KEYS`/`<key_id>`, lookups under
+ * `KEY#<sha256>`), teams (`TEAMS`/`<team_id>`) and budget counters
  * (`BUDGET#<scope>#<id>` / `P#<period>`). CDK declares the same schema on AWS (infra/constructs/budget-table.ts);
  * locally the runtime creates it in dynalite.
  */

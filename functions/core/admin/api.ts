@@ -5,11 +5,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import { costByUser, recentUsage } from '../analytics/queries.ts';
 import { GatewayError } from '../errors.ts';
-import { hashKey, presentedKey } from '../governance/keys.ts';
+import { hashKey, maskKey, presentedKey } from '../governance/keys.ts';
 import type { BudgetLedger, Clock, KeyStore, Logger, QueryEngine, TeamStore } from '../ports.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
 import { isRecord } from '../protocols/types.ts';
-import { describeKey, GenerateKeySchema, generateKey, invalidBody, microsToUsd } from './keys.ts';
+import { keyRoutes } from './key-routes.ts';
+import { microsToUsd } from './keys.ts';
 import { teamRoutes } from './team-routes.ts';
 
 export interface AdminDeps {
@@ -35,39 +36,16 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
   };
   const requireMaster = (headers: Headers) => {
     if (!isMaster(headers))
-      throw new GatewayError('authentication', 'This route needs the master key in Authorization: Bearer.');
+      throw new GatewayError(
+        'authentication',
+        'This route needs the master key, in Authorization: Bearer or x-api-key.',
+      );
   };
 
   const routes: Record<string, Handler> = {
+    ...keyRoutes(deps, { isMaster, requireMaster, readJson }),
     ...teamRoutes(deps, { requireMaster, readJson }),
     'GET /health': async () => json({ status: 'ok' }),
-
-    'POST /key/generate': async (request) => {
-      requireMaster(request.headers);
-      const parsed = GenerateKeySchema.safeParse(await readJson(request));
-      if (!parsed.success) throw invalidBody(parsed.error);
-      if (parsed.data.team_id && !(await deps.teams.get(parsed.data.team_id))) {
-        throw new GatewayError(
-          'invalid_request',
-          `No team '${parsed.data.team_id}': create it with /team/new first.`,
-        );
-      }
-      const { secret, key } = await generateKey(deps.keys, parsed.data, deps.clock.now());
-      deps.log.info('admin.key_generated', { key_id: key.key_id, key_alias: key.key_alias, actor: 'master' });
-      return json({ key: secret, ...(await describeKey(deps.ledger, key, deps.clock.now())) });
-    },
-
-    // LiteLLM lets a key read its own info; the master key reads any.
-    'GET /key/info': async (request, url) => {
-      const asked = url.searchParams.get('key') ?? presentedKey(request.headers);
-      if (!asked) throw new GatewayError('invalid_request', 'Pass the key as ?key=...');
-      if (!isMaster(request.headers) && presentedKey(request.headers) !== asked) {
-        throw new GatewayError('authentication', 'Use the master key, or the key itself, to read a key.');
-      }
-      const key = await deps.keys.get(asked.startsWith('sk-') ? hashKey(asked) : asked);
-      if (!key) throw new GatewayError('not_found', 'No such key.');
-      return json({ key: asked, info: await describeKey(deps.ledger, key, deps.clock.now()) });
-    },
 
     'GET /spend/logs': async (request, url) => {
       requireMaster(request.headers);
@@ -110,7 +88,7 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
 
   return async (request) => {
     const url = new URL(request.url);
-    const route = routes[`${request.method} ${url.pathname.replace(/\/+$/, '')}`];
+    const route = findRoute(routes, request.method, url.pathname.replace(/\/+$/, ''));
     try {
       if (!route) throw new GatewayError('not_found', `No admin route for ${request.method} ${url.pathname}`);
       return await route(request, url);
@@ -120,10 +98,32 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
           ? err
           : new GatewayError('internal', 'The admin API failed.', { cause: err });
       if (error.kind === 'internal')
-        deps.log.error('admin.internal_error', { path: url.pathname, error: String(err) });
+        deps.log.error('admin.internal_error', { path: withoutSecrets(url.pathname), error: String(err) });
       return json(openaiChat.errorBody(error.kind, error.message), error.status);
     }
   };
+}
+
+/**
+ * The route for a method and path: an exact match, else a template whose `{name}` segments match any
+ * one segment (`POST /key/{key}/regenerate`); the route reads its parameters from the URL.
+ */
+export function findRoute<T>(routes: Record<string, T>, method: string, path: string): T | undefined {
+  const exact = routes[`${method} ${path}`];
+  if (exact) return exact;
+  const segments = path.split('/');
+  for (const [name, route] of Object.entries(routes)) {
+    const [routeMethod, template = ''] = name.split(' ');
+    const parts = template.split('/');
+    if (routeMethod !== method || !template.includes('{') || parts.length !== segments.length) continue;
+    if (parts.every((part, i) => /^\{\w+\}$/.test(part) || part === segments[i])) return route;
+  }
+  return undefined;
+}
+
+/** A path may carry a key (`/key/sk-.../regenerate`): logs get its masked form. */
+function withoutSecrets(path: string): string {
+  return path.replace(/sk-[^/]+/g, (secret) => maskKey(secret));
 }
 
 /** Admin bodies are JSON whatever the content-type says: `curl -d` sends form-encoded by default. */

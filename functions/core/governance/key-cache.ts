@@ -3,15 +3,15 @@ import type { Clock, KeyStore, Team, TeamStore, VirtualKey } from '../ports.ts';
 /**
  * Remembers what `load` found for `ttlMs`, so the hot path skips a DynamoDB read per request. A change
  * (a revoked key, a blocked team) therefore takes effect within `ttlMs`. Misses are not cached: a new
- * key or team works at once.
+ * key or team works at once. Pass `cache` to be able to forget entries from outside.
  */
 export function ttlCache<T>(
   load: (id: string) => Promise<T | undefined>,
   ttlMs: number,
   clock: Clock,
+  cache = new Map<string, { value: T; until: number }>(),
 ): (id: string) => Promise<T | undefined> {
   if (ttlMs <= 0) return load;
-  const cache = new Map<string, { value: T; until: number }>();
   return async (id) => {
     const now = clock.now().getTime();
     const hit = cache.get(id);
@@ -23,10 +23,36 @@ export function ttlCache<T>(
   };
 }
 
+/**
+ * Caches `get` only; writes go to the store. A process that writes through the cache forgets what it
+ * remembered of that key (the local runtime, where proxy and admin API share one process); other
+ * processes (the proxy Lambdas on AWS) see a change within `ttlMs`.
+ */
 export function cachedKeyStore(store: KeyStore, ttlMs: number, clock: Clock): KeyStore {
   if (ttlMs <= 0) return store;
-  const get = ttlCache<VirtualKey>((hash) => store.get(hash), ttlMs, clock);
-  return { get, create: (key) => store.create(key) };
+  const remembered = new Map<string, { value: VirtualKey; until: number }>();
+  const forget = (key_id: string) => {
+    for (const [hash, hit] of remembered) if (hit.value.key_id === key_id) remembered.delete(hash);
+  };
+  return {
+    get: ttlCache<VirtualKey>((hash) => store.get(hash), ttlMs, clock, remembered),
+    create: (key) => store.create(key),
+    async update(key, previousHash) {
+      try {
+        await store.update(key, previousHash);
+      } finally {
+        forget(key.key_id);
+      }
+    },
+    async delete(key_id) {
+      try {
+        await store.delete(key_id);
+      } finally {
+        forget(key_id);
+      }
+    },
+    list: () => store.list(),
+  };
 }
 
 export function cachedTeamStore(store: TeamStore, ttlMs: number, clock: Clock): TeamStore {

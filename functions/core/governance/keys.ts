@@ -58,14 +58,17 @@ export function assertModelAllowed(key: VirtualKey, requested: string, canonical
   );
 }
 
-/** The key's own budget counter for the period containing `now`; metered even without a limit. */
+/**
+ * The key's own budget counter for the period containing `now`; metered even without a limit. Counted
+ * under the stable key_id, not the hash: a regenerated secret keeps the key's spend.
+ */
 export function keyCounter(key: VirtualKey, now: Date): BudgetCounter {
   const period = key.budget_duration
     ? periodFor(key.budget_duration, new Date(key.created_at), now)
     : undefined;
   return {
     scope: 'key',
-    scope_id: key.hash,
+    scope_id: key.key_id,
     label: key.key_alias ?? key.key_id,
     period: period?.id ?? 'lifetime',
     resets_at: period?.end.toISOString() ?? null,

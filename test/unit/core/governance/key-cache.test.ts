@@ -18,6 +18,14 @@ function memoryStore() {
     async create(key) {
       keys.set(key.hash, key);
     },
+    async update(key, previousHash) {
+      if (previousHash) keys.delete(previousHash);
+      keys.set(key.hash, key);
+    },
+    async delete(key_id) {
+      for (const [hash, key] of keys) if (key.key_id === key_id) keys.delete(hash);
+    },
+    list: async () => [...keys.values()],
   };
   return { store, keys, reads: () => reads };
 }
@@ -97,6 +105,43 @@ describe('cachedKeyStore', () => {
 
     // Assess
     expect(gone).toBeUndefined();
+  });
+
+  it('forgets a key it updates itself, so the next lookup sees the change at once', async () => {
+    // Prepare
+    const backing = memoryStore();
+    backing.keys.set('h1', virtualKey('h1'));
+    const { clock } = manualClock(1_000_000);
+    const cached = cachedKeyStore(backing.store, 60_000, clock);
+    await cached.get('h1');
+
+    // Act
+    await cached.update(virtualKey('h1', { blocked: true }));
+    const after = await cached.get('h1');
+
+    // Assess
+    expect(after?.blocked).toBe(true);
+    expect(backing.reads()).toBe(2);
+  });
+
+  it('stops answering for a regenerated or deleted secret it wrote itself, within the TTL', async () => {
+    // Prepare
+    const backing = memoryStore();
+    backing.keys.set('old', virtualKey('old', { key_id: 'k1' }));
+    backing.keys.set('h2', virtualKey('h2', { key_id: 'k2' }));
+    const { clock } = manualClock(1_000_000);
+    const cached = cachedKeyStore(backing.store, 60_000, clock);
+    await cached.get('old');
+    await cached.get('h2');
+
+    // Act
+    await cached.update(virtualKey('new', { key_id: 'k1' }), 'old');
+    await cached.delete('k2');
+
+    // Assess
+    expect(await cached.get('old')).toBeUndefined();
+    expect((await cached.get('new'))?.key_id).toBe('k1');
+    expect(await cached.get('h2')).toBeUndefined();
   });
 
   it('is the store itself when the TTL is zero', () => {

@@ -194,7 +194,7 @@ describe('keyCounter', () => {
     // Assess
     expect(counter).toEqual({
       scope: 'key',
-      scope_id: 'a'.repeat(64),
+      scope_id: 'aaaaaaaaaaaa',
       label: 'laptop',
       period: 'lifetime',
       resets_at: null,
@@ -231,5 +231,22 @@ describe('keyCounter', () => {
       period: 'w:2026-10-31T10:00:00.000Z',
       resets_at: '2026-11-30T10:00:00.000Z',
     });
+  });
+});
+
+describe('keyCounter across a regenerated secret', () => {
+  it('counts under the stable key_id, so a new secret for the same key keeps its spend', () => {
+    // Prepare
+    const now = new Date('2026-11-25T12:00:00.000Z');
+    const original = virtualKey({ hash: 'a'.repeat(64), key_id: 'aaaaaaaaaaaa', budget_duration: 'monthly' });
+    const regenerated = { ...original, hash: 'b'.repeat(64) };
+
+    // Act
+    const before = keyCounter(original, now);
+    const after = keyCounter(regenerated, now);
+
+    // Assess
+    expect(after).toEqual(before);
+    expect(after.scope_id).toBe('aaaaaaaaaaaa');
   });
 });

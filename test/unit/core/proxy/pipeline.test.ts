@@ -6,7 +6,7 @@ import type { BudgetLedger, UsageSink } from '../../../../functions/core/ports.t
 import { createModelCatalog } from '../../../../functions/core/pricing/catalog.ts';
 import { createProxy } from '../../../../functions/core/proxy/pipeline.ts';
 import type { UsageRecord } from '../../../../functions/core/usage/record.ts';
-import { noTeams } from '../../../support/stores.ts';
+import { keysOf, noTeams } from '../../../support/stores.ts';
 import { virtualKey } from '../../../support/virtual-key.ts';
 
 /** The pipeline in-process, with an upstream that records what it is sent and answers canned JSON. */
@@ -23,7 +23,7 @@ function setup() {
   };
   const usage: UsageSink = { write: async (r) => void records.push(...r) };
   const proxy = createProxy({
-    keys: { get: async (hash) => (hash === key.hash ? key : undefined), create: async () => {} },
+    keys: keysOf(key),
     teams: noTeams,
     ledger,
     usage,
