@@ -2,6 +2,7 @@ import { BudgetExceededError } from '../errors.ts';
 import type { BudgetCounter, BudgetLedger, Reservation } from '../ports.ts';
 import type { ResolvedPrice } from '../pricing/catalog.ts';
 import { affordableOutputTokens, maxCostMicros } from '../pricing/cost.ts';
+import { periodFor } from './periods.ts';
 
 /** Below this many output tokens a capped request is not worth sending: deny it instead. */
 export const MIN_OUTPUT_TOKENS = 1_024;
@@ -50,4 +51,29 @@ async function tightestRemaining(ledger: BudgetLedger, counters: BudgetCounter[]
     limited.map(async (c) => (c.limit_micros ?? 0) - (await ledger.read(c)).committed_micros),
   );
   return Math.max(0, Math.min(...left));
+}
+
+/** What a budget says about itself: the owner's scope, its limit and how it resets. */
+export interface BudgetSpec {
+  scope: BudgetCounter['scope'];
+  scope_id: string;
+  label: string;
+  limit_micros: number | null;
+  /** LiteLLM-style duration, or null for a lifetime budget. */
+  duration: string | null;
+  /** Where fixed windows (`30d`, `1mo`) start counting: the owner's creation time. */
+  anchor: string;
+}
+
+/** The counter for the budget period containing `now`; a new period is simply a new counter. */
+export function budgetCounter(spec: BudgetSpec, now: Date): BudgetCounter {
+  const period = spec.duration ? periodFor(spec.duration, new Date(spec.anchor), now) : undefined;
+  return {
+    scope: spec.scope,
+    scope_id: spec.scope_id,
+    label: spec.label,
+    period: period?.id ?? 'lifetime',
+    resets_at: period?.end.toISOString() ?? null,
+    limit_micros: spec.limit_micros,
+  };
 }

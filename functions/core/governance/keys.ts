@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
 import type { BudgetCounter, VirtualKey } from '../ports.ts';
-import { periodFor } from './periods.ts';
+import { budgetCounter } from './budgets.ts';
 
 /** Virtual keys look like OpenAI/Anthropic keys so clients that sniff the prefix accept them. */
 const KEY_PREFIX = 'sk-tg-';
@@ -63,15 +63,15 @@ export function assertModelAllowed(key: VirtualKey, requested: string, canonical
  * under the stable key_id, not the hash: a regenerated secret keeps the key's spend.
  */
 export function keyCounter(key: VirtualKey, now: Date): BudgetCounter {
-  const period = key.budget_duration
-    ? periodFor(key.budget_duration, new Date(key.created_at), now)
-    : undefined;
-  return {
-    scope: 'key',
-    scope_id: key.key_id,
-    label: key.key_alias ?? key.key_id,
-    period: period?.id ?? 'lifetime',
-    resets_at: period?.end.toISOString() ?? null,
-    limit_micros: key.max_budget_micros,
-  };
+  return budgetCounter(
+    {
+      scope: 'key',
+      scope_id: key.key_id,
+      label: key.key_alias ?? key.key_id,
+      limit_micros: key.max_budget_micros,
+      duration: key.budget_duration,
+      anchor: key.created_at,
+    },
+    now,
+  );
 }

@@ -1,6 +1,6 @@
 import { GatewayError } from '../errors.ts';
 import type { BudgetCounter, Team } from '../ports.ts';
-import { periodFor } from './periods.ts';
+import { budgetCounter } from './budgets.ts';
 
 /** Rejects requests on a blocked team's keys with 403. */
 export function assertTeamUsable(team: Team): void {
@@ -22,15 +22,15 @@ export function assertTeamModelAllowed(team: Team, requested: string, canonical:
 
 /** The team's budget counter for the period containing `now`, shared by every key of the team. */
 export function teamCounter(team: Team, now: Date): BudgetCounter {
-  const period = team.budget_duration
-    ? periodFor(team.budget_duration, new Date(team.created_at), now)
-    : undefined;
-  return {
-    scope: 'team',
-    scope_id: team.team_id,
-    label: team.team_alias ?? team.team_id,
-    period: period?.id ?? 'lifetime',
-    resets_at: period?.end.toISOString() ?? null,
-    limit_micros: team.max_budget_micros,
-  };
+  return budgetCounter(
+    {
+      scope: 'team',
+      scope_id: team.team_id,
+      label: team.team_alias ?? team.team_id,
+      limit_micros: team.max_budget_micros,
+      duration: team.budget_duration,
+      anchor: team.created_at,
+    },
+    now,
+  );
 }
