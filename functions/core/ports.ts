@@ -26,6 +26,9 @@ export interface VirtualKey {
   tags: string[];
   /** `subscription` for flat-rate plans: usage is recorded at list price but bills nothing. */
   billing_type: 'usage' | 'subscription';
+  /** Requests per minute, and tokens (prompt, cache and output) per minute; null for no limit. */
+  rpm_limit: number | null;
+  tpm_limit: number | null;
   blocked: boolean;
   created_at: string;
   expires_at: string | null;
@@ -165,4 +168,22 @@ export interface TeamStore {
   update(team: Team): Promise<void>;
   delete(team_id: string): Promise<void>;
   list(): Promise<Team[]>;
+}
+
+/** One minute of one scope's rate limits. */
+export interface RateWindow {
+  /** e.g. `key:<key_id>` */
+  scope: string;
+  /** The window's start, `YYYY-MM-DDTHH:MM` (UTC); part of the counter's key. */
+  window: string;
+  resets_at: string;
+  rpm: number | null;
+  tpm: number | null;
+}
+
+export interface RateLimiter {
+  /** Counts a request into its window; throws a 429 GatewayError when the window is full. */
+  admit(window: RateWindow): Promise<void>;
+  /** Adds a finished request's tokens to the window it was admitted in. */
+  addTokens(window: RateWindow, tokens: number): Promise<void>;
 }

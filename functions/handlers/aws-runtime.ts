@@ -12,6 +12,7 @@ import { createAthenaQueryEngine } from '../adapters/aws/athena-query.ts';
 import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
+import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
 import { createDynamoTeamStore } from '../adapters/aws/dynamo-team-store.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
 import { createLogger } from '../adapters/logger.ts';
@@ -56,6 +57,7 @@ export async function proxyDeps(): Promise<ProxyDeps> {
   if (!config.firehoseStream) throw new Error('TOLLGATE_FIREHOSE_STREAM is not set');
   return {
     keys: cachedKeyStore(createDynamoKeyStore(dynamo, config.tableName), config.keyCacheMs, systemClock),
+    limiter: createDynamoRateLimiter(dynamo, config.tableName, systemClock),
     teams: cachedTeamStore(createDynamoTeamStore(dynamo, config.tableName), config.keyCacheMs, systemClock),
     ledger: createDynamoBudgetLedger(dynamo, config.tableName),
     usage: createFirehoseSink({

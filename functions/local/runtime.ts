@@ -14,6 +14,7 @@ import { buildDashboard } from '../../dashboard/build.ts';
 import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
+import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
 import { ensureTable } from '../adapters/aws/dynamo-table.ts';
 import { createDynamoTeamStore } from '../adapters/aws/dynamo-team-store.ts';
 import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
@@ -70,6 +71,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
 
   const proxy = createProxy({
     keys: proxyKeys,
+    limiter: createDynamoRateLimiter(client, config.tableName, clock),
     teams: cachedTeamStore(teams, config.keyCacheMs, clock),
     ledger,
     usage: createLakeSink({ dataDir, clock }),

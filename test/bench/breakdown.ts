@@ -19,7 +19,7 @@ import { systemClock } from '../../functions/core/ports.ts';
 import { createModelCatalog } from '../../functions/core/pricing/catalog.ts';
 import { createProxy } from '../../functions/core/proxy/pipeline.ts';
 import { startDynalite } from '../../functions/local/dynalite.ts';
-import { keysOf, noTeams } from '../support/stores.ts';
+import { keysOf, noLimits, noTeams } from '../support/stores.ts';
 import { virtualKey } from '../support/virtual-key.ts';
 import { percentiles } from './measure.ts';
 
@@ -66,6 +66,7 @@ export async function measureBreakdown(upstreamUrl: string, n: number, warmup: n
       const proxy = createProxy({
         keys: keysOf(key),
         teams: noTeams,
+        limiter: noLimits,
         ledger,
         usage,
         upstream: (input, init) => fetch(input, init),

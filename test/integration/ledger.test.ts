@@ -372,6 +372,8 @@ describe.each(engines)('the DynamoDB adapters on $name', (engine) => {
         metadata: { owner: { email: 'alice@example.com' }, seats: 3 },
         tags: ['cli', 'eu'],
         billing_type: 'usage',
+        rpm_limit: null,
+        tpm_limit: null,
         blocked: false,
         created_at: '2026-11-25T10:00:00.000Z',
         expires_at: null,

@@ -1,4 +1,4 @@
-import type { KeyStore, TeamStore, VirtualKey } from '../../functions/core/ports.ts';
+import type { KeyStore, RateLimiter, TeamStore, VirtualKey } from '../../functions/core/ports.ts';
 
 /** A team store with no teams, for pipeline tests whose keys belong to none. */
 export const noTeams: TeamStore = {
@@ -20,3 +20,6 @@ export function keysOf(...keys: VirtualKey[]): KeyStore {
     list: async () => [...byId.values()],
   };
 }
+
+/** A rate limiter that admits everything, for pipeline tests about something else. */
+export const noLimits: RateLimiter = { admit: async () => {}, addTokens: async () => {} };

@@ -15,6 +15,8 @@ export function virtualKey(overrides: Partial<VirtualKey> = {}): VirtualKey {
     metadata: {},
     tags: [],
     billing_type: 'usage',
+    rpm_limit: null,
+    tpm_limit: null,
     blocked: false,
     created_at: '2026-11-25T00:00:00.000Z',
     expires_at: null,

@@ -10,6 +10,7 @@ const duration = z
 const id = z.string().min(1).max(256);
 /** A billion dollars is 10^15 micro-dollars: still an exact integer in a double. */
 const usd = z.number().nonnegative().max(1_000_000_000);
+const perMinute = z.number().int().positive();
 
 /** LiteLLM's `/key/generate` body; fields the gateway does not enforce yet are accepted and kept. */
 export const GenerateKeySchema = z.looseObject({
@@ -23,6 +24,8 @@ export const GenerateKeySchema = z.looseObject({
   metadata: z.record(z.string(), z.unknown()).default({}),
   tags: z.array(z.string()).default([]),
   billing_type: z.enum(['usage', 'subscription']).default('usage'),
+  rpm_limit: perMinute.nullish(),
+  tpm_limit: perMinute.nullish(),
 });
 
 /** What `/key/update` and `/key/regenerate` may change; an absent field is left as it is. */
@@ -37,6 +40,8 @@ const changes = {
   metadata: z.record(z.string(), z.unknown()).optional(),
   tags: z.array(z.string()).optional(),
   billing_type: z.enum(['usage', 'subscription']).optional(),
+  rpm_limit: perMinute.nullish(),
+  tpm_limit: perMinute.nullish(),
   blocked: z.boolean().optional(),
 };
 /** `key` is the secret (`sk-...`) or its token (the sha256 that /key/info and /key/list show). */
@@ -98,6 +103,8 @@ export async function generateKey(
       metadata: input.metadata,
       tags: input.tags,
       billing_type: input.billing_type,
+      rpm_limit: input.rpm_limit ?? null,
+      tpm_limit: input.tpm_limit ?? null,
       blocked: false,
       created_at: now.toISOString(),
       expires_at: input.duration ? expiryFor(input.duration, now) : null,
@@ -128,6 +135,8 @@ export function applyKeyChanges(key: VirtualKey, input: KeyChanges, now: Date): 
     ...(input.metadata !== undefined && { metadata: input.metadata }),
     ...(input.tags !== undefined && { tags: input.tags }),
     ...(input.billing_type !== undefined && { billing_type: input.billing_type }),
+    ...(input.rpm_limit !== undefined && { rpm_limit: input.rpm_limit }),
+    ...(input.tpm_limit !== undefined && { tpm_limit: input.tpm_limit }),
     ...(input.blocked !== undefined && { blocked: input.blocked }),
   };
 }
@@ -214,6 +223,8 @@ export async function describeKey(ledger: BudgetLedger, key: VirtualKey, now: Da
     metadata: key.metadata,
     tags: key.tags,
     billing_type: key.billing_type,
+    rpm_limit: key.rpm_limit,
+    tpm_limit: key.tpm_limit,
     created_at: key.created_at,
   };
 }

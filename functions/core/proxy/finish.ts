@@ -1,4 +1,13 @@
-import type { BudgetLedger, Clock, Logger, Reservation, UsageSink, VirtualKey } from '../ports.ts';
+import type {
+  BudgetLedger,
+  Clock,
+  Logger,
+  RateLimiter,
+  RateWindow,
+  Reservation,
+  UsageSink,
+  VirtualKey,
+} from '../ports.ts';
 import type { ResolvedModel } from '../pricing/catalog.ts';
 import { costMicros, promptTokens, type TokenUsage, ZERO_USAGE } from '../pricing/cost.ts';
 import type { Protocol } from '../protocols/types.ts';
@@ -24,6 +33,8 @@ export interface CallState {
   model_requested?: string;
   session_id?: string;
   reservation?: Reservation;
+  /** The rate-limit window the request was admitted in, to add its tokens to. */
+  rate_window?: RateWindow;
   first_byte?: Date;
   upstream_started?: Date;
   upstream_ended?: Date;
@@ -49,6 +60,7 @@ export interface Finisher {
 
 export function createFinisher(deps: {
   ledger: BudgetLedger;
+  limiter: RateLimiter;
   usage: UsageSink;
   clock: Clock;
   log: Logger;
@@ -67,6 +79,13 @@ export function createFinisher(deps: {
       } catch (err) {
         // The reservation stays counted (over-, never under-counting spend); the record still lands.
         deps.log.error('budget.settle_failed', { request_id: call.request_id, error: String(err) });
+      }
+    }
+    if (call.rate_window && usage) {
+      try {
+        await deps.limiter.addTokens(call.rate_window, promptTokens(usage) + usage.output_tokens);
+      } catch (err) {
+        deps.log.error('rate_limit.count_failed', { request_id: call.request_id, error: String(err) });
       }
     }
     const record = toUsageRecord({

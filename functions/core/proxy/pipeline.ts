@@ -14,6 +14,7 @@ import {
   keyCounter,
   presentedKey,
 } from '../governance/keys.ts';
+import { keyRateWindow } from '../governance/rate-limits.ts';
 import {
   assertTeamModelAllowed,
   assertTeamUsable,
@@ -25,6 +26,7 @@ import type {
   Clock,
   KeyStore,
   Logger,
+  RateLimiter,
   Team,
   TeamStore,
   UpstreamFetch,
@@ -47,6 +49,7 @@ export interface ProxyDeps {
   keys: KeyStore;
   teams: TeamStore;
   ledger: BudgetLedger;
+  limiter: RateLimiter;
   usage: UsageSink;
   upstream: UpstreamFetch;
   /** Providers not called over plain HTTP: Bedrock goes through the AWS SDK, which signs each call. */
@@ -101,6 +104,9 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       });
       const model = resolveModel(key, team, parsed.model, route.protocol);
       call.model = model;
+      // Rate limits before budgets: a refused request must not hold a reservation.
+      call.rate_window = keyRateWindow(key, deps.clock.now());
+      if (call.rate_window) await deps.limiter.admit(call.rate_window);
       const reserved = call.billable
         ? await reserve(key, team, model, parsed, bytes)
         : { reservation: undefined, outputCap: undefined };

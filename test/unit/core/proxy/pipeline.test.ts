@@ -6,7 +6,7 @@ import type { BudgetLedger, UsageSink } from '../../../../functions/core/ports.t
 import { createModelCatalog } from '../../../../functions/core/pricing/catalog.ts';
 import { createProxy } from '../../../../functions/core/proxy/pipeline.ts';
 import type { UsageRecord } from '../../../../functions/core/usage/record.ts';
-import { keysOf, noTeams } from '../../../support/stores.ts';
+import { keysOf, noLimits, noTeams } from '../../../support/stores.ts';
 import { virtualKey } from '../../../support/virtual-key.ts';
 
 /** The pipeline in-process, with an upstream that records what it is sent and answers canned JSON. */
@@ -25,6 +25,7 @@ function setup() {
   const proxy = createProxy({
     keys: keysOf(key),
     teams: noTeams,
+    limiter: noLimits,
     ledger,
     usage,
     upstream: async (url, init) => {

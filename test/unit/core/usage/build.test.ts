@@ -15,6 +15,8 @@ const key: VirtualKey = {
   metadata: {},
   tags: ['cli', 'eu'],
   billing_type: 'usage',
+  rpm_limit: null,
+  tpm_limit: null,
   blocked: false,
   created_at: '2026-11-01T00:00:00.000Z',
   expires_at: null,

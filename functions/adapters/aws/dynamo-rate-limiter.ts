@@ -1,0 +1,90 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { GatewayError } from '../../core/errors.ts';
+import { retryAfterSeconds } from '../../core/governance/rate-limits.ts';
+import type { Clock, RateLimiter, RateWindow } from '../../core/ports.ts';
+
+/**
+ * Rate-limit windows in DynamoDB: one item per scope and minute, `requests` and `tokens` counted with
+ * ADD. Admission is one conditional update: the request counts only if both counts are under their
+ * limits (tokens are those of requests already finished in the minute). Items expire by TTL.
+ */
+export function createDynamoRateLimiter(
+  client: DynamoDBClient,
+  tableName: string,
+  clock: Clock,
+): RateLimiter {
+  const key = (w: RateWindow): Record<string, AttributeValue> => ({
+    pk: { S: `RATE#${w.scope}` },
+    sk: { S: w.window },
+  });
+  const ttl = (w: RateWindow): AttributeValue => ({
+    N: String(Math.floor(Date.parse(w.resets_at) / 1000) + 120),
+  });
+
+  async function refuse(w: RateWindow, cause: unknown): Promise<GatewayError> {
+    const { Item } = await client.send(
+      new GetItemCommand({ TableName: tableName, Key: key(w), ConsistentRead: true }),
+    );
+    const requests = Number(Item?.requests?.N ?? 0);
+    const tokens = Number(Item?.tokens?.N ?? 0);
+    const what =
+      w.rpm !== null && requests >= w.rpm
+        ? `${requests} of ${w.rpm} requests per minute`
+        : `${tokens} of ${w.tpm} tokens per minute`;
+    const retryAfter = retryAfterSeconds(w, clock.now());
+    return new GatewayError(
+      'rate_limited',
+      `Rate limit reached for ${w.scope}: ${what}. Retry in ${retryAfter} s.`,
+      {
+        cause,
+        headers: { 'retry-after': String(retryAfter) },
+      },
+    );
+  }
+
+  return {
+    async admit(w) {
+      const conditions: string[] = [];
+      const values: Record<string, AttributeValue> = { ':one': { N: '1' }, ':ttl': ttl(w) };
+      if (w.rpm !== null) {
+        conditions.push('(attribute_not_exists(requests) OR requests < :rpm)');
+        values[':rpm'] = { N: String(w.rpm) };
+      }
+      if (w.tpm !== null) {
+        conditions.push('(attribute_not_exists(tokens) OR tokens < :tpm)');
+        values[':tpm'] = { N: String(w.tpm) };
+      }
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: key(w),
+            UpdateExpression: 'ADD requests :one SET expires_at = :ttl',
+            ConditionExpression: conditions.join(' AND ') || undefined,
+            ExpressionAttributeValues: values,
+          }),
+        );
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) throw await refuse(w, err);
+        throw err;
+      }
+    },
+    async addTokens(w, tokens) {
+      if (tokens <= 0) return;
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: key(w),
+          UpdateExpression: 'ADD tokens :n SET expires_at = :ttl',
+          ExpressionAttributeValues: { ':n': { N: String(tokens) }, ':ttl': ttl(w) },
+        }),
+      );
+    },
+  };
+}
