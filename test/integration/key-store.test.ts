@@ -1,30 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoKeyStore } from '../../functions/adapters/aws/dynamo-key-store.ts';
-import { ensureTable } from '../../functions/adapters/aws/dynamo-table.ts';
 import { ConflictError, NotFoundError } from '../../functions/core/errors.ts';
 import type { KeyStore, VirtualKey } from '../../functions/core/ports.ts';
-import { startDynalite } from '../../functions/local/dynalite.ts';
-import { javaAvailable, startDynamoDbLocal } from '../support/dynamodb-local.ts';
+import { DYNAMO_ENGINES, rejectionOf, startEngineTable } from '../support/dynamo-engines.ts';
 import { virtualKey } from '../support/virtual-key.ts';
 
 /**
  * The DynamoDB key store's record + lookup layout against dynalite and DynamoDB Local: updates, secret
  * rotation, deletion and listing, and that nothing half-written ever resolves.
  */
-const hasJava = await javaAvailable();
-const engines = [
-  { name: 'dynalite', skip: false, start: () => startDynalite() },
-  {
-    name: 'DynamoDB Local',
-    skip: !hasJava,
-    start: async () => {
-      const local = await startDynamoDbLocal();
-      return { endpoint: local.endpoint, close: local.stop };
-    },
-  },
-];
 const TABLE = 'tollgate-key-store-test';
 
 /** A key with a fresh hash and key_id, so tests sharing a table never share keys. */
@@ -34,34 +20,18 @@ const freshKey = (overrides: Partial<VirtualKey> = {}): VirtualKey => {
 };
 const newHash = () => randomUUID().replaceAll('-', '').padEnd(64, '1');
 
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection, but the promise resolved');
-}
-
-describe.each(engines)('the DynamoDB key store on $name', (engine) => {
-  let server: { endpoint: string; close(): Promise<void> } | undefined;
+describe.each(DYNAMO_ENGINES)('the DynamoDB key store on $name', (engine) => {
   let client: DynamoDBClient;
+  let close: (() => Promise<void>) | undefined;
   let store: KeyStore;
 
   beforeAll(async () => {
     if (engine.skip) return;
-    server = await engine.start();
-    client = new DynamoDBClient({
-      endpoint: server.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    await ensureTable(client, TABLE);
+    ({ client, close } = await startEngineTable(engine, TABLE));
     store = createDynamoKeyStore(client, TABLE);
   });
   afterAll(async () => {
-    client?.destroy();
-    await server?.close();
+    await close?.();
   });
 
   describe.skipIf(engine.skip)('records and lookups', () => {

@@ -1,40 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoBudgetLedger } from '../../functions/adapters/aws/dynamo-budget-ledger.ts';
 import { createDynamoKeyStore } from '../../functions/adapters/aws/dynamo-key-store.ts';
-import { ensureTable } from '../../functions/adapters/aws/dynamo-table.ts';
 import { BudgetExceededError, ConflictError } from '../../functions/core/errors.ts';
 import { reserveBudget } from '../../functions/core/governance/budgets.ts';
 import type { BudgetCounter, BudgetLedger, VirtualKey } from '../../functions/core/ports.ts';
 import { createModelCatalog } from '../../functions/core/pricing/catalog.ts';
-import { startDynalite } from '../../functions/local/dynalite.ts';
-import { javaAvailable, startDynamoDbLocal } from '../support/dynamodb-local.ts';
+import { DYNAMO_ENGINES, rejectionOf, startEngineTable } from '../support/dynamo-engines.ts';
 
 /**
  * The DynamoDB budget ledger and key store against two real engines: dynalite (what `npm start` runs)
  * and Amazon's DynamoDB Local (the jar, closer to the service's own condition and ADD semantics).
  */
-interface Engine {
-  name: string;
-  skip: string | undefined;
-  start(): Promise<{ endpoint: string; close(): Promise<void> }>;
-}
-
-const hasJava = await javaAvailable();
-const engines: Engine[] = [
-  { name: 'dynalite', skip: undefined, start: () => startDynalite() },
-  {
-    name: 'DynamoDB Local',
-    skip: hasJava ? undefined : 'no Java 17+ on PATH to run the DynamoDB Local jar',
-    async start() {
-      const local = await startDynamoDbLocal();
-      console.info(`DynamoDB Local answered ${local.startupMs} ms after spawning the JVM`);
-      return { endpoint: local.endpoint, close: local.stop };
-    },
-  },
-];
-for (const e of engines) if (e.skip) console.warn(`Skipping the ${e.name} ledger tests: ${e.skip}`);
 
 const TABLE = 'tollgate-ledger-test';
 
@@ -49,35 +27,18 @@ const counter = (overrides: Partial<BudgetCounter> = {}): BudgetCounter => ({
   ...overrides,
 });
 
-/** Runs `promise` and returns what it rejected with (failing the test if it resolved). */
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection, but the promise resolved');
-}
-
-describe.each(engines)('the DynamoDB adapters on $name', (engine) => {
-  let server: { endpoint: string; close(): Promise<void> } | undefined;
+describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
   let client: DynamoDBClient;
+  let close: (() => Promise<void>) | undefined;
   let ledger: BudgetLedger;
 
   beforeAll(async () => {
     if (engine.skip) return;
-    server = await engine.start();
-    client = new DynamoDBClient({
-      endpoint: server.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    await ensureTable(client, TABLE);
+    ({ client, close } = await startEngineTable(engine, TABLE));
     ledger = createDynamoBudgetLedger(client, TABLE);
   });
   afterAll(async () => {
-    client?.destroy();
-    await server?.close();
+    await close?.();
   });
 
   const rawCounter = async (c: BudgetCounter) => {

@@ -5,10 +5,10 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { KeyStore, VirtualKey } from '../../core/ports.ts';
+import { queryPartition } from './dynamo-query.ts';
 
 /**
  * Virtual keys in DynamoDB, two items each:
@@ -137,23 +137,7 @@ export function createDynamoKeyStore(client: DynamoDBClient, tableName: string):
       if (hash) await dropLookup(hash);
     },
 
-    async list() {
-      const keys: VirtualKey[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const page = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': KEYS },
-            ExclusiveStartKey: start,
-          }),
-        );
-        keys.push(...(page.Items ?? []).map(fromItem));
-        start = page.LastEvaluatedKey;
-      } while (start);
-      return keys;
-    },
+    list: () => queryPartition(client, tableName, KEYS, fromItem),
   };
 }
 

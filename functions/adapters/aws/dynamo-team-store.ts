@@ -5,10 +5,10 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { Team, TeamStore } from '../../core/ports.ts';
+import { queryPartition } from './dynamo-query.ts';
 
 /**
  * Teams in DynamoDB. All teams share one partition (`TEAMS`, sorted by id): a deployment has tens or
@@ -45,23 +45,7 @@ export function createDynamoTeamStore(client: DynamoDBClient, tableName: string)
     async delete(team_id) {
       await client.send(new DeleteItemCommand({ TableName: tableName, Key: { pk: PK, sk: { S: team_id } } }));
     },
-    async list() {
-      const teams: Team[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const page = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': PK },
-            ExclusiveStartKey: start,
-          }),
-        );
-        teams.push(...(page.Items ?? []).map(fromItem));
-        start = page.LastEvaluatedKey;
-      } while (start);
-      return teams;
-    },
+    list: () => queryPartition(client, tableName, PK, fromItem),
   };
 }
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
 import type { BudgetCounter, VirtualKey } from '../ports.ts';
+import { allowsModel, assertAllowsModel } from './allow-list.ts';
 import { budgetCounter } from './budgets.ts';
 
 /** Virtual keys look like OpenAI/Anthropic keys so clients that sniff the prefix accept them. */
@@ -42,20 +43,12 @@ export function assertKeyUsable(key: VirtualKey, now: Date): void {
   }
 }
 
-/** LiteLLM's marker for "any model"; an empty list means the same. */
-const ANY_MODEL = 'all-proxy-models';
-
 export function isModelAllowed(key: VirtualKey, requested: string, canonical: string): boolean {
-  if (key.models.length === 0 || key.models.includes(ANY_MODEL)) return true;
-  return key.models.includes(requested) || key.models.includes(canonical);
+  return allowsModel(key.models, requested, canonical);
 }
 
 export function assertModelAllowed(key: VirtualKey, requested: string, canonical: string): void {
-  if (isModelAllowed(key, requested, canonical)) return;
-  throw new GatewayError(
-    'permission',
-    `Key '${key.key_alias ?? key.key_id}' may not use model '${requested}'. Allowed: ${key.models.join(', ')}.`,
-  );
+  assertAllowsModel(`Key '${key.key_alias ?? key.key_id}'`, key.models, requested, canonical);
 }
 
 /**

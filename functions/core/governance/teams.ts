@@ -1,5 +1,6 @@
 import { GatewayError } from '../errors.ts';
 import type { BudgetCounter, Team } from '../ports.ts';
+import { allowsModel, assertAllowsModel } from './allow-list.ts';
 import { budgetCounter } from './budgets.ts';
 
 /** Rejects requests on a blocked team's keys with 403. */
@@ -9,15 +10,11 @@ export function assertTeamUsable(team: Team): void {
 }
 
 export function isModelAllowedForTeam(team: Team, requested: string, canonical: string): boolean {
-  return team.models.length === 0 || team.models.includes(requested) || team.models.includes(canonical);
+  return allowsModel(team.models, requested, canonical);
 }
 
 export function assertTeamModelAllowed(team: Team, requested: string, canonical: string): void {
-  if (isModelAllowedForTeam(team, requested, canonical)) return;
-  throw new GatewayError(
-    'permission',
-    `Team '${team.team_alias ?? team.team_id}' may not use model '${requested}'. Allowed: ${team.models.join(', ')}.`,
-  );
+  assertAllowsModel(`Team '${team.team_alias ?? team.team_id}'`, team.models, requested, canonical);
 }
 
 /** The team's budget counter for the period containing `now`, shared by every key of the team. */
