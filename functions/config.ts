@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isValidDuration, isValidTimeZone } from './core/governance/periods.ts';
+import type { GovernancePolicy } from './core/governance/scopes.ts';
 
 /**
  * The one place that reads the environment. Everything else receives a typed Config.
@@ -63,6 +65,8 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** JSON list of model catalog entries that add to or replace the built-in ones. */
   modelsJson: string | undefined;
+  /** Budget time zone, fair-mode expectation, the org-wide budget and alert thresholds. */
+  policy: GovernancePolicy;
 }
 
 const optional = z
@@ -92,6 +96,21 @@ const EnvSchema = z.object({
   TOLLGATE_MAX_BODY_BYTES: int(6 * 1024 * 1024),
   TOLLGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   TOLLGATE_MODELS_JSON: optional,
+  TOLLGATE_BUDGET_TIMEZONE: z.string().default('UTC').refine(isValidTimeZone, 'expected an IANA time zone'),
+  TOLLGATE_FAIR_OUTPUT_TOKENS: z.coerce.number().int().positive().default(4_096),
+  TOLLGATE_ORG_MAX_BUDGET: z.coerce.number().nonnegative().optional(),
+  TOLLGATE_ORG_SOFT_BUDGET: z.coerce.number().nonnegative().optional(),
+  TOLLGATE_ORG_BUDGET_DURATION: z
+    .string()
+    .default('monthly')
+    .refine(isValidDuration, 'expected daily|weekly|monthly or <n>(d|w|mo)'),
+  TOLLGATE_ORG_BUDGET_MODE: z.enum(['strict', 'fair']).default('strict'),
+  TOLLGATE_ORG_BUDGET_START: z.iso.datetime({ offset: true }).default('2026-01-01T00:00:00Z'),
+  TOLLGATE_ALERT_THRESHOLDS: z
+    .string()
+    .default('50,80,100')
+    .transform((v) => v.split(',').map((p) => Number(p.trim())))
+    .refine((l) => l.every((p) => Number.isFinite(p) && p > 0), 'expected percentages, e.g. 50,80,100'),
 });
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -129,7 +148,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: e.TOLLGATE_MAX_BODY_BYTES,
     logLevel: e.TOLLGATE_LOG_LEVEL,
     modelsJson: e.TOLLGATE_MODELS_JSON,
+    policy: {
+      timeZone: e.TOLLGATE_BUDGET_TIMEZONE,
+      fairOutputTokens: e.TOLLGATE_FAIR_OUTPUT_TOKENS,
+      alertThresholdsPct: e.TOLLGATE_ALERT_THRESHOLDS,
+      // An org budget exists once it has a limit or a soft budget; otherwise nothing meters the org.
+      org:
+        e.TOLLGATE_ORG_MAX_BUDGET === undefined && e.TOLLGATE_ORG_SOFT_BUDGET === undefined
+          ? null
+          : {
+              label: 'org',
+              max_budget_micros: microsOf(e.TOLLGATE_ORG_MAX_BUDGET),
+              soft_budget_micros: microsOf(e.TOLLGATE_ORG_SOFT_BUDGET),
+              budget_duration: e.TOLLGATE_ORG_BUDGET_DURATION,
+              budget_mode: e.TOLLGATE_ORG_BUDGET_MODE,
+              anchor: new Date(e.TOLLGATE_ORG_BUDGET_START).toISOString(),
+            },
+    },
   };
+}
+
+function microsOf(usd: number | undefined): number | null {
+  return usd === undefined ? null : Math.round(usd * 1_000_000);
 }
 
 function baseUrlOverride(env: Record<string, string | undefined>, name: ProviderName): string | undefined {

@@ -5,8 +5,42 @@
  */
 import type { UsageRecord } from './usage/record.ts';
 
+/**
+ * How a budget holds its limit. `strict` (the default) reserves a request's worst case, so settled
+ * spend never passes the limit. `fair` reserves an expected cost, so agents asking for huge
+ * `max_tokens` in parallel are not locked out near the end; the overshoot bound is in
+ * governance/budgets.ts and the README.
+ */
+export type BudgetMode = 'strict' | 'fair';
+
+/** A budget on a part of a key's traffic: one model (`model_max_budget`) or one provider. */
+export interface ScopedBudget {
+  limit_micros: number;
+  /** LiteLLM-style duration, or null for a lifetime budget. */
+  duration: string | null;
+}
+
+/** What a budget owner (key, user, team, org) sets on itself. Money in micro-dollars. */
+export interface BudgetSettings {
+  max_budget_micros: number | null;
+  /** Crossing it raises an alert event; it never refuses a request. */
+  soft_budget_micros: number | null;
+  /** LiteLLM-style duration (`1d`, `30d`, `1mo`, `monthly`...) or null for a lifetime budget. */
+  budget_duration: string | null;
+  budget_mode: BudgetMode;
+}
+
+/** Per-scope rate limits; null for no limit. */
+export interface RateSettings {
+  /** Requests per minute, and tokens (prompt, cache and output) per minute. */
+  rpm_limit: number | null;
+  tpm_limit: number | null;
+  /** Requests in flight at once. */
+  max_parallel_requests: number | null;
+}
+
 /** A virtual key as stored: never the key itself, only its sha256. Money in micro-dollars. */
-export interface VirtualKey {
+export interface VirtualKey extends BudgetSettings, RateSettings {
   /** hex sha256 of the current secret; a regenerated key gets a new one. */
   hash: string;
   /**
@@ -19,16 +53,14 @@ export interface VirtualKey {
   team_id: string | null;
   /** Model names this key may call; empty means any model. */
   models: string[];
-  max_budget_micros: number | null;
-  /** LiteLLM-style duration (`1d`, `30d`, `1mo`, `monthly`...) or null for a lifetime budget. */
-  budget_duration: string | null;
+  /** Budgets on this key's use of one model (LiteLLM's `model_max_budget`), by model name. */
+  model_max_budget: Record<string, ScopedBudget>;
+  /** Budgets on this key's use of one provider, by provider name. */
+  provider_max_budget: Record<string, ScopedBudget>;
   metadata: Record<string, unknown>;
   tags: string[];
   /** `subscription` for flat-rate plans: usage is recorded at list price but bills nothing. */
   billing_type: 'usage' | 'subscription';
-  /** Requests per minute, and tokens (prompt, cache and output) per minute; null for no limit. */
-  rpm_limit: number | null;
-  tpm_limit: number | null;
   blocked: boolean;
   created_at: string;
   expires_at: string | null;
@@ -53,9 +85,12 @@ export interface KeyStore {
   list(): Promise<VirtualKey[]>;
 }
 
-/** One budget counter: a scope (key, user, team, org) in one budget period. */
+export type BudgetScope = 'org' | 'team' | 'user' | 'key' | 'key_model' | 'key_provider';
+
+/** One budget counter: a scope in one budget period. */
 export interface BudgetCounter {
-  scope: 'key' | 'user' | 'team' | 'org';
+  scope: BudgetScope;
+  /** The owner's id; `<key_id>/<model>` and `<key_id>/<provider>` for the key×model and key×provider scopes. */
   scope_id: string;
   /** How people know the scope (key alias, team alias...), for messages; never a secret. */
   label: string;
@@ -65,6 +100,9 @@ export interface BudgetCounter {
   resets_at: string | null;
   /** Hard limit, or null when the scope is only metered. */
   limit_micros: number | null;
+  mode: BudgetMode;
+  /** The owner's soft budget: crossing it is an alert event, never a refusal. */
+  soft_limit_micros: number | null;
 }
 
 export interface CounterState {
@@ -74,9 +112,25 @@ export interface CounterState {
   committed_micros: number;
 }
 
-export interface Reservation {
-  counters: BudgetCounter[];
+/** What one request reserves on one counter (strict and fair counters reserve different amounts). */
+export interface Claim {
+  counter: BudgetCounter;
   amount_micros: number;
+}
+
+/**
+ * A reservation's identity and deadline. A request that never settles (its invocation crashed or was
+ * frozen) leaves its reservation behind; past `expires_at` the ledger releases it by itself, so it
+ * cannot become phantom spend.
+ */
+export interface Lease {
+  id: string;
+  expires_at: Date;
+}
+
+export interface Reservation {
+  lease_id: string;
+  claims: Claim[];
   /**
    * The limited counter with the least left once this reservation was taken, and what it has left:
    * the budget that binds the request. Null when no counter has a limit.
@@ -84,14 +138,25 @@ export interface Reservation {
   binding: { counter: BudgetCounter; remaining_micros: number } | null;
 }
 
+/** A counter's settled spend just before and just after one settlement: where thresholds are crossed. */
+export interface Settlement {
+  counter: BudgetCounter;
+  spent_before_micros: number;
+  spent_after_micros: number;
+}
+
 export interface BudgetLedger {
   /**
-   * Atomically adds `amount_micros` to every counter's committed total, each only if it stays within
-   * its limit. All or nothing: on failure what was taken is given back and BudgetExceededError thrown.
+   * Atomically adds each claim's amount to its counter's committed total, each only if it stays within
+   * the counter's limit, under `lease`. All or nothing: on failure what was taken is given back and
+   * BudgetExceededError thrown. A counter held full by expired leases releases them and is tried again.
    */
-  reserve(counters: BudgetCounter[], amount_micros: number): Promise<Reservation>;
-  /** Replaces the reservation by the actual cost (which may be zero, or more than reserved). */
-  settle(reservation: Reservation, actual_micros: number): Promise<void>;
+  reserve(claims: Claim[], lease: Lease): Promise<Reservation>;
+  /**
+   * Replaces the reservation by the actual cost (which may be zero, or more than reserved) on every
+   * counter, also when its lease has already expired and been released.
+   */
+  settle(reservation: Reservation, actual_micros: number): Promise<Settlement[]>;
   read(counter: BudgetCounter): Promise<CounterState>;
 }
 
@@ -115,7 +180,10 @@ export interface Alert {
   severity: 'info' | 'warning' | 'critical';
   subject: string;
   message: string;
+  /** `<scope>:<id>`, e.g. `team:backend`: what subscribers filter on. */
   scope: string;
+  /** The structured event behind the alert, for forwarders that format their own message. */
+  details?: Record<string, unknown>;
 }
 
 export interface Notifier {
@@ -147,27 +215,67 @@ export interface TeamMember {
 }
 
 /** A team: a shared budget and model allow-list for the keys that carry its id. Money in micro-dollars. */
-export interface Team {
+export interface Team extends BudgetSettings, RateSettings {
   team_id: string;
   team_alias: string | null;
   /** Model names the team's keys may use; empty means any. Intersected with each key's own list. */
   models: string[];
-  max_budget_micros: number | null;
-  budget_duration: string | null;
   members: TeamMember[];
   metadata: Record<string, unknown>;
   blocked: boolean;
   created_at: string;
 }
 
-export interface TeamStore {
-  get(team_id: string): Promise<Team | undefined>;
-  /** Creates the team; throws ConflictError if the id is taken. */
-  create(team: Team): Promise<void>;
-  /** Replaces a team that exists; throws NotFoundError otherwise. */
-  update(team: Team): Promise<void>;
-  delete(team_id: string): Promise<void>;
-  list(): Promise<Team[]>;
+/** Small documents with an id, all in one partition: teams, users. */
+export interface DocumentStore<T> {
+  get(id: string): Promise<T | undefined>;
+  /** Creates the document; throws ConflictError if the id is taken. */
+  create(doc: T): Promise<void>;
+  /** Replaces a document that exists; throws NotFoundError otherwise. */
+  update(doc: T): Promise<void>;
+  delete(id: string): Promise<void>;
+  list(): Promise<T[]>;
+}
+
+export type TeamStore = DocumentStore<Team>;
+
+/** LiteLLM's roles: admins manage everything, viewers read the org's reports, users their own. */
+export type UserRole = 'proxy_admin' | 'proxy_admin_viewer' | 'internal_user' | 'internal_user_viewer';
+
+/** A person: every key carrying their `user_id` also draws on their budget and obeys their models. */
+export interface User extends BudgetSettings, RateSettings {
+  user_id: string;
+  user_alias: string | null;
+  user_email: string | null;
+  user_role: UserRole;
+  /** Model names the person's keys may use; empty means any. Intersected with key and team lists. */
+  models: string[];
+  metadata: Record<string, unknown>;
+  blocked: boolean;
+  created_at: string;
+}
+
+export type UserStore = DocumentStore<User>;
+
+/** Who did something through the admin API. */
+export type Actor = { type: 'master' } | { type: 'user'; user_id: string; key_id: string };
+
+/** One admin or self-service action: who, what, when. Never a secret, never a request body. */
+export interface AuditEntry {
+  ts: string;
+  actor: Actor;
+  /** e.g. `key.generate`, `team.update`. */
+  action: string;
+  /** What was acted on, e.g. `key:<key_id>`, `team:<team_id>`. */
+  target: string;
+  /** Which fields changed (names only for keys; values for budgets and limits). */
+  details?: Record<string, unknown>;
+}
+
+export interface AuditLog {
+  append(entry: AuditEntry): Promise<void>;
+  /** Newest first, from `since` (ISO) on. */
+  list(options: { since: string; limit: number }): Promise<AuditEntry[]>;
 }
 
 /** One minute of one scope's rate limits. */
@@ -181,9 +289,23 @@ export interface RateWindow {
   tpm: number | null;
 }
 
+/** A scope's limit on requests in flight at once. */
+export interface ParallelSlot {
+  /** e.g. `key:<key_id>` */
+  scope: string;
+  max: number;
+}
+
 export interface RateLimiter {
   /** Counts a request into its window; throws a 429 GatewayError when the window is full. */
   admit(window: RateWindow): Promise<void>;
   /** Adds a finished request's tokens to the window it was admitted in. */
   addTokens(window: RateWindow, tokens: number): Promise<void>;
+  /**
+   * Takes one of the scope's parallel slots under `lease`; throws a 429 GatewayError when all are
+   * taken (slots held by expired leases are released first).
+   */
+  acquire(slot: ParallelSlot, lease: Lease): Promise<void>;
+  /** Gives the slot back; a no-op when its lease had already expired and been released. */
+  release(slot: ParallelSlot, lease_id: string): Promise<void>;
 }

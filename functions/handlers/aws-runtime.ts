@@ -8,17 +8,21 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { createAthenaQueryEngine } from '../adapters/aws/athena-query.ts';
 import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
+import { createDynamoAuditLog } from '../adapters/aws/dynamo-audit-log.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
+import { createDynamoTeamStore, createDynamoUserStore } from '../adapters/aws/dynamo-document-store.ts';
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
-import { createDynamoTeamStore } from '../adapters/aws/dynamo-team-store.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
+import { createSnsNotifier } from '../adapters/aws/sns-notifier.ts';
+import { createLogNotifier } from '../adapters/local/log-notifier.ts';
 import { createLogger } from '../adapters/logger.ts';
 import { type Config, loadConfig, PROVIDERS, usesApiKey } from '../config.ts';
 import type { AdminDeps } from '../core/admin/api.ts';
-import { cachedKeyStore, cachedTeamStore } from '../core/governance/key-cache.ts';
+import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { systemClock } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import type { ProxyDeps } from '../core/proxy/pipeline.ts';
@@ -58,8 +62,21 @@ export async function proxyDeps(): Promise<ProxyDeps> {
   return {
     keys: cachedKeyStore(createDynamoKeyStore(dynamo, config.tableName), config.keyCacheMs, systemClock),
     limiter: createDynamoRateLimiter(dynamo, config.tableName, systemClock),
-    teams: cachedTeamStore(createDynamoTeamStore(dynamo, config.tableName), config.keyCacheMs, systemClock),
-    ledger: createDynamoBudgetLedger(dynamo, config.tableName),
+    teams: cachedDocumentStore(
+      createDynamoTeamStore(dynamo, config.tableName),
+      config.keyCacheMs,
+      systemClock,
+    ),
+    users: cachedDocumentStore(
+      createDynamoUserStore(dynamo, config.tableName),
+      config.keyCacheMs,
+      systemClock,
+    ),
+    ledger: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
+    notifier: config.snsTopicArn
+      ? createSnsNotifier(new SNSClient({ region: config.region }), config.snsTopicArn)
+      : createLogNotifier(log),
+    policy: config.policy,
     usage: createFirehoseSink({
       client: new FirehoseClient({ region: config.region }),
       streamName: config.firehoseStream,
@@ -82,7 +99,10 @@ export async function adminDeps(): Promise<AdminDeps> {
   return {
     keys: createDynamoKeyStore(dynamo, config.tableName),
     teams: createDynamoTeamStore(dynamo, config.tableName),
-    ledger: createDynamoBudgetLedger(dynamo, config.tableName),
+    users: createDynamoUserStore(dynamo, config.tableName),
+    ledger: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
+    audit: createDynamoAuditLog(dynamo, config.tableName, systemClock),
+    policy: config.policy,
     query: createAthenaQueryEngine({
       client: new AthenaClient({ region: config.region }),
       workgroup: config.athena.workgroup,

@@ -12,18 +12,20 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { buildDashboard } from '../../dashboard/build.ts';
 import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
+import { createDynamoAuditLog } from '../adapters/aws/dynamo-audit-log.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
+import { createDynamoTeamStore, createDynamoUserStore } from '../adapters/aws/dynamo-document-store.ts';
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
 import { ensureTable } from '../adapters/aws/dynamo-table.ts';
-import { createDynamoTeamStore } from '../adapters/aws/dynamo-team-store.ts';
 import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
+import { createLogNotifier } from '../adapters/local/log-notifier.ts';
 import type { Config } from '../config.ts';
 import { createAdminApi } from '../core/admin/api.ts';
-import { cachedKeyStore, cachedTeamStore } from '../core/governance/key-cache.ts';
+import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
-import { type Clock, type Logger, systemClock, type UpstreamFetch } from '../core/ports.ts';
+import { type Clock, type Logger, type Notifier, systemClock, type UpstreamFetch } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { createProxy, type ProxyPipeline } from '../core/proxy/pipeline.ts';
 import { createAdminHandler } from '../handlers/create-admin-handler.ts';
@@ -45,6 +47,8 @@ export interface GatewayOptions {
   log: Logger;
   clock?: Clock;
   upstream?: UpstreamFetch;
+  /** Where budget alerts go; the log by default. */
+  notifier?: Notifier;
 }
 
 export async function startGateway(config: Config, options: GatewayOptions): Promise<RunningGateway> {
@@ -64,7 +68,10 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const keys = createDynamoKeyStore(client, config.tableName);
   const proxyKeys = cachedKeyStore(keys, config.keyCacheMs, clock);
   const teams = createDynamoTeamStore(client, config.tableName);
-  const ledger = createDynamoBudgetLedger(client, config.tableName);
+  const users = createDynamoUserStore(client, config.tableName);
+  const ledger = createDynamoBudgetLedger(client, config.tableName, clock);
+  const audit = createDynamoAuditLog(client, config.tableName, clock);
+  const notifier = options.notifier ?? createLogNotifier(log);
   const query = createDuckDbQueryEngine({ dataDir });
   const { masterKey, created } = await masterKeyFor(config, dataDir);
   const bedrock = localBedrockClient(config);
@@ -72,8 +79,11 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const proxy = createProxy({
     keys: proxyKeys,
     limiter: createDynamoRateLimiter(client, config.tableName, clock),
-    teams: cachedTeamStore(teams, config.keyCacheMs, clock),
+    teams: cachedDocumentStore(teams, config.keyCacheMs, clock),
+    users: cachedDocumentStore(users, config.keyCacheMs, clock),
     ledger,
+    notifier,
+    policy: config.policy,
     usage: createLakeSink({ dataDir, clock }),
     upstream: options.upstream ?? ((input, init) => fetch(input, init)),
     upstreams: { bedrock: createBedrockFetch(bedrock) },
@@ -88,7 +98,18 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   // The admin API reads keys from the store but writes through the proxy's cache: in this one process a
   // key it changes, regenerates or deletes stops being served from the cache at once.
   const adminKeys = { ...proxyKeys, get: keys.get };
-  const admin = createAdminApi({ keys: adminKeys, teams, ledger, query, clock, log, masterKey });
+  const admin = createAdminApi({
+    keys: adminKeys,
+    teams,
+    users,
+    ledger,
+    audit,
+    query,
+    clock,
+    log,
+    masterKey,
+    policy: config.policy,
+  });
 
   installAwsLambdaShim();
   const dashboardDir = join(dataDir, 'dashboard');

@@ -14,12 +14,13 @@ import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
 import { silentLogger } from '../../functions/adapters/logger.ts';
 import { loadConfig } from '../../functions/config.ts';
 import { generateSecretKey, hashKey } from '../../functions/core/governance/keys.ts';
+import { DEFAULT_POLICY } from '../../functions/core/governance/scopes.ts';
 import type { BudgetLedger, UsageSink } from '../../functions/core/ports.ts';
 import { systemClock } from '../../functions/core/ports.ts';
 import { createModelCatalog } from '../../functions/core/pricing/catalog.ts';
 import { createProxy } from '../../functions/core/proxy/pipeline.ts';
 import { startDynalite } from '../../functions/local/dynalite.ts';
-import { keysOf, noLimits, noTeams } from '../support/stores.ts';
+import { collectingNotifier, keysOf, memoryLedger, noLimits, noTeams, noUsers } from '../support/stores.ts';
 import { virtualKey } from '../support/virtual-key.ts';
 import { percentiles } from './measure.ts';
 
@@ -31,11 +32,6 @@ export interface BreakdownRow {
   settled: number[];
 }
 
-const memoryLedger: BudgetLedger = {
-  reserve: async (counters, amount_micros) => ({ counters, amount_micros, binding: null }),
-  settle: async () => {},
-  read: async () => ({ spent_micros: 0, committed_micros: 0 }),
-};
 const nullSink: UsageSink = { write: async () => {} };
 
 export async function measureBreakdown(upstreamUrl: string, n: number, warmup: number) {
@@ -50,7 +46,7 @@ export async function measureBreakdown(upstreamUrl: string, n: number, warmup: n
     await ensureTable(client, 'tollgate');
     const secret = generateSecretKey();
     const key = virtualKey({ hash: hashKey(secret), key_alias: 'bench', user_id: 'bench' });
-    const dynamoLedger = createDynamoBudgetLedger(client, 'tollgate');
+    const dynamoLedger = createDynamoBudgetLedger(client, 'tollgate', systemClock);
     const lakeSink = createLakeSink({ dataDir: dir, clock: systemClock });
     const providers = loadConfig({
       TOLLGATE_ANTHROPIC_BASE_URL: upstreamUrl,
@@ -66,6 +62,9 @@ export async function measureBreakdown(upstreamUrl: string, n: number, warmup: n
       const proxy = createProxy({
         keys: keysOf(key),
         teams: noTeams,
+        users: noUsers,
+        notifier: collectingNotifier(),
+        policy: DEFAULT_POLICY,
         limiter: noLimits,
         ledger,
         usage,

@@ -5,7 +5,14 @@ import { createDynamoBudgetLedger } from '../../functions/adapters/aws/dynamo-bu
 import { createDynamoKeyStore } from '../../functions/adapters/aws/dynamo-key-store.ts';
 import { BudgetExceededError, ConflictError } from '../../functions/core/errors.ts';
 import { reserveBudget } from '../../functions/core/governance/budgets.ts';
-import type { BudgetCounter, BudgetLedger, VirtualKey } from '../../functions/core/ports.ts';
+import type {
+  BudgetCounter,
+  BudgetLedger,
+  Claim,
+  Lease,
+  Reservation,
+  VirtualKey,
+} from '../../functions/core/ports.ts';
 import { createModelCatalog } from '../../functions/core/pricing/catalog.ts';
 import { DYNAMO_ENGINES, rejectionOf, startEngineTable } from '../support/dynamo-engines.ts';
 
@@ -24,18 +31,34 @@ const counter = (overrides: Partial<BudgetCounter> = {}): BudgetCounter => ({
   period: '2026-11',
   resets_at: '2026-12-01T00:00:00.000Z',
   limit_micros: 1_000_000,
+  mode: 'strict',
+  soft_limit_micros: null,
   ...overrides,
 });
+
+/** The ledger's clock: tests move it to make leases expire. */
+const now = new Date('2026-11-20T12:00:00Z');
+const clock = { now: () => now };
+let leases = 0;
+/** A lease that expires a minute after the clock's now, unless told otherwise. */
+const lease = (expires_at = new Date(now.getTime() + 60_000)): Lease => ({
+  id: `req-${++leases}`,
+  expires_at,
+});
+const claims = (counters: BudgetCounter[], amount_micros: number): Claim[] =>
+  counters.map((c) => ({ counter: c, amount_micros }));
 
 describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
   let client: DynamoDBClient;
   let close: (() => Promise<void>) | undefined;
   let ledger: BudgetLedger;
+  let reserve: (counters: BudgetCounter[], amount: number, l?: Lease) => Promise<Reservation>;
 
   beforeAll(async () => {
     if (engine.skip) return;
     ({ client, close } = await startEngineTable(engine, TABLE));
-    ledger = createDynamoBudgetLedger(client, TABLE);
+    ledger = createDynamoBudgetLedger(client, TABLE, clock);
+    reserve = (counters, amount, l = lease()) => ledger.reserve(claims(counters, amount), l);
   });
   afterAll(async () => {
     await close?.();
@@ -58,7 +81,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       const c = counter();
 
       // Act
-      const reservation = await ledger.reserve([c], 300_000);
+      const reservation = await reserve([c], 300_000);
       const reserved = await ledger.read(c);
       await ledger.settle(reservation, 120_000);
       const settled = await ledger.read(c);
@@ -72,10 +95,10 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
     it('refuses a reservation bigger than what is left, saying what remains, and takes nothing', async () => {
       // Prepare
       const c = counter({ scope: 'team', label: 'platform', limit_micros: 1_000_000 });
-      await ledger.reserve([c], 700_000);
+      await reserve([c], 700_000);
 
       // Act
-      const err = await rejectionOf(ledger.reserve([c], 400_000));
+      const err = await rejectionOf(reserve([c], 400_000));
 
       // Assess
       expect(err).toBeInstanceOf(BudgetExceededError);
@@ -94,10 +117,10 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
     it('takes a reservation that uses up the budget exactly', async () => {
       // Prepare
       const c = counter({ limit_micros: 1_000_000 });
-      await ledger.reserve([c], 700_000);
+      await reserve([c], 700_000);
 
       // Act
-      await ledger.reserve([c], 300_000);
+      await reserve([c], 300_000);
 
       // Assess
       expect(await ledger.read(c)).toEqual({ spent_micros: 0, committed_micros: 1_000_000 });
@@ -108,7 +131,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       const c = counter({ limit_micros: 1_000_000 });
 
       // Act
-      const err = await rejectionOf(ledger.reserve([c], 1_000_001));
+      const err = await rejectionOf(reserve([c], 1_000_001));
 
       // Assess
       expect(err).toMatchObject({ name: 'BudgetExceededError', remaining_micros: 1_000_000 });
@@ -125,9 +148,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       })();
 
       // Act
-      const results = await Promise.allSettled(
-        Array.from({ length: 100 }, () => ledger.reserve([c], 10_000)),
-      );
+      const results = await Promise.allSettled(Array.from({ length: 100 }, () => reserve([c], 10_000)));
       done = true;
       await watch;
       const final = await ledger.read(c);
@@ -147,11 +168,11 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       // Prepare
       const key = counter({ scope: 'key', limit_micros: 1_000_000 });
       const team = counter({ scope: 'team', label: 'platform', limit_micros: 500_000 });
-      await ledger.reserve([key], 200_000);
-      await ledger.reserve([team], 450_000);
+      await reserve([key], 200_000);
+      await reserve([team], 450_000);
 
       // Act
-      const err = await rejectionOf(ledger.reserve([key, team], 100_000));
+      const err = await rejectionOf(reserve([key, team], 100_000));
 
       // Assess
       expect(err).toMatchObject({ name: 'BudgetExceededError', scope: 'team', remaining_micros: 50_000 });
@@ -162,11 +183,11 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
     it('records a cost above the reservation, even past the limit, and refuses the next request', async () => {
       // Prepare
       const c = counter({ limit_micros: 60_000 });
-      const reservation = await ledger.reserve([c], 50_000);
+      const reservation = await reserve([c], 50_000);
 
       // Act
       await ledger.settle(reservation, 80_000);
-      const next = await rejectionOf(ledger.reserve([c], 1));
+      const next = await rejectionOf(reserve([c], 1));
 
       // Assess
       expect(await ledger.read(c)).toEqual({ spent_micros: 80_000, committed_micros: 80_000 });
@@ -180,7 +201,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
     it('gives the whole reservation back when a request costs nothing', async () => {
       // Prepare
       const c = counter();
-      const reservation = await ledger.reserve([c], 400_000);
+      const reservation = await reserve([c], 400_000);
 
       // Act
       await ledger.settle(reservation, 0);
@@ -194,9 +215,9 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       const c = counter({ limit_micros: null, period: 'lifetime', resets_at: null });
 
       // Act
-      const big = await ledger.reserve([c], 1_000_000_000_000);
+      const big = await reserve([c], 1_000_000_000_000);
       await ledger.settle(big, 5_000);
-      const again = await ledger.reserve([c], 7_000);
+      const again = await reserve([c], 7_000);
       await ledger.settle(again, 6_000);
 
       // Assess
@@ -221,8 +242,8 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       const lifetime = counter({ period: 'lifetime', resets_at: null, limit_micros: null });
 
       // Act
-      await ledger.reserve([monthly], 1);
-      await ledger.reserve([lifetime], 1);
+      await reserve([monthly], 1);
+      await reserve([lifetime], 1);
       const [m, l] = [await rawCounter(monthly), await rawCounter(lifetime)];
 
       // Assess
@@ -237,20 +258,20 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
     // claude-opus-4-5: a 10,000-token prompt at the dearest input rate (1h cache write, 10) is 100,000 µ$,
     // each output token 25 µ$; 64,000 output tokens make the full reservation 100,000 + 1,600,000 = 1,700,000 µ$.
     const price = createModelCatalog().resolve('claude-opus-4-5')!.price;
-    const request = { promptTokens: 10_000, outputTokens: 64_000, price };
+    const request = { promptTokens: 10_000, outputTokens: 64_000, price, fairOutputTokens: 4_096 };
 
     it('reserves the full cost when the budget covers it, without capping the output', async () => {
       // Prepare
       const c = counter({ limit_micros: 2_000_000 });
 
       // Act
-      const result = await reserveBudget(ledger, [c], request);
+      const result = await reserveBudget(ledger, [c], request, lease());
 
       // Assess
       expect(result).toEqual({
         reservation: {
-          counters: [c],
-          amount_micros: 1_700_000,
+          lease_id: expect.any(String),
+          claims: [{ counter: c, amount_micros: 1_700_000 }],
           binding: { counter: c, remaining_micros: 300_000 },
         },
         outputCap: undefined,
@@ -262,14 +283,18 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       // Prepare
       // 150,000 µ$ remain: (150,000 − 100,000) / 25 = 2,000 output tokens
       const c = counter({ limit_micros: 1_000_000 });
-      await ledger.reserve([c], 850_000);
+      await reserve([c], 850_000);
 
       // Act
-      const result = await reserveBudget(ledger, [c], request);
+      const result = await reserveBudget(ledger, [c], request, lease());
 
       // Assess
       expect(result).toEqual({
-        reservation: { counters: [c], amount_micros: 150_000, binding: { counter: c, remaining_micros: 0 } },
+        reservation: {
+          lease_id: expect.any(String),
+          claims: [{ counter: c, amount_micros: 150_000 }],
+          binding: { counter: c, remaining_micros: 0 },
+        },
         outputCap: 2_000,
       });
       expect((await ledger.read(c)).committed_micros).toBe(1_000_000);
@@ -281,11 +306,11 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       const c = counter({ limit_micros: 125_600 });
 
       // Act
-      const result = await reserveBudget(ledger, [c], request);
+      const result = await reserveBudget(ledger, [c], request, lease());
 
       // Assess
       expect(result.outputCap).toBe(1_024);
-      expect(result.reservation.amount_micros).toBe(125_600);
+      expect(result.reservation.claims[0]?.amount_micros).toBe(125_600);
     });
 
     it('refuses with 402 and takes nothing when what remains pays for fewer than 1,024 output tokens', async () => {
@@ -294,7 +319,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       const c = counter({ limit_micros: 125_599 });
 
       // Act
-      const err = await rejectionOf(reserveBudget(ledger, [c], request));
+      const err = await rejectionOf(reserveBudget(ledger, [c], request, lease()));
 
       // Assess
       expect(err).toBeInstanceOf(BudgetExceededError);
@@ -310,11 +335,11 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       const team = counter({ scope: 'team', label: 'platform', limit_micros: 150_000 });
 
       // Act
-      const result = await reserveBudget(ledger, [key, team], request);
+      const result = await reserveBudget(ledger, [key, team], request, lease());
 
       // Assess
       expect(result.outputCap).toBe(2_000);
-      expect(result.reservation.amount_micros).toBe(150_000);
+      expect(result.reservation.claims[0]?.amount_micros).toBe(150_000);
     });
   });
 
@@ -329,7 +354,12 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
         team_id: null,
         models: ['claude-sonnet-4-5', 'gpt-5'],
         max_budget_micros: 50_000_000,
+        soft_budget_micros: 40_000_000,
         budget_duration: '30d',
+        budget_mode: 'fair',
+        model_max_budget: { 'claude-opus-4-5': { limit_micros: 5_000_000, duration: '1d' } },
+        provider_max_budget: { anthropic: { limit_micros: 20_000_000, duration: null } },
+        max_parallel_requests: 4,
         metadata: { owner: { email: 'alice@example.com' }, seats: 3 },
         tags: ['cli', 'eu'],
         billing_type: 'usage',

@@ -1,13 +1,41 @@
-import type { KeyStore, RateLimiter, TeamStore, VirtualKey } from '../../functions/core/ports.ts';
+import type {
+  BudgetLedger,
+  DocumentStore,
+  KeyStore,
+  Notifier,
+  RateLimiter,
+  Team,
+  User,
+  VirtualKey,
+} from '../../functions/core/ports.ts';
+
+function emptyStore<T>(): DocumentStore<T> {
+  return {
+    get: async () => undefined,
+    create: async () => {},
+    update: async () => {},
+    delete: async () => {},
+    list: async () => [],
+  };
+}
 
 /** A team store with no teams, for pipeline tests whose keys belong to none. */
-export const noTeams: TeamStore = {
-  get: async () => undefined,
-  create: async () => {},
-  update: async () => {},
-  delete: async () => {},
-  list: async () => [],
+export const noTeams: DocumentStore<Team> = emptyStore<Team>();
+/** A user store with no user records, for pipeline tests about something else. */
+export const noUsers: DocumentStore<User> = emptyStore<User>();
+
+/** A ledger that grants every reservation and forgets it: for tests and benchmarks about the pipeline. */
+export const memoryLedger: BudgetLedger = {
+  reserve: async (claims, lease) => ({ lease_id: lease.id, claims, binding: null }),
+  settle: async () => [],
+  read: async () => ({ spent_micros: 0, committed_micros: 0 }),
 };
+
+/** A notifier that keeps what it was told. */
+export function collectingNotifier(): Notifier & { alerts: Parameters<Notifier['notify']>[0][] } {
+  const alerts: Parameters<Notifier['notify']>[0][] = [];
+  return { alerts, notify: async (alert) => void alerts.push(alert) };
+}
 
 /** An in-memory key store holding `keys`, for tests and benchmarks that need a key without DynamoDB. */
 export function keysOf(...keys: VirtualKey[]): KeyStore {
@@ -22,4 +50,9 @@ export function keysOf(...keys: VirtualKey[]): KeyStore {
 }
 
 /** A rate limiter that admits everything, for pipeline tests about something else. */
-export const noLimits: RateLimiter = { admit: async () => {}, addTokens: async () => {} };
+export const noLimits: RateLimiter = {
+  admit: async () => {},
+  addTokens: async () => {},
+  acquire: async () => {},
+  release: async () => {},
+};

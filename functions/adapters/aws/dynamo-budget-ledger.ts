@@ -6,78 +6,79 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { BudgetExceededError } from '../../core/errors.ts';
-import type { BudgetCounter, BudgetLedger, CounterState, Reservation } from '../../core/ports.ts';
+import type {
+  BudgetCounter,
+  BudgetLedger,
+  Claim,
+  Clock,
+  CounterState,
+  Lease,
+  Reservation,
+  Settlement,
+} from '../../core/ports.ts';
+import { type ItemKey, leaseAttribute, leaseValue, reclaimExpired, releaseLease } from './dynamo-leases.ts';
 
 /** Counters outlive their period by this long (DynamoDB TTL), so recent history stays readable. */
 const RETAIN_AFTER_RESET_S = 90 * 86_400;
+const COMMITTED = 'committed_micros';
 
 /**
  * Budget counters in DynamoDB. Each counter item holds `committed_micros` (settled spend plus open
- * reservations) and `spent_micros`. A reservation is one conditional ADD per counter — DynamoDB
- * conditions cannot do arithmetic, so the limit minus the amount is precomputed — issued in parallel
- * and compensated if any fails (dynalite has no TransactWriteItems, and this also scales better).
+ * reservations), `spent_micros`, and one lease attribute per open reservation (dynamo-leases.ts). A
+ * reservation is one conditional ADD per counter — DynamoDB conditions cannot do arithmetic, so the
+ * limit minus the amount is precomputed — issued in parallel and compensated if any fails (dynalite
+ * has no TransactWriteItems, and this also scales better).
  */
-export function createDynamoBudgetLedger(client: DynamoDBClient, tableName: string): BudgetLedger {
-  const key = (c: BudgetCounter): Record<string, AttributeValue> => ({
+export function createDynamoBudgetLedger(
+  client: DynamoDBClient,
+  tableName: string,
+  clock: Clock,
+): BudgetLedger {
+  const key = (c: BudgetCounter): ItemKey => ({
     pk: { S: `BUDGET#${c.scope}#${c.scope_id}` },
     sk: { S: `P#${c.period}` },
   });
 
-  async function read(c: BudgetCounter): Promise<CounterState> {
-    const { Item } = await client.send(
-      new GetItemCommand({ TableName: tableName, Key: key(c), ConsistentRead: true }),
-    );
-    return {
-      spent_micros: Number(Item?.spent_micros?.N ?? 0),
-      committed_micros: Number(Item?.committed_micros?.N ?? 0),
-    };
+  const getItem = async (c: BudgetCounter) =>
+    (await client.send(new GetItemCommand({ TableName: tableName, Key: key(c), ConsistentRead: true }))).Item;
+
+  const stateOf = (item: Record<string, AttributeValue> | undefined): CounterState => ({
+    spent_micros: Number(item?.spent_micros?.N ?? 0),
+    committed_micros: Number(item?.committed_micros?.N ?? 0),
+  });
+
+  const exceeded = (c: BudgetCounter, state: CounterState, cause?: unknown) =>
+    new BudgetExceededError(c.scope, c.label, c.limit_micros ?? 0, state.committed_micros, c.resets_at, {
+      cause,
+    });
+
+  /** The counter's own attributes, set on every write so the item describes itself. */
+  function described(c: BudgetCounter, values: Record<string, AttributeValue>): string {
+    values[':limit'] = c.limit_micros === null ? { NULL: true } : { N: String(c.limit_micros) };
+    values[':resets'] = c.resets_at === null ? { NULL: true } : { S: c.resets_at };
+    if (c.resets_at === null) return 'limit_micros = :limit, resets_at = :resets';
+    values[':ttl'] = { N: String(Math.floor(Date.parse(c.resets_at) / 1000) + RETAIN_AFTER_RESET_S) };
+    return 'limit_micros = :limit, resets_at = :resets, expires_at = :ttl';
   }
 
-  async function exceeded(c: BudgetCounter, cause?: unknown): Promise<BudgetExceededError> {
-    const state = await read(c);
-    return new BudgetExceededError(
-      c.scope,
-      c.label,
-      c.limit_micros ?? 0,
-      state.committed_micros,
-      c.resets_at,
-      { cause },
-    );
-  }
-
-  /** Adds to a counter; resolves to its committed total afterwards. */
-  async function add(
-    c: BudgetCounter,
-    committed: number,
-    extra: { spent?: number; condition?: boolean } = {},
-  ): Promise<number> {
+  /** Adds the claim to the counter under the lease, if it stays within the limit; resolves to the new committed. */
+  async function take({ counter: c, amount_micros }: Claim, lease: Lease): Promise<number> {
     const values: Record<string, AttributeValue> = {
-      ':c': { N: String(committed) },
-      ':limit': c.limit_micros === null ? { NULL: true } : { N: String(c.limit_micros) },
-      ':resets': c.resets_at === null ? { NULL: true } : { S: c.resets_at },
+      ':c': { N: String(amount_micros) },
+      ':lease': leaseValue(amount_micros, lease),
     };
-    let update = 'ADD committed_micros :c';
-    if (extra.spent !== undefined) {
-      update += ', spent_micros :s, requests :one';
-      values[':s'] = { N: String(extra.spent) };
-      values[':one'] = { N: '1' };
-    }
-    update += ' SET limit_micros = :limit, resets_at = :resets';
-    if (c.resets_at !== null) {
-      update += ', expires_at = :ttl';
-      values[':ttl'] = { N: String(Math.floor(Date.parse(c.resets_at) / 1000) + RETAIN_AFTER_RESET_S) };
-    }
     let condition: string | undefined;
-    if (extra.condition && c.limit_micros !== null) {
+    if (c.limit_micros !== null) {
       condition = 'attribute_not_exists(committed_micros) OR committed_micros <= :max';
-      values[':max'] = { N: String(c.limit_micros - committed) };
+      values[':max'] = { N: String(c.limit_micros - amount_micros) };
     }
     const { Attributes } = await client.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: key(c),
-        UpdateExpression: update,
+        UpdateExpression: `ADD committed_micros :c SET #lease = :lease, ${described(c, values)}`,
         ConditionExpression: condition,
+        ExpressionAttributeNames: { '#lease': leaseAttribute(lease.id) },
         ExpressionAttributeValues: values,
         ReturnValues: 'UPDATED_NEW',
       }),
@@ -85,40 +86,88 @@ export function createDynamoBudgetLedger(client: DynamoDBClient, tableName: stri
     return Number(Attributes?.committed_micros?.N ?? 0);
   }
 
-  /** Reserves on one counter; resolves to what its limit leaves after, or null without a limit. */
-  async function reserveOne(c: BudgetCounter, amount: number): Promise<number | null> {
-    if (c.limit_micros !== null && amount > c.limit_micros) throw await exceeded(c);
-    try {
-      const committed = await add(c, amount, { condition: true });
-      return c.limit_micros === null ? null : c.limit_micros - committed;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw await exceeded(c, err);
-      throw err;
+  /**
+   * Reserves on one counter; resolves to what its limit leaves after, or null without a limit. A
+   * counter that refuses is read: if expired leases hold it, they are released and it is tried once more.
+   */
+  async function reserveOne(claim: Claim, lease: Lease): Promise<number | null> {
+    const c = claim.counter;
+    if (c.limit_micros !== null && claim.amount_micros > c.limit_micros)
+      throw exceeded(c, stateOf(await getItem(c)));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const committed = await take(claim, lease);
+        return c.limit_micros === null ? null : c.limit_micros - committed;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        const item = await getItem(c);
+        const reclaimed =
+          attempt === 1 ? await reclaimExpired(client, tableName, key(c), COMMITTED, item, clock.now()) : 0;
+        if (reclaimed === 0) throw exceeded(c, stateOf(item), err);
+      }
     }
   }
 
+  /** Settles one counter: the lease's amount becomes the actual cost, or, if the lease was reclaimed, the cost is added. */
+  async function settleOne(claim: Claim, lease_id: string, actual: number): Promise<Settlement> {
+    const c = claim.counter;
+    const values: Record<string, AttributeValue> = { ':s': { N: String(actual) }, ':one': { N: '1' } };
+    const set = described(c, values);
+    const send = (update: string, condition?: string) =>
+      client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: key(c),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: condition ? { '#lease': leaseAttribute(lease_id) } : undefined,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+    let result: Awaited<ReturnType<typeof send>>;
+    try {
+      values[':delta'] = { N: String(actual - claim.amount_micros) };
+      result = await send(
+        `ADD committed_micros :delta, spent_micros :s, requests :one SET ${set} REMOVE #lease`,
+        'attribute_exists(#lease)',
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      // The lease expired and someone released it: its amount is gone already, only the cost remains.
+      delete values[':delta'];
+      result = await send(`ADD committed_micros :s, spent_micros :s, requests :one SET ${set}`);
+    }
+    const after = Number(result.Attributes?.spent_micros?.N ?? actual);
+    return { counter: c, spent_before_micros: after - actual, spent_after_micros: after };
+  }
+
   return {
-    async reserve(counters, amount_micros): Promise<Reservation> {
-      const results = await Promise.allSettled(counters.map((c) => reserveOne(c, amount_micros)));
+    async reserve(claims, lease): Promise<Reservation> {
+      const results = await Promise.allSettled(claims.map((claim) => reserveOne(claim, lease)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) {
-        const taken = counters.filter((_, i) => results[i]?.status === 'fulfilled');
-        await Promise.all(taken.map((c) => add(c, -amount_micros)));
+        const attribute = leaseAttribute(lease.id);
+        const taken = claims.filter((_, i) => results[i]?.status === 'fulfilled');
+        await Promise.all(
+          taken.map((t) =>
+            releaseLease(client, tableName, key(t.counter), COMMITTED, attribute, t.amount_micros),
+          ),
+        );
         throw failed.reason;
       }
       let binding: Reservation['binding'] = null;
       results.forEach((r, i) => {
         const remaining = r.status === 'fulfilled' ? r.value : null;
-        const counter = counters[i];
+        const counter = claims[i]?.counter;
         if (remaining === null || !counter) return;
         if (!binding || remaining < binding.remaining_micros)
           binding = { counter, remaining_micros: remaining };
       });
-      return { counters, amount_micros, binding };
+      return { lease_id: lease.id, claims, binding };
     },
-    async settle({ counters, amount_micros }, actual_micros) {
-      await Promise.all(counters.map((c) => add(c, actual_micros - amount_micros, { spent: actual_micros })));
-    },
-    read,
+    settle: ({ claims, lease_id }, actual_micros) =>
+      Promise.all(claims.map((claim) => settleOne(claim, lease_id, actual_micros))),
+    read: async (c) => stateOf(await getItem(c)),
   };
 }

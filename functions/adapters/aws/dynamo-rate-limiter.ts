@@ -7,12 +7,18 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GatewayError } from '../../core/errors.ts';
 import { retryAfterSeconds } from '../../core/governance/rate-limits.ts';
-import type { Clock, RateLimiter, RateWindow } from '../../core/ports.ts';
+import type { Clock, Lease, ParallelSlot, RateLimiter, RateWindow } from '../../core/ports.ts';
+import { leaseAttribute, leaseValue, reclaimExpired, releaseLease } from './dynamo-leases.ts';
+
+/** Seconds a client refused for parallelism is told to wait: slots free up as requests finish. */
+const PARALLEL_RETRY_AFTER_S = 1;
 
 /**
  * Rate-limit windows in DynamoDB: one item per scope and minute, `requests` and `tokens` counted with
  * ADD. Admission is one conditional update: the request counts only if both counts are under their
  * limits (tokens are those of requests already finished in the minute). Items expire by TTL.
+ * Parallel slots are one item per scope, `inflight` counted under a lease per request
+ * (dynamo-leases.ts), so a crashed invocation's slot frees itself once its lease expires.
  */
 export function createDynamoRateLimiter(
   client: DynamoDBClient,
@@ -48,7 +54,54 @@ export function createDynamoRateLimiter(
     );
   }
 
+  const slotKey = (s: ParallelSlot): Record<string, AttributeValue> => ({
+    pk: { S: `PARALLEL#${s.scope}` },
+    sk: { S: 'inflight' },
+  });
+
+  const takeSlot = (s: ParallelSlot, lease: Lease) =>
+    client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: slotKey(s),
+        UpdateExpression: 'ADD inflight :one SET #lease = :lease',
+        ConditionExpression: 'attribute_not_exists(inflight) OR inflight < :max',
+        ExpressionAttributeNames: { '#lease': leaseAttribute(lease.id) },
+        ExpressionAttributeValues: {
+          ':one': { N: '1' },
+          ':max': { N: String(s.max) },
+          ':lease': leaseValue(1, lease),
+        },
+      }),
+    );
+
   return {
+    async acquire(s, lease) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await takeSlot(s, lease);
+          return;
+        } catch (err) {
+          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+          const { Item } = await client.send(
+            new GetItemCommand({ TableName: tableName, Key: slotKey(s), ConsistentRead: true }),
+          );
+          const reclaimed =
+            attempt === 1
+              ? await reclaimExpired(client, tableName, slotKey(s), 'inflight', Item, clock.now())
+              : 0;
+          if (reclaimed > 0) continue;
+          throw new GatewayError(
+            'rate_limited',
+            `Parallel request limit reached for ${s.scope}: ${s.max} requests already in flight.`,
+            { cause: err, headers: { 'retry-after': String(PARALLEL_RETRY_AFTER_S) } },
+          );
+        }
+      }
+    },
+    async release(s, lease_id) {
+      await releaseLease(client, tableName, slotKey(s), 'inflight', leaseAttribute(lease_id), 1);
+    },
     async admit(w) {
       const conditions: string[] = [];
       const values: Record<string, AttributeValue> = { ':one': { N: '1' }, ':ttl': ttl(w) };

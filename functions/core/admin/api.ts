@@ -2,53 +2,55 @@
  * The admin API: LiteLLM-compatible routes for keys and spend, and the reports the dashboard reads.
  * Like the proxy it is (Request) => Response; the Lambda handler and the local server are shells.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { costByUser, recentUsage } from '../analytics/queries.ts';
 import { GatewayError } from '../errors.ts';
-import { hashKey, maskKey, presentedKey } from '../governance/keys.ts';
-import type { BudgetLedger, Clock, KeyStore, Logger, QueryEngine, TeamStore } from '../ports.ts';
+import { maskKey } from '../governance/keys.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
 import { isRecord } from '../protocols/types.ts';
+import { actorOf, createAccess } from './access.ts';
+import type { AdminContext, AdminDeps, Route } from './context.ts';
+import { microsToUsd } from './fields.ts';
 import { keyRoutes } from './key-routes.ts';
-import { microsToUsd } from './keys.ts';
 import { teamRoutes } from './team-routes.ts';
+import { userRoutes } from './user-routes.ts';
 
-export interface AdminDeps {
-  keys: KeyStore;
-  teams: TeamStore;
-  ledger: BudgetLedger;
-  query: QueryEngine;
-  clock: Clock;
-  log: Logger;
-  masterKey: string;
-}
+export type { AdminDeps } from './context.ts';
 
-type Handler = (request: Request, url: URL) => Promise<Response>;
+/** Admin bodies are small documents; anything larger is refused before it is parsed. */
+export const ADMIN_MAX_BODY_BYTES = 256 * 1024;
 
 export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<Response> {
-  const master = hashKey(deps.masterKey);
-  const isMaster = (headers: Headers) => {
-    const presented = presentedKey(headers);
-    return (
-      presented !== undefined &&
-      timingSafeEqual(Buffer.from(hashKey(presented), 'hex'), Buffer.from(master, 'hex'))
-    );
-  };
-  const requireMaster = (headers: Headers) => {
-    if (!isMaster(headers))
-      throw new GatewayError(
-        'authentication',
-        'This route needs the master key, in Authorization: Bearer or x-api-key.',
-      );
+  const access = createAccess(deps);
+  const requireMaster = (headers: Headers) => access.requireMaster(headers);
+  const ctx: AdminContext = {
+    deps,
+    caller: (headers) => access.caller(headers),
+    requireMaster,
+    readJson,
+    async audit(caller, action, target, details) {
+      const entry = { ts: deps.clock.now().toISOString(), actor: actorOf(caller), action, target, details };
+      deps.log.info('admin.audit', { ...entry });
+      await deps.audit.append(entry);
+    },
   };
 
-  const routes: Record<string, Handler> = {
-    ...keyRoutes(deps, { isMaster, requireMaster, readJson }),
-    ...teamRoutes(deps, { requireMaster, readJson }),
+  const routes: Record<string, Route> = {
+    ...keyRoutes(ctx),
+    ...teamRoutes(ctx),
+    ...userRoutes(ctx),
     'GET /health': async () => json({ status: 'ok' }),
 
+    'GET /audit/log': async (request, url) => {
+      await requireMaster(request.headers);
+      const since = url.searchParams.get('since') ?? defaultSince(deps.clock.now());
+      if (Number.isNaN(Date.parse(since)))
+        throw new GatewayError('invalid_request', 'since must be an ISO date');
+      const limit = clampLimit(Number(url.searchParams.get('limit') ?? 100));
+      return json({ entries: await deps.audit.list({ since: new Date(since).toISOString(), limit }) });
+    },
+
     'GET /spend/logs': async (request, url) => {
-      requireMaster(request.headers);
+      await requireMaster(request.headers);
       const limit = Number(url.searchParams.get('limit') ?? 100);
       const sinceDay = url.searchParams.get('start_date') ?? defaultSince(deps.clock.now());
       const records = await recentUsage(deps.query, {
@@ -78,7 +80,7 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
     },
 
     'GET /api/reports/cost-by-user': async (request, url) => {
-      requireMaster(request.headers);
+      await requireMaster(request.headers);
       const date = url.searchParams.get('date') ?? deps.clock.now().toISOString().slice(0, 10);
       if (!/^\d{4}-\d{2}-\d{2}$/.test(date))
         throw new GatewayError('invalid_request', 'date must be YYYY-MM-DD');
@@ -128,7 +130,12 @@ function withoutSecrets(path: string): string {
 
 /** Admin bodies are JSON whatever the content-type says: `curl -d` sends form-encoded by default. */
 async function readJson(request: Request): Promise<Record<string, unknown>> {
-  const text = await request.text();
+  const tooLarge = () =>
+    new GatewayError('too_large', `Admin request bodies are limited to ${ADMIN_MAX_BODY_BYTES} bytes.`);
+  if (Number(request.headers.get('content-length') ?? 0) > ADMIN_MAX_BODY_BYTES) throw tooLarge();
+  const bytes = await request.arrayBuffer();
+  if (bytes.byteLength > ADMIN_MAX_BODY_BYTES) throw tooLarge();
+  const text = new TextDecoder().decode(bytes);
   if (text.trim() === '') return {};
   let body: unknown;
   try {

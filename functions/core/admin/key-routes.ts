@@ -1,6 +1,9 @@
 import { GatewayError, NotFoundError } from '../errors.ts';
 import { generateSecretKey, presentedKey } from '../governance/keys.ts';
-import type { BudgetLedger, Clock, KeyStore, Logger, TeamStore, VirtualKey } from '../ports.ts';
+import type { VirtualKey } from '../ports.ts';
+import { type Caller, mayManage } from './access.ts';
+import type { AdminContext, Route } from './context.ts';
+import { invalidBody, parse } from './fields.ts';
 import {
   applyKeyChanges,
   type DeleteKeys,
@@ -9,7 +12,6 @@ import {
   GenerateKeySchema,
   generateKey,
   hashOfRef,
-  invalidBody,
   KeyRefSchema,
   ListKeysQuerySchema,
   pageOfKeys,
@@ -20,64 +22,58 @@ import {
   UpdateKeySchema,
   withSecret,
 } from './keys.ts';
-import { parse } from './teams.ts';
-
-export interface KeyRouteDeps {
-  keys: KeyStore;
-  teams: TeamStore;
-  ledger: BudgetLedger;
-  clock: Clock;
-  log: Logger;
-}
-
-type Route = (request: Request, url: URL) => Promise<Response>;
+import { boundedSelfServiceKey } from './self-service.ts';
 
 /**
- * LiteLLM's key routes. All but `/key/info` are for the master key (`requireMaster` runs before the body
- * is read); a key may read its own info. Secrets are answered once, by generate and regenerate, and
- * never logged.
+ * LiteLLM's key routes. The master key may do everything; a person's own key may generate, list,
+ * block (revoke) and delete that person's keys and read their info. Secrets are answered once, by
+ * generate and regenerate, and never logged. Every change lands in the audit trail.
  */
-export function keyRoutes(
-  deps: KeyRouteDeps,
-  helpers: {
-    isMaster(headers: Headers): boolean;
-    requireMaster(headers: Headers): void;
-    readJson(request: Request): Promise<unknown>;
-  },
-): Record<string, Route> {
-  const { keys, teams, ledger, clock, log } = deps;
-  const body = async (request: Request) => {
-    helpers.requireMaster(request.headers);
-    return helpers.readJson(request);
-  };
-  const describe = async (key: VirtualKey) => describeKey(ledger, key, clock.now());
+export function keyRoutes(ctx: AdminContext): Record<string, Route> {
+  const { keys, teams, ledger, clock, policy } = ctx.deps;
+  const describe = async (key: VirtualKey) => describeKey(ledger, key, clock.now(), policy.timeZone);
   const assertTeamExists = async (team_id: string | null | undefined) => {
     if (team_id && !(await teams.get(team_id)))
       throw new GatewayError('invalid_request', `No team '${team_id}': create it with /team/new first.`);
   };
+  /** The key, if the caller may manage it; someone else's key is answered as not found. */
+  const ownKey = async (caller: Caller, ref: string) => {
+    const key = await requireKey(keys, ref);
+    if (!mayManage(caller, key)) throw new GatewayError('not_found', `No key '${showRef(ref)}'.`);
+    return key;
+  };
+
+  const masterCaller = async (request: Request): Promise<Caller> => {
+    await ctx.requireMaster(request.headers);
+    return master;
+  };
 
   const update = async (request: Request) => {
-    const input = parse(UpdateKeySchema, await body(request));
+    await ctx.requireMaster(request.headers);
+    const input = parse(UpdateKeySchema, await ctx.readJson(request));
     const key = await requireKey(keys, input.key);
     await assertTeamExists(input.team_id);
     const updated = applyKeyChanges(key, input, clock.now());
     await saveKey(keys, updated);
-    log.info('admin.key_updated', { key_id: key.key_id, actor: 'master' });
+    await ctx.audit({ type: 'master' }, 'key.update', `key:${key.key_id}`, changedFields(input));
     return Response.json(await describe(updated));
   };
 
   const setBlocked = (blocked: boolean) => async (request: Request) => {
-    const { key: ref } = parse(KeyRefSchema, await body(request));
-    const key = await requireKey(keys, ref);
+    // A person may revoke their own keys; only an admin may unblock one.
+    const caller = blocked ? await ctx.caller(request.headers) : await masterCaller(request);
+    const { key: ref } = parse(KeyRefSchema, await ctx.readJson(request));
+    const key = await ownKey(caller, ref);
     const updated = { ...key, blocked };
     await saveKey(keys, updated);
-    log.info(blocked ? 'admin.key_blocked' : 'admin.key_unblocked', { key_id: key.key_id, actor: 'master' });
+    await ctx.audit(caller, blocked ? 'key.block' : 'key.unblock', `key:${key.key_id}`);
     return Response.json(await describe(updated));
   };
 
   /** A new secret for the same record: alias, owner, budget and spend stay; the old secret stops. */
   const regenerate = async (request: Request, pathRef?: string) => {
-    const input = parse(RegenerateKeySchema, await body(request));
+    await ctx.requireMaster(request.headers);
+    const input = parse(RegenerateKeySchema, await ctx.readJson(request));
     const ref = pathRef || input.key;
     if (!ref) throw new GatewayError('invalid_request', 'Pass the key in the body as {"key": "sk-..."}.');
     const key = await requireKey(keys, ref);
@@ -85,21 +81,21 @@ export function keyRoutes(
     const secret = generateSecretKey();
     const regenerated = withSecret(applyKeyChanges(key, input, clock.now()), secret);
     await saveKey(keys, regenerated, key.hash);
-    log.info('admin.key_regenerated', { key_id: key.key_id, actor: 'master' });
+    await ctx.audit(master, 'key.regenerate', `key:${key.key_id}`, changedFields(input));
     return Response.json({ key: secret, ...(await describe(regenerated)) });
   };
 
   /** Every key the body names, or a 404 naming those it does not know; nothing is deleted until all resolve. */
-  const keysToDelete = async (input: DeleteKeys) => {
+  const keysToDelete = async (caller: Caller, input: DeleteKeys) => {
     const found = new Map<string, VirtualKey>();
     const missing: string[] = [];
     const byRef = await Promise.all((input.keys ?? []).map((ref) => keys.get(hashOfRef(ref))));
     byRef.forEach((key, i) => {
-      if (key) found.set(key.key_id, key);
+      if (key && mayManage(caller, key)) found.set(key.key_id, key);
       else missing.push(showRef(input.keys?.[i] ?? ''));
     });
     if (input.key_aliases) {
-      const all = await keys.list();
+      const all = (await keys.list()).filter((k) => mayManage(caller, k));
       for (const alias of input.key_aliases) {
         const named = all.filter((k) => k.key_alias === alias);
         if (named.length === 0) missing.push(alias);
@@ -115,22 +111,21 @@ export function keyRoutes(
 
   return {
     'POST /key/generate': async (request) => {
-      const input = parse(GenerateKeySchema, await body(request));
+      const caller = await ctx.caller(request.headers);
+      const asked = parse(GenerateKeySchema, await ctx.readJson(request));
+      const input = caller.type === 'master' ? asked : boundedSelfServiceKey(caller, asked);
       await assertTeamExists(input.team_id);
       const { secret, key } = await generateKey(keys, input, clock.now());
-      log.info('admin.key_generated', { key_id: key.key_id, key_alias: key.key_alias, actor: 'master' });
+      await ctx.audit(caller, 'key.generate', `key:${key.key_id}`, changedFields(input));
       return Response.json({ key: secret, ...(await describe(key)) });
     },
 
-    // LiteLLM lets a key read its own info; the master key reads any.
+    // LiteLLM lets a key read its own info; the master key reads any, a person any of theirs.
     'GET /key/info': async (request, url) => {
+      const caller = await ctx.caller(request.headers);
       const asked = url.searchParams.get('key') ?? presentedKey(request.headers);
       if (!asked) throw new GatewayError('invalid_request', 'Pass the key as ?key=...');
-      if (!helpers.isMaster(request.headers) && presentedKey(request.headers) !== asked) {
-        throw new GatewayError('authentication', 'Use the master key, or the key itself, to read a key.');
-      }
-      const key = await keys.get(hashOfRef(asked));
-      if (!key) throw new GatewayError('not_found', 'No such key.');
+      const key = await ownKey(caller, asked);
       return Response.json({ key: asked, info: await describe(key) });
     },
 
@@ -141,26 +136,35 @@ export function keyRoutes(
     'POST /key/{key}/regenerate': (request, url) => regenerate(request, pathSegment(url, 2)),
 
     'POST /key/delete': async (request) => {
-      const input = parse(DeleteKeysSchema, await body(request));
-      for (const key of await keysToDelete(input)) {
+      const caller = await ctx.caller(request.headers);
+      const input = parse(DeleteKeysSchema, await ctx.readJson(request));
+      for (const key of await keysToDelete(caller, input)) {
         await keys.delete(key.key_id).catch((err: unknown) => {
           // Deleted by someone else since it was found: the outcome asked for.
           if (!(err instanceof NotFoundError)) throw err;
         });
-        log.info('admin.key_deleted', { key_id: key.key_id, actor: 'master' });
+        await ctx.audit(caller, 'key.delete', `key:${key.key_id}`);
       }
       return Response.json({ deleted_keys: [...(input.keys ?? []), ...(input.key_aliases ?? [])] });
     },
 
     'GET /key/list': async (request, url) => {
-      helpers.requireMaster(request.headers);
+      const caller = await ctx.caller(request.headers);
       const given = [...url.searchParams].filter(([, value]) => value !== '');
       const query = ListKeysQuerySchema.safeParse(Object.fromEntries(given));
       if (!query.success) throw invalidBody(query.error, 'query');
-      const page = pageOfKeys(await keys.list(), query.data);
+      const visible = (await keys.list()).filter((k) => mayManage(caller, k));
+      const page = pageOfKeys(visible, query.data);
       return Response.json({ ...page, keys: await Promise.all(page.keys.map(describe)) });
     },
   };
+}
+
+const master: Caller = { type: 'master' };
+
+/** The names of the fields a request set, for the audit trail (values may be secrets or prompts). */
+function changedFields(input: Record<string, unknown>): { fields: string[] } {
+  return { fields: Object.keys(input).filter((k) => k !== 'key' && input[k] !== undefined) };
 }
 
 function pathSegment(url: URL, index: number): string {

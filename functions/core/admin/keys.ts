@@ -1,57 +1,52 @@
 import { z } from 'zod';
 import { ConflictError, GatewayError, NotFoundError } from '../errors.ts';
 import { generateSecretKey, hashKey, keyCounter, maskKey } from '../governance/keys.ts';
-import { isValidDuration, periodFor } from '../governance/periods.ts';
+import { periodFor } from '../governance/periods.ts';
 import type { BudgetLedger, KeyStore, VirtualKey } from '../ports.ts';
+import {
+  applyLimits,
+  describeLimits,
+  duration,
+  fromPartBudgets,
+  id,
+  limitFields,
+  metadata,
+  microsToUsd,
+  modelList,
+  NO_LIMITS,
+  partBudgets,
+  toPartBudgets,
+} from './fields.ts';
 
-const duration = z
-  .string()
-  .refine(isValidDuration, { message: 'expected daily|weekly|monthly or <n>(s|m|h|d|w|mo)' });
-const id = z.string().min(1).max(256);
-/** A billion dollars is 10^15 micro-dollars: still an exact integer in a double. */
-const usd = z.number().nonnegative().max(1_000_000_000);
-const perMinute = z.number().int().positive();
-
-/** LiteLLM's `/key/generate` body; fields the gateway does not enforce yet are accepted and kept. */
-export const GenerateKeySchema = z.looseObject({
+/** LiteLLM's `/key/generate` body, plus Tollgate's `budget_mode` and `provider_max_budget`. */
+const keyFields = {
   key_alias: id.nullish(),
   user_id: id.nullish(),
   team_id: id.nullish(),
-  models: z.array(z.string().min(1)).default([]),
-  max_budget: usd.nullish(),
-  budget_duration: duration.nullish(),
+  models: modelList.optional(),
+  ...limitFields,
+  model_max_budget: partBudgets.optional(),
+  provider_max_budget: partBudgets.optional(),
   duration: duration.nullish(),
-  metadata: z.record(z.string(), z.unknown()).default({}),
-  tags: z.array(z.string()).default([]),
-  billing_type: z.enum(['usage', 'subscription']).default('usage'),
-  rpm_limit: perMinute.nullish(),
-  tpm_limit: perMinute.nullish(),
-});
-
-/** What `/key/update` and `/key/regenerate` may change; an absent field is left as it is. */
-const changes = {
-  key_alias: id.nullish(),
-  user_id: id.nullish(),
-  team_id: id.nullish(),
-  models: z.array(z.string().min(1)).optional(),
-  max_budget: usd.nullish(),
-  budget_duration: duration.nullish(),
-  duration: duration.nullish(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  tags: z.array(z.string()).optional(),
+  metadata: metadata.optional(),
+  tags: z.array(z.string().min(1).max(256)).max(100).optional(),
   billing_type: z.enum(['usage', 'subscription']).optional(),
-  rpm_limit: perMinute.nullish(),
-  tpm_limit: perMinute.nullish(),
   blocked: z.boolean().optional(),
 };
+export const GenerateKeySchema = z.strictObject(keyFields);
+
 /** `key` is the secret (`sk-...`) or its token (the sha256 that /key/info and /key/list show). */
 const keyRef = z.string().min(1).max(512);
-export const UpdateKeySchema = z.looseObject({ key: keyRef, ...changes });
+/** What `/key/update` and `/key/regenerate` may change; an absent field is left as it is. */
+export const UpdateKeySchema = z.strictObject({ key: keyRef, ...keyFields });
 /** The key may instead come in the path (`/key/{key}/regenerate`), as LiteLLM allows. */
-export const RegenerateKeySchema = z.looseObject({ key: keyRef.optional(), ...changes });
-export const KeyRefSchema = z.looseObject({ key: keyRef });
+export const RegenerateKeySchema = z.strictObject({ key: keyRef.optional(), ...keyFields });
+export const KeyRefSchema = z.strictObject({ key: keyRef });
 export const DeleteKeysSchema = z
-  .object({ keys: z.array(keyRef).min(1).optional(), key_aliases: z.array(id).min(1).optional() })
+  .strictObject({
+    keys: z.array(keyRef).min(1).max(1000).optional(),
+    key_aliases: z.array(id).min(1).max(1000).optional(),
+  })
   .refine((b) => b.keys || b.key_aliases, { message: 'pass keys or key_aliases' });
 
 /** `/key/list` query: LiteLLM's filters and paging; its other parameters are accepted and ignored. */
@@ -64,17 +59,9 @@ export const ListKeysQuerySchema = z.looseObject({
 });
 
 export type KeyChanges = z.infer<typeof RegenerateKeySchema>;
+export type NewKey = z.infer<typeof GenerateKeySchema>;
 export type DeleteKeys = z.infer<typeof DeleteKeysSchema>;
 export type ListKeysQuery = z.infer<typeof ListKeysQuerySchema>;
-
-/** USD (as LiteLLM's API speaks it) to integer micro-dollars, once, at the edge. */
-export function usdToMicros(usd: number): number {
-  return Math.round(usd * 1_000_000);
-}
-
-export function microsToUsd(micros: number): number {
-  return micros / 1_000_000;
-}
 
 /** When a key given `duration` now expires. */
 function expiryFor(duration: string, now: Date): string {
@@ -83,32 +70,32 @@ function expiryFor(duration: string, now: Date): string {
 
 export async function generateKey(
   store: KeyStore,
-  input: z.infer<typeof GenerateKeySchema>,
+  input: NewKey,
   now: Date,
 ): Promise<{ secret: string; key: VirtualKey }> {
   // key_id is 48 random bits: a clash is unlikely but possible, and the store refuses it; draw again.
   for (let attempt = 1; ; attempt++) {
     const secret = generateSecretKey();
     const hash = hashKey(secret);
-    const key: VirtualKey = {
+    const blank: VirtualKey = {
       hash,
       key_id: hash.slice(0, 12),
       key_name: maskKey(secret),
-      key_alias: input.key_alias ?? null,
-      user_id: input.user_id ?? null,
-      team_id: input.team_id ?? null,
-      models: input.models,
-      max_budget_micros: input.max_budget == null ? null : usdToMicros(input.max_budget),
-      budget_duration: input.budget_duration ?? null,
-      metadata: input.metadata,
-      tags: input.tags,
-      billing_type: input.billing_type,
-      rpm_limit: input.rpm_limit ?? null,
-      tpm_limit: input.tpm_limit ?? null,
+      key_alias: null,
+      user_id: null,
+      team_id: null,
+      models: [],
+      ...NO_LIMITS,
+      model_max_budget: {},
+      provider_max_budget: {},
+      metadata: {},
+      tags: [],
+      billing_type: 'usage',
       blocked: false,
       created_at: now.toISOString(),
-      expires_at: input.duration ? expiryFor(input.duration, now) : null,
+      expires_at: null,
     };
+    const key = applyKeyChanges(blank, input, now);
     try {
       await store.create(key);
       return { secret, key };
@@ -120,23 +107,21 @@ export async function generateKey(
 
 /** The key with `input`'s fields changed; `duration` restarts the key's lifetime from `now`. */
 export function applyKeyChanges(key: VirtualKey, input: KeyChanges, now: Date): VirtualKey {
-  const { max_budget, duration } = input;
+  const { duration } = input;
   return {
-    ...key,
+    ...applyLimits(key, input),
     ...(input.key_alias !== undefined && { key_alias: input.key_alias }),
     ...(input.user_id !== undefined && { user_id: input.user_id }),
     ...(input.team_id !== undefined && { team_id: input.team_id }),
     ...(input.models !== undefined && { models: input.models }),
-    ...(max_budget !== undefined && {
-      max_budget_micros: max_budget === null ? null : usdToMicros(max_budget),
+    ...(input.model_max_budget !== undefined && { model_max_budget: toPartBudgets(input.model_max_budget) }),
+    ...(input.provider_max_budget !== undefined && {
+      provider_max_budget: toPartBudgets(input.provider_max_budget),
     }),
-    ...(input.budget_duration !== undefined && { budget_duration: input.budget_duration }),
     ...(duration !== undefined && { expires_at: duration === null ? null : expiryFor(duration, now) }),
     ...(input.metadata !== undefined && { metadata: input.metadata }),
     ...(input.tags !== undefined && { tags: input.tags }),
     ...(input.billing_type !== undefined && { billing_type: input.billing_type }),
-    ...(input.rpm_limit !== undefined && { rpm_limit: input.rpm_limit }),
-    ...(input.tpm_limit !== undefined && { tpm_limit: input.tpm_limit }),
     ...(input.blocked !== undefined && { blocked: input.blocked }),
   };
 }
@@ -200,8 +185,8 @@ export function pageOfKeys(keys: VirtualKey[], query: ListKeysQuery) {
 }
 
 /** A key's public description in LiteLLM's field names, with its spend in the current budget period. */
-export async function describeKey(ledger: BudgetLedger, key: VirtualKey, now: Date) {
-  const counter = keyCounter(key, now);
+export async function describeKey(ledger: BudgetLedger, key: VirtualKey, now: Date, timeZone = 'UTC') {
+  const counter = keyCounter(key, now, timeZone);
   const { spent_micros, committed_micros } = await ledger.read(counter);
   return {
     token: key.hash,
@@ -215,21 +200,15 @@ export async function describeKey(ledger: BudgetLedger, key: VirtualKey, now: Da
     spend_micros: spent_micros,
     /** Reserved by requests still in flight. */
     reserved_micros: committed_micros - spent_micros,
-    max_budget: key.max_budget_micros === null ? null : microsToUsd(key.max_budget_micros),
-    budget_duration: key.budget_duration,
+    ...describeLimits(key),
+    model_max_budget: fromPartBudgets(key.model_max_budget),
+    provider_max_budget: fromPartBudgets(key.provider_max_budget),
     budget_reset_at: counter.resets_at,
     expires: key.expires_at,
     blocked: key.blocked,
     metadata: key.metadata,
     tags: key.tags,
     billing_type: key.billing_type,
-    rpm_limit: key.rpm_limit,
-    tpm_limit: key.tpm_limit,
     created_at: key.created_at,
   };
-}
-
-export function invalidBody(error: z.ZodError, what = 'request body'): GatewayError {
-  const detail = error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-  return new GatewayError('invalid_request', `Invalid ${what}: ${detail}`);
 }

@@ -1,4 +1,4 @@
-import type { Clock, KeyStore, Team, TeamStore, VirtualKey } from '../ports.ts';
+import type { Clock, DocumentStore, KeyStore, VirtualKey } from '../ports.ts';
 
 /**
  * Remembers what `load` found for `ttlMs`, so the hot path skips a DynamoDB read per request. A change
@@ -55,8 +55,13 @@ export function cachedKeyStore(store: KeyStore, ttlMs: number, clock: Clock): Ke
   };
 }
 
-export function cachedTeamStore(store: TeamStore, ttlMs: number, clock: Clock): TeamStore {
+/** Caches `get` of teams or users for the proxy: a blocked team or a changed budget applies within `ttlMs`. */
+export function cachedDocumentStore<T>(
+  store: DocumentStore<T>,
+  ttlMs: number,
+  clock: Clock,
+): DocumentStore<T> {
   if (ttlMs <= 0) return store;
-  const get = ttlCache<Team>((id) => store.get(id), ttlMs, clock);
+  const get = ttlCache<T>((id) => store.get(id), ttlMs, clock);
   return { ...store, get };
 }

@@ -55,16 +55,56 @@ export function assertModelAllowed(key: VirtualKey, requested: string, canonical
  * The key's own budget counter for the period containing `now`; metered even without a limit. Counted
  * under the stable key_id, not the hash: a regenerated secret keeps the key's spend.
  */
-export function keyCounter(key: VirtualKey, now: Date): BudgetCounter {
+export function keyCounter(key: VirtualKey, now: Date, timeZone = 'UTC'): BudgetCounter {
   return budgetCounter(
     {
       scope: 'key',
       scope_id: key.key_id,
       label: key.key_alias ?? key.key_id,
       limit_micros: key.max_budget_micros,
+      soft_limit_micros: key.soft_budget_micros,
+      mode: key.budget_mode,
       duration: key.budget_duration,
       anchor: key.created_at,
     },
     now,
+    timeZone,
+  );
+}
+
+/**
+ * The key's budgets on the model (`model_max_budget`, by requested or canonical name) and on the
+ * provider it is served by, where it has them.
+ */
+export function keyPartCounters(
+  key: VirtualKey,
+  model: { requested: string; canonical: string; provider: string },
+  now: Date,
+  timeZone = 'UTC',
+): BudgetCounter[] {
+  const label = key.key_alias ?? key.key_id;
+  const modelName = key.model_max_budget[model.requested] ? model.requested : model.canonical;
+  const parts = [
+    { scope: 'key_model' as const, name: modelName, budget: key.model_max_budget[modelName] },
+    { scope: 'key_provider' as const, name: model.provider, budget: key.provider_max_budget[model.provider] },
+  ];
+  return parts.flatMap(({ scope, name, budget }) =>
+    budget
+      ? [
+          budgetCounter(
+            {
+              scope,
+              scope_id: `${key.key_id}/${name}`,
+              label: `${label} on ${name}`,
+              limit_micros: budget.limit_micros,
+              mode: key.budget_mode,
+              duration: budget.duration,
+              anchor: key.created_at,
+            },
+            now,
+            timeZone,
+          ),
+        ]
+      : [],
   );
 }

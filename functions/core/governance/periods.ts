@@ -1,7 +1,9 @@
 /**
- * Budget periods. Calendar periods (`daily`, `weekly` = ISO week from Monday, `monthly`) reset at UTC
- * boundaries. LiteLLM-style durations (`1d`, `30d`, `1w`, `1mo`, `12h`) are fixed windows anchored at the
- * budget's creation time: window n runs from anchor + n·duration to anchor + (n+1)·duration.
+ * Budget periods. Calendar periods (`daily`, `weekly` = ISO week from Monday, `monthly`) reset at
+ * midnight in the deployment's time zone (UTC unless configured). LiteLLM-style durations (`1d`, `30d`,
+ * `1w`, `1mo`, `12h`) are fixed windows anchored at the budget's creation time: window n runs from
+ * anchor + n·duration to anchor + (n+1)·duration. A new period is a new counter: nothing has to run
+ * for a budget to reset.
  */
 export interface Period {
   /** Stable identity of the window, used in counter keys: `2026-11-25`, `2026-W48`, `2026-11`, `w:<start>`. */
@@ -18,14 +20,24 @@ export function isValidDuration(duration: string): boolean {
   return ['daily', 'weekly', 'monthly'].includes(duration) || DURATION.test(duration);
 }
 
-export function periodFor(duration: string, anchor: Date, now: Date): Period {
+/** Whether `zone` is an IANA time zone this runtime knows (`UTC`, `Europe/Berlin`...). */
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function periodFor(duration: string, anchor: Date, now: Date, timeZone = 'UTC'): Period {
   switch (duration) {
     case 'daily':
-      return calendarDay(now);
+      return calendarDay(now, timeZone);
     case 'weekly':
-      return isoWeek(now);
+      return isoWeek(now, timeZone);
     case 'monthly':
-      return calendarMonth(now);
+      return calendarMonth(now, timeZone);
   }
   const match = DURATION.exec(duration);
   if (!match) throw new Error(`Invalid budget_duration '${duration}'`);
@@ -35,29 +47,83 @@ export function periodFor(duration: string, anchor: Date, now: Date): Period {
   return unit === 'mo' ? monthWindow(n, anchor, now) : fixedWindow(n * UNIT[unit], anchor, now);
 }
 
-function calendarDay(now: Date): Period {
-  const start = utc(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  return { id: ymd(start), start, end: addDays(start, 1) };
+function calendarDay(now: Date, zone: string): Period {
+  const { y, m, d } = wallDate(now, zone);
+  return { id: ymd(y, m, d), start: midnight(y, m, d, zone), end: midnight(y, m, d + 1, zone) };
 }
 
-function calendarMonth(now: Date): Period {
-  const start = utc(now.getUTCFullYear(), now.getUTCMonth(), 1);
-  return { id: ymd(start).slice(0, 7), start, end: utc(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) };
+function calendarMonth(now: Date, zone: string): Period {
+  const { y, m } = wallDate(now, zone);
+  return { id: ymd(y, m, 1).slice(0, 7), start: midnight(y, m, 1, zone), end: midnight(y, m + 1, 1, zone) };
 }
 
-function isoWeek(now: Date): Period {
-  const day = calendarDay(now).start;
+function isoWeek(now: Date, zone: string): Period {
+  const { y, m, d } = wallDate(now, zone);
+  const day = utc(y, m, d);
   const sinceMonday = (day.getUTCDay() + 6) % 7;
-  const start = addDays(day, -sinceMonday);
+  const monday = addDays(day, -sinceMonday);
   // The ISO week-numbering year is the year of the week's Thursday.
-  const thursday = addDays(start, 3);
+  const thursday = addDays(monday, 3);
   const jan1 = utc(thursday.getUTCFullYear(), 0, 1);
   const week = Math.floor((thursday.getTime() - jan1.getTime()) / UNIT.d / 7) + 1;
+  const [my, mm, md] = [monday.getUTCFullYear(), monday.getUTCMonth(), monday.getUTCDate()];
   return {
     id: `${thursday.getUTCFullYear()}-W${String(week).padStart(2, '0')}`,
-    start,
-    end: addDays(start, 7),
+    start: midnight(my, mm, md, zone),
+    end: midnight(my, mm, md + 7, zone),
   };
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The calendar date (month 0-based) and wall-clock time that `instant` shows in `zone`. */
+function wallTime(instant: Date, zone: string) {
+  let format = formatters.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(zone, format);
+  }
+  const part = Object.fromEntries(format.formatToParts(instant).map((p) => [p.type, Number(p.value)]));
+  return {
+    y: part.year ?? 0,
+    m: (part.month ?? 1) - 1,
+    d: part.day ?? 1,
+    h: part.hour ?? 0,
+    min: part.minute ?? 0,
+    s: part.second ?? 0,
+  };
+}
+
+function wallDate(instant: Date, zone: string) {
+  if (zone === 'UTC')
+    return { y: instant.getUTCFullYear(), m: instant.getUTCMonth(), d: instant.getUTCDate() };
+  return wallTime(instant, zone);
+}
+
+/** How far `zone`'s wall clock is ahead of UTC at `instant`, in ms. */
+function offsetMs(instant: Date, zone: string): number {
+  const w = wallTime(instant, zone);
+  return Date.UTC(w.y, w.m, w.d, w.h, w.min, w.s) - Math.floor(instant.getTime() / 1000) * 1000;
+}
+
+/**
+ * The instant the day y-m-d (month 0-based, overflow normalised) begins in `zone`. The offset is read
+ * at the first guess and again at the result, which settles days where the offset changes (DST).
+ */
+function midnight(y: number, m: number, d: number, zone: string): Date {
+  const wall = Date.UTC(y, m, d);
+  if (zone === 'UTC') return new Date(wall);
+  const first = wall - offsetMs(new Date(wall), zone);
+  return new Date(wall - offsetMs(new Date(first), zone));
 }
 
 function fixedWindow(ms: number, anchor: Date, now: Date): Period {
@@ -94,6 +160,6 @@ function addDays(d: Date, days: number): Date {
   return new Date(d.getTime() + days * UNIT.d);
 }
 
-function ymd(d: Date): string {
-  return d.toISOString().slice(0, 10);
+function ymd(y: number, m: number, d: number): string {
+  return utc(y, m, d).toISOString().slice(0, 10);
 }

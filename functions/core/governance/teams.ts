@@ -18,16 +18,19 @@ export function assertTeamModelAllowed(team: Team, requested: string, canonical:
 }
 
 /** The team's budget counter for the period containing `now`, shared by every key of the team. */
-export function teamCounter(team: Team, now: Date): BudgetCounter {
+export function teamCounter(team: Team, now: Date, timeZone = 'UTC'): BudgetCounter {
   return budgetCounter(
     {
       scope: 'team',
       scope_id: team.team_id,
       label: team.team_alias ?? team.team_id,
       limit_micros: team.max_budget_micros,
+      soft_limit_micros: team.soft_budget_micros,
+      mode: team.budget_mode,
       duration: team.budget_duration,
       anchor: team.created_at,
     },
     now,
+    timeZone,
   );
 }

@@ -1,10 +1,14 @@
+import { crossings, toAlert } from '../governance/thresholds.ts';
 import type {
   BudgetLedger,
   Clock,
   Logger,
+  Notifier,
+  ParallelSlot,
   RateLimiter,
   RateWindow,
   Reservation,
+  Settlement,
   UsageSink,
   VirtualKey,
 } from '../ports.ts';
@@ -33,8 +37,10 @@ export interface CallState {
   model_requested?: string;
   session_id?: string;
   reservation?: Reservation;
-  /** The rate-limit window the request was admitted in, to add its tokens to. */
-  rate_window?: RateWindow;
+  /** The rate-limit windows the request was admitted in, to add its tokens to. */
+  rate_windows?: RateWindow[];
+  /** The parallel slots it holds, to give back. */
+  slots?: ParallelSlot[];
   first_byte?: Date;
   upstream_started?: Date;
   upstream_ended?: Date;
@@ -62,6 +68,8 @@ export function createFinisher(deps: {
   ledger: BudgetLedger;
   limiter: RateLimiter;
   usage: UsageSink;
+  notifier: Notifier;
+  policy: { alertThresholdsPct: number[] };
   clock: Clock;
   log: Logger;
 }): Finisher {
@@ -73,21 +81,11 @@ export function createFinisher(deps: {
     const listCost = usage && call.model && call.billable ? costMicros(usage, call.model.price) : 0;
     // Flat-rate plans (a Kimi coding plan, say) record their list price as shadow cost and bill nothing.
     const cost = call.key?.billing_type === 'subscription' ? 0 : listCost;
-    if (call.reservation) {
-      try {
-        await deps.ledger.settle(call.reservation, cost);
-      } catch (err) {
-        // The reservation stays counted (over-, never under-counting spend); the record still lands.
-        deps.log.error('budget.settle_failed', { request_id: call.request_id, error: String(err) });
-      }
-    }
-    if (call.rate_window && usage) {
-      try {
-        await deps.limiter.addTokens(call.rate_window, promptTokens(usage) + usage.output_tokens);
-      } catch (err) {
-        deps.log.error('rate_limit.count_failed', { request_id: call.request_id, error: String(err) });
-      }
-    }
+    const [settlements] = await Promise.all([
+      settle(call, cost),
+      releaseSlots(call),
+      usage ? addRateTokens(call, promptTokens(usage) + usage.output_tokens) : undefined,
+    ]);
     const record = toUsageRecord({
       request_id: call.request_id,
       started: call.started,
@@ -113,7 +111,7 @@ export function createFinisher(deps: {
       usage_source: source,
       cost_micros: cost,
       shadow_cost_micros: listCost,
-      reserved_micros: call.reservation?.amount_micros ?? 0,
+      reserved_micros: Math.max(0, ...(call.reservation?.claims.map((c) => c.amount_micros) ?? [])),
       price_version: call.model?.price.version,
     });
     try {
@@ -121,6 +119,56 @@ export function createFinisher(deps: {
     } catch (err) {
       deps.log.error('usage.write_failed', { request_id: call.request_id, error: String(err) });
     }
+    await alert(call, settlements);
+  }
+
+  /** Replaces the reservation by the cost. If that fails, the lease expires and is released later. */
+  async function settle(call: CallState, cost: number): Promise<Settlement[]> {
+    if (!call.reservation) return [];
+    try {
+      return await deps.ledger.settle(call.reservation, cost);
+    } catch (err) {
+      // The record still lands with the cost: the lake stays the source of truth for spend.
+      deps.log.error('budget.settle_failed', { request_id: call.request_id, error: String(err) });
+      return [];
+    }
+  }
+
+  async function releaseSlots(call: CallState): Promise<void> {
+    await Promise.all(
+      (call.slots ?? []).map((slot) =>
+        deps.limiter.release(slot, call.request_id).catch((err: unknown) => {
+          // The slot's lease expires and frees it later.
+          deps.log.error('parallel.release_failed', { request_id: call.request_id, error: String(err) });
+        }),
+      ),
+    );
+  }
+
+  async function addRateTokens(call: CallState, tokens: number): Promise<void> {
+    await Promise.all(
+      (call.rate_windows ?? []).map((w) =>
+        deps.limiter.addTokens(w, tokens).catch((err: unknown) => {
+          deps.log.error('rate_limit.count_failed', { request_id: call.request_id, error: String(err) });
+        }),
+      ),
+    );
+  }
+
+  /** Threshold and soft-budget crossings this settlement caused; delivery never fails the request. */
+  async function alert(call: CallState, settlements: Settlement[]): Promise<void> {
+    const events = crossings(settlements, deps.policy.alertThresholdsPct).map(toAlert);
+    await Promise.all(
+      events.map((event) =>
+        deps.notifier.notify(event).catch((err: unknown) => {
+          deps.log.error('alert.notify_failed', {
+            request_id: call.request_id,
+            scope: event.scope,
+            error: String(err),
+          });
+        }),
+      ),
+    );
   }
 
   return {

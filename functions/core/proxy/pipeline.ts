@@ -5,40 +5,36 @@
  */
 import type { ProviderName, ProviderSettings } from '../../config.ts';
 import { GatewayError } from '../errors.ts';
-import { estimatePromptTokensForReservation, reserveBudget } from '../governance/budgets.ts';
 import {
   assertKeyUsable,
   assertModelAllowed,
   hashKey,
   isModelAllowed,
-  keyCounter,
   presentedKey,
 } from '../governance/keys.ts';
-import { keyRateWindow } from '../governance/rate-limits.ts';
-import {
-  assertTeamModelAllowed,
-  assertTeamUsable,
-  isModelAllowedForTeam,
-  teamCounter,
-} from '../governance/teams.ts';
+import type { GovernancePolicy, Principal } from '../governance/scopes.ts';
+import { assertTeamModelAllowed, isModelAllowedForTeam } from '../governance/teams.ts';
+import { assertUserModelAllowed, isModelAllowedForUser } from '../governance/users.ts';
 import type {
   BudgetLedger,
   Clock,
   KeyStore,
   Logger,
+  Notifier,
   RateLimiter,
-  Team,
   TeamStore,
   UpstreamFetch,
   UsageSink,
+  UserStore,
   VirtualKey,
 } from '../ports.ts';
 import type { ModelCatalog, ResolvedModel } from '../pricing/catalog.ts';
 import { anthropicMessages } from '../protocols/anthropic-messages.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
-import type { ParsedRequest, Protocol } from '../protocols/types.ts';
+import type { Protocol } from '../protocols/types.ts';
 import { isRecord } from '../protocols/types.ts';
 import { upstreamPath } from '../providers/providers.ts';
+import { admit, principalOf } from './admit.ts';
 import { headerTags, mergeTags } from './attribution.ts';
 import { type CallState, createFinisher } from './finish.ts';
 import { forward } from './forward.ts';
@@ -48,9 +44,13 @@ import { detectAgent, matchRoute } from './routes.ts';
 export interface ProxyDeps {
   keys: KeyStore;
   teams: TeamStore;
+  users: UserStore;
   ledger: BudgetLedger;
   limiter: RateLimiter;
   usage: UsageSink;
+  /** Where budget threshold and soft-budget crossings go. */
+  notifier: Notifier;
+  policy: GovernancePolicy;
   upstream: UpstreamFetch;
   /** Providers not called over plain HTTP: Bedrock goes through the AWS SDK, which signs each call. */
   upstreams?: Partial<Record<ProviderName, UpstreamFetch>>;
@@ -90,7 +90,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       const key = await authenticate(request.headers);
       call.key = key;
       call.tags = mergeTags(key.tags, headerTags(request.headers));
-      const team = await teamOf(key);
+      const who = await principalOf(deps, key);
       const { body, raw, bytes } = await readJsonBody(request, deps.maxBodyBytes);
       const parsed = route.protocol.parseRequest(body);
       Object.assign(call, {
@@ -102,17 +102,9 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
         prompt_bytes: bytes,
         body,
       });
-      const model = resolveModel(key, team, parsed.model, route.protocol);
-      call.model = model;
-      // Rate limits before budgets: a refused request must not hold a reservation.
-      call.rate_window = keyRateWindow(key, deps.clock.now());
-      if (call.rate_window) await deps.limiter.admit(call.rate_window);
-      const reserved = call.billable
-        ? await reserve(key, team, model, parsed, bytes)
-        : { reservation: undefined, outputCap: undefined };
-      call.reservation = reserved.reservation;
+      call.model = resolveModel(who, parsed.model, route.protocol);
       const timeoutMs = Math.min(deps.upstreamTimeoutMs, options.timeoutMs ?? Number.POSITIVE_INFINITY);
-      const outputCap = reserved.outputCap;
+      const outputCap = await admit(deps, call, who, parsed, { bytes, timeoutMs });
       return await forward(deps, finisher, call, { request, url, body, raw, parsed, outputCap, timeoutMs });
     } catch (err) {
       const error = asGatewayError(err, deps.log, call.request_id);
@@ -140,44 +132,19 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
     };
   }
 
-  /** The key's team, if it has one; a key whose team was deleted or blocked may not be used. */
-  async function teamOf(key: VirtualKey): Promise<Team | undefined> {
-    if (!key.team_id) return undefined;
-    const team = await deps.teams.get(key.team_id);
-    if (!team)
-      throw new GatewayError(
-        'permission',
-        `Key '${key.key_alias ?? key.key_id}' belongs to a team that no longer exists.`,
-      );
-    assertTeamUsable(team);
-    return team;
-  }
-
-  function reserve(
-    key: VirtualKey,
-    team: Team | undefined,
-    model: ResolvedModel,
-    parsed: ParsedRequest,
-    bytes: number,
-  ) {
-    const now = deps.clock.now();
-    const counters = team ? [keyCounter(key, now), teamCounter(team, now)] : [keyCounter(key, now)];
-    return reserveBudget(deps.ledger, counters, {
-      promptTokens: estimatePromptTokensForReservation(bytes),
-      outputTokens: Math.min(parsed.maxOutputTokens ?? model.max_output_tokens, model.max_output_tokens),
-      price: model.price,
-    });
-  }
-
   /** `GET /v1/models`: the models this key may use, in the list shape of the client's protocol. */
   async function models(request: Request): Promise<Response> {
     const anthropic = request.headers.has('anthropic-version');
     try {
-      const key = await authenticate(request.headers);
-      const team = await teamOf(key);
+      const { key, team, user } = await principalOf(deps, await authenticate(request.headers));
       const names = deps.catalog
         .models()
-        .filter((m) => isModelAllowed(key, m, m) && (!team || isModelAllowedForTeam(team, m, m)));
+        .filter(
+          (m) =>
+            isModelAllowed(key, m, m) &&
+            (!team || isModelAllowedForTeam(team, m, m)) &&
+            (!user || isModelAllowedForUser(user, m, m)),
+        );
       return Response.json(anthropic ? anthropicModelList(names) : openaiModelList(names));
     } catch (err) {
       return errorResponse(
@@ -202,9 +169,9 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
     return key;
   }
 
+  /** The catalog model, if the key, its team and its person may all use it (403 before any upstream call). */
   function resolveModel(
-    key: VirtualKey,
-    team: Team | undefined,
+    { key, team, user }: Principal,
     requested: string,
     protocol: Protocol,
   ): ResolvedModel {
@@ -217,6 +184,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
     }
     assertModelAllowed(key, requested, model.model);
     if (team) assertTeamModelAllowed(team, requested, model.model);
+    if (user) assertUserModelAllowed(user, requested, model.model);
     if (!upstreamPath(model.provider, protocol.name)) {
       throw new GatewayError(
         'invalid_request',

@@ -37,7 +37,9 @@ describe('reserveBudget', () => {
         calls += 1;
         throw new Error('ProvisionedThroughputExceeded');
       },
-      async settle() {},
+      async settle() {
+        return [];
+      },
       async read() {
         return { spent_micros: 0, committed_micros: 0 };
       },
@@ -45,7 +47,12 @@ describe('reserveBudget', () => {
     const price = createModelCatalog().resolve('gpt-5')!.price;
 
     // Act
-    const attempt = reserveBudget(failing, [], { promptTokens: 10, outputTokens: MIN_OUTPUT_TOKENS, price });
+    const attempt = reserveBudget(
+      failing,
+      [],
+      { promptTokens: 10, outputTokens: MIN_OUTPUT_TOKENS, price, fairOutputTokens: 4_096 },
+      { id: 'r', expires_at: new Date('2026-11-25T12:10:00Z') },
+    );
 
     // Assess
     await expect(attempt).rejects.toThrow('ProvisionedThroughputExceeded');

@@ -199,6 +199,8 @@ describe('keyCounter', () => {
       period: 'lifetime',
       resets_at: null,
       limit_micros: null,
+      mode: 'strict',
+      soft_limit_micros: null,
     });
   });
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isValidDuration, periodFor } from '../../../../functions/core/governance/periods.ts';
+import {
+  isValidDuration,
+  isValidTimeZone,
+  periodFor,
+} from '../../../../functions/core/governance/periods.ts';
 
 const at = (iso: string) => new Date(iso);
 /** The period as plain strings, so a failure shows all three at once. */
@@ -294,5 +298,73 @@ describe('invalid durations', () => {
 
     // Assess
     expect(valid).toBe(false);
+  });
+});
+
+describe('calendar periods in a configured time zone', () => {
+  it('starts a Berlin month at local midnight, an hour before UTC midnight in winter', () => {
+    // Prepare: 23:30 UTC on 30 Nov is 00:30 on 1 Dec in Berlin (UTC+1).
+    const now = new Date('2026-11-30T23:30:00Z');
+
+    // Act
+    const period = periodFor('monthly', ANCHOR, now, 'Europe/Berlin');
+
+    // Assess
+    expect(period.id).toBe('2026-12');
+    expect(period.start.toISOString()).toBe('2026-11-30T23:00:00.000Z');
+    expect(period.end.toISOString()).toBe('2026-12-31T23:00:00.000Z');
+  });
+
+  it('gives New York the 23-hour day on which daylight saving time begins', () => {
+    // Prepare: 8 March 2026, clocks go from 02:00 EST to 03:00 EDT.
+    const now = new Date('2026-03-08T12:00:00Z');
+
+    // Act
+    const period = periodFor('daily', ANCHOR, now, 'America/New_York');
+
+    // Assess
+    expect(period.id).toBe('2026-03-08');
+    expect(period.start.toISOString()).toBe('2026-03-08T05:00:00.000Z');
+    expect(period.end.toISOString()).toBe('2026-03-09T04:00:00.000Z');
+  });
+
+  it('starts a Tokyo ISO week on Monday local midnight, which is Sunday 15:00 UTC', () => {
+    // Prepare: Sunday 29 Nov 2026 16:00 UTC is Monday 30 Nov 01:00 in Tokyo (UTC+9).
+    const now = new Date('2026-11-29T16:00:00Z');
+
+    // Act
+    const period = periodFor('weekly', ANCHOR, now, 'Asia/Tokyo');
+
+    // Assess
+    expect(period.id).toBe('2026-W49');
+    expect(period.start.toISOString()).toBe('2026-11-29T15:00:00.000Z');
+    expect(period.end.toISOString()).toBe('2026-12-06T15:00:00.000Z');
+  });
+
+  it('is the UTC period when the zone is UTC', () => {
+    // Prepare
+    const now = new Date('2026-11-30T23:30:00Z');
+
+    // Act
+    const zoned = periodFor('monthly', ANCHOR, now, 'UTC');
+
+    // Assess
+    expect(zoned).toEqual(periodFor('monthly', ANCHOR, now));
+    expect(zoned.id).toBe('2026-11');
+  });
+
+  it.each([
+    ['Europe/Berlin', true],
+    ['UTC', true],
+    ['Mars/Olympus', false],
+  ])('isValidTimeZone(%j) is %j', (zone, valid) => {
+    // Prepare
+    const name = zone;
+
+    // Act
+    const result = isValidTimeZone(name);
+
+    // Assess
+    expect(result).toBe(valid);
   });
 });

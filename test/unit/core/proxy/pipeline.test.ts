@@ -2,11 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../functions/adapters/logger.ts';
 import { loadConfig } from '../../../../functions/config.ts';
 import { hashKey } from '../../../../functions/core/governance/keys.ts';
-import type { BudgetLedger, UsageSink } from '../../../../functions/core/ports.ts';
+import { DEFAULT_POLICY } from '../../../../functions/core/governance/scopes.ts';
+import type { UsageSink } from '../../../../functions/core/ports.ts';
 import { createModelCatalog } from '../../../../functions/core/pricing/catalog.ts';
 import { createProxy } from '../../../../functions/core/proxy/pipeline.ts';
 import type { UsageRecord } from '../../../../functions/core/usage/record.ts';
-import { keysOf, noLimits, noTeams } from '../../../support/stores.ts';
+import {
+  collectingNotifier,
+  keysOf,
+  memoryLedger,
+  noLimits,
+  noTeams,
+  noUsers,
+} from '../../../support/stores.ts';
 import { virtualKey } from '../../../support/virtual-key.ts';
 
 /** The pipeline in-process, with an upstream that records what it is sent and answers canned JSON. */
@@ -16,15 +24,14 @@ const key = virtualKey({ hash: hashKey(SECRET), key_alias: 'unit', user_id: 'u' 
 function setup() {
   const sent: Array<{ url: string; body: string }> = [];
   const records: UsageRecord[] = [];
-  const ledger: BudgetLedger = {
-    reserve: async (counters, amount_micros) => ({ counters, amount_micros, binding: null }),
-    settle: async () => {},
-    read: async () => ({ spent_micros: 0, committed_micros: 0 }),
-  };
+  const ledger = memoryLedger;
   const usage: UsageSink = { write: async (r) => void records.push(...r) };
   const proxy = createProxy({
     keys: keysOf(key),
     teams: noTeams,
+    users: noUsers,
+    notifier: collectingNotifier(),
+    policy: DEFAULT_POLICY,
     limiter: noLimits,
     ledger,
     usage,

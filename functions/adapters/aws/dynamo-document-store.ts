@@ -1,0 +1,83 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import type { DocumentStore, Team, User } from '../../core/ports.ts';
+import { queryPartition } from './dynamo-query.ts';
+
+/**
+ * Small documents (teams, users) in DynamoDB, one partition per kind (`TEAMS`, `USERS`), sorted by id: a
+ * deployment has tens to thousands of them, so listing is one paged Query, and no scan ever walks the
+ * budget counters. Each is one JSON attribute; `normalise` fills fields that older documents lack.
+ */
+export function createDynamoDocumentStore<T>(
+  client: DynamoDBClient,
+  tableName: string,
+  kind: { partition: string; label: string; idOf(doc: T): string; normalise(doc: T): T },
+): DocumentStore<T> {
+  const pk = { S: kind.partition };
+  const toItem = (doc: T): Record<string, AttributeValue> => ({
+    pk,
+    sk: { S: kind.idOf(doc) },
+    doc_json: { S: JSON.stringify(doc) },
+  });
+  const fromItem = (item: Record<string, AttributeValue>): T =>
+    kind.normalise(JSON.parse(item.doc_json?.S ?? item.team_json?.S ?? '{}') as T);
+  const put = async (doc: T, condition: string, onFail: () => Error) => {
+    try {
+      await client.send(
+        new PutItemCommand({ TableName: tableName, Item: toItem(doc), ConditionExpression: condition }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) throw onFail();
+      throw err;
+    }
+  };
+  const name = (doc: T) => `${kind.label} '${kind.idOf(doc)}'`;
+  return {
+    async get(id) {
+      const { Item } = await client.send(
+        new GetItemCommand({ TableName: tableName, Key: { pk, sk: { S: id } }, ConsistentRead: true }),
+      );
+      return Item ? fromItem(Item) : undefined;
+    },
+    create: (doc) =>
+      put(doc, 'attribute_not_exists(pk)', () => new ConflictError(`${name(doc)} already exists`)),
+    update: (doc) => put(doc, 'attribute_exists(pk)', () => new NotFoundError(`${name(doc)} does not exist`)),
+    async delete(id) {
+      await client.send(new DeleteItemCommand({ TableName: tableName, Key: { pk, sk: { S: id } } }));
+    },
+    list: () => queryPartition(client, tableName, pk, fromItem),
+  };
+}
+
+const LIMIT_DEFAULTS = {
+  soft_budget_micros: null,
+  budget_mode: 'strict',
+  rpm_limit: null,
+  tpm_limit: null,
+  max_parallel_requests: null,
+} as const;
+
+export function createDynamoTeamStore(client: DynamoDBClient, tableName: string): DocumentStore<Team> {
+  return createDynamoDocumentStore<Team>(client, tableName, {
+    partition: 'TEAMS',
+    label: 'Team',
+    idOf: (t) => t.team_id,
+    normalise: (t) => ({ ...LIMIT_DEFAULTS, ...t }),
+  });
+}
+
+export function createDynamoUserStore(client: DynamoDBClient, tableName: string): DocumentStore<User> {
+  return createDynamoDocumentStore<User>(client, tableName, {
+    partition: 'USERS',
+    label: 'User',
+    idOf: (u) => u.user_id,
+    normalise: (u) => ({ ...LIMIT_DEFAULTS, ...u }),
+  });
+}

@@ -1,0 +1,31 @@
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { Notifier } from '../../core/ports.ts';
+
+/** SNS subjects are at most 100 printable ASCII characters. */
+const MAX_SUBJECT = 100;
+
+/**
+ * Alerts to the SNS topic: the readable text as the message (what an email subscription shows), the
+ * event as JSON in a message attribute, and `severity` and `scope` as attributes that subscriptions
+ * can filter on.
+ */
+export function createSnsNotifier(client: SNSClient, topicArn: string): Notifier {
+  return {
+    async notify(alert) {
+      await client.send(
+        new PublishCommand({
+          TopicArn: topicArn,
+          Subject: alert.subject.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_SUBJECT),
+          Message: alert.message,
+          MessageAttributes: {
+            severity: { DataType: 'String', StringValue: alert.severity },
+            scope: { DataType: 'String', StringValue: alert.scope },
+            ...(alert.details && {
+              event: { DataType: 'String', StringValue: JSON.stringify(alert.details) },
+            }),
+          },
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import type { GovernancePolicy } from '../governance/scopes.ts';
+import type {
+  AuditLog,
+  BudgetLedger,
+  Clock,
+  KeyStore,
+  Logger,
+  QueryEngine,
+  TeamStore,
+  UserStore,
+} from '../ports.ts';
+import type { Caller } from './access.ts';
+
+export interface AdminDeps {
+  keys: KeyStore;
+  teams: TeamStore;
+  users: UserStore;
+  ledger: BudgetLedger;
+  audit: AuditLog;
+  query: QueryEngine;
+  clock: Clock;
+  log: Logger;
+  masterKey: string;
+  policy: GovernancePolicy;
+}
+
+export type Route = (request: Request, url: URL) => Promise<Response>;
+
+/** What every group of admin routes is given: the stores, who is calling, the body, the audit trail. */
+export interface AdminContext {
+  deps: AdminDeps;
+  caller(headers: Headers): Promise<Caller>;
+  requireMaster(headers: Headers): Promise<void>;
+  /** The body as a JSON object, whatever the content-type says (`curl -d` sends form-encoded). */
+  readJson(request: Request): Promise<unknown>;
+  /** Records who did what to which target. */
+  audit(caller: Caller, action: string, target: string, details?: Record<string, unknown>): Promise<void>;
+}

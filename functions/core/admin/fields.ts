@@ -1,0 +1,116 @@
+/**
+ * The admin API's field schemas, shared by keys, users and teams: LiteLLM's names and units (USD,
+ * durations), turned into Tollgate's (integer micro-dollars) once, at the edge. Bodies are strict: a
+ * field the gateway does not know is a 400 naming it, not silently ignored.
+ */
+import { z } from 'zod';
+import { GatewayError } from '../errors.ts';
+import { isValidDuration } from '../governance/periods.ts';
+import type { BudgetSettings, RateSettings, ScopedBudget } from '../ports.ts';
+
+export const duration = z
+  .string()
+  .refine(isValidDuration, { message: 'expected daily|weekly|monthly or <n>(s|m|h|d|w|mo)' });
+export const id = z.string().min(1).max(256);
+/** A billion dollars is 10^15 micro-dollars: still an exact integer in a double. */
+export const usd = z.number().nonnegative().max(1_000_000_000);
+const positiveInt = z.number().int().positive().max(1_000_000_000);
+export const modelList = z.array(z.string().min(1).max(256)).max(1000);
+export const metadata = z.record(z.string(), z.unknown());
+export const budgetMode = z.enum(['strict', 'fair']);
+
+/** LiteLLM's `{model: {budget_limit, time_period}}` (`model_max_budget`); the same shape per provider. */
+export const partBudgets = z.record(
+  z.string().min(1).max(256),
+  z.strictObject({ budget_limit: usd, time_period: duration.nullish() }),
+);
+
+/** Budget and rate fields as every owner (key, user, team) accepts them; absent means unchanged. */
+export const limitFields = {
+  max_budget: usd.nullish(),
+  soft_budget: usd.nullish(),
+  budget_duration: duration.nullish(),
+  budget_mode: budgetMode.optional(),
+  rpm_limit: positiveInt.nullish(),
+  tpm_limit: positiveInt.nullish(),
+  max_parallel_requests: positiveInt.nullish(),
+};
+
+type LimitInput = { [K in keyof typeof limitFields]?: z.infer<(typeof limitFields)[K]> };
+
+/** USD (as LiteLLM's API speaks it) to integer micro-dollars. */
+export function usdToMicros(usd: number): number {
+  return Math.round(usd * 1_000_000);
+}
+
+export function microsToUsd(micros: number): number {
+  return micros / 1_000_000;
+}
+
+const micros = (v: number | null | undefined) => (v == null ? null : usdToMicros(v));
+
+export const NO_LIMITS: BudgetSettings & RateSettings = {
+  max_budget_micros: null,
+  soft_budget_micros: null,
+  budget_duration: null,
+  budget_mode: 'strict',
+  rpm_limit: null,
+  tpm_limit: null,
+  max_parallel_requests: null,
+};
+
+/** The owner's budget and rate settings with the fields `input` names changed; the rest kept. */
+export function applyLimits<T extends BudgetSettings & RateSettings>(owner: T, input: LimitInput): T {
+  return {
+    ...owner,
+    ...(input.max_budget !== undefined && { max_budget_micros: micros(input.max_budget) }),
+    ...(input.soft_budget !== undefined && { soft_budget_micros: micros(input.soft_budget) }),
+    ...(input.budget_duration !== undefined && { budget_duration: input.budget_duration }),
+    ...(input.budget_mode !== undefined && { budget_mode: input.budget_mode }),
+    ...(input.rpm_limit !== undefined && { rpm_limit: input.rpm_limit }),
+    ...(input.tpm_limit !== undefined && { tpm_limit: input.tpm_limit }),
+    ...(input.max_parallel_requests !== undefined && { max_parallel_requests: input.max_parallel_requests }),
+  };
+}
+
+export function toPartBudgets(input: z.infer<typeof partBudgets>): Record<string, ScopedBudget> {
+  return Object.fromEntries(
+    Object.entries(input).map(([name, b]) => [
+      name,
+      { limit_micros: usdToMicros(b.budget_limit), duration: b.time_period ?? null },
+    ]),
+  );
+}
+
+export function fromPartBudgets(parts: Record<string, ScopedBudget>) {
+  return Object.fromEntries(
+    Object.entries(parts).map(([name, b]) => [
+      name,
+      { budget_limit: microsToUsd(b.limit_micros), time_period: b.duration },
+    ]),
+  );
+}
+
+/** The settings in LiteLLM's names and units, for answers. */
+export function describeLimits(owner: BudgetSettings & RateSettings) {
+  return {
+    max_budget: owner.max_budget_micros === null ? null : microsToUsd(owner.max_budget_micros),
+    soft_budget: owner.soft_budget_micros === null ? null : microsToUsd(owner.soft_budget_micros),
+    budget_duration: owner.budget_duration,
+    budget_mode: owner.budget_mode,
+    rpm_limit: owner.rpm_limit,
+    tpm_limit: owner.tpm_limit,
+    max_parallel_requests: owner.max_parallel_requests,
+  };
+}
+
+export function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw invalidBody(parsed.error);
+  return parsed.data;
+}
+
+export function invalidBody(error: z.ZodError, what = 'request body'): GatewayError {
+  const detail = error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+  return new GatewayError('invalid_request', `Invalid ${what}: ${detail}`);
+}

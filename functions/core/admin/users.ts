@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ConflictError, GatewayError, NotFoundError } from '../errors.ts';
+import { userCounter } from '../governance/users.ts';
+import type { BudgetLedger, User, UserStore } from '../ports.ts';
+import {
+  applyLimits,
+  describeLimits,
+  id,
+  limitFields,
+  metadata,
+  microsToUsd,
+  modelList,
+  NO_LIMITS,
+} from './fields.ts';
+
+const role = z.enum(['proxy_admin', 'proxy_admin_viewer', 'internal_user', 'internal_user_viewer']);
+
+const userFields = {
+  user_alias: id.nullish(),
+  user_email: z.email().max(320).nullish(),
+  user_role: role.optional(),
+  models: modelList.optional(),
+  ...limitFields,
+  metadata: metadata.optional(),
+  blocked: z.boolean().optional(),
+};
+
+/**
+ * LiteLLM's `/user/new` body, plus `budget_mode`. With `auto_create_key` (the default, as in LiteLLM)
+ * the answer carries a first key for the person; `teams` adds them as members of existing teams.
+ */
+export const NewUserSchema = z.strictObject({
+  user_id: id.optional(),
+  teams: z.array(id).max(100).optional(),
+  auto_create_key: z.boolean().default(true),
+  key_alias: id.nullish(),
+  ...userFields,
+});
+export const UpdateUserSchema = z.strictObject({ user_id: id, ...userFields });
+export const DeleteUsersSchema = z.strictObject({ user_ids: z.array(id).min(1).max(1000) });
+
+export type NewUser = z.infer<typeof NewUserSchema>;
+
+export async function createUser(store: UserStore, input: NewUser, now: Date): Promise<User> {
+  const blank: User = {
+    user_id: input.user_id ?? randomUUID(),
+    user_alias: null,
+    user_email: null,
+    user_role: 'internal_user',
+    models: [],
+    ...NO_LIMITS,
+    metadata: {},
+    blocked: false,
+    created_at: now.toISOString(),
+  };
+  const user = applyUserChanges(blank, input);
+  try {
+    await store.create(user);
+  } catch (err) {
+    if (err instanceof ConflictError)
+      throw new GatewayError('invalid_request', `User '${user.user_id}' already exists.`);
+    throw err;
+  }
+  return user;
+}
+
+export async function updateUser(store: UserStore, input: z.infer<typeof UpdateUserSchema>): Promise<User> {
+  const updated = applyUserChanges(await requireUser(store, input.user_id), input);
+  try {
+    await store.update(updated);
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new GatewayError('not_found', `No user '${input.user_id}'.`);
+    throw err;
+  }
+  return updated;
+}
+
+function applyUserChanges(user: User, input: z.infer<typeof UpdateUserSchema> | NewUser): User {
+  return {
+    ...applyLimits(user, input),
+    ...(input.user_alias !== undefined && { user_alias: input.user_alias }),
+    ...(input.user_email !== undefined && { user_email: input.user_email }),
+    ...(input.user_role !== undefined && { user_role: input.user_role }),
+    ...(input.models !== undefined && { models: input.models }),
+    ...(input.metadata !== undefined && { metadata: input.metadata }),
+    ...(input.blocked !== undefined && { blocked: input.blocked }),
+  };
+}
+
+export async function requireUser(store: UserStore, user_id: string): Promise<User> {
+  const user = await store.get(user_id);
+  if (!user) throw new GatewayError('not_found', `No user '${user_id}'.`);
+  return user;
+}
+
+/** A person in LiteLLM's field names, with their spend in the current budget period. */
+export async function describeUser(ledger: BudgetLedger, user: User, now: Date, timeZone = 'UTC') {
+  const counter = userCounter(user, now, timeZone);
+  const { spent_micros } = await ledger.read(counter);
+  return {
+    user_id: user.user_id,
+    user_alias: user.user_alias,
+    user_email: user.user_email,
+    user_role: user.user_role,
+    models: user.models,
+    ...describeLimits(user),
+    budget_reset_at: counter.resets_at,
+    spend: microsToUsd(spent_micros),
+    spend_micros: spent_micros,
+    metadata: user.metadata,
+    blocked: user.blocked,
+    created_at: user.created_at,
+  };
+}

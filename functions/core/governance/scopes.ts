@@ -1,0 +1,124 @@
+/**
+ * Which budgets and limits apply to a request. Every applicable budget is checked and a request passes
+ * only if all pass: the key's own, its model's and provider's parts of the key, the person's, the
+ * team's and the org's. No scope overrides another; the one with least left is the binding one.
+ */
+import type {
+  BudgetCounter,
+  BudgetSettings,
+  ParallelSlot,
+  RateSettings,
+  RateWindow,
+  Team,
+  User,
+  VirtualKey,
+} from '../ports.ts';
+import { budgetCounter } from './budgets.ts';
+import { keyCounter, keyPartCounters } from './keys.ts';
+import { teamCounter } from './teams.ts';
+import { userCounter } from './users.ts';
+
+/** The deployment-wide budget (config: TOLLGATE_ORG_*), shared by every key. */
+export interface OrgBudget extends BudgetSettings {
+  label: string;
+  /** Where rolling windows (`30d`) start counting. */
+  anchor: string;
+}
+
+export interface GovernancePolicy {
+  /** IANA zone in which calendar budgets (daily, weekly, monthly) reset. */
+  timeZone: string;
+  /** The output a `fair` budget reserves for, whatever a request's `max_tokens`. */
+  fairOutputTokens: number;
+  org: OrgBudget | null;
+  /** Percent-of-limit levels whose crossing raises an alert event. */
+  alertThresholdsPct: number[];
+}
+
+export const DEFAULT_POLICY: GovernancePolicy = {
+  timeZone: 'UTC',
+  fairOutputTokens: 4_096,
+  org: null,
+  alertThresholdsPct: [50, 80, 100],
+};
+
+/** Who a request is: the key, and the person and team it belongs to where those exist. */
+export interface Principal {
+  key: VirtualKey;
+  team: Team | undefined;
+  user: User | undefined;
+}
+
+export function orgCounter(org: OrgBudget, now: Date, timeZone: string): BudgetCounter {
+  return budgetCounter(
+    {
+      scope: 'org',
+      scope_id: 'org',
+      label: org.label,
+      limit_micros: org.max_budget_micros,
+      soft_limit_micros: org.soft_budget_micros,
+      mode: org.budget_mode,
+      duration: org.budget_duration,
+      anchor: org.anchor,
+    },
+    now,
+    timeZone,
+  );
+}
+
+/** Every budget counter the request draws on, for the period containing `now`. */
+export function budgetCounters(
+  who: Principal,
+  model: { requested: string; canonical: string; provider: string },
+  policy: GovernancePolicy,
+  now: Date,
+): BudgetCounter[] {
+  const zone = policy.timeZone;
+  return [
+    keyCounter(who.key, now, zone),
+    ...keyPartCounters(who.key, model, now, zone),
+    ...(who.user ? [userCounter(who.user, now, zone)] : []),
+    ...(who.team ? [teamCounter(who.team, now, zone)] : []),
+    ...(policy.org ? [orgCounter(policy.org, now, zone)] : []),
+  ];
+}
+
+const MINUTE_MS = 60_000;
+
+interface Limited {
+  scope: string;
+  limits: RateSettings;
+}
+
+function limitedScopes(who: Principal): Limited[] {
+  return [
+    { scope: `key:${who.key.key_id}`, limits: who.key },
+    ...(who.user ? [{ scope: `user:${who.user.user_id}`, limits: who.user }] : []),
+    ...(who.team ? [{ scope: `team:${who.team.team_id}`, limits: who.team }] : []),
+  ];
+}
+
+/**
+ * The rpm/tpm windows for `now`, one per scope that sets a limit: fixed calendar minutes (UTC). A new
+ * minute is a new counter, so nothing resets them. A fixed window lets a burst straddling a minute
+ * boundary reach twice the limit for a moment; that is the price of one conditional write per request.
+ */
+export function rateWindows(who: Principal, now: Date): RateWindow[] {
+  const start = Math.floor(now.getTime() / MINUTE_MS) * MINUTE_MS;
+  return limitedScopes(who)
+    .filter(({ limits }) => limits.rpm_limit !== null || limits.tpm_limit !== null)
+    .map(({ scope, limits }) => ({
+      scope,
+      window: new Date(start).toISOString().slice(0, 16),
+      resets_at: new Date(start + MINUTE_MS).toISOString(),
+      rpm: limits.rpm_limit,
+      tpm: limits.tpm_limit,
+    }));
+}
+
+/** The parallel-request limits that apply, one per scope that sets one. */
+export function parallelSlots(who: Principal): ParallelSlot[] {
+  return limitedScopes(who).flatMap(({ scope, limits }) =>
+    limits.max_parallel_requests === null ? [] : [{ scope, max: limits.max_parallel_requests }],
+  );
+}

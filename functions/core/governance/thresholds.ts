@@ -1,0 +1,60 @@
+/**
+ * Budget alert events: a settlement that moves a counter's spend across a percent-of-limit threshold
+ * or the owner's soft budget. Spend only grows, and each settlement is one atomic ADD that reports the
+ * total after it, so of many concurrent settlements exactly one sees a given level crossed.
+ */
+import { usd } from '../errors.ts';
+import type { Alert, BudgetCounter, Settlement } from '../ports.ts';
+
+export interface BudgetCrossing {
+  counter: BudgetCounter;
+  /** `soft_budget`, or the percent of the limit (`80`). */
+  level: 'soft_budget' | number;
+  level_micros: number;
+  spent_micros: number;
+}
+
+export function crossings(settlements: Settlement[], thresholdsPct: number[]): BudgetCrossing[] {
+  return settlements.flatMap(({ counter, spent_before_micros: before, spent_after_micros: after }) => {
+    const levels: { level: BudgetCrossing['level']; micros: number }[] = [];
+    if (counter.limit_micros !== null && counter.limit_micros > 0) {
+      const limit = counter.limit_micros;
+      for (const pct of thresholdsPct) levels.push({ level: pct, micros: Math.ceil((limit * pct) / 100) });
+    }
+    if (counter.soft_limit_micros !== null)
+      levels.push({ level: 'soft_budget', micros: counter.soft_limit_micros });
+    return levels
+      .filter(({ micros }) => before < micros && after >= micros)
+      .map(({ level, micros }) => ({ counter, level, level_micros: micros, spent_micros: after }));
+  });
+}
+
+/** The alert a person can act on: which budget, how much of it is spent, when it resets. */
+export function toAlert(c: BudgetCrossing): Alert {
+  const { counter } = c;
+  const what = `${counter.scope} '${counter.label}'`;
+  const limit = counter.limit_micros === null ? 'no limit' : usd(counter.limit_micros);
+  const reached =
+    c.level === 'soft_budget' ? `its soft budget of ${usd(c.level_micros)}` : `${c.level}% of its budget`;
+  const resets = counter.resets_at ? ` It resets at ${counter.resets_at}.` : '';
+  const severity =
+    c.level === 'soft_budget' || c.level < 80 ? 'info' : c.level < 100 ? 'warning' : 'critical';
+  return {
+    severity,
+    subject: `Tollgate: ${what} reached ${c.level === 'soft_budget' ? 'its soft budget' : `${c.level}% of its budget`}`,
+    message: `The ${what} has reached ${reached}: ${usd(c.spent_micros)} spent of ${limit} (period ${counter.period}).${resets}`,
+    scope: `${counter.scope}:${counter.scope_id}`,
+    details: {
+      kind: 'budget_threshold',
+      scope: counter.scope,
+      scope_id: counter.scope_id,
+      label: counter.label,
+      period: counter.period,
+      level: c.level,
+      level_micros: c.level_micros,
+      spent_micros: c.spent_micros,
+      limit_micros: counter.limit_micros,
+      resets_at: counter.resets_at,
+    },
+  };
+}
