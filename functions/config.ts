@@ -98,6 +98,7 @@ const EnvSchema = z.object({
   TOLLGATE_MODELS_JSON: optional,
   TOLLGATE_BUDGET_TIMEZONE: z.string().default('UTC').refine(isValidTimeZone, 'expected an IANA time zone'),
   TOLLGATE_FAIR_OUTPUT_TOKENS: z.coerce.number().int().positive().default(4_096),
+  TOLLGATE_FAIR_OVERSHOOT_PCT: z.coerce.number().nonnegative().max(100).default(10),
   TOLLGATE_ORG_MAX_BUDGET: z.coerce.number().nonnegative().optional(),
   TOLLGATE_ORG_SOFT_BUDGET: z.coerce.number().nonnegative().optional(),
   TOLLGATE_ORG_BUDGET_DURATION: z
@@ -151,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     policy: {
       timeZone: e.TOLLGATE_BUDGET_TIMEZONE,
       fairOutputTokens: e.TOLLGATE_FAIR_OUTPUT_TOKENS,
+      fairOvershootPct: e.TOLLGATE_FAIR_OVERSHOOT_PCT,
       alertThresholdsPct: e.TOLLGATE_ALERT_THRESHOLDS,
       // An org budget exists once it has a limit or a soft budget; otherwise nothing meters the org.
       org:

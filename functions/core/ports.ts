@@ -110,12 +110,20 @@ export interface CounterState {
   spent_micros: number;
   /** Settled spend plus outstanding reservations: what the limit is compared with. */
   committed_micros: number;
+  /** Fair counters: settled spend plus outstanding worst cases, what the ceiling is compared with. */
+  worst_committed_micros: number;
 }
 
 /** What one request reserves on one counter (strict and fair counters reserve different amounts). */
 export interface Claim {
   counter: BudgetCounter;
+  /** Counted against the limit: the worst case on a strict counter, the expected cost on a fair one. */
   amount_micros: number;
+  /**
+   * Fair counters only: the worst case, counted against a ceiling above the limit, so that even when
+   * every request in flight uses its whole `max_tokens` spend stays under the ceiling.
+   */
+  worst?: { amount_micros: number; ceiling_micros: number };
 }
 
 /**

@@ -87,8 +87,12 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       const settled = await ledger.read(c);
 
       // Assess
-      expect(reserved).toEqual({ spent_micros: 0, committed_micros: 300_000 });
-      expect(settled).toEqual({ spent_micros: 120_000, committed_micros: 120_000 });
+      expect(reserved).toEqual({ spent_micros: 0, committed_micros: 300_000, worst_committed_micros: 0 });
+      expect(settled).toEqual({
+        spent_micros: 120_000,
+        committed_micros: 120_000,
+        worst_committed_micros: 0,
+      });
       expect((await rawCounter(c))?.requests?.N).toBe('1');
     });
 
@@ -111,7 +115,11 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
         remaining_micros: 300_000,
         resets_at: '2026-12-01T00:00:00.000Z',
       });
-      expect(await ledger.read(c)).toEqual({ spent_micros: 0, committed_micros: 700_000 });
+      expect(await ledger.read(c)).toEqual({
+        spent_micros: 0,
+        committed_micros: 700_000,
+        worst_committed_micros: 0,
+      });
     });
 
     it('takes a reservation that uses up the budget exactly', async () => {
@@ -123,7 +131,11 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       await reserve([c], 300_000);
 
       // Assess
-      expect(await ledger.read(c)).toEqual({ spent_micros: 0, committed_micros: 1_000_000 });
+      expect(await ledger.read(c)).toEqual({
+        spent_micros: 0,
+        committed_micros: 1_000_000,
+        worst_committed_micros: 0,
+      });
     });
 
     it('refuses a reservation above the whole limit on a counter never used', async () => {
@@ -135,7 +147,11 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
 
       // Assess
       expect(err).toMatchObject({ name: 'BudgetExceededError', remaining_micros: 1_000_000 });
-      expect(await ledger.read(c)).toEqual({ spent_micros: 0, committed_micros: 0 });
+      expect(await ledger.read(c)).toEqual({
+        spent_micros: 0,
+        committed_micros: 0,
+        worst_committed_micros: 0,
+      });
     });
 
     it('lets exactly 25 of 100 concurrent 10,000 µ$ reservations through a 255,000 µ$ limit', async () => {
@@ -176,8 +192,16 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
 
       // Assess
       expect(err).toMatchObject({ name: 'BudgetExceededError', scope: 'team', remaining_micros: 50_000 });
-      expect(await ledger.read(key)).toEqual({ spent_micros: 0, committed_micros: 200_000 });
-      expect(await ledger.read(team)).toEqual({ spent_micros: 0, committed_micros: 450_000 });
+      expect(await ledger.read(key)).toEqual({
+        spent_micros: 0,
+        committed_micros: 200_000,
+        worst_committed_micros: 0,
+      });
+      expect(await ledger.read(team)).toEqual({
+        spent_micros: 0,
+        committed_micros: 450_000,
+        worst_committed_micros: 0,
+      });
     });
 
     it('records a cost above the reservation, even past the limit, and refuses the next request', async () => {
@@ -190,7 +214,11 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       const next = await rejectionOf(reserve([c], 1));
 
       // Assess
-      expect(await ledger.read(c)).toEqual({ spent_micros: 80_000, committed_micros: 80_000 });
+      expect(await ledger.read(c)).toEqual({
+        spent_micros: 80_000,
+        committed_micros: 80_000,
+        worst_committed_micros: 0,
+      });
       expect(next).toMatchObject({
         name: 'BudgetExceededError',
         committed_micros: 80_000,
@@ -207,7 +235,11 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       await ledger.settle(reservation, 0);
 
       // Assess
-      expect(await ledger.read(c)).toEqual({ spent_micros: 0, committed_micros: 0 });
+      expect(await ledger.read(c)).toEqual({
+        spent_micros: 0,
+        committed_micros: 0,
+        worst_committed_micros: 0,
+      });
     });
 
     it('only meters a counter without a limit', async () => {
@@ -221,7 +253,11 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       await ledger.settle(again, 6_000);
 
       // Assess
-      expect(await ledger.read(c)).toEqual({ spent_micros: 11_000, committed_micros: 11_000 });
+      expect(await ledger.read(c)).toEqual({
+        spent_micros: 11_000,
+        committed_micros: 11_000,
+        worst_committed_micros: 0,
+      });
     });
 
     it('reads an unknown counter as zero', async () => {
@@ -232,7 +268,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       const state = await ledger.read(c);
 
       // Assess
-      expect(state).toEqual({ spent_micros: 0, committed_micros: 0 });
+      expect(state).toEqual({ spent_micros: 0, committed_micros: 0, worst_committed_micros: 0 });
     });
 
     it('sets the TTL attribute to 90 days after the period resets, and none for a lifetime counter', async () => {
@@ -258,7 +294,13 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
     // claude-opus-4-5: a 10,000-token prompt at the dearest input rate (1h cache write, 10) is 100,000 µ$,
     // each output token 25 µ$; 64,000 output tokens make the full reservation 100,000 + 1,600,000 = 1,700,000 µ$.
     const price = createModelCatalog().resolve('claude-opus-4-5')!.price;
-    const request = { promptTokens: 10_000, outputTokens: 64_000, price, fairOutputTokens: 4_096 };
+    const request = {
+      promptTokens: 10_000,
+      outputTokens: 64_000,
+      price,
+      fairOutputTokens: 4_096,
+      fairOvershootPct: 10,
+    };
 
     it('reserves the full cost when the budget covers it, without capping the output', async () => {
       // Prepare

@@ -28,7 +28,7 @@ export const noUsers: DocumentStore<User> = emptyStore<User>();
 export const memoryLedger: BudgetLedger = {
   reserve: async (claims, lease) => ({ lease_id: lease.id, claims, binding: null }),
   settle: async () => [],
-  read: async () => ({ spent_micros: 0, committed_micros: 0 }),
+  read: async () => ({ spent_micros: 0, committed_micros: 0, worst_committed_micros: 0 }),
 };
 
 /** A notifier that keeps what it was told. */

@@ -20,11 +20,12 @@ import { type ItemKey, leaseAttribute, leaseValue, reclaimExpired, releaseLease 
 
 /** Counters outlive their period by this long (DynamoDB TTL), so recent history stays readable. */
 const RETAIN_AFTER_RESET_S = 90 * 86_400;
-const COMMITTED = 'committed_micros';
+const COUNTERS = { a: 'committed_micros', w: 'worst_micros' } as const;
 
 /**
  * Budget counters in DynamoDB. Each counter item holds `committed_micros` (settled spend plus open
- * reservations), `spent_micros`, and one lease attribute per open reservation (dynamo-leases.ts). A
+ * reservations), `spent_micros`, on fair budgets `worst_micros` (settled spend plus the open
+ * reservations' worst cases), and one lease attribute per open reservation (dynamo-leases.ts). A
  * reservation is one conditional ADD per counter — DynamoDB conditions cannot do arithmetic, so the
  * limit minus the amount is precomputed — issued in parallel and compensated if any fails (dynalite
  * has no TransactWriteItems, and this also scales better).
@@ -45,6 +46,7 @@ export function createDynamoBudgetLedger(
   const stateOf = (item: Record<string, AttributeValue> | undefined): CounterState => ({
     spent_micros: Number(item?.spent_micros?.N ?? 0),
     committed_micros: Number(item?.committed_micros?.N ?? 0),
+    worst_committed_micros: Number(item?.worst_micros?.N ?? 0),
   });
 
   const exceeded = (c: BudgetCounter, state: CounterState, cause?: unknown) =>
@@ -62,21 +64,29 @@ export function createDynamoBudgetLedger(
   }
 
   /** Adds the claim to the counter under the lease, if it stays within the limit; resolves to the new committed. */
-  async function take({ counter: c, amount_micros }: Claim, lease: Lease): Promise<number> {
+  async function take({ counter: c, amount_micros, worst }: Claim, lease: Lease): Promise<number> {
     const values: Record<string, AttributeValue> = {
       ':c': { N: String(amount_micros) },
-      ':lease': leaseValue(amount_micros, lease),
+      ':lease': leaseValue({ a: amount_micros, w: worst?.amount_micros }, lease),
     };
-    let condition: string | undefined;
+    const conditions: string[] = [];
+    let add = 'ADD committed_micros :c';
     if (c.limit_micros !== null) {
-      condition = 'attribute_not_exists(committed_micros) OR committed_micros <= :max';
+      conditions.push('(attribute_not_exists(committed_micros) OR committed_micros <= :max)');
       values[':max'] = { N: String(c.limit_micros - amount_micros) };
     }
+    if (worst) {
+      add += ', worst_micros :w';
+      values[':w'] = { N: String(worst.amount_micros) };
+      conditions.push('(attribute_not_exists(worst_micros) OR worst_micros <= :wmax)');
+      values[':wmax'] = { N: String(worst.ceiling_micros - worst.amount_micros) };
+    }
+    const condition = conditions.length > 0 ? conditions.join(' AND ') : undefined;
     const { Attributes } = await client.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: key(c),
-        UpdateExpression: `ADD committed_micros :c SET #lease = :lease, ${described(c, values)}`,
+        UpdateExpression: `${add} SET #lease = :lease, ${described(c, values)}`,
         ConditionExpression: condition,
         ExpressionAttributeNames: { '#lease': leaseAttribute(lease.id) },
         ExpressionAttributeValues: values,
@@ -92,8 +102,10 @@ export function createDynamoBudgetLedger(
    */
   async function reserveOne(claim: Claim, lease: Lease): Promise<number | null> {
     const c = claim.counter;
-    if (c.limit_micros !== null && claim.amount_micros > c.limit_micros)
-      throw exceeded(c, stateOf(await getItem(c)));
+    const tooBig =
+      (c.limit_micros !== null && claim.amount_micros > c.limit_micros) ||
+      (claim.worst && claim.worst.amount_micros > claim.worst.ceiling_micros);
+    if (tooBig) throw exceeded(c, stateOf(await getItem(c)));
     for (let attempt = 1; ; attempt++) {
       try {
         const committed = await take(claim, lease);
@@ -102,7 +114,7 @@ export function createDynamoBudgetLedger(
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
         const item = await getItem(c);
         const reclaimed =
-          attempt === 1 ? await reclaimExpired(client, tableName, key(c), COMMITTED, item, clock.now()) : 0;
+          attempt === 1 ? await reclaimExpired(client, tableName, key(c), COUNTERS, item, clock.now()) : 0;
         if (reclaimed === 0) throw exceeded(c, stateOf(item), err);
       }
     }
@@ -125,18 +137,21 @@ export function createDynamoBudgetLedger(
           ReturnValues: 'UPDATED_NEW',
         }),
       );
+    const worst = claim.worst ? ', worst_micros :wdelta' : '';
     let result: Awaited<ReturnType<typeof send>>;
     try {
       values[':delta'] = { N: String(actual - claim.amount_micros) };
+      if (claim.worst) values[':wdelta'] = { N: String(actual - claim.worst.amount_micros) };
       result = await send(
-        `ADD committed_micros :delta, spent_micros :s, requests :one SET ${set} REMOVE #lease`,
+        `ADD committed_micros :delta, spent_micros :s, requests :one${worst} SET ${set} REMOVE #lease`,
         'attribute_exists(#lease)',
       );
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      // The lease expired and someone released it: its amount is gone already, only the cost remains.
+      // The lease expired and someone released it: its amounts are gone already, only the cost remains.
       delete values[':delta'];
-      result = await send(`ADD committed_micros :s, spent_micros :s, requests :one SET ${set}`);
+      if (claim.worst) values[':wdelta'] = { N: String(actual) };
+      result = await send(`ADD committed_micros :s, spent_micros :s, requests :one${worst} SET ${set}`);
     }
     const after = Number(result.Attributes?.spent_micros?.N ?? actual);
     return { counter: c, spent_before_micros: after - actual, spent_after_micros: after };
@@ -151,7 +166,10 @@ export function createDynamoBudgetLedger(
         const taken = claims.filter((_, i) => results[i]?.status === 'fulfilled');
         await Promise.all(
           taken.map((t) =>
-            releaseLease(client, tableName, key(t.counter), COMMITTED, attribute, t.amount_micros),
+            releaseLease(client, tableName, key(t.counter), COUNTERS, attribute, {
+              a: t.amount_micros,
+              w: t.worst?.amount_micros,
+            }),
           ),
         );
         throw failed.reason;

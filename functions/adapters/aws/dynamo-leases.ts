@@ -9,7 +9,7 @@ import type { Lease } from '../../core/ports.ts';
 /**
  * Leases on counter items. Whatever a request holds on a counter (a budget reservation, a parallel
  * slot) is written in the same UpdateItem as the counter's ADD, as a top-level attribute
- * `L_<lease id>` = {a: amount, x: expiry in epoch ms}. Whoever removes that attribute — the request
+ * `L_<lease id>` = {a: amount, w: worst-case amount (fair budgets), x: expiry in epoch ms}. Whoever removes that attribute — the request
  * settling, or a later request reclaiming it past its expiry — is the one that gives the amount back,
  * because both removals are conditional on the attribute still being there. So a crashed invocation's
  * hold is released exactly once, and a late settlement never releases it twice.
@@ -22,42 +22,73 @@ export function leaseAttribute(id: string): string {
   return `${PREFIX}${id}`;
 }
 
-export function leaseValue(amount: number, lease: Lease): AttributeValue {
-  return { M: { a: { N: String(amount) }, x: { N: String(lease.expires_at.getTime()) } } };
+/** What a lease holds: `a` on the main counter, `w` (fair budgets) on the worst-case counter. */
+export interface Held {
+  a: number;
+  w?: number;
+}
+
+export function leaseValue(held: Held, lease: Lease): AttributeValue {
+  const value: Record<string, AttributeValue> = {
+    a: { N: String(held.a) },
+    x: { N: String(lease.expires_at.getTime()) },
+  };
+  if (held.w !== undefined) value.w = { N: String(held.w) };
+  return { M: value };
 }
 
 /** The leases on an item whose expiry has passed, with what each holds. */
 export function expiredLeases(
   item: Record<string, AttributeValue> | undefined,
   now: Date,
-): { attribute: string; amount: number }[] {
+): { attribute: string; held: Held }[] {
   if (!item) return [];
   return Object.entries(item)
     .filter(([name, value]) => name.startsWith(PREFIX) && Number(value.M?.x?.N ?? 0) < now.getTime())
-    .map(([attribute, value]) => ({ attribute, amount: Number(value.M?.a?.N ?? 0) }));
+    .map(([attribute, value]) => ({
+      attribute,
+      held: {
+        a: Number(value.M?.a?.N ?? 0),
+        ...(value.M?.w?.N !== undefined && { w: Number(value.M.w.N) }),
+      },
+    }));
+}
+
+/** Which counter attributes a lease's amounts are taken from: `a` always, `w` when it holds one. */
+export interface LeasedCounters {
+  a: string;
+  w?: string;
 }
 
 /**
- * Removes a lease and subtracts what it holds from `counter`, if the lease is still there. Resolves
- * to whether this call was the one that released it.
+ * Removes a lease and subtracts what it holds from its counters, if the lease is still there.
+ * Resolves to whether this call was the one that released it.
  */
 export async function releaseLease(
   client: DynamoDBClient,
   tableName: string,
   key: ItemKey,
-  counter: string,
+  counters: LeasedCounters,
   attribute: string,
-  amount: number,
+  held: Held,
 ): Promise<boolean> {
+  const names: Record<string, string> = { '#a': counters.a, '#lease': attribute };
+  const values: Record<string, AttributeValue> = { ':a': { N: String(-held.a) } };
+  let update = 'ADD #a :a';
+  if (counters.w && held.w !== undefined) {
+    names['#w'] = counters.w;
+    values[':w'] = { N: String(-held.w) };
+    update += ', #w :w';
+  }
   try {
     await client.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: key,
-        UpdateExpression: 'ADD #counter :neg REMOVE #lease',
+        UpdateExpression: `${update} REMOVE #lease`,
         ConditionExpression: 'attribute_exists(#lease)',
-        ExpressionAttributeNames: { '#counter': counter, '#lease': attribute },
-        ExpressionAttributeValues: { ':neg': { N: String(-amount) } },
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
       }),
     );
     return true;
@@ -72,12 +103,12 @@ export async function reclaimExpired(
   client: DynamoDBClient,
   tableName: string,
   key: ItemKey,
-  counter: string,
+  counters: LeasedCounters,
   item: Record<string, AttributeValue> | undefined,
   now: Date,
 ): Promise<number> {
   const released = await Promise.all(
-    expiredLeases(item, now).map((l) => releaseLease(client, tableName, key, counter, l.attribute, l.amount)),
+    expiredLeases(item, now).map((l) => releaseLease(client, tableName, key, counters, l.attribute, l.held)),
   );
   return released.filter(Boolean).length;
 }

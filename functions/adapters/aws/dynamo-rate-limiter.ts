@@ -70,7 +70,7 @@ export function createDynamoRateLimiter(
         ExpressionAttributeValues: {
           ':one': { N: '1' },
           ':max': { N: String(s.max) },
-          ':lease': leaseValue(1, lease),
+          ':lease': leaseValue({ a: 1 }, lease),
         },
       }),
     );
@@ -88,7 +88,7 @@ export function createDynamoRateLimiter(
           );
           const reclaimed =
             attempt === 1
-              ? await reclaimExpired(client, tableName, slotKey(s), 'inflight', Item, clock.now())
+              ? await reclaimExpired(client, tableName, slotKey(s), { a: 'inflight' }, Item, clock.now())
               : 0;
           if (reclaimed > 0) continue;
           throw new GatewayError(
@@ -100,7 +100,9 @@ export function createDynamoRateLimiter(
       }
     },
     async release(s, lease_id) {
-      await releaseLease(client, tableName, slotKey(s), 'inflight', leaseAttribute(lease_id), 1);
+      await releaseLease(client, tableName, slotKey(s), { a: 'inflight' }, leaseAttribute(lease_id), {
+        a: 1,
+      });
     },
     async admit(w) {
       const conditions: string[] = [];

@@ -27,19 +27,22 @@ export interface ReserveRequest {
   price: ResolvedPrice;
   /** The output a `fair` budget expects a request to use, whatever its `max_tokens`. */
   fairOutputTokens: number;
+  /** How far above its limit a `fair` budget's worst case may go, in percent of the limit. */
+  fairOvershootPct: number;
 }
 
 /**
- * Reserves on every counter: a `strict` counter the most the request can cost, a `fair` one the cost
- * with at most `fairOutputTokens` of output.
+ * Reserves on every counter. A `strict` counter reserves the most the request can cost against its
+ * limit. A `fair` counter reserves the expected cost (at most `fairOutputTokens` of output) against
+ * its limit, and the worst case against a ceiling `fairOvershootPct` above the limit.
  *
- * Strict guarantee: settled spend never passes the limit. When the worst case does not fit but the
- * prompt and a useful answer do, the output is capped to what the tightest strict budget has left.
+ * Strict guarantee: settled spend never passes the limit.
+ * Fair guarantee: settled spend never passes limit × (1 + fairOvershootPct / 100), and requests are
+ * admitted until their expected costs fill the limit — so forty agents asking for 64,000 output
+ * tokens each are not locked out while the budget still has room for what they really use.
  *
- * Fair guarantee: a request is admitted only while the reservations and spend, at expected cost, fit
- * the limit, and its prompt estimate is an upper bound; so spend passes the limit by at most
- * Σ (max output − fairOutputTokens) × output price over the requests in flight when the limit is
- * reached — at most `max_parallel_requests` of them where that is set.
+ * When the worst case does not fit but the prompt and a useful answer do, the output is capped to
+ * what the tightest counter has left (strict: under its limit; fair: under its ceiling).
  */
 export async function reserveBudget(
   ledger: BudgetLedger,
@@ -48,32 +51,37 @@ export async function reserveBudget(
   lease: Lease,
 ): Promise<ReserveResult> {
   const { promptTokens, outputTokens, price } = request;
-  const fairOutput = Math.min(outputTokens, request.fairOutputTokens);
   const claimsFor = (output: number): Claim[] => {
     const worst = maxCostMicros(promptTokens, output, price);
-    const expected = maxCostMicros(promptTokens, Math.min(output, fairOutput), price);
-    return counters.map((counter) => ({
-      counter,
-      amount_micros: counter.mode === 'fair' ? expected : worst,
-    }));
+    const expected = maxCostMicros(promptTokens, Math.min(output, request.fairOutputTokens), price);
+    return counters.map((counter) => {
+      const limit = counter.limit_micros;
+      if (counter.mode === 'strict' || limit === null) return { counter, amount_micros: worst };
+      const ceiling_micros = limit + Math.floor((limit * request.fairOvershootPct) / 100);
+      return { counter, amount_micros: expected, worst: { amount_micros: worst, ceiling_micros } };
+    });
   };
   try {
     return { reservation: await ledger.reserve(claimsFor(outputTokens), lease), outputCap: undefined };
   } catch (err) {
     if (!(err instanceof BudgetExceededError)) throw err;
-    const strict = counters.filter((c) => c.mode === 'strict' && c.limit_micros !== null);
-    if (strict.length === 0) throw err;
-    const remaining = await tightestRemaining(ledger, strict);
+    const remaining = await tightestRemaining(ledger, claimsFor(outputTokens));
     const outputCap = Math.min(outputTokens, affordableOutputTokens(remaining, promptTokens, price));
     if (outputCap < MIN_OUTPUT_TOKENS || outputCap >= outputTokens) throw err;
     return { reservation: await ledger.reserve(claimsFor(outputCap), lease), outputCap };
   }
 }
 
-/** What the most constrained of these limited counters has left. */
-async function tightestRemaining(ledger: BudgetLedger, counters: BudgetCounter[]): Promise<number> {
+/** What the most constrained counter has left for a worst case: under a strict limit or a fair ceiling. */
+async function tightestRemaining(ledger: BudgetLedger, claims: Claim[]): Promise<number> {
+  const limited = claims.filter((c) => c.counter.limit_micros !== null);
   const left = await Promise.all(
-    counters.map(async (c) => (c.limit_micros ?? 0) - (await ledger.read(c)).committed_micros),
+    limited.map(async ({ counter, worst }) => {
+      const state = await ledger.read(counter);
+      return worst
+        ? worst.ceiling_micros - state.worst_committed_micros
+        : (counter.limit_micros ?? 0) - state.committed_micros;
+    }),
   );
   return Math.max(0, Math.min(...left));
 }

@@ -30,6 +30,8 @@ export interface GovernancePolicy {
   timeZone: string;
   /** The output a `fair` budget reserves for, whatever a request's `max_tokens`. */
   fairOutputTokens: number;
+  /** How far above its limit a `fair` budget may ever spend, in percent of the limit. */
+  fairOvershootPct: number;
   org: OrgBudget | null;
   /** Percent-of-limit levels whose crossing raises an alert event. */
   alertThresholdsPct: number[];
@@ -38,6 +40,7 @@ export interface GovernancePolicy {
 export const DEFAULT_POLICY: GovernancePolicy = {
   timeZone: 'UTC',
   fairOutputTokens: 4_096,
+  fairOvershootPct: 10,
   org: null,
   alertThresholdsPct: [50, 80, 100],
 };

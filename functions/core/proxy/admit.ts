@@ -92,6 +92,7 @@ export async function admit(
       outputTokens: Math.min(parsed.maxOutputTokens ?? model.max_output_tokens, model.max_output_tokens),
       price: model.price,
       fairOutputTokens: deps.policy.fairOutputTokens,
+      fairOvershootPct: deps.policy.fairOvershootPct,
     },
     lease,
   );

@@ -41,7 +41,7 @@ describe('reserveBudget', () => {
         return [];
       },
       async read() {
-        return { spent_micros: 0, committed_micros: 0 };
+        return { spent_micros: 0, committed_micros: 0, worst_committed_micros: 0 };
       },
     };
     const price = createModelCatalog().resolve('gpt-5')!.price;
@@ -50,7 +50,13 @@ describe('reserveBudget', () => {
     const attempt = reserveBudget(
       failing,
       [],
-      { promptTokens: 10, outputTokens: MIN_OUTPUT_TOKENS, price, fairOutputTokens: 4_096 },
+      {
+        promptTokens: 10,
+        outputTokens: MIN_OUTPUT_TOKENS,
+        price,
+        fairOutputTokens: 4_096,
+        fairOvershootPct: 10,
+      },
       { id: 'r', expires_at: new Date('2026-11-25T12:10:00Z') },
     );
 
