@@ -37,7 +37,7 @@ const counter = (overrides: Partial<BudgetCounter> = {}): BudgetCounter => ({
 });
 
 /** The ledger's clock: tests move it to make leases expire. */
-const now = new Date('2026-11-20T12:00:00Z');
+let now = new Date('2026-11-20T12:00:00Z');
 const clock = { now: () => now };
 let leases = 0;
 /** A lease that expires a minute after the clock's now, unless told otherwise. */
@@ -287,6 +287,91 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       expect(m?.resets_at).toEqual({ S: '2026-12-01T00:00:00.000Z' });
       expect(l?.expires_at).toBeUndefined();
       expect(l?.resets_at).toEqual({ NULL: true });
+    });
+  });
+
+  describe.skipIf(engine.skip !== undefined)('leases', () => {
+    it("releases a crashed request's reservation once its lease has expired, so the next request fits", async () => {
+      // Prepare: a request reserves 900,000 of 1,000,000 and its invocation dies without settling.
+      const c = counter();
+      await reserve([c], 900_000, lease(new Date(now.getTime() + 1_000)));
+      const whileAlive = await rejectionOf(reserve([c], 200_000));
+      now = new Date(now.getTime() + 2_000);
+
+      // Act
+      await reserve([c], 200_000);
+
+      // Assess
+      expect(whileAlive).toBeInstanceOf(BudgetExceededError);
+      expect(await ledger.read(c)).toMatchObject({ committed_micros: 200_000, spent_micros: 0 });
+    });
+
+    it('settles a request whose lease was reclaimed without giving its reservation back twice', async () => {
+      // Prepare: the slow request's lease expires and another request reclaims it.
+      const c = counter();
+      const slow = await reserve([c], 900_000, lease(new Date(now.getTime() + 1_000)));
+      now = new Date(now.getTime() + 2_000);
+      const next = await reserve([c], 200_000);
+
+      // Act: the slow one finishes after all, costing 300,000; the next one costs 50,000.
+      const [late] = await ledger.settle(slow, 300_000);
+      await ledger.settle(next, 50_000);
+
+      // Assess
+      expect(await ledger.read(c)).toMatchObject({ committed_micros: 350_000, spent_micros: 350_000 });
+      expect(late).toMatchObject({ spent_before_micros: 0, spent_after_micros: 300_000 });
+    });
+
+    it('leaves an unexpired reservation alone when a request is refused', async () => {
+      // Prepare
+      const c = counter();
+      const alive = await reserve([c], 900_000);
+
+      // Act
+      const refused = await rejectionOf(reserve([c], 200_000));
+      await ledger.settle(alive, 100_000);
+
+      // Assess
+      expect(refused).toBeInstanceOf(BudgetExceededError);
+      expect(await ledger.read(c)).toMatchObject({ committed_micros: 100_000, spent_micros: 100_000 });
+    });
+
+    it("reports each settlement's spend before and after, as one atomic step of many", async () => {
+      // Prepare
+      const c = counter({ limit_micros: null });
+      const reservations = await Promise.all(Array.from({ length: 20 }, () => reserve([c], 10_000)));
+
+      // Act
+      const settled = (await Promise.all(reservations.map((r) => ledger.settle(r, 7_000)))).flat();
+
+      // Assess: the after-values are 7,000 … 140,000, each exactly once, each 7,000 above its before.
+      const afters = settled.map((s) => s.spent_after_micros).sort((a, b) => a - b);
+      expect(afters).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 7_000));
+      expect(settled.every((s) => s.spent_after_micros - s.spent_before_micros === 7_000)).toBe(true);
+    });
+  });
+
+  describe.skipIf(engine.skip !== undefined)('fair counters', () => {
+    it('refuses a worst case over the ceiling even while the expected cost fits the limit', async () => {
+      // Prepare: limit 1,000,000, ceiling 1,100,000; 1,000,000 of worst cases are out.
+      const c = counter({ mode: 'fair' });
+      const claim = (expected: number, worst: number): Claim[] => [
+        { counter: c, amount_micros: expected, worst: { amount_micros: worst, ceiling_micros: 1_100_000 } },
+      ];
+      await ledger.reserve(claim(100_000, 1_000_000), lease());
+
+      // Act
+      const refused = await rejectionOf(ledger.reserve(claim(100_000, 200_000), lease()));
+      const fits = await ledger.reserve(claim(100_000, 100_000), lease());
+
+      // Assess
+      expect(refused).toBeInstanceOf(BudgetExceededError);
+      expect(fits.claims).toHaveLength(1);
+      expect(await ledger.read(c)).toEqual({
+        spent_micros: 0,
+        committed_micros: 200_000,
+        worst_committed_micros: 1_100_000,
+      });
     });
   });
 
