@@ -59,7 +59,7 @@ export function createLocalServer(options: LocalServerOptions): Server {
 }
 
 function isAdminPath(path: string): boolean {
-  return /^\/(key|spend|api|health|user|team|model|routing|budget)(\/|$)/.test(path);
+  return /^\/(key|spend|api|health|user|team|model|routing|budget|audit)(\/|$)/.test(path);
 }
 
 /** Mirrors what a function URL delivers: lowercased headers, raw path and query, body as text or base64. */

@@ -40,7 +40,7 @@ export function teamRoutes(ctx: AdminContext): Record<string, Route> {
     'POST /team/member_add': async (request) => {
       const input = parse(MemberAddSchema, await body(request));
       const team = await addMembers(teams, input);
-      const added = (Array.isArray(input.member) ? input.member : [input.member]).map((m) => m.user_id);
+      const added = input.member.map((m) => m.user_id);
       await ctx.audit(master, 'team.member_add', `team:${team.team_id}`, { user_ids: added });
       return Response.json(await describe(team));
     },

@@ -35,7 +35,8 @@ export const NewTeamSchema = z.strictObject({
 export const UpdateTeamSchema = z.strictObject({ team_id: id, ...teamFields });
 export const MemberAddSchema = z.strictObject({
   team_id: id,
-  member: z.union([Member, z.array(Member).min(1).max(10_000)]),
+  // LiteLLM takes one member or a list; both become a list, so errors name the member and field.
+  member: z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(Member).min(1).max(10_000)),
 });
 export const DeleteTeamsSchema = z.strictObject({ team_ids: z.array(id).min(1).max(1000) });
 
@@ -86,7 +87,7 @@ function applyTeamChanges(
 
 export async function addMembers(store: TeamStore, input: z.infer<typeof MemberAddSchema>): Promise<Team> {
   const team = await requireTeam(store, input.team_id);
-  const added = Array.isArray(input.member) ? input.member : [input.member];
+  const added = input.member;
   const members = [...team.members.filter((m) => !added.some((a) => a.user_id === m.user_id)), ...added];
   const updated = { ...team, members };
   await saveExisting(store, updated);

@@ -35,7 +35,7 @@ export function userRoutes(ctx: AdminContext): Record<string, Route> {
       const user = await createUser(users, input, clock.now());
       await ctx.audit(master, 'user.new', `user:${user.user_id}`, { fields: Object.keys(input) });
       for (const team_id of input.teams ?? []) {
-        await addMembers(teams, { team_id, member: { user_id: user.user_id, role: 'user' } });
+        await addMembers(teams, { team_id, member: [{ user_id: user.user_id, role: 'user' }] });
         await ctx.audit(master, 'team.member_add', `team:${team_id}`, { user_ids: [user.user_id] });
       }
       if (!input.auto_create_key) return Response.json(await describe(user));
