@@ -179,6 +179,25 @@ function baseUrlOverride(env: Record<string, string | undefined>, name: Provider
   return value ? value.replace(/\/+$/, '') : undefined;
 }
 
+export interface CliConfig {
+  /** The gateway to talk to: TOLLGATE_URL, else the local server's address. */
+  url: string;
+  /** The key to act with: a person's own (TOLLGATE_API_KEY) or the master key. */
+  key: string | undefined;
+  dataDir: string;
+}
+
+/** What `npx tollgate` needs: where the gateway is and which key to use. */
+export function loadCliConfig(env: Record<string, string | undefined> = process.env): CliConfig {
+  const config = loadConfig(env);
+  const url = env.TOLLGATE_URL?.trim() || `http://${config.host}:${config.port}`;
+  return {
+    url: url.replace(/\/+$/, ''),
+    key: env.TOLLGATE_API_KEY?.trim() || config.masterKey,
+    dataDir: config.dataDir,
+  };
+}
+
 /** The environment variable names CDK sets on the functions; kept here so infra and code agree. */
 export const ENV = {
   table: 'TOLLGATE_TABLE',

@@ -1,0 +1,224 @@
+/**
+ * `npx tollgate`: the admin API from a terminal, for people who prefer it to curl. It only speaks HTTP
+ * to a running gateway (local or the admin function URL on AWS), with the master key or, for one's
+ * own keys, a personal key — so it can do exactly what the API allows that key, nothing more.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadCliConfig } from '../config.ts';
+
+const USAGE = `Usage: tollgate <command> [options]
+
+  start                               run the gateway on this machine (same as npm start)
+  keys create [--alias A] [--user U] [--team T] [--budget USD] [--duration 1mo]
+              [--models m1,m2] [--mode strict|fair] [--rpm N] [--tpm N] [--parallel N]
+  keys list [--user U] [--team T]
+  keys revoke <sk-key | token | alias>   block a key (an admin can unblock it)
+  keys delete <sk-key | token | alias>
+  teams create [--id ID] [--alias A] [--budget USD] [--duration 1mo] [--models m1,m2]
+  teams list
+  teams info <team_id>
+  users create --id ID [--email E] [--budget USD] [--duration 1mo] [--team T] [--models m1,m2]
+  users info [user_id]
+
+Talks to TOLLGATE_URL (default http://127.0.0.1:4000) with TOLLGATE_API_KEY (your own key: manage
+your own keys) or TOLLGATE_MASTER_KEY (default: the local data dir's master key). --json prints
+the API's answer as it came.`;
+
+const OPTIONS = {
+  alias: { type: 'string' },
+  user: { type: 'string' },
+  team: { type: 'string' },
+  id: { type: 'string' },
+  email: { type: 'string' },
+  budget: { type: 'string' },
+  duration: { type: 'string' },
+  models: { type: 'string' },
+  mode: { type: 'string' },
+  rpm: { type: 'string' },
+  tpm: { type: 'string' },
+  parallel: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+type Json = Record<string, unknown>;
+
+class CliError extends Error {
+  override name = 'CliError';
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values: flags, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  const [group, action, target] = positionals;
+  if (flags.help || !group) return void console.log(USAGE);
+  if (group === 'start') return void (await import('./main.ts'));
+  const api = await client();
+  const print = (answer: unknown, text: () => string) =>
+    console.log(flags.json ? JSON.stringify(answer, null, 2) : text());
+
+  switch (`${group} ${action ?? ''}`.trim()) {
+    case 'keys create': {
+      const key = await api.post('/key/generate', keyBody(flags));
+      return print(key, () => `${key.key}\n  (shown once) ${describeKey(key)}`);
+    }
+    case 'keys list': {
+      const query = new URLSearchParams({ size: '100' });
+      if (flags.user) query.set('user_id', flags.user);
+      if (flags.team) query.set('team_id', flags.team);
+      const page = await api.get(`/key/list?${query}`);
+      const keys = page.keys as Json[];
+      return print(page, () =>
+        table(keys, ['key_name', 'key_alias', 'user_id', 'team_id', 'spend', 'max_budget', 'blocked']),
+      );
+    }
+    case 'keys revoke': {
+      const key = await api.post('/key/block', { key: await keyRef(api, target) });
+      return print(key, () => `revoked ${describeKey(key)}`);
+    }
+    case 'keys delete': {
+      const answer = await api.post('/key/delete', { keys: [await keyRef(api, target)] });
+      return print(answer, () => `deleted ${target}`);
+    }
+    case 'teams create': {
+      const team = await api.post('/team/new', {
+        ...(flags.id && { team_id: flags.id }),
+        ...(flags.alias && { team_alias: flags.alias }),
+        ...budgetFields(flags),
+      });
+      return print(
+        team,
+        () => `team ${team.team_id} (${team.team_alias ?? 'no alias'}), budget ${money(team.max_budget)}`,
+      );
+    }
+    case 'teams list': {
+      const teams = (await api.get('/team/list')) as unknown as Json[];
+      return print(teams, () =>
+        table(teams, ['team_id', 'team_alias', 'spend', 'max_budget', 'budget_duration', 'blocked']),
+      );
+    }
+    case 'teams info': {
+      if (!target) throw new CliError('teams info needs a team_id');
+      const info = await api.get(`/team/info?team_id=${encodeURIComponent(target)}`);
+      return print(info, () => JSON.stringify(info.team_info, null, 2));
+    }
+    case 'users create': {
+      if (!flags.id) throw new CliError('users create needs --id');
+      const user = await api.post('/user/new', {
+        user_id: flags.id,
+        ...(flags.email && { user_email: flags.email }),
+        ...(flags.team && { teams: [flags.team] }),
+        ...budgetFields(flags),
+      });
+      return print(
+        user,
+        () =>
+          `user ${user.user_id}, budget ${money(user.max_budget)}\n${user.key}\n  (their first key, shown once)`,
+      );
+    }
+    case 'users info': {
+      const info = await api.get(`/user/info${target ? `?user_id=${encodeURIComponent(target)}` : ''}`);
+      return print(info, () => JSON.stringify(info, null, 2));
+    }
+    default:
+      throw new CliError(`Unknown command '${positionals.join(' ')}'.\n\n${USAGE}`);
+  }
+}
+
+async function client() {
+  const config = loadCliConfig();
+  const key =
+    config.key ?? (await readFile(join(config.dataDir, 'master-key'), 'utf8').catch(() => '')).trim();
+  if (!key) throw new CliError('No key: set TOLLGATE_API_KEY (your own) or TOLLGATE_MASTER_KEY.');
+  const send = async (path: string, body?: Json): Promise<Json> => {
+    const response = await fetch(`${config.url}${path}`, {
+      method: body ? 'POST' : 'GET',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    }).catch((cause: unknown) => {
+      throw new CliError(`Cannot reach the gateway at ${config.url}: ${String(cause)}`);
+    });
+    const answer = (await response.json().catch(() => ({}))) as Json;
+    if (!response.ok) {
+      const message = (answer.error as { message?: string } | undefined)?.message ?? response.statusText;
+      throw new CliError(`${response.status}: ${message}`);
+    }
+    return answer;
+  };
+  return { get: (path: string) => send(path), post: (path: string, body: Json) => send(path, body) };
+}
+
+/** A key the user named: a secret or token as is, otherwise an alias looked up among the keys they may see. */
+async function keyRef(api: Awaited<ReturnType<typeof client>>, ref: string | undefined): Promise<string> {
+  if (!ref) throw new CliError('Name the key: its secret (sk-...), its token, or its alias.');
+  if (ref.startsWith('sk-') || /^[0-9a-f]{64}$/.test(ref)) return ref;
+  const page = await api.get(`/key/list?size=100&key_alias=${encodeURIComponent(ref)}`);
+  const found = page.keys as Json[];
+  if (found.length !== 1)
+    throw new CliError(`${found.length} keys have the alias '${ref}': name it by its token.`);
+  return String(found[0]?.token);
+}
+
+function keyBody(flags: Flags): Json {
+  return {
+    ...(flags.alias && { key_alias: flags.alias }),
+    ...(flags.user && { user_id: flags.user }),
+    ...(flags.team && { team_id: flags.team }),
+    ...budgetFields(flags),
+    ...(flags.mode && { budget_mode: flags.mode }),
+    ...(flags.rpm && { rpm_limit: number(flags.rpm, 'rpm') }),
+    ...(flags.tpm && { tpm_limit: number(flags.tpm, 'tpm') }),
+    ...(flags.parallel && { max_parallel_requests: number(flags.parallel, 'parallel') }),
+  };
+}
+
+function budgetFields(flags: Flags): Json {
+  return {
+    ...(flags.budget && { max_budget: number(flags.budget, 'budget') }),
+    ...(flags.duration && { budget_duration: flags.duration }),
+    ...(flags.models && {
+      models: flags.models
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean),
+    }),
+  };
+}
+
+function number(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new CliError(`--${name} must be a number, not '${value}'`);
+  return n;
+}
+
+function money(usd: unknown): string {
+  return typeof usd === 'number' ? `$${usd.toFixed(2)}` : 'none';
+}
+
+function describeKey(key: Json): string {
+  const owner = [key.user_id && `user ${key.user_id}`, key.team_id && `team ${key.team_id}`].filter(Boolean);
+  return `${key.key_alias ?? key.key_name} (${owner.join(', ') || 'no owner'}), budget ${money(key.max_budget)}`;
+}
+
+function table(rows: Json[], columns: string[]): string {
+  const cells = [columns, ...rows.map((r) => columns.map((c) => (r[c] == null ? '-' : String(r[c]))))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((row) => row[i]?.length ?? 0)));
+  return cells
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+try {
+  await main(process.argv.slice(2));
+} catch (err) {
+  if (!(err instanceof CliError) && !(err instanceof TypeError)) throw err;
+  console.error(`tollgate: ${err.message}`);
+  process.exitCode = 1;
+}

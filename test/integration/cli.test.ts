@@ -1,0 +1,103 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
+
+/** `npx tollgate ...`: the admin CLI, run as a person would, against the running gateway. */
+const run = promisify(execFile);
+let mock: MockUpstream;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  mock = await startMockUpstream();
+  gateway = await startTestGateway(mock.url);
+});
+afterAll(async () => {
+  await gateway?.close();
+  await mock?.close();
+});
+
+async function tollgate(args: string[], key: { master?: string; own?: string } = { master: MASTER_KEY }) {
+  const env = {
+    ...process.env,
+    TOLLGATE_URL: gateway.url,
+    TOLLGATE_MASTER_KEY: key.master ?? '',
+    TOLLGATE_API_KEY: key.own ?? '',
+  };
+  try {
+    const { stdout } = await run('node', ['bin/tollgate.js', ...args], { env });
+    return { code: 0, stdout, stderr: '' };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('the tollgate CLI', () => {
+  it('creates a team, a person and a key, lists them, and revokes the key by alias', async () => {
+    // Act
+    const team = await tollgate(['teams', 'create', '--id', 'ops', '--budget', '300', '--duration', '1mo']);
+    const user = await tollgate(['users', 'create', '--id', 'kim', '--budget', '40', '--team', 'ops']);
+    const created = await tollgate([
+      'keys',
+      'create',
+      '--alias',
+      'kim-cc',
+      '--user',
+      'kim',
+      '--team',
+      'ops',
+      '--budget',
+      '10',
+    ]);
+    const revoked = await tollgate(['keys', 'revoke', 'kim-cc']);
+    const listed = await tollgate(['keys', 'list', '--user', 'kim', '--json']);
+
+    // Assess
+    expect([team.code, user.code, created.code, revoked.code, listed.code]).toEqual([0, 0, 0, 0, 0]);
+    expect(team.stdout).toContain('team ops');
+    const secret = created.stdout.split('\n')[0] ?? '';
+    expect(secret).toMatch(/^sk-tg-/);
+    const keys = JSON.parse(listed.stdout).keys as Array<{ key_alias: string | null; blocked: boolean }>;
+    expect(keys.find((k) => k.key_alias === 'kim-cc')?.blocked).toBe(true);
+    expect(keys).toHaveLength(2);
+    const status = (
+      await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}` },
+        body: JSON.stringify({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      })
+    ).status;
+    expect(status).toBe(403);
+  });
+
+  it('lets a person with only their own key list and create their own keys, and nothing else', async () => {
+    // Prepare
+    const { stdout } = await tollgate(['users', 'create', '--id', 'lee', '--budget', '5']);
+    const own = stdout.split('\n')[1] ?? '';
+
+    // Act
+    const made = await tollgate(['keys', 'create', '--alias', 'lee-2'], { own });
+    const listed = await tollgate(['keys', 'list', '--json'], { own });
+    const teams = await tollgate(['teams', 'list'], { own });
+
+    // Assess
+    expect(made.code).toBe(0);
+    const keys = JSON.parse(listed.stdout).keys as Array<{ user_id: string }>;
+    expect(keys.map((k) => k.user_id)).toEqual(['lee', 'lee']);
+    expect(teams.code).toBe(1);
+    expect(teams.stderr).toMatch(/403: This route needs the master key/);
+  });
+
+  it('says what is wrong with a bad command or value, and exits 1', async () => {
+    // Act
+    const unknown = await tollgate(['keys', 'frob']);
+    const badBudget = await tollgate(['keys', 'create', '--budget', 'lots']);
+
+    // Assess
+    expect([unknown.code, badBudget.code]).toEqual([1, 1]);
+    expect(unknown.stderr).toContain("Unknown command 'keys frob'");
+    expect(badBudget.stderr).toContain("--budget must be a number, not 'lots'");
+  });
+});
