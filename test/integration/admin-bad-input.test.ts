@@ -32,6 +32,7 @@ async function post(
     headers,
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: answers are read loosely in assertions
   return { status: response.status, message: String(((await response.json()) as any).error?.message ?? '') };
 }
 

@@ -31,6 +31,7 @@ const admin = async (path: string, body?: unknown, key = MASTER_KEY) => {
     headers: { authorization: `Bearer ${key}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: answers are read loosely in assertions
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 };
 const chat = async (key: string, model = 'gpt-4.1-mini', url = gateway.url) => {

@@ -35,6 +35,7 @@ async function call(path: string, body?: unknown, key = MASTER_KEY) {
     headers: { authorization: `Bearer ${key}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: answers are read loosely in assertions
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
