@@ -236,6 +236,8 @@ export interface Team extends BudgetSettings, RateSettings {
 
 /** Small documents with an id, all in one partition: teams, users. */
 export interface DocumentStore<T> {
+  /** The id a document is stored under (`team_id`, `user_id`). */
+  idOf(doc: T): string;
   get(id: string): Promise<T | undefined>;
   /** Creates the document; throws ConflictError if the id is taken. */
   create(doc: T): Promise<void>;

@@ -72,6 +72,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const ledger = createDynamoBudgetLedger(client, config.tableName, clock);
   const audit = createDynamoAuditLog(client, config.tableName, clock);
   const notifier = options.notifier ?? createLogNotifier(log);
+  const proxyTeams = cachedDocumentStore(teams, config.keyCacheMs, clock);
+  const proxyUsers = cachedDocumentStore(users, config.keyCacheMs, clock);
   const query = createDuckDbQueryEngine({ dataDir });
   const { masterKey, created } = await masterKeyFor(config, dataDir);
   const bedrock = localBedrockClient(config);
@@ -79,8 +81,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const proxy = createProxy({
     keys: proxyKeys,
     limiter: createDynamoRateLimiter(client, config.tableName, clock),
-    teams: cachedDocumentStore(teams, config.keyCacheMs, clock),
-    users: cachedDocumentStore(users, config.keyCacheMs, clock),
+    teams: proxyTeams,
+    users: proxyUsers,
     ledger,
     notifier,
     policy: config.policy,
@@ -95,13 +97,12 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxBodyBytes: config.maxBodyBytes,
   });
-  // The admin API reads keys from the store but writes through the proxy's cache: in this one process a
-  // key it changes, regenerates or deletes stops being served from the cache at once.
-  const adminKeys = { ...proxyKeys, get: keys.get };
+  // The admin API reads from the stores but writes through the proxy's caches: in this one process a
+  // key, team or person it changes stops being served from a cache at once.
   const admin = createAdminApi({
-    keys: adminKeys,
-    teams,
-    users,
+    keys: { ...proxyKeys, get: keys.get },
+    teams: { ...proxyTeams, get: teams.get },
+    users: { ...proxyUsers, get: users.get },
     ledger,
     audit,
     query,

@@ -11,6 +11,7 @@ import type {
 
 function emptyStore<T>(): DocumentStore<T> {
   return {
+    idOf: () => '',
     get: async () => undefined,
     create: async () => {},
     update: async () => {},

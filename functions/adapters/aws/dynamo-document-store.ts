@@ -40,6 +40,7 @@ export function createDynamoDocumentStore<T>(
   };
   const name = (doc: T) => `${kind.label} '${kind.idOf(doc)}'`;
   return {
+    idOf: kind.idOf,
     async get(id) {
       const { Item } = await client.send(
         new GetItemCommand({ TableName: tableName, Key: { pk, sk: { S: id } }, ConsistentRead: true }),

@@ -55,13 +55,44 @@ export function cachedKeyStore(store: KeyStore, ttlMs: number, clock: Clock): Ke
   };
 }
 
-/** Caches `get` of teams or users for the proxy: a blocked team or a changed budget applies within `ttlMs`. */
+/**
+ * Caches `get` of teams or users for the proxy, misses included: most keys name a `user_id` that has
+ * no user record, and that absence should not cost a read per request either. A blocked team, a new
+ * person or a changed budget applies within `ttlMs`; in a process that writes through this store
+ * (the local runtime), at once.
+ */
 export function cachedDocumentStore<T>(
   store: DocumentStore<T>,
   ttlMs: number,
   clock: Clock,
 ): DocumentStore<T> {
   if (ttlMs <= 0) return store;
-  const get = ttlCache<T>((id) => store.get(id), ttlMs, clock);
-  return { ...store, get };
+  const remembered = new Map<string, { value: { doc: T | undefined }; until: number }>();
+  const cached = ttlCache(async (id: string) => ({ doc: await store.get(id) }), ttlMs, clock, remembered);
+  const forgetting =
+    <A>(write: (arg: A) => Promise<void>, idOf: (arg: A) => string) =>
+    async (arg: A) => {
+      try {
+        await write(arg);
+      } finally {
+        remembered.delete(idOf(arg));
+      }
+    };
+  return {
+    idOf: (doc) => store.idOf(doc),
+    get: async (id) => (await cached(id))?.doc,
+    create: forgetting(
+      (doc: T) => store.create(doc),
+      (doc) => store.idOf(doc),
+    ),
+    update: forgetting(
+      (doc: T) => store.update(doc),
+      (doc) => store.idOf(doc),
+    ),
+    delete: forgetting(
+      (id: string) => store.delete(id),
+      (id) => id,
+    ),
+    list: () => store.list(),
+  };
 }

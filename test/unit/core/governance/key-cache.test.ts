@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cachedKeyStore } from '../../../../functions/core/governance/key-cache.ts';
-import type { Clock, KeyStore, VirtualKey } from '../../../../functions/core/ports.ts';
+import { cachedDocumentStore, cachedKeyStore } from '../../../../functions/core/governance/key-cache.ts';
+import type { Clock, DocumentStore, KeyStore, VirtualKey } from '../../../../functions/core/ports.ts';
 import { virtualKey as baseKey } from '../../../support/virtual-key.ts';
 
 const virtualKey = (hash: string, overrides: Partial<VirtualKey> = {}): VirtualKey =>
@@ -154,5 +154,57 @@ describe('cachedKeyStore', () => {
 
     // Assess
     expect(cached).toBe(backing.store);
+  });
+});
+
+describe('cachedDocumentStore', () => {
+  function memoryDocs() {
+    const docs = new Map<string, { id: string; budget: number }>();
+    let reads = 0;
+    const store: DocumentStore<{ id: string; budget: number }> = {
+      idOf: (d) => d.id,
+      async get(id) {
+        reads += 1;
+        return docs.get(id);
+      },
+      create: async (d) => void docs.set(d.id, d),
+      update: async (d) => void docs.set(d.id, d),
+      delete: async (id) => void docs.delete(id),
+      list: async () => [...docs.values()],
+    };
+    return { store, reads: () => reads };
+  }
+
+  it('remembers that a person has no record, so a key naming them costs no read per request', async () => {
+    // Prepare
+    const { store, reads } = memoryDocs();
+    const { clock } = manualClock(0);
+    const cached = cachedDocumentStore(store, 5_000, clock);
+
+    // Act
+    const answers = [await cached.get('nobody'), await cached.get('nobody'), await cached.get('nobody')];
+
+    // Assess
+    expect(answers).toEqual([undefined, undefined, undefined]);
+    expect(reads()).toBe(1);
+  });
+
+  it('forgets what it remembered of a document written through it, and sees others after the TTL', async () => {
+    // Prepare
+    const { store } = memoryDocs();
+    const { clock, advance } = manualClock(0);
+    const cached = cachedDocumentStore(store, 5_000, clock);
+    await cached.get('ada');
+
+    // Act
+    await cached.create({ id: 'ada', budget: 5 });
+    const throughCache = await cached.get('ada');
+    await store.update({ id: 'ada', budget: 9 });
+    const stale = await cached.get('ada');
+    advance(5_001);
+    const fresh = await cached.get('ada');
+
+    // Assess
+    expect([throughCache?.budget, stale?.budget, fresh?.budget]).toEqual([5, 5, 9]);
   });
 });
