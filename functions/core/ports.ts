@@ -120,10 +120,12 @@ export interface Claim {
   /** Counted against the limit: the worst case on a strict counter, the expected cost on a fair one. */
   amount_micros: number;
   /**
-   * Fair counters only: the worst case, counted against a ceiling above the limit, so that even when
-   * every request in flight uses its whole `max_tokens` spend stays under the ceiling.
+   * The request's worst case, counted on every counter — so a budget switched to `fair` mid-period
+   * knows the worst cases already in flight — and held under `ceiling_micros` where that is set.
    */
-  worst?: { amount_micros: number; ceiling_micros: number };
+  worst_micros: number;
+  /** Fair counters: the most that settled spend plus worst cases in flight may reach. */
+  ceiling_micros: number | null;
 }
 
 /**

@@ -3,6 +3,7 @@ import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoBudgetLedger } from '../../functions/adapters/aws/dynamo-budget-ledger.ts';
 import { createDynamoKeyStore } from '../../functions/adapters/aws/dynamo-key-store.ts';
+import { createDynamoRateLimiter } from '../../functions/adapters/aws/dynamo-rate-limiter.ts';
 import { BudgetExceededError, ConflictError } from '../../functions/core/errors.ts';
 import { reserveBudget } from '../../functions/core/governance/budgets.ts';
 import type {
@@ -46,7 +47,7 @@ const lease = (expires_at = new Date(now.getTime() + 60_000)): Lease => ({
   expires_at,
 });
 const claims = (counters: BudgetCounter[], amount_micros: number): Claim[] =>
-  counters.map((c) => ({ counter: c, amount_micros }));
+  counters.map((c) => ({ counter: c, amount_micros, worst_micros: amount_micros, ceiling_micros: null }));
 
 describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
   let client: DynamoDBClient;
@@ -87,11 +88,15 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       const settled = await ledger.read(c);
 
       // Assess
-      expect(reserved).toEqual({ spent_micros: 0, committed_micros: 300_000, worst_committed_micros: 0 });
+      expect(reserved).toEqual({
+        spent_micros: 0,
+        committed_micros: 300_000,
+        worst_committed_micros: 300_000,
+      });
       expect(settled).toEqual({
         spent_micros: 120_000,
         committed_micros: 120_000,
-        worst_committed_micros: 0,
+        worst_committed_micros: 120_000,
       });
       expect((await rawCounter(c))?.requests?.N).toBe('1');
     });
@@ -118,7 +123,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       expect(await ledger.read(c)).toEqual({
         spent_micros: 0,
         committed_micros: 700_000,
-        worst_committed_micros: 0,
+        worst_committed_micros: 700_000,
       });
     });
 
@@ -134,7 +139,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       expect(await ledger.read(c)).toEqual({
         spent_micros: 0,
         committed_micros: 1_000_000,
-        worst_committed_micros: 0,
+        worst_committed_micros: 1_000_000,
       });
     });
 
@@ -195,12 +200,12 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       expect(await ledger.read(key)).toEqual({
         spent_micros: 0,
         committed_micros: 200_000,
-        worst_committed_micros: 0,
+        worst_committed_micros: 200_000,
       });
       expect(await ledger.read(team)).toEqual({
         spent_micros: 0,
         committed_micros: 450_000,
-        worst_committed_micros: 0,
+        worst_committed_micros: 450_000,
       });
     });
 
@@ -217,7 +222,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       expect(await ledger.read(c)).toEqual({
         spent_micros: 80_000,
         committed_micros: 80_000,
-        worst_committed_micros: 0,
+        worst_committed_micros: 80_000,
       });
       expect(next).toMatchObject({
         name: 'BudgetExceededError',
@@ -256,7 +261,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       expect(await ledger.read(c)).toEqual({
         spent_micros: 11_000,
         committed_micros: 11_000,
-        worst_committed_micros: 0,
+        worst_committed_micros: 11_000,
       });
     });
 
@@ -351,12 +356,67 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
     });
   });
 
+  describe.skipIf(engine.skip !== undefined)('writes the SDK retries after a lost reply', () => {
+    it('counts a reservation sent twice under one lease once', async () => {
+      // Prepare
+      const c = counter();
+      const l = lease();
+
+      // Act
+      await reserve([c], 300_000, l);
+      await reserve([c], 300_000, l);
+
+      // Assess
+      expect(await ledger.read(c)).toMatchObject({ committed_micros: 300_000 });
+    });
+
+    it('counts a settlement sent twice once, also after its lease was reclaimed', async () => {
+      // Prepare
+      const [fresh, slow] = [counter(), counter()];
+      const r1 = await reserve([fresh], 300_000);
+      const r2 = await reserve([slow], 300_000, lease(new Date(now.getTime() + 1_000)));
+      now = new Date(now.getTime() + 2_000);
+      await reserve([slow], 800_000);
+
+      // Act
+      await ledger.settle(r1, 100_000);
+      const [again] = await ledger.settle(r1, 100_000);
+      await ledger.settle(r2, 100_000);
+      await ledger.settle(r2, 100_000);
+
+      // Assess
+      expect(await ledger.read(fresh)).toMatchObject({ spent_micros: 100_000, committed_micros: 100_000 });
+      expect(await ledger.read(slow)).toMatchObject({ spent_micros: 100_000, committed_micros: 900_000 });
+      expect(again).toMatchObject({ spent_before_micros: 100_000, spent_after_micros: 100_000 });
+    });
+  });
+
+  describe.skipIf(engine.skip !== undefined)('metered counters', () => {
+    it("sweep a crashed request's reservation when another request settles, though they never refuse", async () => {
+      // Prepare: no limit, so no refusal ever reclaims; the crashed reservation must not stay counted.
+      const c = counter({ limit_micros: null });
+      await reserve([c], 500_000, lease(new Date(now.getTime() + 1_000)));
+      now = new Date(now.getTime() + 2_000);
+      const next = await reserve([c], 10_000);
+
+      // Act
+      await ledger.settle(next, 4_000);
+
+      // Assess
+      expect(await ledger.read(c)).toEqual({
+        spent_micros: 4_000,
+        committed_micros: 4_000,
+        worst_committed_micros: 4_000,
+      });
+    });
+  });
+
   describe.skipIf(engine.skip !== undefined)('fair counters', () => {
     it('refuses a worst case over the ceiling even while the expected cost fits the limit', async () => {
       // Prepare: limit 1,000,000, ceiling 1,100,000; 1,000,000 of worst cases are out.
       const c = counter({ mode: 'fair' });
       const claim = (expected: number, worst: number): Claim[] => [
-        { counter: c, amount_micros: expected, worst: { amount_micros: worst, ceiling_micros: 1_100_000 } },
+        { counter: c, amount_micros: expected, worst_micros: worst, ceiling_micros: 1_100_000 },
       ];
       await ledger.reserve(claim(100_000, 1_000_000), lease());
 
@@ -372,6 +432,63 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
         committed_micros: 200_000,
         worst_committed_micros: 1_100_000,
       });
+    });
+  });
+
+  describe.skipIf(engine.skip !== undefined)('a budget switched from strict to fair mid-period', () => {
+    it('still counts the worst cases in flight against the fair ceiling', async () => {
+      // Prepare: 900,000 of worst case reserved while strict.
+      const strict = counter();
+      await reserve([strict], 900_000);
+      const fair = { ...strict, mode: 'fair' as const };
+
+      // Act: an expected 100,000 fits the limit, but its 900,000 worst case does not fit the ceiling.
+      const refused = await rejectionOf(
+        ledger.reserve(
+          [{ counter: fair, amount_micros: 100_000, worst_micros: 900_000, ceiling_micros: 1_100_000 }],
+          lease(),
+        ),
+      );
+
+      // Assess
+      expect(refused).toBeInstanceOf(BudgetExceededError);
+    });
+  });
+
+  describe.skipIf(engine.skip !== undefined)('parallel slots', () => {
+    it('takes a slot sent twice under one lease once, and frees it once', async () => {
+      // Prepare
+      const limiter = createDynamoRateLimiter(client, TABLE, clock);
+      const slot = { scope: `key:${randomUUID()}`, max: 1 };
+      const l = lease();
+
+      // Act
+      await limiter.acquire(slot, l);
+      await limiter.acquire(slot, l);
+      const other = await rejectionOf(limiter.acquire(slot, lease()));
+      await limiter.release(slot, l.id);
+      await limiter.release(slot, l.id);
+      await limiter.acquire(slot, lease());
+      const full = await rejectionOf(limiter.acquire(slot, lease()));
+
+      // Assess
+      expect(other).toMatchObject({ status: 429 });
+      expect(full).toMatchObject({ status: 429 });
+    });
+
+    it("frees a crashed request's slot once its lease has expired", async () => {
+      // Prepare
+      const limiter = createDynamoRateLimiter(client, TABLE, clock);
+      const slot = { scope: `key:${randomUUID()}`, max: 1 };
+      await limiter.acquire(slot, lease(new Date(now.getTime() + 1_000)));
+      const whileAlive = await rejectionOf(limiter.acquire(slot, lease()));
+      now = new Date(now.getTime() + 2_000);
+
+      // Act
+      await limiter.acquire(slot, lease());
+
+      // Assess
+      expect(whileAlive).toMatchObject({ status: 429 });
     });
   });
 
@@ -398,7 +515,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       expect(result).toEqual({
         reservation: {
           lease_id: expect.any(String),
-          claims: [{ counter: c, amount_micros: 1_700_000 }],
+          claims: [{ counter: c, amount_micros: 1_700_000, worst_micros: 1_700_000, ceiling_micros: null }],
           binding: { counter: c, remaining_micros: 300_000 },
         },
         outputCap: undefined,
@@ -419,7 +536,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
       expect(result).toEqual({
         reservation: {
           lease_id: expect.any(String),
-          claims: [{ counter: c, amount_micros: 150_000 }],
+          claims: [{ counter: c, amount_micros: 150_000, worst_micros: 150_000, ceiling_micros: null }],
           binding: { counter: c, remaining_micros: 0 },
         },
         outputCap: 2_000,

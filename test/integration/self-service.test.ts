@@ -79,6 +79,33 @@ describe('self-service keys', () => {
     expect((await call('/key/list?size=100', undefined, alice)).body.total_count).toBe(before);
   });
 
+  it("takes what it leaves unset from the caller: the person's budget, and no later expiry than the caller's key", async () => {
+    // Prepare: Eli's key expires in a day; the key Eli makes asks for no budget and no expiry.
+    await call('/user/new', { user_id: 'eli', max_budget: 7, auto_create_key: false });
+    const eli = (await gateway.createKey({ user_id: 'eli', duration: '1d', rpm_limit: 30 })).key;
+    const callerInfo = await call(`/key/info?key=${encodeURIComponent(eli)}`);
+
+    // Act
+    const made = await call('/key/generate', { key_alias: 'eli-2', duration: '30d' }, eli);
+
+    // Assess
+    expect(made.status).toBe(200);
+    expect(made.body).toMatchObject({ max_budget: 7, rpm_limit: 30, expires: callerInfo.body.info.expires });
+  });
+
+  it('refuses a person their twenty-first key', async () => {
+    // Prepare: Fay holds the first key (from /user/new) and makes nineteen more.
+    const fay = String((await call('/user/new', { user_id: 'fay' })).body.key);
+    for (let i = 0; i < 19; i++) expect((await call('/key/generate', {}, fay)).status).toBe(200);
+
+    // Act
+    const refused = await call('/key/generate', {}, fay);
+
+    // Assess
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toMatch(/key number 21; the most is 20/);
+  });
+
   it("lists only the caller's keys, never another person's", async () => {
     // Act
     const mine = await call('/key/list?size=100', undefined, alice);

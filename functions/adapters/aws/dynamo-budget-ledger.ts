@@ -16,7 +16,16 @@ import type {
   Reservation,
   Settlement,
 } from '../../core/ports.ts';
-import { type ItemKey, leaseAttribute, leaseValue, reclaimExpired, releaseLease } from './dynamo-leases.ts';
+import {
+  holdsLease,
+  type ItemKey,
+  LEASE_HELD,
+  LEASE_RECLAIMED,
+  leaseAttribute,
+  leaseValue,
+  reclaimExpired,
+  releaseLease,
+} from './dynamo-leases.ts';
 
 /** Counters outlive their period by this long (DynamoDB TTL), so recent history stays readable. */
 const RETAIN_AFTER_RESET_S = 90 * 86_400;
@@ -63,31 +72,32 @@ export function createDynamoBudgetLedger(
     return 'limit_micros = :limit, resets_at = :resets, expires_at = :ttl';
   }
 
-  /** Adds the claim to the counter under the lease, if it stays within the limit; resolves to the new committed. */
-  async function take({ counter: c, amount_micros, worst }: Claim, lease: Lease): Promise<number> {
+  /**
+   * Adds the claim to the counter under the lease, if it stays within the limit (and a fair
+   * counter's ceiling) and the lease is not there yet; resolves to the new committed total.
+   */
+  async function take(claim: Claim, lease: Lease): Promise<number> {
+    const c = claim.counter;
     const values: Record<string, AttributeValue> = {
-      ':c': { N: String(amount_micros) },
-      ':lease': leaseValue({ a: amount_micros, w: worst?.amount_micros }, lease),
+      ':c': { N: String(claim.amount_micros) },
+      ':w': { N: String(claim.worst_micros) },
+      ':lease': leaseValue({ a: claim.amount_micros, w: claim.worst_micros }, lease),
     };
-    const conditions: string[] = [];
-    let add = 'ADD committed_micros :c';
+    const conditions = ['attribute_not_exists(#lease)'];
     if (c.limit_micros !== null) {
       conditions.push('(attribute_not_exists(committed_micros) OR committed_micros <= :max)');
-      values[':max'] = { N: String(c.limit_micros - amount_micros) };
+      values[':max'] = { N: String(c.limit_micros - claim.amount_micros) };
     }
-    if (worst) {
-      add += ', worst_micros :w';
-      values[':w'] = { N: String(worst.amount_micros) };
+    if (claim.ceiling_micros !== null) {
       conditions.push('(attribute_not_exists(worst_micros) OR worst_micros <= :wmax)');
-      values[':wmax'] = { N: String(worst.ceiling_micros - worst.amount_micros) };
+      values[':wmax'] = { N: String(claim.ceiling_micros - claim.worst_micros) };
     }
-    const condition = conditions.length > 0 ? conditions.join(' AND ') : undefined;
     const { Attributes } = await client.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: key(c),
-        UpdateExpression: `${add} SET #lease = :lease, ${described(c, values)}`,
-        ConditionExpression: condition,
+        UpdateExpression: `ADD committed_micros :c, worst_micros :w SET #lease = :lease, ${described(c, values)}`,
+        ConditionExpression: conditions.join(' AND '),
         ExpressionAttributeNames: { '#lease': leaseAttribute(lease.id) },
         ExpressionAttributeValues: values,
         ReturnValues: 'UPDATED_NEW',
@@ -98,63 +108,99 @@ export function createDynamoBudgetLedger(
 
   /**
    * Reserves on one counter; resolves to what its limit leaves after, or null without a limit. A
-   * counter that refuses is read: if expired leases hold it, they are released and it is tried once more.
+   * refusal reads the counter: its own lease there means an earlier attempt of this very write
+   * landed (the SDK retried after a lost reply); expired leases holding it are released and it is
+   * tried once more.
    */
   async function reserveOne(claim: Claim, lease: Lease): Promise<number | null> {
     const c = claim.counter;
+    const left = (committed: number) => (c.limit_micros === null ? null : c.limit_micros - committed);
     const tooBig =
       (c.limit_micros !== null && claim.amount_micros > c.limit_micros) ||
-      (claim.worst && claim.worst.amount_micros > claim.worst.ceiling_micros);
+      (claim.ceiling_micros !== null && claim.worst_micros > claim.ceiling_micros);
     if (tooBig) throw exceeded(c, stateOf(await getItem(c)));
     for (let attempt = 1; ; attempt++) {
       try {
-        const committed = await take(claim, lease);
-        return c.limit_micros === null ? null : c.limit_micros - committed;
+        return left(await take(claim, lease));
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
         const item = await getItem(c);
+        if (holdsLease(item, leaseAttribute(lease.id))) return left(stateOf(item).committed_micros);
         const reclaimed =
-          attempt === 1 ? await reclaimExpired(client, tableName, key(c), COUNTERS, item, clock.now()) : 0;
+          attempt === 1
+            ? await reclaimExpired(client, tableName, key(c), COUNTERS, item, clock.now(), { mark: true })
+            : 0;
         if (reclaimed === 0) throw exceeded(c, stateOf(item), err);
       }
     }
   }
 
-  /** Settles one counter: the lease's amount becomes the actual cost, or, if the lease was reclaimed, the cost is added. */
+  /**
+   * Settles one counter: the lease's amounts become the actual cost. If the lease was reclaimed
+   * meanwhile, only the cost is added; if neither is there, this settlement already landed (a retried
+   * write). Settling also sweeps the counter's expired leases, so a metered counter that never
+   * refuses does not collect crashed requests' reservations.
+   */
   async function settleOne(claim: Claim, lease_id: string, actual: number): Promise<Settlement> {
     const c = claim.counter;
     const values: Record<string, AttributeValue> = { ':s': { N: String(actual) }, ':one': { N: '1' } };
     const set = described(c, values);
-    const send = (update: string, condition?: string) =>
+    const send = (update: string, condition: string) =>
       client.send(
         new UpdateItemCommand({
           TableName: tableName,
           Key: key(c),
-          UpdateExpression: update,
+          UpdateExpression: `${update} SET ${set} REMOVE #lease`,
           ConditionExpression: condition,
-          ExpressionAttributeNames: condition ? { '#lease': leaseAttribute(lease_id) } : undefined,
+          ExpressionAttributeNames: { '#lease': leaseAttribute(lease_id) },
           ExpressionAttributeValues: values,
-          ReturnValues: 'UPDATED_NEW',
+          ReturnValues: 'ALL_NEW',
         }),
       );
-    const worst = claim.worst ? ', worst_micros :wdelta' : '';
-    let result: Awaited<ReturnType<typeof send>>;
+    let item: Record<string, AttributeValue> | undefined;
     try {
       values[':delta'] = { N: String(actual - claim.amount_micros) };
-      if (claim.worst) values[':wdelta'] = { N: String(actual - claim.worst.amount_micros) };
-      result = await send(
-        `ADD committed_micros :delta, spent_micros :s, requests :one${worst} SET ${set} REMOVE #lease`,
-        'attribute_exists(#lease)',
-      );
+      values[':wdelta'] = { N: String(actual - claim.worst_micros) };
+      item = (
+        await send(
+          'ADD committed_micros :delta, worst_micros :wdelta, spent_micros :s, requests :one',
+          LEASE_HELD,
+        )
+      ).Attributes;
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      // The lease expired and someone released it: its amounts are gone already, only the cost remains.
       delete values[':delta'];
-      if (claim.worst) values[':wdelta'] = { N: String(actual) };
-      result = await send(`ADD committed_micros :s, spent_micros :s, requests :one${worst} SET ${set}`);
+      delete values[':wdelta'];
+      item = await settleReclaimed(send);
+      if (!item) {
+        const state = stateOf(await getItem(c));
+        return {
+          counter: c,
+          spent_before_micros: state.spent_micros,
+          spent_after_micros: state.spent_micros,
+        };
+      }
     }
-    const after = Number(result.Attributes?.spent_micros?.N ?? actual);
+    await reclaimExpired(client, tableName, key(c), COUNTERS, item, clock.now(), { mark: true });
+    const after = Number(item?.spent_micros?.N ?? actual);
     return { counter: c, spent_before_micros: after - actual, spent_after_micros: after };
+  }
+
+  /** The lease expired and was released: its amounts are gone already, only the cost remains to add. */
+  async function settleReclaimed(
+    send: (update: string, condition: string) => Promise<{ Attributes?: Record<string, AttributeValue> }>,
+  ) {
+    try {
+      return (
+        await send(
+          'ADD committed_micros :s, worst_micros :s, spent_micros :s, requests :one',
+          LEASE_RECLAIMED,
+        )
+      ).Attributes;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      return undefined;
+    }
   }
 
   return {
@@ -168,7 +214,7 @@ export function createDynamoBudgetLedger(
           taken.map((t) =>
             releaseLease(client, tableName, key(t.counter), COUNTERS, attribute, {
               a: t.amount_micros,
-              w: t.worst?.amount_micros,
+              w: t.worst_micros,
             }),
           ),
         );

@@ -9,23 +9,34 @@ import type { Lease } from '../../core/ports.ts';
 /**
  * Leases on counter items. Whatever a request holds on a counter (a budget reservation, a parallel
  * slot) is written in the same UpdateItem as the counter's ADD, as a top-level attribute
- * `L_<lease id>` = {a: amount, w: worst-case amount (fair budgets), x: expiry in epoch ms}. Whoever removes that attribute — the request
- * settling, or a later request reclaiming it past its expiry — is the one that gives the amount back,
- * because both removals are conditional on the attribute still being there. So a crashed invocation's
- * hold is released exactly once, and a late settlement never releases it twice.
+ * `L_<lease id>` = {a: amount, w: worst case (budgets), x: expiry in epoch ms}.
+ *
+ * Whoever removes the lease gives its amounts back, and every removal is conditional on the lease
+ * still being there, so a hold is released once. A lease reclaimed past its expiry is replaced by a
+ * marker {r: true, x}, so that the request, if it settles after all, knows to add only its cost; and
+ * a write retried by the SDK after a lost reply finds its own lease (or its absence) and does nothing
+ * twice. Markers are swept a day after their expiry.
  */
 const PREFIX = 'L_';
+const MARKER_KEPT_MS = 86_400_000;
 
 export type ItemKey = Record<string, AttributeValue>;
+type Item = Record<string, AttributeValue> | undefined;
 
 export function leaseAttribute(id: string): string {
   return `${PREFIX}${id}`;
 }
 
-/** What a lease holds: `a` on the main counter, `w` (fair budgets) on the worst-case counter. */
+/** What a lease holds: `a` on the main counter, `w` on the worst-case counter (budgets only). */
 export interface Held {
   a: number;
   w?: number;
+}
+
+/** Which counter attributes a lease's amounts are taken from. */
+export interface LeasedCounters {
+  a: string;
+  w?: string;
 }
 
 export function leaseValue(held: Held, lease: Lease): AttributeValue {
@@ -37,32 +48,32 @@ export function leaseValue(held: Held, lease: Lease): AttributeValue {
   return { M: value };
 }
 
-/** The leases on an item whose expiry has passed, with what each holds. */
-export function expiredLeases(
-  item: Record<string, AttributeValue> | undefined,
-  now: Date,
-): { attribute: string; held: Held }[] {
-  if (!item) return [];
-  return Object.entries(item)
-    .filter(([name, value]) => name.startsWith(PREFIX) && Number(value.M?.x?.N ?? 0) < now.getTime())
+/** Whether the item holds this lease, unreleased (not a marker). */
+export function holdsLease(item: Item, attribute: string): boolean {
+  return item?.[attribute]?.M?.a !== undefined;
+}
+
+/** Conditions, for `#lease`, that the lease is held, or was reclaimed and marked. */
+export const LEASE_HELD = 'attribute_exists(#lease.a)';
+export const LEASE_RECLAIMED = 'attribute_exists(#lease.r)';
+
+function leasesOf(item: Item) {
+  return Object.entries(item ?? {})
+    .filter(([name]) => name.startsWith(PREFIX))
     .map(([attribute, value]) => ({
       attribute,
-      held: {
+      held: value.M?.a !== undefined,
+      expiresMs: Number(value.M?.x?.N ?? 0),
+      amounts: {
         a: Number(value.M?.a?.N ?? 0),
         ...(value.M?.w?.N !== undefined && { w: Number(value.M.w.N) }),
       },
     }));
 }
 
-/** Which counter attributes a lease's amounts are taken from: `a` always, `w` when it holds one. */
-export interface LeasedCounters {
-  a: string;
-  w?: string;
-}
-
 /**
- * Removes a lease and subtracts what it holds from its counters, if the lease is still there.
- * Resolves to whether this call was the one that released it.
+ * Removes a held lease and subtracts what it holds from its counters, if it is still held; with
+ * `mark`, leaves a reclaimed-marker in its place. Resolves to whether this call released it.
  */
 export async function releaseLease(
   client: DynamoDBClient,
@@ -71,22 +82,28 @@ export async function releaseLease(
   counters: LeasedCounters,
   attribute: string,
   held: Held,
+  options: { mark?: Date } = {},
 ): Promise<boolean> {
   const names: Record<string, string> = { '#a': counters.a, '#lease': attribute };
   const values: Record<string, AttributeValue> = { ':a': { N: String(-held.a) } };
-  let update = 'ADD #a :a';
+  let add = 'ADD #a :a';
   if (counters.w && held.w !== undefined) {
     names['#w'] = counters.w;
     values[':w'] = { N: String(-held.w) };
-    update += ', #w :w';
+    add += ', #w :w';
+  }
+  let then = 'REMOVE #lease';
+  if (options.mark) {
+    values[':marker'] = { M: { r: { BOOL: true }, x: { N: String(options.mark.getTime()) } } };
+    then = 'SET #lease = :marker';
   }
   try {
     await client.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: key,
-        UpdateExpression: `${update} REMOVE #lease`,
-        ConditionExpression: 'attribute_exists(#lease)',
+        UpdateExpression: `${add} ${then}`,
+        ConditionExpression: LEASE_HELD,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
@@ -98,17 +115,46 @@ export async function releaseLease(
   }
 }
 
-/** Releases every expired lease on the item; resolves to how many this call released. */
+/**
+ * Releases every expired lease on the item (leaving markers where `mark` says a late settlement may
+ * come) and sweeps markers a day past their expiry. Resolves to how many leases this call released.
+ */
 export async function reclaimExpired(
   client: DynamoDBClient,
   tableName: string,
   key: ItemKey,
   counters: LeasedCounters,
-  item: Record<string, AttributeValue> | undefined,
+  item: Item,
   now: Date,
+  options: { mark: boolean },
 ): Promise<number> {
+  const leases = leasesOf(item).filter((l) => l.expiresMs < now.getTime());
   const released = await Promise.all(
-    expiredLeases(item, now).map((l) => releaseLease(client, tableName, key, counters, l.attribute, l.held)),
+    leases
+      .filter((l) => l.held)
+      .map((l) =>
+        releaseLease(client, tableName, key, counters, l.attribute, l.amounts, {
+          mark: options.mark ? new Date(l.expiresMs) : undefined,
+        }),
+      ),
   );
+  const stale = leases.filter((l) => !l.held && l.expiresMs + MARKER_KEPT_MS < now.getTime());
+  await Promise.all(stale.map((l) => sweepMarker(client, tableName, key, l.attribute)));
   return released.filter(Boolean).length;
+}
+
+async function sweepMarker(client: DynamoDBClient, tableName: string, key: ItemKey, attribute: string) {
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: 'REMOVE #lease',
+        ConditionExpression: LEASE_RECLAIMED,
+        ExpressionAttributeNames: { '#lease': attribute },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+  }
 }

@@ -8,7 +8,7 @@ import {
 import { GatewayError } from '../../core/errors.ts';
 import { retryAfterSeconds } from '../../core/governance/rate-limits.ts';
 import type { Clock, Lease, ParallelSlot, RateLimiter, RateWindow } from '../../core/ports.ts';
-import { leaseAttribute, leaseValue, reclaimExpired, releaseLease } from './dynamo-leases.ts';
+import { holdsLease, leaseAttribute, leaseValue, reclaimExpired, releaseLease } from './dynamo-leases.ts';
 
 /** Seconds a client refused for parallelism is told to wait: slots free up as requests finish. */
 const PARALLEL_RETRY_AFTER_S = 1;
@@ -65,7 +65,8 @@ export function createDynamoRateLimiter(
         TableName: tableName,
         Key: slotKey(s),
         UpdateExpression: 'ADD inflight :one SET #lease = :lease',
-        ConditionExpression: 'attribute_not_exists(inflight) OR inflight < :max',
+        ConditionExpression:
+          'attribute_not_exists(#lease) AND (attribute_not_exists(inflight) OR inflight < :max)',
         ExpressionAttributeNames: { '#lease': leaseAttribute(lease.id) },
         ExpressionAttributeValues: {
           ':one': { N: '1' },
@@ -86,9 +87,13 @@ export function createDynamoRateLimiter(
           const { Item } = await client.send(
             new GetItemCommand({ TableName: tableName, Key: slotKey(s), ConsistentRead: true }),
           );
+          // Our own lease there: an earlier attempt of this write landed and the SDK retried it.
+          if (holdsLease(Item, leaseAttribute(lease.id))) return;
           const reclaimed =
             attempt === 1
-              ? await reclaimExpired(client, tableName, slotKey(s), { a: 'inflight' }, Item, clock.now())
+              ? await reclaimExpired(client, tableName, slotKey(s), { a: 'inflight' }, Item, clock.now(), {
+                  mark: false,
+                })
               : 0;
           if (reclaimed > 0) continue;
           throw new GatewayError(

@@ -6,13 +6,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
 import { assertKeyUsable, hashKey, presentedKey } from '../governance/keys.ts';
-import type { Actor, Clock, KeyStore, User, UserStore, VirtualKey } from '../ports.ts';
+import type { Actor, Clock, KeyStore, TeamStore, User, UserStore, VirtualKey } from '../ports.ts';
 
 export type Caller = { type: 'master' } | { type: 'person'; key: VirtualKey; user: User };
 
 export interface AccessDeps {
   keys: KeyStore;
   users: UserStore;
+  teams: TeamStore;
   clock: Clock;
   masterKey: string;
 }
@@ -50,6 +51,9 @@ export function createAccess(deps: AccessDeps): Access {
         );
       }
       if (user.blocked) throw new GatewayError('permission', `User '${user.user_id}' is blocked.`);
+      const team = key.team_id ? await deps.teams.get(key.team_id) : undefined;
+      if (key.team_id && (!team || team.blocked))
+        throw new GatewayError('permission', `Team '${key.team_id}' is blocked or gone: ask an admin.`);
       return { type: 'person', key, user };
     },
     async requireMaster(headers) {

@@ -22,7 +22,7 @@ import {
   UpdateKeySchema,
   withSecret,
 } from './keys.ts';
-import { boundedSelfServiceKey } from './self-service.ts';
+import { boundSelfServiceKey, checkSelfServiceRequest } from './self-service.ts';
 
 /**
  * LiteLLM's key routes. The master key may do everything; a person's own key may generate, list,
@@ -112,10 +112,15 @@ export function keyRoutes(ctx: AdminContext): Record<string, Route> {
   return {
     'POST /key/generate': async (request) => {
       const caller = await ctx.caller(request.headers);
-      const asked = parse(GenerateKeySchema, await ctx.readJson(request));
-      const input = caller.type === 'master' ? asked : boundedSelfServiceKey(caller, asked);
+      const input = parse(GenerateKeySchema, await ctx.readJson(request));
+      let shape: ((key: VirtualKey) => VirtualKey) | undefined;
+      if (caller.type === 'person') {
+        const held = (await keys.list()).filter((k) => k.user_id === caller.user.user_id).length;
+        checkSelfServiceRequest(caller, input, held);
+        shape = (key) => boundSelfServiceKey(caller, key);
+      }
       await assertTeamExists(input.team_id);
-      const { secret, key } = await generateKey(keys, input, clock.now());
+      const { secret, key } = await generateKey(keys, input, clock.now(), shape);
       await ctx.audit(caller, 'key.generate', `key:${key.key_id}`, changedFields(input));
       return Response.json({ key: secret, ...(await describe(key)) });
     },

@@ -68,10 +68,12 @@ function expiryFor(duration: string, now: Date): string {
   return periodFor(duration, now, now).end.toISOString();
 }
 
+/** Makes a key from `input`; `shape` (self-service) may bound it before it is stored. */
 export async function generateKey(
   store: KeyStore,
   input: NewKey,
   now: Date,
+  shape: (key: VirtualKey) => VirtualKey = (key) => key,
 ): Promise<{ secret: string; key: VirtualKey }> {
   // key_id is 48 random bits: a clash is unlikely but possible, and the store refuses it; draw again.
   for (let attempt = 1; ; attempt++) {
@@ -95,7 +97,7 @@ export async function generateKey(
       created_at: now.toISOString(),
       expires_at: null,
     };
-    const key = applyKeyChanges(blank, input, now);
+    const key = shape(applyKeyChanges(blank, input, now));
     try {
       await store.create(key);
       return { secret, key };

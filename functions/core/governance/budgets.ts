@@ -56,9 +56,10 @@ export async function reserveBudget(
     const expected = maxCostMicros(promptTokens, Math.min(output, request.fairOutputTokens), price);
     return counters.map((counter) => {
       const limit = counter.limit_micros;
-      if (counter.mode === 'strict' || limit === null) return { counter, amount_micros: worst };
+      if (counter.mode === 'strict' || limit === null)
+        return { counter, amount_micros: worst, worst_micros: worst, ceiling_micros: null };
       const ceiling_micros = limit + Math.floor((limit * request.fairOvershootPct) / 100);
-      return { counter, amount_micros: expected, worst: { amount_micros: worst, ceiling_micros } };
+      return { counter, amount_micros: expected, worst_micros: worst, ceiling_micros };
     });
   };
   try {
@@ -76,10 +77,10 @@ export async function reserveBudget(
 async function tightestRemaining(ledger: BudgetLedger, claims: Claim[]): Promise<number> {
   const limited = claims.filter((c) => c.counter.limit_micros !== null);
   const left = await Promise.all(
-    limited.map(async ({ counter, worst }) => {
+    limited.map(async ({ counter, ceiling_micros }) => {
       const state = await ledger.read(counter);
-      return worst
-        ? worst.ceiling_micros - state.worst_committed_micros
+      return ceiling_micros !== null
+        ? ceiling_micros - state.worst_committed_micros
         : (counter.limit_micros ?? 0) - state.committed_micros;
     }),
   );

@@ -116,14 +116,29 @@ function offsetMs(instant: Date, zone: string): number {
 }
 
 /**
- * The instant the day y-m-d (month 0-based, overflow normalised) begins in `zone`. The offset is read
- * at the first guess and again at the result, which settles days where the offset changes (DST).
+ * The first instant of the day y-m-d (month 0-based, overflow normalised) in `zone`. The offset is
+ * read at a first guess and again at the result, which settles days where it changes (DST). Where a
+ * zone skips midnight (clocks jump from 00:00 to 01:00) or repeats it, the result is checked and, if
+ * it is not the day's first instant, searched for to the second.
  */
 function midnight(y: number, m: number, d: number, zone: string): Date {
   const wall = Date.UTC(y, m, d);
   if (zone === 'UTC') return new Date(wall);
   const first = wall - offsetMs(new Date(wall), zone);
-  return new Date(wall - offsetMs(new Date(first), zone));
+  const guess = wall - offsetMs(new Date(first), zone);
+  const onOrAfter = (t: number) => {
+    const w = wallDate(new Date(t), zone);
+    return Date.UTC(w.y, w.m, w.d) >= wall;
+  };
+  if (onOrAfter(guess) && !onOrAfter(guess - 1_000)) return new Date(guess);
+  // Offsets move by at most a few hours around a day's start: the first second on the day is within.
+  let [lo, hi] = [guess - 3 * UNIT.h, guess + 3 * UNIT.h];
+  while (hi - lo > 1_000) {
+    const mid = lo + Math.floor((hi - lo) / 2_000) * 1_000;
+    if (onOrAfter(mid)) hi = mid;
+    else lo = mid;
+  }
+  return new Date(hi);
 }
 
 function fixedWindow(ms: number, anchor: Date, now: Date): Period {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { crossings, toAlert } from '../governance/thresholds.ts';
 import type {
   BudgetLedger,
@@ -57,6 +58,9 @@ export interface CallResult {
   /** Present when a response body from the provider was read. */
   reading?: BodyReading;
 }
+
+const SETTLE_ATTEMPTS = 3;
+const SETTLE_BACKOFF_MS = 100;
 
 export interface Finisher {
   /** Settles and records the call in the background; never throws. Tracked until `drain`. */
@@ -122,15 +126,28 @@ export function createFinisher(deps: {
     await alert(call, settlements);
   }
 
-  /** Replaces the reservation by the cost. If that fails, the lease expires and is released later. */
+  /**
+   * Replaces the reservation by the cost. Settling is idempotent (a settlement that landed is not
+   * counted again), so a failure is retried; if it still fails, the lease expires and is released
+   * later, and the record in the lake keeps the cost.
+   */
   async function settle(call: CallState, cost: number): Promise<Settlement[]> {
-    if (!call.reservation) return [];
-    try {
-      return await deps.ledger.settle(call.reservation, cost);
-    } catch (err) {
-      // The record still lands with the cost: the lake stays the source of truth for spend.
-      deps.log.error('budget.settle_failed', { request_id: call.request_id, error: String(err) });
-      return [];
+    const reservation = call.reservation;
+    if (!reservation) return [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await deps.ledger.settle(reservation, cost);
+      } catch (err) {
+        if (attempt === SETTLE_ATTEMPTS) {
+          deps.log.error('budget.settle_failed', {
+            request_id: call.request_id,
+            cost_micros: cost,
+            error: String(err),
+          });
+          return [];
+        }
+        await sleep(SETTLE_BACKOFF_MS * 4 ** (attempt - 1));
+      }
     }
   }
 

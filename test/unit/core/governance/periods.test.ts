@@ -368,3 +368,44 @@ describe('calendar periods in a configured time zone', () => {
     expect(result).toBe(valid);
   });
 });
+
+describe('days whose midnight a zone skips or repeats', () => {
+  it('starts a Santiago day at 01:00 local when the clocks jump from 00:00 to 01:00', () => {
+    // Prepare: on 8 Sep 2024 Chile moved from UTC-4 to UTC-3 at local midnight.
+    const now = new Date('2024-09-08T12:00:00Z');
+
+    // Act
+    const period = periodFor('daily', ANCHOR, now, 'America/Santiago');
+
+    // Assess: the day's first instant is 01:00 UTC-3 = 04:00Z, not 03:00Z (still 7 Sep there).
+    expect(period.id).toBe('2024-09-08');
+    expect(period.start.toISOString()).toBe('2024-09-08T04:00:00.000Z');
+    expect(period.start.getTime()).toBeLessThanOrEqual(now.getTime());
+  });
+
+  it('never starts a period after the instant it was asked about, over a year of days in many zones', () => {
+    // Prepare
+    const zones = [
+      'America/Santiago',
+      'America/Havana',
+      'Asia/Gaza',
+      'Atlantic/Azores',
+      'Australia/Lord_Howe',
+      'Asia/Kathmandu',
+    ];
+    const instants = Array.from(
+      { length: 365 * 4 },
+      (_, i) => new Date(Date.UTC(2024, 0, 1) + i * 6 * 3_600_000),
+    );
+
+    // Act
+    const wrong = zones.flatMap((zone) =>
+      instants
+        .map((now) => ({ zone, now, period: periodFor('daily', ANCHOR, now, zone) }))
+        .filter(({ now, period }) => period.start > now || period.end <= now),
+    );
+
+    // Assess
+    expect(wrong.map((w) => `${w.zone} ${w.now.toISOString()}`)).toEqual([]);
+  });
+});
