@@ -209,3 +209,30 @@ export const ENV = {
   usageTable: 'TOLLGATE_USAGE_TABLE',
   snsTopicArn: 'TOLLGATE_SNS_TOPIC_ARN',
 } as const;
+
+/** Deployment-wide governance settings, as `cdk deploy -c <name>=<value>` takes them. */
+export const GOVERNANCE_CONTEXT = {
+  orgMaxBudget: 'TOLLGATE_ORG_MAX_BUDGET',
+  orgSoftBudget: 'TOLLGATE_ORG_SOFT_BUDGET',
+  orgBudgetDuration: 'TOLLGATE_ORG_BUDGET_DURATION',
+  orgBudgetMode: 'TOLLGATE_ORG_BUDGET_MODE',
+  budgetTimeZone: 'TOLLGATE_BUDGET_TIMEZONE',
+  fairOutputTokens: 'TOLLGATE_FAIR_OUTPUT_TOKENS',
+  fairOvershootPct: 'TOLLGATE_FAIR_OVERSHOOT_PCT',
+  alertThresholds: 'TOLLGATE_ALERT_THRESHOLDS',
+  keyCacheMs: 'TOLLGATE_KEY_CACHE_MS',
+} as const;
+
+/**
+ * The function environment for governance settings given as CDK context, checked the way the
+ * functions will read them, so a typo fails `cdk synth` rather than the first request.
+ */
+export function governanceEnvironment(context: Record<string, string | undefined>): Record<string, string> {
+  const env = Object.fromEntries(
+    Object.entries(GOVERNANCE_CONTEXT)
+      .filter(([name]) => context[name] !== undefined && context[name] !== '')
+      .map(([name, variable]) => [variable, String(context[name])]),
+  );
+  loadConfig(env);
+  return env;
+}

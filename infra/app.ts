@@ -2,11 +2,16 @@ import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildDashboard } from '../dashboard/build.ts';
+import { GOVERNANCE_CONTEXT, governanceEnvironment } from '../functions/config.ts';
 import { TollgateStack } from './stack.ts';
 
 const app = new App();
 const stackName: string = app.node.tryGetContext('stackName') ?? 'Tollgate';
 const alertEmail: string | undefined = app.node.tryGetContext('alertEmail') || undefined;
+// `-c orgMaxBudget=5000 -c budgetTimeZone=Europe/Berlin ...`: see GOVERNANCE_CONTEXT.
+const governance = governanceEnvironment(
+  Object.fromEntries(Object.keys(GOVERNANCE_CONTEXT).map((name) => [name, app.node.tryGetContext(name)])),
+);
 
 // The stack uploads whatever is in this directory, so it must be fresh before the synth reads it.
 const dashboardDir = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
@@ -17,6 +22,7 @@ new TollgateStack(app, stackName, {
   description: 'Tollgate: LLM gateway for coding agents (virtual keys, budgets, usage lake, dashboard)',
   dashboardDir,
   alertEmail,
+  governance,
 });
 // cdk-nag 3 runs as a policy validation plugin: an unacknowledged finding fails the synth.
 // Findings that do not fit are acknowledged, with a reason, next to the resource in its construct.

@@ -16,6 +16,12 @@ export interface TollgateStackProps extends StackProps {
    * @default - no email subscription
    */
   readonly alertEmail?: string;
+  /**
+   * Governance settings (org budget, budget time zone, fair-mode parameters...) as function
+   * environment, from `governanceEnvironment` in functions/config.ts; the proxy and admin API share them.
+   * @default - none: no org budget, UTC periods, default fair-mode parameters
+   */
+  readonly governance?: Record<string, string>;
 }
 
 export class TollgateStack extends Stack {
@@ -28,9 +34,9 @@ export class TollgateStack extends Stack {
     const proxy = new ProxyFunction(this, 'Proxy', {
       table: budgets.table,
       usageStream: lake.stream,
-      masterKeySecret: secrets.masterKey,
       providerKeysSecret: secrets.providerKeys,
       alerts,
+      settings: props.governance,
     });
     const admin = new AdminApi(this, 'Admin', {
       table: budgets.table,
@@ -38,6 +44,7 @@ export class TollgateStack extends Stack {
       workgroup: lake.workgroup,
       queryResultsBucket: lake.resultsBucket,
       usageTable: lake.table,
+      settings: props.governance,
     });
     const dashboard = new DashboardSite(this, 'Dashboard', {
       dashboardDir: props.dashboardDir,

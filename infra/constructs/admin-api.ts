@@ -34,6 +34,12 @@ export interface AdminApiProps {
    * @default Duration.seconds(60)
    */
   readonly timeout?: Duration;
+  /**
+   * More environment: the governance settings shared with the proxy (budget periods and modes shape
+   * what the API reports).
+   * @default - none
+   */
+  readonly settings?: Record<string, string>;
 }
 
 /** Keys, teams, users, budgets and usage reports (LiteLLM-compatible routes) behind a buffered function URL. */
@@ -50,6 +56,7 @@ export class AdminApi extends Construct {
       memorySize: 512,
       timeout: props.timeout ?? Duration.seconds(60),
       environment: {
+        ...props.settings,
         [ENV.table]: props.table.tableName,
         [ENV.masterKeySecretArn]: props.masterKeySecret.secretArn,
         [ENV.athenaWorkgroup]: workgroupName,

@@ -16,10 +16,14 @@ export interface ProxyFunctionProps {
   readonly table: ITable;
   /** One usage record per request goes here. */
   readonly usageStream: IDeliveryStream;
-  readonly masterKeySecret: ISecret;
   readonly providerKeysSecret: ISecret;
   /** Threshold crossings are published here. */
   readonly alerts: Alerts;
+  /**
+   * More environment: the governance settings shared with the admin API.
+   * @default - none
+   */
+  readonly settings?: Record<string, string>;
   /**
    * Memory size; CPU scales with it, and the proxy parses SSE while streaming.
    * @default 1024
@@ -45,9 +49,9 @@ export class ProxyFunction extends Construct {
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.minutes(15),
       environment: {
+        ...props.settings,
         [ENV.table]: props.table.tableName,
         [ENV.firehoseStream]: props.usageStream.deliveryStreamName,
-        [ENV.masterKeySecretArn]: props.masterKeySecret.secretArn,
         [ENV.providerKeysSecretArn]: props.providerKeysSecret.secretArn,
         [ENV.snsTopicArn]: props.alerts.topic.topicArn,
       },
@@ -61,7 +65,6 @@ export class ProxyFunction extends Construct {
 
     props.table.grantReadWriteData(this.function);
     props.usageStream.grantPutRecords(this.function);
-    props.masterKeySecret.grantRead(this.function);
     props.providerKeysSecret.grantRead(this.function);
     props.alerts.grantPublish(this.function);
     this.grantBedrock();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { App, CfnElement, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../functions/config.ts';
+import { ENV, governanceEnvironment } from '../../functions/config.ts';
 import { usageColumns } from '../../functions/core/usage/record.ts';
 import { TollgateStack, type TollgateStackProps } from '../../infra/stack.ts';
 
@@ -101,19 +101,25 @@ describe('proxy function', () => {
     const tableId = logicalIdOf(template, 'AWS::DynamoDB::Table');
     const streamId = logicalIdOf(template, 'AWS::KinesisFirehose::DeliveryStream');
     const topicId = logicalIdOf(template, 'AWS::SNS::Topic');
-    const masterKeyId = logicalIdOf(template, 'AWS::SecretsManager::Secret', {
-      GenerateSecretString: Match.anyValue(),
-    });
     const providerKeysId = logicalIdOf(template, 'AWS::SecretsManager::Secret', {
       SecretString: Match.anyValue(),
     });
     expect(template.toJSON().Resources[proxyId].Properties.Environment.Variables).toMatchObject({
       [ENV.table]: { Ref: tableId },
       [ENV.firehoseStream]: { Ref: streamId },
-      [ENV.masterKeySecretArn]: { Ref: masterKeyId },
       [ENV.providerKeysSecretArn]: { Ref: providerKeysId },
       [ENV.snsTopicArn]: { Ref: topicId },
     });
+  });
+
+  it('can neither read the master key nor learn where it is kept', () => {
+    const masterKeyId = logicalIdOf(template, 'AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.anyValue(),
+    });
+    const statements = statementsOf(template, roleOfFunction(template, proxyId));
+    const env = template.toJSON().Resources[proxyId].Properties.Environment.Variables;
+    expect(JSON.stringify(statements)).not.toContain(masterKeyId);
+    expect(env[ENV.masterKeySecretArn]).toBeUndefined();
   });
 
   it('may put records on the usage stream only, and has no statement on `*`', () => {
@@ -535,3 +541,24 @@ function idAt(path: string): string {
   if (!(resource instanceof CfnElement)) throw new Error(`no CloudFormation resource at ${path}`);
   return stack.resolve(resource.logicalId);
 }
+
+describe('governance settings from CDK context', () => {
+  it('reach the proxy and the admin API alike, and a bad value fails the synth', () => {
+    // Prepare
+    const governance = governanceEnvironment({ orgMaxBudget: '5000', budgetTimeZone: 'Europe/Berlin' });
+
+    // Act
+    const withOrg = Template.fromStack(buildStack({ governance }));
+    const bad = () => governanceEnvironment({ budgetTimeZone: 'Mars/Olympus' });
+
+    // Assess
+    for (const description of [/^Tollgate proxy/, /^Tollgate admin API/]) {
+      const id = functionIdOf(withOrg, description);
+      expect(withOrg.toJSON().Resources[id].Properties.Environment.Variables).toMatchObject({
+        TOLLGATE_ORG_MAX_BUDGET: '5000',
+        TOLLGATE_BUDGET_TIMEZONE: 'Europe/Berlin',
+      });
+    }
+    expect(bad).toThrow(/IANA time zone/);
+  });
+});
