@@ -162,6 +162,25 @@ describe('alerts', () => {
   });
 });
 
+describe('team rate limits', () => {
+  it("counts every key of a team against the team's rpm_limit", async () => {
+    // Prepare
+    await admin('/team/new', { team_id: 'rpm-team', rpm_limit: 2 });
+    const a = await gateway.createKey({ team_id: 'rpm-team' });
+    const b = await gateway.createKey({ team_id: 'rpm-team' });
+
+    // Act
+    const statuses = [(await chat(a.key)).status, (await chat(b.key)).status];
+    const third = await chat(a.key);
+
+    // Assess
+    expect(statuses).toEqual([200, 200]);
+    expect(third.status).toBe(429);
+    expect(third.message).toMatch(/team:rpm-team: 2 of 2 requests per minute/);
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
 describe('parallel requests', () => {
   let slow: MockUpstream;
   let slowGateway: TestGateway;
