@@ -20,6 +20,20 @@ const DUCKDB_TYPES: Record<string, string> = {
 };
 
 /**
+ * Trino functions the shared SQL uses that DuckDB spells differently, defined under Trino's names at
+ * connect time. `approx_percentile` is approximate on Athena; locally the exact `quantile_disc`
+ * (a value that occurs in the data) stands in, which is what the fixture tests compare.
+ */
+const ATHENA_SHIMS = ['CREATE MACRO approx_percentile(x, p) AS quantile_disc(x, p)'];
+
+/**
+ * DuckDB 1.5's top-N window elimination fails an internal assertion on the dedupe (`row_number()`
+ * per request_id, keep the first) over the JSON view when the outer query groups; without that
+ * rewrite the same plan runs, a little slower.
+ */
+const SETTINGS = ["SET disabled_optimizers = 'top_n_window_elimination'"];
+
+/**
  * The local QueryEngine: an in-memory DuckDB with a view `usage` over the lake's JSON lines, so the
  * SQL Athena runs on AWS runs here unchanged.
  */
@@ -29,10 +43,11 @@ export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): 
   // Opened on first use, so the engine can be created at module scope like an SDK client.
   let opened: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
   const open = () => {
-    opened ??= DuckDBInstance.create(':memory:').then(async (instance) => ({
-      instance,
-      connection: await instance.connect(),
-    }));
+    opened ??= DuckDBInstance.create(':memory:').then(async (instance) => {
+      const connection = await instance.connect();
+      for (const statement of [...SETTINGS, ...ATHENA_SHIMS]) await connection.run(statement);
+      return { instance, connection };
+    });
     return opened;
   };
   // One query at a time: each query redefines the view first, and the two must not interleave.

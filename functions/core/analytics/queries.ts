@@ -1,21 +1,12 @@
 import type { QueryEngine, Row, SqlValue } from '../ports.ts';
 import { type UsageRecord, UsageRecordSchema, usageColumns } from '../usage/record.ts';
+import { checkDay, dedupedUsage, integer, text } from './sql.ts';
 
 /**
  * Reports over the usage lake. Every SQL text here runs unchanged on Athena (Trino) and on DuckDB, so
  * it keeps to what both accept. Delivery is at-least-once, so every query first keeps one row per
  * `request_id`, and filters on `dt`, the partition column Athena prunes on, wherever the caller gives a day.
  */
-
-/** One row per `request_id`: the earliest copy of each record whose `dt` satisfies `dtFilter`. */
-function dedupedUsage(columns: string[], dtFilter: string): string {
-  return `WITH deduped AS (
-  SELECT ${columns.join(', ')},
-    row_number() OVER (PARTITION BY request_id ORDER BY ts) AS copy_number
-  FROM usage
-  WHERE ${dtFilter}
-)`;
-}
 
 export const NO_USER = '(no user)';
 
@@ -113,32 +104,9 @@ function toUsageRecord(row: Row): UsageRecord {
   return UsageRecordSchema.parse(decoded);
 }
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-
-/** A real calendar day as `YYYY-MM-DD`; anything else is a caller bug, not an empty report. */
-export function checkDay(day: string): string {
-  const date = new Date(`${day}T00:00:00Z`);
-  if (!DAY.test(day) || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== day) {
-    throw new RangeError(`Expected a day as YYYY-MM-DD, got '${day}'`);
-  }
-  return day;
-}
-
 function checkLimit(limit: number): number {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RECENT_LIMIT) {
     throw new RangeError(`Expected a limit between 1 and ${MAX_RECENT_LIMIT}, got ${limit}`);
   }
   return limit;
-}
-
-function text(row: Row, column: string): string | null {
-  const value = row[column];
-  return value === null || value === undefined ? null : String(value);
-}
-
-function integer(row: Row, column: string): number {
-  const value = Number(row[column] ?? 0);
-  if (!Number.isSafeInteger(value))
-    throw new RangeError(`Column ${column} is not an integer: ${row[column]}`);
-  return value;
 }

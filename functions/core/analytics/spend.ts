@@ -1,0 +1,175 @@
+/**
+ * Spend, latency and outcome reports over a range of days. Definitions:
+ * - spend: the billed `cost_micros` (what budgets were charged) and the list-price
+ *   `shadow_cost_micros`, with requests and tokens, per day and per value of one dimension;
+ * - latency: percentiles of `latency_ms`, `ttfb_ms` and `overhead_ms` over successful requests, per
+ *   provider and model;
+ * - outcomes: requests that did not succeed, per day, outcome, error type and status.
+ * Every query dedupes on `request_id` and reads only the `dt` partitions of the range.
+ */
+import type { QueryEngine, Row } from '../ports.ts';
+import { checkRange, type DayRange, day, decimal, dedupedUsage, integer, NONE, text } from './sql.ts';
+
+/** What spend can be broken down by, and the column (or tag) each reads. */
+export const SPEND_DIMENSIONS = {
+  team: 'team_id',
+  user: 'user_id',
+  model: 'model_used',
+  provider: 'provider',
+  agent: 'agent',
+  tag: 'tag',
+  key: 'key_alias',
+} as const;
+export type SpendDimension = keyof typeof SPEND_DIMENSIONS;
+
+const TOTALS = [
+  'count(*) AS requests',
+  'sum(cost_micros) AS cost_micros',
+  'sum(shadow_cost_micros) AS shadow_cost_micros',
+  'sum(input_tokens) AS input_tokens',
+  'sum(output_tokens) AS output_tokens',
+  'sum(cache_read_tokens) AS cache_read_tokens',
+  'sum(cache_write_5m_tokens + cache_write_1h_tokens) AS cache_write_tokens',
+  'sum(reasoning_tokens) AS reasoning_tokens',
+];
+const TOKEN_COLUMNS = [
+  'cost_micros',
+  'shadow_cost_micros',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_5m_tokens',
+  'cache_write_1h_tokens',
+  'reasoning_tokens',
+];
+
+/**
+ * Spend per day and dimension value. A request with several tags counts once under each; one with
+ * none under `(none)`. Sorted by day, then most expensive first.
+ */
+export function spendSql(dimension: SpendDimension): string {
+  const column = SPEND_DIMENSIONS[dimension];
+  const source = column === 'tag' ? ['tags'] : [column];
+  // A request without tags keeps its one row (tag NULL, reported as `(none)`): LEFT JOIN, not CROSS.
+  const from = column === 'tag' ? 'deduped LEFT JOIN UNNEST(tags) AS t(tag) ON true' : 'deduped';
+  const keep = 'WHERE copy_number = 1';
+  return `${dedupedUsage(['request_id', 'ts', 'dt', ...source, ...TOKEN_COLUMNS], 'dt BETWEEN ? AND ?')},
+per_value AS (
+  SELECT dt AS day, COALESCE(${column}, '${NONE}') AS value, ${TOTALS.join(', ')}
+  FROM ${from}
+  ${keep}
+  GROUP BY dt, COALESCE(${column}, '${NONE}')
+)
+SELECT day, value, requests, cost_micros, shadow_cost_micros, input_tokens, output_tokens,
+  cache_read_tokens, cache_write_tokens, reasoning_tokens
+FROM per_value
+ORDER BY day, cost_micros DESC, value`;
+}
+
+export interface SpendRow {
+  day: string;
+  value: string;
+  requests: number;
+  cost_micros: number;
+  shadow_cost_micros: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+}
+
+export async function spendBy(
+  engine: QueryEngine,
+  dimension: SpendDimension,
+  range: DayRange,
+): Promise<SpendRow[]> {
+  const rows = await engine.query(spendSql(dimension), checkRange(range));
+  return rows.map((row) => ({
+    day: day(row, 'day'),
+    value: text(row, 'value') ?? NONE,
+    requests: integer(row, 'requests'),
+    cost_micros: integer(row, 'cost_micros'),
+    shadow_cost_micros: integer(row, 'shadow_cost_micros'),
+    input_tokens: integer(row, 'input_tokens'),
+    output_tokens: integer(row, 'output_tokens'),
+    cache_read_tokens: integer(row, 'cache_read_tokens'),
+    cache_write_tokens: integer(row, 'cache_write_tokens'),
+    reasoning_tokens: integer(row, 'reasoning_tokens'),
+  }));
+}
+
+const PERCENTILES = [
+  ['p50', 0.5],
+  ['p90', 0.9],
+  ['p99', 0.99],
+] as const;
+
+export const LATENCY_SQL = `${dedupedUsage(
+  ['request_id', 'ts', 'provider', 'model_used', 'outcome', 'latency_ms', 'ttfb_ms', 'overhead_ms'],
+  'dt BETWEEN ? AND ?',
+)}
+SELECT COALESCE(provider, '${NONE}') AS provider, COALESCE(model_used, '${NONE}') AS model, count(*) AS requests,
+  ${PERCENTILES.map(([name, p]) => `approx_percentile(latency_ms, ${p}) AS latency_${name}`).join(', ')},
+  ${PERCENTILES.map(([name, p]) => `approx_percentile(ttfb_ms, ${p}) AS ttfb_${name}`).join(', ')},
+  ${PERCENTILES.map(([name, p]) => `approx_percentile(overhead_ms, ${p}) AS overhead_${name}`).join(', ')}
+FROM deduped
+WHERE copy_number = 1 AND outcome = 'success'
+GROUP BY COALESCE(provider, '${NONE}'), COALESCE(model_used, '${NONE}')
+ORDER BY requests DESC, provider, model`;
+
+type Percentiles = Record<(typeof PERCENTILES)[number][0], number | null>;
+
+export interface LatencyRow {
+  provider: string;
+  model: string;
+  requests: number;
+  latency_ms: Percentiles;
+  ttfb_ms: Percentiles;
+  overhead_ms: Percentiles;
+}
+
+export async function latencyByModel(engine: QueryEngine, range: DayRange): Promise<LatencyRow[]> {
+  const rows = await engine.query(LATENCY_SQL, checkRange(range));
+  const percentiles = (row: Row, metric: string) =>
+    Object.fromEntries(PERCENTILES.map(([name]) => [name, decimal(row, `${metric}_${name}`)])) as Percentiles;
+  return rows.map((row) => ({
+    provider: text(row, 'provider') ?? NONE,
+    model: text(row, 'model') ?? NONE,
+    requests: integer(row, 'requests'),
+    latency_ms: percentiles(row, 'latency'),
+    ttfb_ms: percentiles(row, 'ttfb'),
+    overhead_ms: percentiles(row, 'overhead'),
+  }));
+}
+
+export const OUTCOMES_SQL = `${dedupedUsage(
+  ['request_id', 'ts', 'dt', 'outcome', 'error_type', 'status'],
+  'dt BETWEEN ? AND ?',
+)}
+SELECT dt AS day, outcome, COALESCE(error_type, '${NONE}') AS error_type, status, count(*) AS requests
+FROM deduped
+WHERE copy_number = 1 AND outcome <> 'success'
+GROUP BY dt, outcome, COALESCE(error_type, '${NONE}'), status
+ORDER BY day, requests DESC, outcome, error_type, status`;
+
+export interface OutcomeRow {
+  day: string;
+  /** `denied` (401/402/403/429), `invalid` (400/404/413), `upstream_error`, `truncated`, `error`. */
+  outcome: string;
+  error_type: string;
+  status: number;
+  requests: number;
+}
+
+/** Denials and errors: every request that did not succeed, counted by what happened. */
+export async function denialsAndErrors(engine: QueryEngine, range: DayRange): Promise<OutcomeRow[]> {
+  const rows = await engine.query(OUTCOMES_SQL, checkRange(range));
+  return rows.map((row) => ({
+    day: day(row, 'day'),
+    outcome: text(row, 'outcome') ?? NONE,
+    error_type: text(row, 'error_type') ?? NONE,
+    status: integer(row, 'status'),
+    requests: integer(row, 'requests'),
+  }));
+}

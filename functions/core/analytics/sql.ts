@@ -1,0 +1,69 @@
+/**
+ * What every report's SQL shares. Each text runs unchanged on Athena (Trino, engine v3) and on DuckDB,
+ * so it keeps to their common subset: `count(DISTINCT)`, `CAST(... AS DOUBLE)` before dividing,
+ * `date_trunc('week', ts)` (ISO weeks, from Monday), `LEFT JOIN UNNEST(...) AS t(x) ON true`, `date + INTERVAL
+ * 'n' DAY` cast back to DATE, dates as text through `CAST(d AS VARCHAR)`. `approx_percentile` is
+ * Trino's; DuckDB gets a macro of that name (adapters/local/duckdb-query.ts).
+ */
+import type { Row } from '../ports.ts';
+
+/**
+ * One row per `request_id` (delivery is at-least-once): the earliest copy of each record whose `dt`
+ * satisfies `dtFilter`, as the CTE `deduped`, with `copy_number = 1` marking the one to keep.
+ */
+export function dedupedUsage(columns: string[], dtFilter: string): string {
+  return `WITH deduped AS (
+  SELECT ${columns.join(', ')},
+    row_number() OVER (PARTITION BY request_id ORDER BY ts) AS copy_number
+  FROM usage
+  WHERE ${dtFilter}
+)`;
+}
+
+/** A dimension with no value (a key without a user, a request without a team) is reported as this. */
+export const NONE = '(none)';
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A real calendar day as `YYYY-MM-DD`; anything else is a caller bug, not an empty report. */
+export function checkDay(day: string): string {
+  const date = new Date(`${day}T00:00:00Z`);
+  if (!DAY.test(day) || Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== day) {
+    throw new RangeError(`Expected a day as YYYY-MM-DD, got '${day}'`);
+  }
+  return day;
+}
+
+export interface DayRange {
+  /** First day, inclusive, `YYYY-MM-DD` (UTC). */
+  from: string;
+  /** Last day, inclusive. */
+  to: string;
+}
+
+export function checkRange({ from, to }: DayRange): [string, string] {
+  if (checkDay(from) > checkDay(to)) throw new RangeError(`Range starts (${from}) after it ends (${to})`);
+  return [from, to];
+}
+
+export function text(row: Row, column: string): string | null {
+  const value = row[column];
+  return value === null || value === undefined ? null : String(value);
+}
+
+export function integer(row: Row, column: string): number {
+  const value = Number(row[column] ?? 0);
+  if (!Number.isSafeInteger(value))
+    throw new RangeError(`Column ${column} is not an integer: ${row[column]}`);
+  return value;
+}
+
+export function decimal(row: Row, column: string): number | null {
+  const value = row[column];
+  return value === null || value === undefined ? null : Number(value);
+}
+
+/** A DATE column as `YYYY-MM-DD`, whether the engine answered `2026-11-30` or an ISO timestamp. */
+export function day(row: Row, column: string): string {
+  return String(row[column] ?? '').slice(0, 10);
+}
