@@ -55,6 +55,8 @@ export interface Config {
   firehoseStream: string | undefined;
   athena: { workgroup: string; database: string; table: string };
   snsTopicArn: string | undefined;
+  /** Where the rollup function writes the dashboard's rollup, and the admin API reads it (AWS). */
+  rollup: { bucket: string | undefined; key: string };
   slackWebhookUrl: string | undefined;
   dataDir: string;
   host: string;
@@ -87,6 +89,8 @@ const EnvSchema = z.object({
   TOLLGATE_ATHENA_DATABASE: z.string().default('tollgate'),
   TOLLGATE_USAGE_TABLE: z.string().default('usage'),
   TOLLGATE_SNS_TOPIC_ARN: optional,
+  TOLLGATE_ROLLUP_BUCKET: optional,
+  TOLLGATE_ROLLUP_KEY: z.string().default('rollups/latest.json'),
   TOLLGATE_SLACK_WEBHOOK_URL: optional,
   TOLLGATE_DATA_DIR: z.string().default('.tollgate'),
   TOLLGATE_HOST: z.string().default('127.0.0.1'),
@@ -140,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       table: e.TOLLGATE_USAGE_TABLE,
     },
     snsTopicArn: e.TOLLGATE_SNS_TOPIC_ARN,
+    rollup: { bucket: e.TOLLGATE_ROLLUP_BUCKET, key: e.TOLLGATE_ROLLUP_KEY },
     slackWebhookUrl: e.TOLLGATE_SLACK_WEBHOOK_URL,
     dataDir: e.TOLLGATE_DATA_DIR,
     host: e.TOLLGATE_HOST,
@@ -208,6 +213,8 @@ export const ENV = {
   athenaDatabase: 'TOLLGATE_ATHENA_DATABASE',
   usageTable: 'TOLLGATE_USAGE_TABLE',
   snsTopicArn: 'TOLLGATE_SNS_TOPIC_ARN',
+  rollupBucket: 'TOLLGATE_ROLLUP_BUCKET',
+  rollupKey: 'TOLLGATE_ROLLUP_KEY',
 } as const;
 
 /** Deployment-wide governance settings, as `cdk deploy -c <name>=<value>` takes them. */

@@ -5,6 +5,7 @@ import { Alerts } from './constructs/alerts.ts';
 import { BudgetTable } from './constructs/budget-table.ts';
 import { DashboardSite } from './constructs/dashboard-site.ts';
 import { ProxyFunction } from './constructs/proxy-function.ts';
+import { Rollups } from './constructs/rollups.ts';
 import { GatewaySecrets } from './constructs/secrets.ts';
 import { UsageLake } from './constructs/usage-lake.ts';
 
@@ -38,6 +39,14 @@ export class TollgateStack extends Stack {
       alerts,
       settings: props.governance,
     });
+    const rollups = new Rollups(this, 'Rollups', {
+      table: budgets.table,
+      workgroupName: lake.workgroup.ref,
+      databaseName: lake.table.database.databaseName,
+      usageTable: lake.table,
+      queryResultsBucket: lake.resultsBucket,
+      settings: props.governance,
+    });
     const admin = new AdminApi(this, 'Admin', {
       table: budgets.table,
       masterKeySecret: secrets.masterKey,
@@ -45,6 +54,7 @@ export class TollgateStack extends Stack {
       queryResultsBucket: lake.resultsBucket,
       usageTable: lake.table,
       settings: props.governance,
+      rollup: { bucket: lake.bucket, key: rollups.key },
     });
     const dashboard = new DashboardSite(this, 'Dashboard', {
       dashboardDir: props.dashboardDir,
@@ -58,5 +68,6 @@ export class TollgateStack extends Stack {
     new CfnOutput(this, 'ProviderKeysSecretArn', { value: secrets.providerKeys.secretArn });
     new CfnOutput(this, 'AthenaWorkgroup', { value: lake.workgroup.ref });
     new CfnOutput(this, 'UsageBucket', { value: lake.bucket.bucketName });
+    new CfnOutput(this, 'RollupFunctionName', { value: rollups.function.functionName });
   }
 }

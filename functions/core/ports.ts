@@ -3,6 +3,7 @@
  * implementation in adapters/aws and one in adapters/local (DynamoDB adapters serve both, since
  * dynalite speaks the DynamoDB API). Nothing here knows about an SDK.
  */
+import type { Rollup } from './analytics/rollup.ts';
 import type { UsageRecord } from './usage/record.ts';
 
 /**
@@ -184,6 +185,12 @@ export interface QueryEngine {
    * Positional `?` parameters.
    */
   query(sql: string, params?: SqlValue[]): Promise<Row[]>;
+}
+
+/** Where the dashboard's rollup is kept: S3 on AWS (built hourly), memory locally (built on demand). */
+export interface RollupStore {
+  /** The newest rollup, or undefined when none has been built yet. */
+  latest(): Promise<Rollup | undefined>;
 }
 
 export interface Alert {

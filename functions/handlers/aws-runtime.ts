@@ -7,6 +7,7 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { createAthenaQueryEngine } from '../adapters/aws/athena-query.ts';
@@ -17,11 +18,13 @@ import { createDynamoTeamStore, createDynamoUserStore } from '../adapters/aws/dy
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
+import { createS3RollupStore } from '../adapters/aws/s3-rollup-store.ts';
 import { createSnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
 import { createLogger } from '../adapters/logger.ts';
 import { type Config, loadConfig, PROVIDERS, usesApiKey } from '../config.ts';
 import type { AdminDeps } from '../core/admin/api.ts';
+import type { RollupDeps } from '../core/analytics/rollup.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { systemClock } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
@@ -93,15 +96,13 @@ export async function proxyDeps(): Promise<ProxyDeps> {
   };
 }
 
-export async function adminDeps(): Promise<AdminDeps> {
-  const masterKey = config.masterKey ?? (await secretString(config.masterKeySecretArn));
-  if (!masterKey) throw new Error('No master key: set TOLLGATE_MASTER_KEY_SECRET_ARN');
+/** The stores, ledger and Athena engine that the admin API and the rollup function both read. */
+function analyticsDeps(): RollupDeps {
   return {
     keys: createDynamoKeyStore(dynamo, config.tableName),
     teams: createDynamoTeamStore(dynamo, config.tableName),
     users: createDynamoUserStore(dynamo, config.tableName),
     ledger: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
-    audit: createDynamoAuditLog(dynamo, config.tableName, systemClock),
     policy: config.policy,
     query: createAthenaQueryEngine({
       client: new AthenaClient({ region: config.region }),
@@ -109,7 +110,30 @@ export async function adminDeps(): Promise<AdminDeps> {
       database: config.athena.database,
     }),
     clock: systemClock,
+  };
+}
+
+function rollupStore() {
+  if (!config.rollup.bucket) throw new Error('TOLLGATE_ROLLUP_BUCKET is not set');
+  return createS3RollupStore(
+    new S3Client({ region: config.region }),
+    config.rollup.bucket,
+    config.rollup.key,
+  );
+}
+
+export async function adminDeps(): Promise<AdminDeps> {
+  const masterKey = config.masterKey ?? (await secretString(config.masterKeySecretArn));
+  if (!masterKey) throw new Error('No master key: set TOLLGATE_MASTER_KEY_SECRET_ARN');
+  return {
+    ...analyticsDeps(),
+    audit: createDynamoAuditLog(dynamo, config.tableName, systemClock),
+    rollups: rollupStore(),
     log,
     masterKey,
   };
+}
+
+export function rollupDeps() {
+  return { ...analyticsDeps(), store: rollupStore(), log };
 }

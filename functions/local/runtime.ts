@@ -23,6 +23,7 @@ import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
 import type { Config } from '../config.ts';
 import { createAdminApi } from '../core/admin/api.ts';
+import { buildRollup, onDemandRollups } from '../core/analytics/rollup.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
 import { type Clock, type Logger, type Notifier, systemClock, type UpstreamFetch } from '../core/ports.ts';
@@ -99,7 +100,14 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   });
   // The admin API reads from the stores but writes through the proxy's caches: in this one process a
   // key, team or person it changes stops being served from a cache at once.
+  // No scheduler here: the rollup is built on DuckDB when the dashboard asks, and kept for a minute.
+  const rollups = onDemandRollups(
+    () => buildRollup({ query, keys, teams, users, ledger, clock, policy: config.policy }),
+    60_000,
+    clock,
+  );
   const admin = createAdminApi({
+    rollups,
     keys: { ...proxyKeys, get: keys.get },
     teams: { ...proxyTeams, get: teams.get },
     users: { ...proxyUsers, get: users.get },

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { S3Table } from 'aws-cdk-lib/aws-glue';
@@ -9,7 +9,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/config.ts';
-import { acknowledge, objectWildcardFinding } from './nag.ts';
+import { grantAthenaQueries } from './athena-access.ts';
 import { gatewayFunction } from './node-function.ts';
 
 export interface AdminApiProps {
@@ -40,6 +40,11 @@ export interface AdminApiProps {
    * @default - none
    */
   readonly settings?: Record<string, string>;
+  /**
+   * Where the rollup function stores the dashboard's rollup; the API may read that one object.
+   * @default - no rollup: `GET /api/rollup` answers 404
+   */
+  readonly rollup?: { bucket: IBucket; key: string };
 }
 
 /** Keys, teams, users, budgets and usage reports (LiteLLM-compatible routes) behind a buffered function URL. */
@@ -62,6 +67,10 @@ export class AdminApi extends Construct {
         [ENV.athenaWorkgroup]: workgroupName,
         [ENV.athenaDatabase]: props.usageTable.database.databaseName,
         [ENV.usageTable]: props.usageTable.tableName,
+        ...(props.rollup && {
+          [ENV.rollupBucket]: props.rollup.bucket.bucketName,
+          [ENV.rollupKey]: props.rollup.key,
+        }),
       },
     });
     this.url = this.function.addFunctionUrl({
@@ -79,60 +88,18 @@ export class AdminApi extends Construct {
 
     props.table.grantReadWriteData(this.function);
     props.masterKeySecret.grantRead(this.function);
-    this.grantAnalytics(props, workgroupName);
-  }
-
-  /** Athena runs queries with the caller's permissions: the workgroup, the Glue table, the data, the results. */
-  private grantAnalytics(props: AdminApiProps, workgroupName: string): void {
-    const stack = Stack.of(this);
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
-        resources: [
-          stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: workgroupName }),
-        ],
-      }),
-    );
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
-        resources: [
-          props.usageTable.database.catalog.catalogArn,
-          props.usageTable.database.databaseArn,
-          props.usageTable.tableArn,
-        ],
-      }),
-    );
-    // https://docs.aws.amazon.com/athena/latest/ug/s3-permissions.html
-    const lake = props.usageTable.bucket;
-    const usageObjects = `${props.usageTable.s3Prefix}*`;
-    const results = props.queryResultsBucket;
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['s3:GetBucketLocation', 's3:ListBucket'],
-        resources: [lake.bucketArn],
-      }),
-    );
-    this.function.addToRolePolicy(
-      new PolicyStatement({ actions: ['s3:GetObject'], resources: [lake.arnForObjects(usageObjects)] }),
-    );
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
-        resources: [results.bucketArn],
-      }),
-    );
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-        resources: [results.arnForObjects('*')],
-      }),
-    );
-    acknowledge(
-      this.function,
-      'Athena reads the usage objects of the lake and writes result files with generated names into the results bucket.',
-      objectWildcardFinding(lake, usageObjects),
-      objectWildcardFinding(results, '*'),
-    );
+    grantAthenaQueries(this.function, {
+      workgroupName,
+      usageTable: props.usageTable,
+      queryResultsBucket: props.queryResultsBucket,
+    });
+    // The dashboard's rollup, written hourly by the rollup function.
+    if (props.rollup)
+      this.function.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [props.rollup.bucket.arnForObjects(props.rollup.key)],
+        }),
+      );
   }
 }

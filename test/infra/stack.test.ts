@@ -523,6 +523,7 @@ describe('stack outputs', () => {
       'MasterKeySecretArn',
       'ProviderKeysSecretArn',
       'ProxyUrl',
+      'RollupFunctionName',
       'UsageBucket',
     ]);
     template.hasOutput('ProxyUrl', {
@@ -560,5 +561,41 @@ describe('governance settings from CDK context', () => {
       });
     }
     expect(bad).toThrow(/IANA time zone/);
+  });
+});
+
+describe('rollup function', () => {
+  let rollupId: string;
+  beforeAll(() => {
+    rollupId = functionIdOf(template, /^Tollgate rollup/);
+  });
+
+  it('runs every hour from an EventBridge schedule', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: Match.arrayWith([Match.objectLike({ Arn: getAtt(rollupId) })]),
+    });
+  });
+
+  it('may only read its lake and write the one rollup object, which the admin API may only read', () => {
+    const lakeId = logicalIdOf(template, 'AWS::S3::Bucket', { VersioningConfiguration: Match.anyValue() });
+    const s3 = (functionId: string) =>
+      statementsOf(template, roleOfFunction(template, functionId)).filter((s) =>
+        actionsOf(s).some((a) => a.startsWith('s3:')),
+      );
+    const writes = s3(rollupId).filter((s) => actionsOf(s).includes('s3:PutObject'));
+    const rollupObject = { 'Fn::Join': ['', [getAtt(lakeId), '/rollups/latest.json']] };
+    expect(writes.map((s) => s.Resource)).toContainEqual(rollupObject);
+    expect(writes.filter((s) => JSON.stringify(s.Resource).includes(lakeId)).map((s) => s.Resource)).toEqual([
+      rollupObject,
+    ]);
+    // The admin API reads the lake (Athena, the rollup object) and writes nothing there.
+    const adminOnLake = s3(adminId).filter((s) => JSON.stringify(s.Resource).includes(lakeId));
+    expect(JSON.stringify(adminOnLake)).toContain('/rollups/latest.json');
+    expect(adminOnLake.flatMap(actionsOf).filter((a) => !/^s3:(Get|List)/.test(a))).toEqual([]);
+    const dynamo = statementsOf(template, roleOfFunction(template, rollupId)).flatMap((s) =>
+      actionsOf(s).filter((a) => a.startsWith('dynamodb:')),
+    );
+    expect(dynamo.some((a) => /Put|Update|Delete|Write/.test(a))).toBe(false);
   });
 });

@@ -79,6 +79,16 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
       );
     },
 
+    // The dashboard's rollup: spend, latency, outcomes, adoption by team, budget status. It names
+    // people, so it is for the master key only (viewer roles come with the dashboard).
+    'GET /api/rollup': async (request) => {
+      await requireMaster(request.headers);
+      const rollup = await deps.rollups.latest();
+      if (!rollup)
+        throw new GatewayError('not_found', 'No rollup yet: the rollup function builds one every hour.');
+      return json(rollup);
+    },
+
     'GET /api/reports/cost-by-user': async (request, url) => {
       await requireMaster(request.headers);
       const date = url.searchParams.get('date') ?? deps.clock.now().toISOString().slice(0, 10);

@@ -6,6 +6,7 @@ import type {
   KeyStore,
   Logger,
   QueryEngine,
+  RollupStore,
   TeamStore,
   UserStore,
 } from '../ports.ts';
@@ -18,6 +19,7 @@ export interface AdminDeps {
   ledger: BudgetLedger;
   audit: AuditLog;
   query: QueryEngine;
+  rollups: RollupStore;
   clock: Clock;
   log: Logger;
   masterKey: string;

@@ -1,0 +1,203 @@
+/**
+ * The rollup: every report over the last `days` days in one JSON document, plus the status of every
+ * budget, for the dashboard. On AWS a scheduled function builds it hourly on Athena and stores it;
+ * locally the admin API builds it on DuckDB on demand and keeps it for a minute. Same code, same SQL.
+ */
+import { keyCounter } from '../governance/keys.ts';
+import { type GovernancePolicy, orgCounter } from '../governance/scopes.ts';
+import { teamCounter } from '../governance/teams.ts';
+import { userCounter } from '../governance/users.ts';
+import type {
+  BudgetCounter,
+  BudgetLedger,
+  Clock,
+  KeyStore,
+  QueryEngine,
+  RollupStore,
+  TeamStore,
+  UserStore,
+} from '../ports.ts';
+import {
+  type NewLapsedRow,
+  newAndLapsed,
+  type RepeatUsageRow,
+  repeatUsage,
+  type ToolsRow,
+  toolsPerPerson,
+  weeklyActive,
+} from './adoption.ts';
+import {
+  denialsAndErrors,
+  type LatencyRow,
+  latencyByModel,
+  type OutcomeRow,
+  SPEND_DIMENSIONS,
+  type SpendDimension,
+  type SpendRow,
+  spendBy,
+} from './spend.ts';
+import { type DayRange, NONE } from './sql.ts';
+
+export const ROLLUP_VERSION = 1;
+
+export interface WeeklyActiveRateRow {
+  week: string;
+  team_id: string;
+  active_people: number;
+  /** People holding an active key in the team now (the key store's view, not the lake's). */
+  key_holders: number;
+  /** active_people ÷ key_holders, 0–1 (null for a team without key holders). */
+  weekly_active_rate: number | null;
+}
+
+export interface BudgetStatusRow {
+  scope: BudgetCounter['scope'];
+  scope_id: string;
+  label: string;
+  mode: BudgetCounter['mode'];
+  period: string;
+  resets_at: string | null;
+  limit_micros: number;
+  spent_micros: number;
+  /** Held by requests in flight. */
+  reserved_micros: number;
+  /** spent ÷ limit, in percent. */
+  used_pct: number;
+}
+
+export interface Rollup {
+  version: number;
+  generated_at: string;
+  range: DayRange;
+  spend: Record<SpendDimension, SpendRow[]>;
+  latency: LatencyRow[];
+  outcomes: OutcomeRow[];
+  adoption: {
+    weekly_active: WeeklyActiveRateRow[];
+    repeat_usage: RepeatUsageRow[];
+    tools_per_person: ToolsRow[];
+    new_and_lapsed: NewLapsedRow[];
+  };
+  budgets: BudgetStatusRow[];
+}
+
+export interface RollupDeps {
+  query: QueryEngine;
+  keys: KeyStore;
+  teams: TeamStore;
+  users: UserStore;
+  ledger: BudgetLedger;
+  clock: Clock;
+  policy: GovernancePolicy;
+}
+
+/** The last `days` UTC days, today included. */
+export function lastDays(now: Date, days: number): DayRange {
+  const from = new Date(now.getTime() - (days - 1) * 86_400_000);
+  return { from: from.toISOString().slice(0, 10), to: now.toISOString().slice(0, 10) };
+}
+
+export async function buildRollup(deps: RollupDeps, options: { days?: number } = {}): Promise<Rollup> {
+  const now = deps.clock.now();
+  const range = lastDays(now, options.days ?? 90);
+  const q = deps.query;
+  const dimensions = Object.keys(SPEND_DIMENSIONS) as SpendDimension[];
+  // Athena runs queries side by side; the DuckDB engine queues them.
+  const [spendRows, latency, outcomes, weekly, repeat, tools, newLapsed, holders, budgets] =
+    await Promise.all([
+      Promise.all(dimensions.map((d) => spendBy(q, d, range))),
+      latencyByModel(q, range),
+      denialsAndErrors(q, range),
+      weeklyActive(q, range),
+      repeatUsage(q, range),
+      toolsPerPerson(q, range),
+      newAndLapsed(q, range),
+      keyHoldersByTeam(deps.keys, now),
+      budgetStatus(deps, now),
+    ]);
+  return {
+    version: ROLLUP_VERSION,
+    generated_at: now.toISOString(),
+    range,
+    spend: Object.fromEntries(dimensions.map((d, i) => [d, spendRows[i] ?? []])) as Rollup['spend'],
+    latency,
+    outcomes,
+    adoption: {
+      weekly_active: weekly.map((row) => {
+        const key_holders = holders.get(row.team_id) ?? 0;
+        return {
+          ...row,
+          key_holders,
+          weekly_active_rate: key_holders === 0 ? null : row.active_people / key_holders,
+        };
+      }),
+      repeat_usage: repeat,
+      tools_per_person: tools,
+      new_and_lapsed: newLapsed,
+    },
+    budgets,
+  };
+}
+
+/** Distinct people holding a usable key, per team of the key. */
+async function keyHoldersByTeam(keys: KeyStore, now: Date): Promise<Map<string, number>> {
+  const people = new Map<string, Set<string>>();
+  for (const key of await keys.list()) {
+    const expired = key.expires_at !== null && new Date(key.expires_at) <= now;
+    if (key.blocked || expired || !key.user_id) continue;
+    const team = key.team_id ?? NONE;
+    people.set(team, (people.get(team) ?? new Set()).add(key.user_id));
+  }
+  return new Map([...people].map(([team, set]) => [team, set.size]));
+}
+
+/** Every budget with a limit — keys, people, teams, the org — in its current period, most used first. */
+async function budgetStatus(deps: RollupDeps, now: Date): Promise<BudgetStatusRow[]> {
+  const zone = deps.policy.timeZone;
+  const [keys, users, teams] = await Promise.all([deps.keys.list(), deps.users.list(), deps.teams.list()]);
+  const counters = [
+    ...keys.filter((k) => !k.blocked).map((k) => keyCounter(k, now, zone)),
+    ...users.map((u) => userCounter(u, now, zone)),
+    ...teams.map((t) => teamCounter(t, now, zone)),
+    ...(deps.policy.org ? [orgCounter(deps.policy.org, now, zone)] : []),
+  ].filter((c): c is BudgetCounter & { limit_micros: number } => c.limit_micros !== null);
+  const rows = await Promise.all(
+    counters.map(async (c) => {
+      const state = await deps.ledger.read(c);
+      return {
+        scope: c.scope,
+        scope_id: c.scope_id,
+        label: c.label,
+        mode: c.mode,
+        period: c.period,
+        resets_at: c.resets_at,
+        limit_micros: c.limit_micros,
+        spent_micros: state.spent_micros,
+        reserved_micros: state.committed_micros - state.spent_micros,
+        used_pct: c.limit_micros === 0 ? 100 : Math.round((state.spent_micros / c.limit_micros) * 1000) / 10,
+      };
+    }),
+  );
+  return rows.sort((a, b) => b.used_pct - a.used_pct || a.label.localeCompare(b.label));
+}
+
+/**
+ * Builds the rollup when asked and keeps it for `ttlMs` (the local runtime: no scheduler, a small
+ * lake). Concurrent askers share one build.
+ */
+export function onDemandRollups(build: () => Promise<Rollup>, ttlMs: number, clock: Clock): RollupStore {
+  let kept: { rollup: Promise<Rollup>; until: number } | undefined;
+  return {
+    latest() {
+      const now = clock.now().getTime();
+      if (!kept || kept.until <= now) {
+        const rollup = build();
+        kept = { rollup, until: now + ttlMs };
+        rollup.catch(() => {
+          kept = undefined;
+        });
+      }
+      return kept.rollup;
+    },
+  };
+}

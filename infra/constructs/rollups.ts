@@ -1,0 +1,64 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Construct } from 'constructs';
+import { ENV } from '../../functions/config.ts';
+import { type AthenaQueryAccess, grantAthenaQueries } from './athena-access.ts';
+import { gatewayFunction } from './node-function.ts';
+
+export interface RollupsProps extends AthenaQueryAccess {
+  /** Keys, people, teams and budget counters: read for budget status and key holders. */
+  readonly table: ITable;
+  /** Athena database of the usage table. */
+  readonly databaseName: string;
+  /**
+   * How often the rollup is rebuilt.
+   * @default Duration.hours(1)
+   */
+  readonly every?: Duration;
+  /** More environment: the governance settings (budget periods shape the budget status). */
+  readonly settings?: Record<string, string>;
+}
+
+/**
+ * The scheduled rollup: every report on Athena into one JSON object in the lake bucket, which the
+ * admin API serves to the dashboard. Run it by hand with `aws lambda invoke --function-name <name> -`.
+ */
+export class Rollups extends Construct {
+  public readonly function: NodejsFunction;
+  /** The object the rollup is written to. */
+  public readonly key = 'rollups/latest.json';
+
+  constructor(scope: Construct, id: string, props: RollupsProps) {
+    super(scope, id);
+    const bucket = props.usageTable.bucket;
+    this.function = gatewayFunction(this, 'Function', {
+      entry: 'functions/handlers/rollup.ts',
+      description: 'Tollgate rollup: the analytics SQL on Athena into the dashboard document',
+      memorySize: 512,
+      timeout: Duration.minutes(5),
+      environment: {
+        ...props.settings,
+        [ENV.table]: props.table.tableName,
+        [ENV.athenaWorkgroup]: props.workgroupName,
+        [ENV.athenaDatabase]: props.databaseName,
+        [ENV.usageTable]: props.usageTable.tableName,
+        [ENV.rollupBucket]: bucket.bucketName,
+        [ENV.rollupKey]: this.key,
+      },
+    });
+    props.table.grantReadData(this.function);
+    grantAthenaQueries(this.function, props);
+    this.function.addToRolePolicy(
+      new PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects(this.key)] }),
+    );
+    new Rule(this, 'Schedule', {
+      description: 'Rebuild the Tollgate dashboard rollup',
+      schedule: Schedule.rate(props.every ?? Duration.hours(1)),
+      targets: [new LambdaFunction(this.function, { retryAttempts: 2 })],
+    });
+  }
+}
