@@ -80,22 +80,29 @@ export function meteredBody(
     hooks.onEnd(how);
   };
   return new ReadableStream<Uint8Array>({
+    // A pull must enqueue or close: a stream that is pulled and gets nothing is not pulled again while
+    // its reader waits. The meter may hold a chunk back (part of an event it rewrites), so read on.
     async pull(controller) {
       try {
-        const { done, value } = await reader.read();
-        if (done) {
-          const rest = meter.end();
-          if (rest) controller.enqueue(rest);
-          controller.close();
-          end({ kind: 'complete' });
-          return;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) {
+            const rest = meter.end();
+            if (rest) controller.enqueue(rest);
+            controller.close();
+            end({ kind: 'complete' });
+            return;
+          }
+          if (!seenFirst) {
+            seenFirst = true;
+            hooks.onFirstChunk();
+          }
+          const out = meter.push(value);
+          if (out && out.byteLength > 0) {
+            controller.enqueue(out);
+            return;
+          }
         }
-        if (!seenFirst) {
-          seenFirst = true;
-          hooks.onFirstChunk();
-        }
-        const out = meter.push(value);
-        if (out) controller.enqueue(out);
       } catch (cause) {
         const tail = hooks.errorTail(cause);
         if (tail) controller.enqueue(tail);
