@@ -57,6 +57,8 @@ export interface Config {
   snsTopicArn: string | undefined;
   /** Where the rollup function writes the dashboard's rollup, and the admin API reads it (AWS). */
   rollup: { bucket: string | undefined; key: string };
+  /** Where usage records Firehose would not take wait for replay (AWS): the lake bucket, `spill/`. */
+  spillBucket: string | undefined;
   slackWebhookUrl: string | undefined;
   dataDir: string;
   host: string;
@@ -91,6 +93,7 @@ const EnvSchema = z.object({
   TOLLGATE_SNS_TOPIC_ARN: optional,
   TOLLGATE_ROLLUP_BUCKET: optional,
   TOLLGATE_ROLLUP_KEY: z.string().default('rollups/latest.json'),
+  TOLLGATE_SPILL_BUCKET: optional,
   TOLLGATE_SLACK_WEBHOOK_URL: optional,
   TOLLGATE_DATA_DIR: z.string().default('.tollgate'),
   TOLLGATE_HOST: z.string().default('127.0.0.1'),
@@ -145,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     snsTopicArn: e.TOLLGATE_SNS_TOPIC_ARN,
     rollup: { bucket: e.TOLLGATE_ROLLUP_BUCKET, key: e.TOLLGATE_ROLLUP_KEY },
+    spillBucket: e.TOLLGATE_SPILL_BUCKET,
     slackWebhookUrl: e.TOLLGATE_SLACK_WEBHOOK_URL,
     dataDir: e.TOLLGATE_DATA_DIR,
     host: e.TOLLGATE_HOST,
@@ -215,7 +219,11 @@ export const ENV = {
   snsTopicArn: 'TOLLGATE_SNS_TOPIC_ARN',
   rollupBucket: 'TOLLGATE_ROLLUP_BUCKET',
   rollupKey: 'TOLLGATE_ROLLUP_KEY',
+  spillBucket: 'TOLLGATE_SPILL_BUCKET',
 } as const;
+
+/** The prefix of spilled usage records in the spill bucket, outside the `usage/` the Glue table reads. */
+export const SPILL_PREFIX = 'spill/';
 
 /** Deployment-wide governance settings, as `cdk deploy -c <name>=<value>` takes them. */
 export const GOVERNANCE_CONTEXT = {

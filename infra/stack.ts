@@ -35,6 +35,7 @@ export class TollgateStack extends Stack {
     const proxy = new ProxyFunction(this, 'Proxy', {
       table: budgets.table,
       usageStream: lake.stream,
+      spillBucket: lake.bucket,
       providerKeysSecret: secrets.providerKeys,
       alerts,
       settings: props.governance,
@@ -45,6 +46,7 @@ export class TollgateStack extends Stack {
       databaseName: lake.table.database.databaseName,
       usageTable: lake.table,
       queryResultsBucket: lake.resultsBucket,
+      usageStream: lake.stream,
       settings: props.governance,
     });
     const admin = new AdminApi(this, 'Admin', {

@@ -19,10 +19,11 @@ import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
 import { createS3RollupStore } from '../adapters/aws/s3-rollup-store.ts';
+import { createS3Spill } from '../adapters/aws/s3-spill.ts';
 import { createSnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
 import { createLogger } from '../adapters/logger.ts';
-import { type Config, loadConfig, PROVIDERS, usesApiKey } from '../config.ts';
+import { type Config, loadConfig, PROVIDERS, SPILL_PREFIX, usesApiKey } from '../config.ts';
 import type { AdminDeps } from '../core/admin/api.ts';
 import type { RollupDeps } from '../core/analytics/rollup.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
@@ -34,6 +35,13 @@ export const config: Config = loadConfig();
 const log = createLogger(config.logLevel);
 const dynamo = new DynamoDBClient({ region: config.region });
 const secrets = new SecretsManagerClient({ region: config.region });
+const firehose = new FirehoseClient({ region: config.region });
+const s3 = new S3Client({ region: config.region });
+
+/** Spilled usage records in the lake bucket, when the function is given one. */
+function usageSpill() {
+  return config.spillBucket ? createS3Spill(s3, config.spillBucket, SPILL_PREFIX, systemClock) : undefined;
+}
 // Signed with the function's role (bedrock:InvokeModel*). One attempt: the agent's client owns retries,
 // and the SDK's backoff would spend the invocation's time unseen.
 const bedrock = new BedrockRuntimeClient({
@@ -81,8 +89,9 @@ export async function proxyDeps(): Promise<ProxyDeps> {
       : createLogNotifier(log),
     policy: config.policy,
     usage: createFirehoseSink({
-      client: new FirehoseClient({ region: config.region }),
+      client: firehose,
       streamName: config.firehoseStream,
+      spill: usageSpill(),
     }),
     upstream: (input, init) => fetch(input, init),
     upstreams: { bedrock: createBedrockFetch(bedrock) },
@@ -134,6 +143,13 @@ export async function adminDeps(): Promise<AdminDeps> {
   };
 }
 
+/** The rollup function also replays spilled usage records into Firehose (without spilling again). */
 export function rollupDeps() {
-  return { ...analyticsDeps(), store: rollupStore(), log };
+  const spill = usageSpill();
+  const stream = config.firehoseStream;
+  const replay =
+    spill && stream
+      ? { spill, sink: createFirehoseSink({ client: firehose, streamName: stream }) }
+      : undefined;
+  return { ...analyticsDeps(), store: rollupStore(), replay, log };
 }

@@ -26,7 +26,14 @@ import { createAdminApi } from '../core/admin/api.ts';
 import { buildRollup, onDemandRollups } from '../core/analytics/rollup.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
-import { type Clock, type Logger, type Notifier, systemClock, type UpstreamFetch } from '../core/ports.ts';
+import {
+  type Clock,
+  type Logger,
+  type Notifier,
+  systemClock,
+  type UpstreamFetch,
+  type UsageSink,
+} from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { createProxy, type ProxyPipeline } from '../core/proxy/pipeline.ts';
 import { createAdminHandler } from '../handlers/create-admin-handler.ts';
@@ -50,6 +57,8 @@ export interface GatewayOptions {
   upstream?: UpstreamFetch;
   /** Where budget alerts go; the log by default. */
   notifier?: Notifier;
+  /** Where usage records go; the lake files under the data dir by default. */
+  usage?: UsageSink;
 }
 
 export async function startGateway(config: Config, options: GatewayOptions): Promise<RunningGateway> {
@@ -87,7 +96,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     ledger,
     notifier,
     policy: config.policy,
-    usage: createLakeSink({ dataDir, clock }),
+    usage: options.usage ?? createLakeSink({ dataDir, clock }),
     upstream: options.upstream ?? ((input, init) => fetch(input, init)),
     upstreams: { bedrock: createBedrockFetch(bedrock) },
     clock,

@@ -4,11 +4,12 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ENV } from '../../functions/config.ts';
+import { ENV, SPILL_PREFIX } from '../../functions/config.ts';
 import type { Alerts } from './alerts.ts';
-import { acknowledge } from './nag.ts';
+import { acknowledge, objectWildcardFinding } from './nag.ts';
 import { gatewayFunction } from './node-function.ts';
 
 export interface ProxyFunctionProps {
@@ -16,6 +17,8 @@ export interface ProxyFunctionProps {
   readonly table: ITable;
   /** One usage record per request goes here. */
   readonly usageStream: IDeliveryStream;
+  /** Records Firehose would not take are spilled here (under `spill/`) for the rollup function to replay. */
+  readonly spillBucket: IBucket;
   readonly providerKeysSecret: ISecret;
   /** Threshold crossings are published here. */
   readonly alerts: Alerts;
@@ -52,6 +55,7 @@ export class ProxyFunction extends Construct {
         ...props.settings,
         [ENV.table]: props.table.tableName,
         [ENV.firehoseStream]: props.usageStream.deliveryStreamName,
+        [ENV.spillBucket]: props.spillBucket.bucketName,
         [ENV.providerKeysSecretArn]: props.providerKeysSecret.secretArn,
         [ENV.snsTopicArn]: props.alerts.topic.topicArn,
       },
@@ -65,6 +69,17 @@ export class ProxyFunction extends Construct {
 
     props.table.grantReadWriteData(this.function);
     props.usageStream.grantPutRecords(this.function);
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [props.spillBucket.arnForObjects(`${SPILL_PREFIX}*`)],
+      }),
+    );
+    acknowledge(
+      this.function,
+      'A spilled batch of usage records gets a generated name under spill/; the proxy may only put there.',
+      objectWildcardFinding(props.spillBucket, `${SPILL_PREFIX}*`),
+    );
     props.providerKeysSecret.grantRead(this.function);
     props.alerts.grantPublish(this.function);
     this.grantBedrock();

@@ -3,10 +3,12 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
-import { ENV } from '../../functions/config.ts';
+import { ENV, SPILL_PREFIX } from '../../functions/config.ts';
 import { type AthenaQueryAccess, grantAthenaQueries } from './athena-access.ts';
+import { acknowledge, objectWildcardFinding } from './nag.ts';
 import { gatewayFunction } from './node-function.ts';
 
 export interface RollupsProps extends AthenaQueryAccess {
@@ -19,6 +21,8 @@ export interface RollupsProps extends AthenaQueryAccess {
    * @default Duration.hours(1)
    */
   readonly every?: Duration;
+  /** Spilled usage records are replayed into this stream before each rollup. */
+  readonly usageStream: IDeliveryStream;
   /** More environment: the governance settings (budget periods shape the budget status). */
   readonly settings?: Record<string, string>;
 }
@@ -48,12 +52,28 @@ export class Rollups extends Construct {
         [ENV.usageTable]: props.usageTable.tableName,
         [ENV.rollupBucket]: bucket.bucketName,
         [ENV.rollupKey]: this.key,
+        [ENV.spillBucket]: bucket.bucketName,
+        [ENV.firehoseStream]: props.usageStream.deliveryStreamName,
       },
     });
     props.table.grantReadData(this.function);
     grantAthenaQueries(this.function, props);
     this.function.addToRolePolicy(
       new PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects(this.key)] }),
+    );
+    // Replay of spilled records: read and remove them under spill/ (listing comes with the Athena
+    // grant on the bucket), and put them to Firehose.
+    props.usageStream.grantPutRecords(this.function);
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject', 's3:DeleteObject'],
+        resources: [bucket.arnForObjects(`${SPILL_PREFIX}*`)],
+      }),
+    );
+    acknowledge(
+      this.function,
+      'Spilled usage batches have generated names under spill/; the function reads and removes them after replay.',
+      objectWildcardFinding(bucket, `${SPILL_PREFIX}*`),
     );
     new Rule(this, 'Schedule', {
       description: 'Rebuild the Tollgate dashboard rollup',

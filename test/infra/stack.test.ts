@@ -599,3 +599,31 @@ describe('rollup function', () => {
     expect(dynamo.some((a) => /Put|Update|Delete|Write/.test(a))).toBe(false);
   });
 });
+
+describe('spilled usage records', () => {
+  it('the proxy may write under spill/ only; the rollup function may read, remove and replay them', () => {
+    // Prepare
+    const lakeId = logicalIdOf(template, 'AWS::S3::Bucket', { VersioningConfiguration: Match.anyValue() });
+    const spillObjects = { 'Fn::Join': ['', [getAtt(lakeId), '/spill/*']] };
+    const rollupId = functionIdOf(template, /^Tollgate rollup/);
+    const lakeStatements = (id: string) =>
+      statementsOf(template, roleOfFunction(template, id)).filter((s) =>
+        JSON.stringify(s.Resource).includes(lakeId),
+      );
+
+    // Act
+    const proxy = lakeStatements(proxyId);
+    const rollup = lakeStatements(rollupId);
+
+    // Assess
+    expect(proxy).toEqual([{ Effect: 'Allow', Action: 's3:PutObject', Resource: spillObjects }]);
+    const onSpill = rollup.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(spillObjects));
+    expect(onSpill.flatMap(actionsOf).sort()).toEqual(['s3:DeleteObject', 's3:GetObject']);
+    const firehose = statementsOf(template, roleOfFunction(template, rollupId)).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('firehose:')),
+    );
+    expect(firehose.map((s) => s.Resource)).toEqual([
+      getAtt(logicalIdOf(template, 'AWS::KinesisFirehose::DeliveryStream')),
+    ]);
+  });
+});

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../functions/adapters/logger.ts';
 import { loadConfig } from '../../functions/config.ts';
-import type { Clock, Logger, Notifier } from '../../functions/core/ports.ts';
+import type { Clock, Logger, Notifier, UsageSink } from '../../functions/core/ports.ts';
 import type { UsageRecord } from '../../functions/core/usage/record.ts';
 import { type RunningGateway, startGateway } from '../../functions/local/runtime.ts';
 
@@ -25,7 +25,7 @@ export interface TestGateway extends RunningGateway {
 export async function startTestGateway(
   upstreamUrl: string,
   env: Record<string, string> = {},
-  options: { log?: Logger; clock?: Clock; notifier?: Notifier } = {},
+  options: { log?: Logger; clock?: Clock; notifier?: Notifier; usage?: UsageSink } = {},
 ): Promise<TestGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tollgate-test-'));
   const config = loadConfig({
@@ -47,6 +47,7 @@ export async function startTestGateway(
     log: options.log ?? silentLogger,
     clock: options.clock,
     notifier: options.notifier,
+    usage: options.usage,
   });
   const admin = async (path: string, init: RequestInit = {}) => {
     const response = await fetch(`${gateway.url}${path}`, {

@@ -20,6 +20,20 @@ export interface FirehoseSinkOptions {
   baseDelayMs?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /**
+   * Where records go that Firehose would not take after every retry (or could not be reached for):
+   * a durable store that a later run replays with `replaySpilled`. Without it such a write fails.
+   */
+  spill?: UsageSpill;
+}
+
+/** A durable place for undelivered usage records, as JSON lines, until they are replayed. */
+export interface UsageSpill {
+  put(lines: string[]): Promise<void>;
+  /** The spilled batches, oldest first. */
+  list(): Promise<string[]>;
+  read(id: string): Promise<string[]>;
+  remove(id: string): Promise<void>;
 }
 
 /** Records that Firehose did not accept after every retry, or a call the SDK could not complete. */
@@ -27,7 +41,7 @@ export class UsageDeliveryError extends Error {
   override name = 'UsageDeliveryError';
   constructor(
     message: string,
-    readonly undelivered: number,
+    readonly undelivered: Uint8Array[],
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -53,6 +67,7 @@ export function createFirehoseSink({
   baseDelayMs = 100,
   sleep = realSleep,
   random = Math.random,
+  spill,
 }: FirehoseSinkOptions): UsageSink {
   const backoff = (retry: number) => random() * Math.min(MAX_DELAY_MS, baseDelayMs * 2 ** retry);
 
@@ -69,12 +84,13 @@ export function createFirehoseSink({
     }
     throw new UsageDeliveryError(
       `Firehose stream '${streamName}' rejected ${pending.length} usage record(s) after ${maxAttempts} attempts (${lastError})`,
-      pending.length,
+      pending,
     );
   }
 
   async function send(records: Uint8Array[]): Promise<PutRecordBatchCommandOutput> {
     try {
+      // The SDK has already retried throttling, 5xx and timeouts by its own policy.
       return await client.send(
         new PutRecordBatchCommand({
           DeliveryStreamName: streamName,
@@ -82,24 +98,59 @@ export function createFirehoseSink({
         }),
       );
     } catch (cause) {
-      // The SDK has already retried throttling and 5xx by its own policy; what reaches here is final.
       throw new UsageDeliveryError(
         `Firehose PutRecordBatch to '${streamName}' failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-        records.length,
+        records,
         { cause },
       );
+    }
+  }
+
+  /** Puts one batch; what still fails goes to the spill, so the write only fails when both do. */
+  async function deliver(batch: Uint8Array[]): Promise<void> {
+    try {
+      await putWithRetries(batch);
+    } catch (err) {
+      if (!(err instanceof UsageDeliveryError) || !spill) throw err;
+      await spill.put(err.undelivered.map((line) => decoder.decode(line).trimEnd()));
     }
   }
 
   return {
     async write(records: UsageRecord[]): Promise<void> {
       const encoded = records.map(encodeRecord);
-      for (const batch of toBatches(encoded)) await putWithRetries(batch);
+      for (const batch of toBatches(encoded)) await deliver(batch);
     },
   };
 }
 
+/**
+ * Sends spilled batches to `sink` (a Firehose sink without a spill), oldest first, removing each once
+ * delivered. A batch that fails again stays for the next run. Delivery is at-least-once: a batch
+ * delivered and then not removed is sent twice, which the queries' dedupe on request_id absorbs.
+ */
+export async function replaySpilled(
+  spill: UsageSpill,
+  sink: UsageSink,
+): Promise<{ batches: number; records: number; failed: number }> {
+  const result = { batches: 0, records: 0, failed: 0 };
+  for (const id of await spill.list()) {
+    const records = (await spill.read(id)).map((line) => UsageRecordSchema.parse(JSON.parse(line)));
+    try {
+      await sink.write(records);
+    } catch {
+      result.failed += 1;
+      continue;
+    }
+    await spill.remove(id);
+    result.batches += 1;
+    result.records += records.length;
+  }
+  return result;
+}
+
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 function encodeRecord(record: UsageRecord): Uint8Array {
   const parsed = UsageRecordSchema.safeParse(record);
@@ -112,7 +163,7 @@ function encodeRecord(record: UsageRecord): Uint8Array {
   if (data.byteLength > MAX_BYTES_PER_RECORD) {
     throw new UsageDeliveryError(
       `Usage record '${record.request_id}' is ${data.byteLength} bytes, over Firehose's ${MAX_BYTES_PER_RECORD}`,
-      1,
+      [data],
     );
   }
   return data;

@@ -112,7 +112,7 @@ describe('createFirehoseSink', () => {
     await expect(result).rejects.toSatisfy(
       (error) =>
         error instanceof UsageDeliveryError &&
-        error.undelivered === 1 &&
+        error.undelivered.length === 1 &&
         /InternalFailure/.test(error.message),
     );
     expect(calls).toHaveLength(3);
