@@ -71,6 +71,8 @@ export interface Config {
   modelsJson: string | undefined;
   /** Budget time zone, fair-mode expectation, the org-wide budget and alert thresholds. */
   policy: GovernancePolicy;
+  /** Whether the local runtime compacts settled days of the lake to Parquet (hourly). */
+  lakeCompaction: boolean;
 }
 
 const optional = z
@@ -103,6 +105,7 @@ const EnvSchema = z.object({
   TOLLGATE_MAX_BODY_BYTES: int(6 * 1024 * 1024),
   TOLLGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   TOLLGATE_MODELS_JSON: optional,
+  TOLLGATE_LAKE_COMPACT: z.enum(['true', 'false']).default('true'),
   TOLLGATE_BUDGET_TIMEZONE: z.string().default('UTC').refine(isValidTimeZone, 'expected an IANA time zone'),
   TOLLGATE_FAIR_OUTPUT_TOKENS: z.coerce.number().int().positive().default(4_096),
   TOLLGATE_FAIR_OVERSHOOT_PCT: z.coerce.number().nonnegative().max(100).default(10),
@@ -158,6 +161,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: e.TOLLGATE_MAX_BODY_BYTES,
     logLevel: e.TOLLGATE_LOG_LEVEL,
     modelsJson: e.TOLLGATE_MODELS_JSON,
+    lakeCompaction: e.TOLLGATE_LAKE_COMPACT === 'true',
     policy: {
       timeZone: e.TOLLGATE_BUDGET_TIMEZONE,
       fairOutputTokens: e.TOLLGATE_FAIR_OUTPUT_TOKENS,

@@ -19,6 +19,7 @@ import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
 import { ensureTable } from '../adapters/aws/dynamo-table.ts';
 import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
+import { compactLake } from '../adapters/local/lake-compaction.ts';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
 import type { Config } from '../config.ts';
@@ -129,6 +130,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     policy: config.policy,
   });
 
+  const compaction = config.lakeCompaction ? scheduleCompaction(dataDir, clock, log) : undefined;
   installAwsLambdaShim();
   const dashboardDir = join(dataDir, 'dashboard');
   await buildDashboard({ outdir: dashboardDir });
@@ -155,10 +157,33 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
         server.closeIdleConnections();
       });
       await proxy.drain();
+      await compaction?.stop();
       await query.close();
       client.destroy();
       bedrock.destroy();
       await dynamo?.close();
+    },
+  };
+}
+
+/** Compacts settled days of the lake to Parquet now and every hour, as Firehose does on AWS. */
+function scheduleCompaction(dataDir: string, clock: Clock, log: Logger) {
+  let running: Promise<void> = Promise.resolve();
+  const run = () => {
+    running = running
+      .then(() => compactLake({ dataDir, clock }))
+      .then((done) => {
+        if (done.days.length > 0) log.info('lake.compacted', done);
+      })
+      .catch((err: unknown) => log.error('lake.compaction_failed', { error: String(err) }));
+  };
+  run();
+  const timer = setInterval(run, 3_600_000);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
     },
   };
 }

@@ -6,6 +6,7 @@ import {
   createDuckDbQueryEngine,
   type DuckDbQueryEngine,
 } from '../../functions/adapters/local/duckdb-query.ts';
+import { compactLake } from '../../functions/adapters/local/lake-compaction.ts';
 import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
 import { costByUser, recentUsage } from '../../functions/core/analytics/queries.ts';
 import type { Clock } from '../../functions/core/ports.ts';
@@ -295,5 +296,55 @@ describe('DuckDB over the lake', () => {
       // Assess
       expect(recent.map((r) => r.request_id)).toEqual(['r7', 'r6']);
     });
+  });
+});
+
+describe('lake files', () => {
+  it('start a new file once the open one has reached its size limit', async () => {
+    // Prepare: each record is about 900 bytes of JSON; a 2,000-byte limit holds two.
+    const sink = createLakeSink({ dataDir, clock: fixedClock('2026-03-01T10:15:00Z'), maxFileBytes: 2_000 });
+
+    // Act
+    for (let i = 0; i < 5; i++) await sink.write([usageRecord({ request_id: `roll-${i}` })]);
+
+    // Assess
+    const files = (await readdir(join(dataDir, 'usage', 'dt=2026-03-01'))).sort();
+    expect(files).toHaveLength(3);
+    expect(files.map((f) => f.replace(/(T\d\d)-[0-9a-f]{8}/, '$1-w'))).toEqual([
+      'usage-20260301T10-w-1.jsonl',
+      'usage-20260301T10-w-2.jsonl',
+      'usage-20260301T10-w.jsonl',
+    ]);
+    const lines = (
+      await Promise.all(files.map((f) => readLines(join(dataDir, 'usage', 'dt=2026-03-01', f))))
+    ).flat();
+    expect(lines).toHaveLength(5);
+  });
+
+  it('are compacted to Parquet once a day has settled, and every report reads the same as before', async () => {
+    // Prepare: three days of records, one delivered twice; compaction runs on 3 March at noon.
+    const sink = createLakeSink({ dataDir, clock: fixedClock('2026-03-02T10:00:00Z') });
+    const records = [
+      usageRecord({ request_id: 'c1', ts: '2026-02-28T10:00:00.000Z', cost_micros: 100, tags: ['a', 'b'] }),
+      usageRecord({ request_id: 'c2', ts: '2026-03-01T10:00:00.000Z', cost_micros: 200, user_id: 'bob' }),
+      usageRecord({ request_id: 'c2', ts: '2026-03-01T10:00:01.000Z', cost_micros: 200, user_id: 'bob' }),
+      usageRecord({ request_id: 'c3', ts: '2026-03-02T10:00:00.000Z', cost_micros: 300, ttfb_ms: null }),
+    ];
+    await sink.write(records);
+    const before = await recentUsage(engine, { limit: 100 });
+
+    // Act
+    const result = await compactLake({ dataDir, clock: fixedClock('2026-03-03T12:00:00Z') });
+    const after = await recentUsage(engine, { limit: 100 });
+
+    // Assess: 28 Feb and 1 Mar ended over a day ago; 2 Mar did not.
+    expect(result).toEqual({ days: ['2026-02-28', '2026-03-01'], records: 3 });
+    expect(await readdir(join(dataDir, 'usage', 'dt=2026-03-01'))).toEqual([
+      expect.stringMatching(/^part-.*\.parquet$/),
+    ]);
+    expect((await readdir(join(dataDir, 'usage', 'dt=2026-03-02')))[0]).toMatch(/\.jsonl$/);
+    expect(after).toEqual(before);
+    expect(after.map((r) => r.request_id).sort()).toEqual(['c1', 'c2', 'c3']);
+    expect(after.find((r) => r.request_id === 'c1')?.tags).toEqual(['a', 'b']);
   });
 });

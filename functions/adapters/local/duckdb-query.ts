@@ -4,7 +4,7 @@ import type { QueryEngine, Row, SqlValue } from '../../core/ports.ts';
 import { usageColumns } from '../../core/usage/record.ts';
 
 export interface DuckDbQueryEngineOptions {
-  /** The lake sink's data dir; the view reads `<dataDir>/usage/<partition>/*.jsonl`. */
+  /** The lake sink's data dir; the view reads `<dataDir>/usage/<partition>/*.jsonl` and `*.parquet`. */
   dataDir: string;
 }
 
@@ -38,8 +38,7 @@ const SETTINGS = ["SET disabled_optimizers = 'top_n_window_elimination'"];
  * SQL Athena runs on AWS runs here unchanged.
  */
 export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): DuckDbQueryEngine {
-  const columns = usageColumns().map(({ name, sqlType }) => ({ name, type: duckDbType(sqlType) }));
-  const pattern = join(dataDir, 'usage', '*', '*.jsonl');
+  const columns = usageColumnsForDuckDb();
   // Opened on first use, so the engine can be created at module scope like an SDK client.
   let opened: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
   const open = () => {
@@ -57,7 +56,7 @@ export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): 
     query(sql: string, params: SqlValue[] = []): Promise<Row[]> {
       const run = tail.then(async () => {
         const { connection } = await open();
-        await defineUsageView(connection, pattern, columns);
+        await defineUsageView(connection, dataDir, columns);
         const reader = await connection.runAndReadAll(sql, params);
         return reader.getRowObjectsJS().map(toRow);
       });
@@ -79,6 +78,11 @@ export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): 
   };
 }
 
+/** The lake's columns in DuckDB types, from the record schema. */
+export function usageColumnsForDuckDb(): Array<{ name: string; type: string }> {
+  return usageColumns().map(({ name, sqlType }) => ({ name, type: duckDbType(sqlType) }));
+}
+
 function duckDbType(sqlType: string): string {
   const type = DUCKDB_TYPES[sqlType];
   if (!type) throw new Error(`No DuckDB type for lake column type ${sqlType}`);
@@ -86,25 +90,38 @@ function duckDbType(sqlType: string): string {
 }
 
 /**
- * `read_json` fails when its glob matches no file, so an empty lake gets a view with the same typed
- * columns and no rows: a report over a fresh install is empty, not an error.
+ * The view `usage` over the lake: JSON-lines files as the sink writes them, and Parquet files where a
+ * day was compacted. `read_json` and `read_parquet` fail when their glob matches nothing, so each
+ * source is added only when it has files; an empty lake gets the same typed columns and no rows, so a
+ * report over a fresh install is empty, not an error.
  */
 async function defineUsageView(
   connection: DuckDBConnection,
-  pattern: string,
+  dataDir: string,
   columns: Array<{ name: string; type: string }>,
 ): Promise<void> {
-  const path = sqlString(pattern);
-  const found = await connection.runAndReadAll(`SELECT 1 FROM glob(${path}) LIMIT 1`);
-  const source =
-    found.currentRowCount > 0
-      ? `SELECT * FROM read_json(${path}, columns = {${columns.map((c) => `${c.name}: '${c.type}'`).join(', ')}}, ` +
-        `format = 'newline_delimited', hive_partitioning = false)`
-      : `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${c.name}`).join(', ')} WHERE false`;
-  await connection.run(`CREATE OR REPLACE TEMP VIEW usage AS ${source}`);
+  const typed = columns.map((c) => `${c.name}: '${c.type}'`).join(', ');
+  const names = columns.map((c) => c.name).join(', ');
+  const sources: string[] = [];
+  const json = sqlString(join(dataDir, 'usage', '*', '*.jsonl'));
+  if (await hasFiles(connection, json)) {
+    sources.push(
+      `SELECT ${names} FROM read_json(${json}, columns = {${typed}}, format = 'newline_delimited', hive_partitioning = false)`,
+    );
+  }
+  const parquet = sqlString(join(dataDir, 'usage', '*', '*.parquet'));
+  if (await hasFiles(connection, parquet)) {
+    sources.push(`SELECT ${names} FROM read_parquet(${parquet}, hive_partitioning = false)`);
+  }
+  const empty = `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${c.name}`).join(', ')} WHERE false`;
+  await connection.run(`CREATE OR REPLACE TEMP VIEW usage AS ${sources.join(' UNION ALL ') || empty}`);
 }
 
-function sqlString(value: string): string {
+async function hasFiles(connection: DuckDBConnection, pattern: string): Promise<boolean> {
+  return (await connection.runAndReadAll(`SELECT 1 FROM glob(${pattern}) LIMIT 1`)).currentRowCount > 0;
+}
+
+export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 

@@ -9,15 +9,37 @@ export interface LakeSinkOptions {
   dataDir: string;
   /** Names the hourly file a write goes to, as Firehose names objects by delivery time. */
   clock: Clock;
+  /**
+   * A file that has reached this size is closed and the next write starts another (`-1`, `-2`...).
+   * @default 64 MiB, Firehose's buffer for Parquet conversion
+   */
+  maxFileBytes?: number;
 }
 
 /**
  * The local stand-in for Firehose → S3: JSON lines in the same `dt=` partition layout, so the DuckDB
- * engine reads them with the SQL Athena runs. Each sink gets its own id in file names, so two
- * processes (or two sinks) never append to the same file.
+ * engine reads them with the SQL Athena runs. Files roll every hour and when they reach
+ * `maxFileBytes`. Each sink gets its own id in file names, so two processes (or two sinks) never
+ * append to the same file. Every write is appended before it resolves: nothing is held in memory, so
+ * a stopped process loses nothing that was acknowledged.
  */
-export function createLakeSink({ dataDir, clock }: LakeSinkOptions): UsageSink {
+export function createLakeSink({
+  dataDir,
+  clock,
+  maxFileBytes = 64 * 1024 * 1024,
+}: LakeSinkOptions): UsageSink {
   const writerId = randomUUID().slice(0, 8);
+  // Per partition and hour: which roll of the file is open and how much it holds.
+  const files = new Map<string, { roll: number; bytes: number }>();
+  const fileFor = (day: string, hour: string, adding: number) => {
+    const id = `${day}/${hour}`;
+    const file = files.get(id) ?? { roll: 0, bytes: 0 };
+    if (file.bytes > 0 && file.bytes + adding > maxFileBytes)
+      Object.assign(file, { roll: file.roll + 1, bytes: 0 });
+    file.bytes += adding;
+    files.set(id, file);
+    return `usage-${hour}-${writerId}${file.roll === 0 ? '' : `-${file.roll}`}.jsonl`;
+  };
   // Serialised so that concurrent writes never interleave inside a file: fs/promises splits large
   // buffers into several write(2) calls.
   let tail: Promise<unknown> = Promise.resolve();
@@ -26,7 +48,10 @@ export function createLakeSink({ dataDir, clock }: LakeSinkOptions): UsageSink {
     async write(records: UsageRecord[]): Promise<void> {
       const linesByDay = toLinesByDay(records);
       const hour = hourStamp(clock.now());
-      const run = tail.then(() => appendAll(dataDir, linesByDay, `usage-${hour}-${writerId}.jsonl`));
+      for (const key of files.keys()) if (!key.endsWith(hour)) files.delete(key);
+      const run = tail.then(() =>
+        appendAll(dataDir, linesByDay, (day, lines) => fileFor(day, hour, Buffer.byteLength(lines))),
+      );
       tail = run.catch(() => undefined);
       await run;
     },
@@ -48,11 +73,15 @@ function toLinesByDay(records: UsageRecord[]): Map<string, string> {
   return byDay;
 }
 
-async function appendAll(dataDir: string, linesByDay: Map<string, string>, fileName: string): Promise<void> {
+async function appendAll(
+  dataDir: string,
+  linesByDay: Map<string, string>,
+  fileName: (day: string, lines: string) => string,
+): Promise<void> {
   for (const [day, lines] of linesByDay) {
     const dir = join(dataDir, 'usage', `dt=${day}`);
     await mkdir(dir, { recursive: true });
-    await appendFile(join(dir, fileName), lines, 'utf8');
+    await appendFile(join(dir, fileName(day, lines)), lines, 'utf8');
   }
 }
 
