@@ -6,7 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadCliConfig } from '../config.ts';
+import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
+import { createLakeSink } from '../adapters/local/lake-sink.ts';
+import { loadCliConfig, loadConfig } from '../config.ts';
+import { systemClock } from '../core/ports.ts';
+import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
+import { repriceRange } from '../core/usage/reprice.ts';
 
 const USAGE = `Usage: tollgate <command> [options]
 
@@ -21,6 +26,9 @@ const USAGE = `Usage: tollgate <command> [options]
   teams info <team_id>
   users create --id ID [--email E] [--budget USD] [--duration 1mo] [--team T] [--models m1,m2]
   users info [user_id]
+  reprice --from YYYY-MM-DD --to YYYY-MM-DD --version V [--prices file.json]
+                                      recompute cost in the local lake from tokens at corrected
+                                      prices (catalog entries as in TOLLGATE_MODELS_JSON)
 
 Talks to TOLLGATE_URL (default http://127.0.0.1:4000) with TOLLGATE_API_KEY (your own key: manage
 your own keys) or TOLLGATE_MASTER_KEY (default: the local data dir's master key). --json prints
@@ -39,6 +47,10 @@ const OPTIONS = {
   rpm: { type: 'string' },
   tpm: { type: 'string' },
   parallel: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  version: { type: 'string' },
+  prices: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -55,6 +67,7 @@ async function main(argv: string[]): Promise<void> {
   const [group, action, target] = positionals;
   if (flags.help || !group) return void console.log(USAGE);
   if (group === 'start') return void (await import('./main.ts'));
+  if (group === 'reprice') return reprice(flags);
   const api = await client();
   const print = (answer: unknown, text: () => string) =>
     console.log(flags.json ? JSON.stringify(answer, null, 2) : text());
@@ -124,6 +137,28 @@ async function main(argv: string[]): Promise<void> {
     }
     default:
       throw new CliError(`Unknown command '${positionals.join(' ')}'.\n\n${USAGE}`);
+  }
+}
+
+/** Re-prices the local lake (the data dir `npm start` uses) directly: no gateway needs to run. */
+async function reprice(flags: Flags): Promise<void> {
+  if (!flags.from || !flags.to || !flags.version)
+    throw new CliError('reprice needs --from, --to and --version');
+  const config = loadConfig();
+  const prices = flags.prices ? await readFile(flags.prices, 'utf8') : config.modelsJson;
+  const catalog = createModelCatalog(mergeModelOverrides(prices), flags.version);
+  const query = createDuckDbQueryEngine({ dataDir: config.dataDir });
+  try {
+    const sink = createLakeSink({ dataDir: config.dataDir, clock: systemClock });
+    const result = await repriceRange({ query, sink, catalog }, { from: flags.from, to: flags.to });
+    console.log(
+      flags.json
+        ? JSON.stringify(result, null, 2)
+        : `${result.repriced} of ${result.records} records over ${result.days} days re-priced to ${flags.version}: ` +
+            `$${(result.cost_before_micros / 1e6).toFixed(2)} → $${(result.cost_after_micros / 1e6).toFixed(2)}`,
+    );
+  } finally {
+    await query.close();
   }
 }
 
@@ -218,7 +253,7 @@ function table(rows: Json[], columns: string[]): string {
 try {
   await main(process.argv.slice(2));
 } catch (err) {
-  if (!(err instanceof CliError) && !(err instanceof TypeError)) throw err;
+  if (!(err instanceof CliError) && !(err instanceof TypeError) && !(err instanceof RangeError)) throw err;
   console.error(`tollgate: ${err.message}`);
   process.exitCode = 1;
 }

@@ -1,8 +1,13 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
+import { usageRecord } from '../support/usage-fixture.ts';
 
 /** `npx tollgate ...`: the admin CLI, run as a person would, against the running gateway. */
 const run = promisify(execFile);
@@ -88,6 +93,58 @@ describe('the tollgate CLI', () => {
     expect(keys.map((k) => k.user_id)).toEqual(['lee', 'lee']);
     expect(teams.code).toBe(1);
     expect(teams.stderr).toMatch(/403: This route needs the master key/);
+  });
+
+  it('re-prices the local lake from tokens at corrected prices', async () => {
+    // Prepare: 1,000,000 input tokens of claude-sonnet-4-5 recorded at $3/M; corrected to $2/M.
+    const dataDir = await mkdtemp(join(tmpdir(), 'tollgate-cli-reprice-'));
+    await createLakeSink({ dataDir, clock: { now: () => new Date('2026-11-30T12:00:00Z') } }).write([
+      usageRecord({
+        request_id: 'x',
+        ts: '2026-11-30T10:00:00.000Z',
+        input_tokens: 1_000_000,
+        output_tokens: 0,
+        cost_micros: 3_000_000,
+        shadow_cost_micros: 3_000_000,
+        price_version: '2026-11-01',
+      }),
+    ]);
+    const prices = join(dataDir, 'prices.json');
+    await writeFile(
+      prices,
+      JSON.stringify([
+        {
+          model: 'claude-sonnet-4-5',
+          provider: 'anthropic',
+          price: { input: '2', output: '10' },
+          max_output_tokens: 64000,
+        },
+      ]),
+    );
+
+    // Act
+    const { stdout } = await run(
+      'node',
+      [
+        'bin/tollgate.js',
+        'reprice',
+        '--from',
+        '2026-11-30',
+        '--to',
+        '2026-11-30',
+        '--version',
+        '2026-12-01',
+        '--prices',
+        prices,
+      ],
+      {
+        env: { ...process.env, TOLLGATE_DATA_DIR: dataDir },
+      },
+    );
+
+    // Assess
+    expect(stdout.trim()).toBe('1 of 1 records over 1 days re-priced to 2026-12-01: $3.00 → $2.00');
+    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('says what is wrong with a bad command or value, and exits 1', async () => {

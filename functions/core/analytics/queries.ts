@@ -88,6 +88,19 @@ ORDER BY ts DESC, request_id DESC
 LIMIT ${checkLimit(limit)}`;
 }
 
+/** Every record of one day, once each: what re-pricing reads. */
+export async function recordsOfDay(engine: QueryEngine, day: string): Promise<UsageRecord[]> {
+  const sql = `${dedupedUsage(
+    usageColumns().map((c) => c.name),
+    'dt = ?',
+  )}
+SELECT ${RECORD_SELECT.join(', ')}
+FROM deduped
+WHERE copy_number = 1
+ORDER BY ts, request_id`;
+  return (await engine.query(sql, [checkDay(day)])).map(toUsageRecord);
+}
+
 export async function recentUsage(engine: QueryEngine, options: RecentUsageOptions): Promise<UsageRecord[]> {
   const params: SqlValue[] = options.sinceDay === undefined ? [] : [checkDay(options.sinceDay)];
   const rows = await engine.query(recentUsageSql(options.limit, params.length > 0), params);

@@ -8,13 +8,14 @@
 import type { Row } from '../ports.ts';
 
 /**
- * One row per `request_id` (delivery is at-least-once): the earliest copy of each record whose `dt`
- * satisfies `dtFilter`, as the CTE `deduped`, with `copy_number = 1` marking the one to keep.
+ * One row per `request_id` (delivery is at-least-once, and a re-priced record is a new copy): of the
+ * copies whose `dt` satisfies `dtFilter`, the one with the newest price version, and of those the
+ * earliest, as the CTE `deduped`, with `copy_number = 1` marking the one to keep.
  */
 export function dedupedUsage(columns: string[], dtFilter: string): string {
   return `WITH deduped AS (
   SELECT ${columns.join(', ')},
-    row_number() OVER (PARTITION BY request_id ORDER BY ts) AS copy_number
+    row_number() OVER (PARTITION BY request_id ORDER BY price_version DESC NULLS LAST, ts) AS copy_number
   FROM usage
   WHERE ${dtFilter}
 )`;

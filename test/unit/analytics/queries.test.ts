@@ -38,7 +38,9 @@ describe('costByUser', () => {
     await costByUser(engine, '2026-03-01');
 
     // Assess
-    expect(calls[0]?.sql).toMatch(/row_number\(\) OVER \(PARTITION BY request_id ORDER BY ts\)/);
+    expect(calls[0]?.sql).toMatch(
+      /row_number\(\) OVER \(PARTITION BY request_id ORDER BY price_version DESC NULLS LAST, ts\)/,
+    );
     expect(calls[0]?.sql).toMatch(/WHERE copy_number = 1/);
   });
 

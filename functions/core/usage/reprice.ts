@@ -1,0 +1,74 @@
+/**
+ * Re-pricing: a price correction recomputes cost from the tokens every record kept, so it needs no
+ * raw request. A re-priced record is a new copy with the same `request_id` and a newer
+ * `price_version`; the queries keep the copy with the newest version, so every report moves to the
+ * corrected price at once and the original stays in the lake. Budgets are not touched: they were
+ * enforced at the price in force when the request ran.
+ */
+import { recordsOfDay } from '../analytics/queries.ts';
+import { checkRange, type DayRange } from '../analytics/sql.ts';
+import type { QueryEngine, UsageSink } from '../ports.ts';
+import type { ModelCatalog } from '../pricing/catalog.ts';
+import { costMicros } from '../pricing/cost.ts';
+import type { UsageRecord } from './record.ts';
+
+/**
+ * The record at the catalog's prices, or null when that changes nothing or the catalog does not know
+ * its model. A flat-rate (subscription) record bills nothing and keeps billing nothing; an unbilled
+ * call (token counting, a warm-up) stays unbilled.
+ */
+export function repriceRecord(record: UsageRecord, catalog: ModelCatalog): UsageRecord | null {
+  const model = record.model_used ? catalog.resolve(record.model_used) : undefined;
+  if (!model || record.price_version === model.price.version) return null;
+  const unbilled = record.cost_micros === 0 && record.shadow_cost_micros === 0;
+  if (unbilled) return null;
+  const subscription = record.cost_micros === 0 && record.shadow_cost_micros > 0;
+  const list = costMicros(record, model.price);
+  return {
+    ...record,
+    cost_micros: subscription ? 0 : list,
+    shadow_cost_micros: list,
+    price_version: model.price.version,
+  };
+}
+
+export interface RepriceResult {
+  days: number;
+  records: number;
+  repriced: number;
+  cost_before_micros: number;
+  cost_after_micros: number;
+}
+
+/** Re-prices every record of the range, a day at a time, writing the new copies through `sink`. */
+export async function repriceRange(
+  deps: { query: QueryEngine; sink: UsageSink; catalog: ModelCatalog },
+  range: DayRange,
+): Promise<RepriceResult> {
+  const [from, to] = checkRange(range);
+  const result: RepriceResult = {
+    days: 0,
+    records: 0,
+    repriced: 0,
+    cost_before_micros: 0,
+    cost_after_micros: 0,
+  };
+  for (let day = from; day <= to; day = nextDay(day)) {
+    const records = await recordsOfDay(deps.query, day);
+    const changed = records.flatMap((r) => {
+      const repriced = repriceRecord(r, deps.catalog);
+      result.cost_before_micros += r.cost_micros;
+      result.cost_after_micros += (repriced ?? r).cost_micros;
+      return repriced ? [repriced] : [];
+    });
+    if (changed.length > 0) await deps.sink.write(changed);
+    result.days += 1;
+    result.records += records.length;
+    result.repriced += changed.length;
+  }
+  return result;
+}
+
+function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
