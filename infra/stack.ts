@@ -4,6 +4,7 @@ import { AdminApi } from './constructs/admin-api.ts';
 import { Alerts } from './constructs/alerts.ts';
 import { BudgetTable } from './constructs/budget-table.ts';
 import { DashboardSite } from './constructs/dashboard-site.ts';
+import { NamedQueries } from './constructs/named-queries.ts';
 import { ProxyFunction } from './constructs/proxy-function.ts';
 import { Rollups } from './constructs/rollups.ts';
 import { GatewaySecrets } from './constructs/secrets.ts';
@@ -39,6 +40,10 @@ export class TollgateStack extends Stack {
       providerKeysSecret: secrets.providerKeys,
       alerts,
       settings: props.governance,
+    });
+    new NamedQueries(this, 'AnalystQueries', {
+      workgroup: lake.workgroup,
+      databaseName: lake.table.database.databaseName,
     });
     const rollups = new Rollups(this, 'Rollups', {
       table: budgets.table,

@@ -627,3 +627,22 @@ describe('spilled usage records', () => {
     ]);
   });
 });
+
+describe('named Athena queries for analysts', () => {
+  it('ship the rollup SQL in the workgroup, against the usage database', () => {
+    const queries = Object.values(
+      template.findResources('AWS::Athena::NamedQuery') as Record<string, Resource>,
+    );
+    expect(queries.length).toBe(13);
+    const names = queries.map((q) => String(q.Properties.Name));
+    expect(names).toContain('Tollgate spend by team per day');
+    expect(names).toContain('Tollgate weekly active people by team');
+    for (const q of queries) {
+      expect(q.Properties).toMatchObject({
+        WorkGroup: { Ref: logicalIdOf(template, 'AWS::Athena::WorkGroup') },
+      });
+      expect(String(q.Properties.QueryString)).toMatch(/PARTITION BY request_id/);
+      expect(String(q.Properties.QueryString)).toMatch(/dt BETWEEN \? AND \?/);
+    }
+  });
+});

@@ -1,0 +1,80 @@
+import { CfnNamedQuery, type CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
+import { Construct } from 'constructs';
+import {
+  NEW_AND_LAPSED_SQL,
+  REPEAT_USAGE_SQL,
+  TOOLS_PER_PERSON_SQL,
+  WEEKLY_ACTIVE_SQL,
+} from '../../functions/core/analytics/adoption.ts';
+import {
+  LATENCY_SQL,
+  OUTCOMES_SQL,
+  SPEND_DIMENSIONS,
+  type SpendDimension,
+  spendSql,
+} from '../../functions/core/analytics/spend.ts';
+
+export interface NamedQueriesProps {
+  readonly workgroup: CfnWorkGroup;
+  readonly databaseName: string;
+}
+
+const RANGE = 'Parameters: first day, last day (YYYY-MM-DD).';
+const WINDOW = `${RANGE} Then the Monday from which the last four weeks count (YYYY-MM-DD).`;
+
+/**
+ * The dashboard's SQL, saved in the workgroup for analysts: the very texts the rollup runs (they take
+ * `?` parameters, which the Athena console asks for). Each dedupes on request_id and reads only the
+ * `dt` partitions of its range.
+ */
+export class NamedQueries extends Construct {
+  constructor(scope: Construct, id: string, props: NamedQueriesProps) {
+    super(scope, id);
+    const queries: Array<[string, string, string]> = [
+      ...(Object.keys(SPEND_DIMENSIONS) as SpendDimension[]).map((d): [string, string, string] => [
+        `Tollgate spend by ${d} per day`,
+        `Billed cost (micro-dollars), list cost, requests and tokens per UTC day and ${d}. ${RANGE}`,
+        spendSql(d),
+      ]),
+      [
+        'Tollgate latency by model',
+        `p50/p90/p99 of latency, time to first byte and gateway overhead (ms) of successful requests. ${RANGE}`,
+        LATENCY_SQL,
+      ],
+      [
+        'Tollgate denials and errors',
+        `Requests that did not succeed, by day, outcome, error type and status. ${RANGE}`,
+        OUTCOMES_SQL,
+      ],
+      [
+        'Tollgate weekly active people by team',
+        `People with a successful request in each ISO week, per team. ${RANGE}`,
+        WEEKLY_ACTIVE_SQL,
+      ],
+      [
+        'Tollgate repeat usage by team',
+        `People active in at least 2 of the last 4 weeks, and in any of them. ${WINDOW}`,
+        REPEAT_USAGE_SQL,
+      ],
+      [
+        'Tollgate tools per person by team',
+        `How many people used 1, 2, 3... agents over the last 4 weeks. ${WINDOW}`,
+        TOOLS_PER_PERSON_SQL,
+      ],
+      [
+        'Tollgate new and lapsed people by team',
+        `First active week, and active the week before but not this one. ${RANGE} Then the last Monday.`,
+        NEW_AND_LAPSED_SQL,
+      ],
+    ];
+    queries.forEach(([name, description, queryString], i) => {
+      new CfnNamedQuery(this, `Query${i}`, {
+        name,
+        description,
+        database: props.databaseName,
+        workGroup: props.workgroup.ref,
+        queryString,
+      });
+    });
+  }
+}
