@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ConflictError, GatewayError, NotFoundError } from '../errors.ts';
 import { teamCounter } from '../governance/teams.ts';
 import type { BudgetLedger, Team, TeamStore } from '../ports.ts';
+import { createDocument, replaceDocument, requireDocument } from './documents.ts';
 import {
   applyLimits,
   describeLimits,
@@ -55,21 +55,11 @@ export async function createTeam(
     blocked: false,
     created_at: now.toISOString(),
   };
-  const team = applyTeamChanges(blank, input);
-  try {
-    await store.create(team);
-  } catch (err) {
-    if (err instanceof ConflictError)
-      throw new GatewayError('invalid_request', `Team '${team.team_id}' already exists.`);
-    throw err;
-  }
-  return team;
+  return createDocument(store, applyTeamChanges(blank, input), 'Team');
 }
 
 export async function updateTeam(store: TeamStore, input: z.infer<typeof UpdateTeamSchema>): Promise<Team> {
-  const updated = applyTeamChanges(await requireTeam(store, input.team_id), input);
-  await saveExisting(store, updated);
-  return updated;
+  return replaceDocument(store, applyTeamChanges(await requireTeam(store, input.team_id), input), 'Team');
 }
 
 function applyTeamChanges(
@@ -90,23 +80,11 @@ export async function addMembers(store: TeamStore, input: z.infer<typeof MemberA
   const added = input.member;
   const members = [...team.members.filter((m) => !added.some((a) => a.user_id === m.user_id)), ...added];
   const updated = { ...team, members };
-  await saveExisting(store, updated);
-  return updated;
+  return replaceDocument(store, updated, 'Team');
 }
 
-export async function requireTeam(store: TeamStore, team_id: string): Promise<Team> {
-  const team = await store.get(team_id);
-  if (!team) throw new GatewayError('not_found', `No team '${team_id}'.`);
-  return team;
-}
-
-async function saveExisting(store: TeamStore, team: Team): Promise<void> {
-  try {
-    await store.update(team);
-  } catch (err) {
-    if (err instanceof NotFoundError) throw new GatewayError('not_found', `No team '${team.team_id}'.`);
-    throw err;
-  }
+export function requireTeam(store: TeamStore, team_id: string): Promise<Team> {
+  return requireDocument(store, team_id, 'Team');
 }
 
 /** A team in LiteLLM's field names, with its spend in the current budget period. */

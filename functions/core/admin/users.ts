@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ConflictError, GatewayError, NotFoundError } from '../errors.ts';
 import { userCounter } from '../governance/users.ts';
 import type { BudgetLedger, User, UserStore } from '../ports.ts';
+import { createDocument, replaceDocument, requireDocument } from './documents.ts';
 import {
   applyLimits,
   describeLimits,
@@ -54,26 +54,11 @@ export async function createUser(store: UserStore, input: NewUser, now: Date): P
     blocked: false,
     created_at: now.toISOString(),
   };
-  const user = applyUserChanges(blank, input);
-  try {
-    await store.create(user);
-  } catch (err) {
-    if (err instanceof ConflictError)
-      throw new GatewayError('invalid_request', `User '${user.user_id}' already exists.`);
-    throw err;
-  }
-  return user;
+  return createDocument(store, applyUserChanges(blank, input), 'User');
 }
 
 export async function updateUser(store: UserStore, input: z.infer<typeof UpdateUserSchema>): Promise<User> {
-  const updated = applyUserChanges(await requireUser(store, input.user_id), input);
-  try {
-    await store.update(updated);
-  } catch (err) {
-    if (err instanceof NotFoundError) throw new GatewayError('not_found', `No user '${input.user_id}'.`);
-    throw err;
-  }
-  return updated;
+  return replaceDocument(store, applyUserChanges(await requireUser(store, input.user_id), input), 'User');
 }
 
 function applyUserChanges(user: User, input: z.infer<typeof UpdateUserSchema> | NewUser): User {
@@ -88,10 +73,8 @@ function applyUserChanges(user: User, input: z.infer<typeof UpdateUserSchema> | 
   };
 }
 
-export async function requireUser(store: UserStore, user_id: string): Promise<User> {
-  const user = await store.get(user_id);
-  if (!user) throw new GatewayError('not_found', `No user '${user_id}'.`);
-  return user;
+export function requireUser(store: UserStore, user_id: string): Promise<User> {
+  return requireDocument(store, user_id, 'User');
 }
 
 /** A person in LiteLLM's field names, with their spend in the current budget period. */
