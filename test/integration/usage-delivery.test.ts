@@ -5,6 +5,7 @@ import {
   replaySpilled,
   type UsageSpill,
 } from '../../functions/adapters/aws/firehose-sink.ts';
+import { createDuckDbQueryEngine } from '../../functions/adapters/local/duckdb-query.ts';
 import type { UsageRecord } from '../../functions/core/usage/record.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
@@ -70,6 +71,49 @@ function memorySpill(): UsageSpill & { batches: Map<string, string[]> } {
   };
 }
 
+/**
+ * 45 requests of every outcome through the gateway: successes (JSON and streamed), a spent budget, an
+ * unknown key, a malformed body, an unknown model, an upstream 500, and clients that leave mid-stream.
+ * Resolves to their request ids (from `x-tollgate-request-id`).
+ */
+async function sendEveryOutcome(gateway: TestGateway, mock: MockUpstream): Promise<string[]> {
+  const { key } = await gateway.createKey({ key_alias: 'delivery' });
+  const { key: broke } = await gateway.createKey({ key_alias: 'broke', max_budget: 0 });
+  const post = (body: string, apiKey = key) =>
+    fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}` },
+      body,
+    });
+  const ids: string[] = [];
+  const track = async (response: Response) => {
+    ids.push(String(response.headers.get('x-tollgate-request-id')));
+    await response.text().catch(() => undefined);
+  };
+  const chat = JSON.stringify({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'hi' }] });
+
+  for (let i = 0; i < 15; i++)
+    await track(await post(JSON.stringify({ ...JSON.parse(chat), stream: i % 2 === 0 })));
+  for (let i = 0; i < 5; i++) await track(await post(chat, broke));
+  for (let i = 0; i < 5; i++) await track(await post(chat, 'sk-tg-nobody'));
+  for (let i = 0; i < 5; i++) await track(await post('{"model": "gpt-4.1-mini", "messages": ['));
+  for (let i = 0; i < 5; i++)
+    await track(await post(JSON.stringify({ model: 'no-such-model', messages: [] })));
+  mock.script.failWith = { status: 500 };
+  for (let i = 0; i < 5; i++) await track(await post(chat));
+  mock.script.failWith = undefined;
+  mock.script.chunkDelayMs = 50;
+  for (let i = 0; i < 5; i++) {
+    const response = await post(JSON.stringify({ ...JSON.parse(chat), stream: true }));
+    ids.push(String(response.headers.get('x-tollgate-request-id')));
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+  }
+  mock.script.chunkDelayMs = 2;
+  return ids;
+}
+
 let mock: MockUpstream;
 let gateway: TestGateway;
 const lake: UsageRecord[] = [];
@@ -94,56 +138,55 @@ afterAll(async () => {
   await mock?.close();
 });
 
+/** Waits until `seen()` holds every id (the server learns of a client gone when its socket closes). */
+async function untilAccounted(ids: string[], seen: () => Promise<Set<string>> | Set<string>): Promise<void> {
+  for (let waited = 0; waited < 5_000; waited += 50) {
+    const have = await seen();
+    if (ids.every((id) => have.has(id))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('usage delivery to the local lake', () => {
+  it('gives exactly one record per request, for every outcome, as DuckDB reads the lake', async () => {
+    // Prepare
+    const local = await startTestGateway(mock.url);
+    const engine = createDuckDbQueryEngine({ dataDir: local.dataDir });
+    const distinct = async () =>
+      new Set<string>(
+        (await engine.query('SELECT DISTINCT request_id FROM usage')).map((r) => String(r.request_id)),
+      );
+
+    // Act
+    const ids = await sendEveryOutcome(local, mock);
+    await untilAccounted(ids, distinct);
+    await local.proxy.drain();
+    const [counts] = await engine.query(
+      'SELECT count(DISTINCT request_id) AS n, count(*) AS records FROM usage',
+    );
+
+    // Assess
+    expect(ids).toHaveLength(45);
+    expect([...(await distinct())].sort()).toEqual([...ids].sort());
+    expect(counts).toEqual({ n: 45, records: 45 });
+    await engine.close();
+    await local.close();
+  });
+});
+
 describe('usage delivery through a failing Firehose', () => {
   it('gives exactly one record per request, for every outcome, after retries and a replay', async () => {
     // Prepare
-    const { key } = await gateway.createKey({ key_alias: 'delivery' });
-    const { key: broke } = await gateway.createKey({ key_alias: 'broke', max_budget: 0 });
-    const post = (body: string, apiKey = key) =>
-      fetch(`${gateway.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${apiKey}` },
-        body,
-      });
-    const ids: string[] = [];
-    const track = async (response: Response) => {
-      ids.push(String(response.headers.get('x-tollgate-request-id')));
-      await response.text().catch(() => undefined);
-    };
-    const chat = JSON.stringify({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'hi' }] });
-
-    // Act: successes (JSON and streamed), denials, bad input, an upstream failure, a client that leaves.
-    for (let i = 0; i < 15; i++)
-      await track(await post(JSON.stringify({ ...JSON.parse(chat), stream: i % 2 === 0 })));
-    for (let i = 0; i < 5; i++) await track(await post(chat, broke));
-    for (let i = 0; i < 5; i++) await track(await post(chat, 'sk-tg-nobody'));
-    for (let i = 0; i < 5; i++) await track(await post('{"model": "gpt-4.1-mini", "messages": ['));
-    for (let i = 0; i < 5; i++)
-      await track(await post(JSON.stringify({ model: 'no-such-model', messages: [] })));
-    mock.script.failWith = { status: 500 };
-    for (let i = 0; i < 5; i++) await track(await post(chat));
-    mock.script.failWith = undefined;
-    mock.script.chunkDelayMs = 50;
-    for (let i = 0; i < 5; i++) {
-      const leaving = new AbortController();
-      const response = await post(JSON.stringify({ ...JSON.parse(chat), stream: true }));
-      ids.push(String(response.headers.get('x-tollgate-request-id')));
-      const reader = response.body!.getReader();
-      await reader.read();
-      leaving.abort();
-      await reader.cancel();
-    }
-    // The server learns of a client gone only when its socket closes: wait until every request is
-    // accounted for, delivered or spilled (at most 5 s), then settle what is in flight.
-    const accounted = () => {
-      const seen = new Set([
-        ...lake.map((r) => r.request_id),
-        ...[...spill.batches.values()].flat().map((l) => JSON.parse(l).request_id),
-      ]);
-      return ids.every((id) => seen.has(id));
-    };
-    for (let waited = 0; !accounted() && waited < 5_000; waited += 50)
-      await new Promise((r) => setTimeout(r, 50));
+    const ids = await sendEveryOutcome(gateway, mock);
+    // Every request accounted for, delivered or spilled, then what is in flight settled.
+    await untilAccounted(
+      ids,
+      () =>
+        new Set([
+          ...lake.map((r) => r.request_id),
+          ...[...spill.batches.values()].flat().map((l) => String(JSON.parse(l).request_id)),
+        ]),
+    );
     await gateway.proxy.drain();
     const beforeReplay = new Set(lake.map((r) => r.request_id)).size;
     const spilledBatches = spill.batches.size;
