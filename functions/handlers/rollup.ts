@@ -12,17 +12,18 @@ import { z } from 'zod';
 import { replaySpilled } from '../adapters/aws/firehose-sink.ts';
 import { buildRollup } from '../core/analytics/rollup.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
-import { repriceRange } from '../core/usage/reprice.ts';
+import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
 import { config, rollupDeps } from './aws-runtime.ts';
 
 const deps = rollupDeps();
+const REPLAY_BUDGET_MS = 120_000;
 
 const Event = z.looseObject({
   reprice: z
     .strictObject({
       from: z.string(),
       to: z.string(),
-      version: z.string().min(1),
+      version: z.string().regex(PRICE_VERSION_FORMAT, 'a price version is a day, YYYY-MM-DD'),
       prices: z.array(z.unknown()).optional(),
     })
     .optional(),
@@ -33,15 +34,32 @@ export const handler = middy().handler(async (event: unknown) => {
   if (reprice) {
     if (!deps.replay)
       throw new Error('Re-pricing writes through Firehose: TOLLGATE_FIREHOSE_STREAM is not set');
-    const prices = reprice.prices ? JSON.stringify(reprice.prices) : config.modelsJson;
-    const catalog = createModelCatalog(mergeModelOverrides(prices), reprice.version);
-    const result = await repriceRange({ query: deps.query, sink: deps.replay.sink, catalog }, reprice);
+    // Corrections go over the deployment's own catalog overrides, not over the defaults alone.
+    const deployed = mergeModelOverrides(config.modelsJson);
+    const prices = reprice.prices ? JSON.stringify(reprice.prices) : undefined;
+    const catalog = createModelCatalog(mergeModelOverrides(prices, deployed), reprice.version);
+    // Within the 5-minute invocation: a long range answers `next_day`; invoke again from there.
+    const started = deps.clock.now().getTime();
+    const timeLeft = () => deps.clock.now().getTime() - started < 4 * 60_000;
+    const result = await repriceRange(
+      { query: deps.query, sink: deps.replay.sink, catalog },
+      reprice,
+      timeLeft,
+    );
     deps.log.info('usage.repriced', { ...result, version: reprice.version });
     return result;
   }
   const started = deps.clock.now().getTime();
-  const replayed = deps.replay ? await replaySpilled(deps.replay.spill, deps.replay.sink) : undefined;
-  if (replayed?.batches || replayed?.failed) deps.log.info('usage.spill_replayed', replayed);
+  // Replay gets two minutes at most and never stops the rollup: a backlog drains over several runs.
+  const timeLeft = () => deps.clock.now().getTime() - started < REPLAY_BUDGET_MS;
+  const replayed = deps.replay
+    ? await replaySpilled(deps.replay.spill, deps.replay.sink, timeLeft).catch((err: unknown) => {
+        deps.log.error('usage.spill_replay_failed', { error: String(err) });
+        return undefined;
+      })
+    : undefined;
+  if (replayed?.failed) deps.log.error('usage.spill_replay_incomplete', { ...replayed });
+  else if (replayed?.batches) deps.log.info('usage.spill_replayed', { ...replayed });
   const rollup = await buildRollup(deps);
   await deps.store.save(rollup);
   const summary = {

@@ -11,7 +11,7 @@ import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { loadCliConfig, loadConfig } from '../config.ts';
 import { systemClock } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
-import { repriceRange } from '../core/usage/reprice.ts';
+import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
 
 const USAGE = `Usage: tollgate <command> [options]
 
@@ -144,9 +144,12 @@ async function main(argv: string[]): Promise<void> {
 async function reprice(flags: Flags): Promise<void> {
   if (!flags.from || !flags.to || !flags.version)
     throw new CliError('reprice needs --from, --to and --version');
+  if (!PRICE_VERSION_FORMAT.test(flags.version)) throw new CliError('--version is a day, YYYY-MM-DD');
   const config = loadConfig();
-  const prices = flags.prices ? await readFile(flags.prices, 'utf8') : config.modelsJson;
-  const catalog = createModelCatalog(mergeModelOverrides(prices), flags.version);
+  // Corrections go over the deployment's own catalog overrides, not over the defaults alone.
+  const deployed = mergeModelOverrides(config.modelsJson);
+  const prices = flags.prices ? await readFile(flags.prices, 'utf8') : undefined;
+  const catalog = createModelCatalog(mergeModelOverrides(prices, deployed), flags.version);
   const query = createDuckDbQueryEngine({ dataDir: config.dataDir });
   try {
     const sink = createLakeSink({ dataDir: config.dataDir, clock: systemClock });

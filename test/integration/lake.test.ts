@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -299,6 +299,14 @@ describe('DuckDB over the lake', () => {
   });
 });
 
+/** Sets every lake file's modification time, as if written then. */
+async function touchAll(when: Date): Promise<void> {
+  for (const day of await readdir(join(dataDir, 'usage'))) {
+    for (const f of await readdir(join(dataDir, 'usage', day)))
+      await utimes(join(dataDir, 'usage', day, f), when, when);
+  }
+}
+
 describe('lake files', () => {
   it('start a new file once the open one has reached its size limit', async () => {
     // Prepare: each record is about 900 bytes of JSON; a 2,000-byte limit holds two.
@@ -331,20 +339,27 @@ describe('lake files', () => {
       usageRecord({ request_id: 'c3', ts: '2026-03-02T10:00:00.000Z', cost_micros: 300, ttfb_ms: null }),
     ];
     await sink.write(records);
+    await touchAll(new Date('2026-03-02T10:00:00Z'));
+    // A late record for 1 March, written an hour ago: its file waits for a later compaction.
+    await createLakeSink({ dataDir, clock: fixedClock('2026-03-03T11:00:00Z') }).write([
+      usageRecord({ request_id: 'late', ts: '2026-03-01T23:59:00.000Z', cost_micros: 50 }),
+    ]);
+    const marchFirst = join(dataDir, 'usage', 'dt=2026-03-01');
+    const late = (await readdir(marchFirst)).find((f) => f.includes('T11')) ?? '';
+    const anHourAgo = new Date('2026-03-03T11:00:00Z');
+    await utimes(join(marchFirst, late), anHourAgo, anHourAgo);
     const before = await recentUsage(engine, { limit: 100 });
 
     // Act
     const result = await compactLake({ dataDir, clock: fixedClock('2026-03-03T12:00:00Z') });
     const after = await recentUsage(engine, { limit: 100 });
 
-    // Assess: 28 Feb and 1 Mar ended over a day ago; 2 Mar did not.
+    // Assess: 28 Feb and 1 Mar ended over a day ago; 2 Mar did not; the late file stays as it is.
     expect(result).toEqual({ days: ['2026-02-28', '2026-03-01'], records: 3 });
-    expect(await readdir(join(dataDir, 'usage', 'dt=2026-03-01'))).toEqual([
-      expect.stringMatching(/^part-.*\.parquet$/),
-    ]);
+    expect((await readdir(marchFirst)).sort()).toEqual([expect.stringMatching(/^part-.*\.parquet$/), late]);
     expect((await readdir(join(dataDir, 'usage', 'dt=2026-03-02')))[0]).toMatch(/\.jsonl$/);
     expect(after).toEqual(before);
-    expect(after.map((r) => r.request_id).sort()).toEqual(['c1', 'c2', 'c3']);
+    expect(after.map((r) => r.request_id).sort()).toEqual(['c1', 'c2', 'c3', 'late']);
     expect(after.find((r) => r.request_id === 'c1')?.tags).toEqual(['a', 'b']);
   });
 });

@@ -55,7 +55,7 @@ beforeAll(async () => {
       shadow_cost_micros: 4_500_000,
       price_version: '2026-11-01',
     }),
-    // A model the corrected list does not change is re-priced to the same cost under the new version.
+    // A model the corrected list does not change keeps its record: no copy for an unchanged cost.
     usageRecord({
       request_id: 'c',
       user_id: 'cy',
@@ -102,12 +102,20 @@ describe('repriceRange', () => {
     // Assess
     expect(result).toEqual({
       days: 2,
+      next_day: null,
       records: 3,
-      repriced: 3,
+      repriced: 2,
       cost_before_micros: 4_501_000,
       cost_after_micros: 3_001_000,
     });
     expect(again.repriced).toBe(0);
+    // A version that is not newer than the records' changes nothing.
+    const older = createModelCatalog(corrected, '2026-10-01');
+    const stale = await repriceRange(
+      { query: engine, sink: createLakeSink({ dataDir, clock }), catalog: older },
+      { from: '2026-11-30', to: '2026-12-01' },
+    );
+    expect(stale.repriced).toBe(0);
     expect(await costByUser(engine, '2026-11-30')).toEqual([
       {
         user_id: 'ann',

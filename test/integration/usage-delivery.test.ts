@@ -234,7 +234,34 @@ describe('usage delivery through a failing Firehose', () => {
     const result = await replaySpilled(local, down);
 
     // Assess
-    expect(result).toEqual({ batches: 0, records: 0, failed: 1 });
+    expect(result).toEqual({ batches: 0, records: 0, failed: 1, stopped: false });
+    expect(local.batches.size).toBe(1);
+  });
+
+  it('skips a batch it cannot read, delivers the rest in writes of at most 500, and stops when told', async () => {
+    // Prepare: a corrupt batch first, then 30 batches of 20 records (600 in all).
+    const local = memorySpill();
+    await local.put(['{"request_id": "half a rec']);
+    for (let b = 0; b < 30; b++)
+      await local.put(
+        Array.from({ length: 20 }, (_, i) => JSON.stringify({ ...lake[0], request_id: `b${b}-${i}` })),
+      );
+    const delivered: UsageRecord[] = [];
+    const { client } = faultyFirehose(delivered, { entry: 0, timeout: 0 }, lcg(3));
+    const writes: number[] = [];
+    const sink = createFirehoseSink({ client, streamName: 's' });
+    const counting = { write: async (r: UsageRecord[]) => (writes.push(r.length), sink.write(r)) };
+
+    // Act
+    let calls = 0;
+    const partial = await replaySpilled(local, counting, () => ++calls <= 11);
+    const rest = await replaySpilled(local, counting);
+
+    // Assess: the first run reads the corrupt batch and 10 good ones before its time is up.
+    expect(partial).toEqual({ batches: 10, records: 200, failed: 1, stopped: true });
+    expect(rest).toEqual({ batches: 20, records: 400, failed: 1, stopped: false });
+    expect(writes).toEqual([200, 400]);
+    expect(new Set(delivered.map((r) => r.request_id)).size).toBe(600);
     expect(local.batches.size).toBe(1);
   });
 });

@@ -124,28 +124,63 @@ export function createFirehoseSink({
   };
 }
 
+export interface ReplayResult {
+  /** Spilled batches delivered and removed. */
+  batches: number;
+  records: number;
+  /** Batches that could not be read, parsed or delivered; they stay for a person or the next run. */
+  failed: number;
+  /** Whether batches were left because `timeLeft` ran out. */
+  stopped: boolean;
+}
+
 /**
- * Sends spilled batches to `sink` (a Firehose sink without a spill), oldest first, removing each once
- * delivered. A batch that fails again stays for the next run. Delivery is at-least-once: a batch
- * delivered and then not removed is sent twice, which the queries' dedupe on request_id absorbs.
+ * Sends spilled batches to `sink` (a Firehose sink without a spill), oldest first, up to 500 records a
+ * write, removing each batch once delivered. A batch that cannot be read or parsed, or whose write
+ * fails, stays (and is counted as failed) without stopping the others; replay stops when `timeLeft`
+ * says so, leaving the rest for the next run. Delivery is at-least-once: a batch delivered and then
+ * not removed is sent twice, which the queries' dedupe on request_id absorbs.
  */
 export async function replaySpilled(
   spill: UsageSpill,
   sink: UsageSink,
-): Promise<{ batches: number; records: number; failed: number }> {
-  const result = { batches: 0, records: 0, failed: 0 };
-  for (const id of await spill.list()) {
-    const records = (await spill.read(id)).map((line) => UsageRecordSchema.parse(JSON.parse(line)));
+  timeLeft: () => boolean = () => true,
+): Promise<ReplayResult> {
+  const result: ReplayResult = { batches: 0, records: 0, failed: 0, stopped: false };
+  let group: Array<{ id: string; records: UsageRecord[] }> = [];
+  const flush = async () => {
+    if (group.length === 0) return;
+    const sending = group;
+    group = [];
     try {
-      await sink.write(records);
+      await sink.write(sending.flatMap((g) => g.records));
+    } catch {
+      result.failed += sending.length;
+      return;
+    }
+    for (const { id, records } of sending) {
+      await spill.remove(id);
+      result.batches += 1;
+      result.records += records.length;
+    }
+  };
+  for (const id of await spill.list()) {
+    if (!timeLeft()) {
+      result.stopped = true;
+      break;
+    }
+    let records: UsageRecord[];
+    try {
+      records = (await spill.read(id)).map((line) => UsageRecordSchema.parse(JSON.parse(line)));
     } catch {
       result.failed += 1;
       continue;
     }
-    await spill.remove(id);
-    result.batches += 1;
-    result.records += records.length;
+    if (group.reduce((n, g) => n + g.records.length, 0) + records.length > MAX_RECORDS_PER_CALL)
+      await flush();
+    group.push({ id, records });
   }
+  await flush();
   return result;
 }
 

@@ -111,7 +111,9 @@ async function defineUsageView(
   }
   const parquet = sqlString(join(dataDir, 'usage', '*', '*.parquet'));
   if (await hasFiles(connection, parquet)) {
-    sources.push(`SELECT ${names} FROM read_parquet(${parquet}, hive_partitioning = false)`);
+    sources.push(
+      `SELECT ${names} FROM read_parquet(${parquet}, hive_partitioning = false, union_by_name = true)`,
+    );
   }
   const empty = `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${c.name}`).join(', ')} WHERE false`;
   await connection.run(`CREATE OR REPLACE TEMP VIEW usage AS ${sources.join(' UNION ALL ') || empty}`);

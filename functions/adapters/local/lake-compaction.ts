@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Clock } from '../../core/ports.ts';
@@ -9,7 +9,8 @@ import { sqlString, usageColumnsForDuckDb } from './duckdb-query.ts';
  * Compacts the local lake like Firehose's Parquet conversion does on AWS: each day's JSON-lines files
  * become one zstd Parquet file. Only days that ended more than `settleMs` ago are touched — a request
  * that started before midnight may still write to its day for as long as its upstream call can last —
- * and a day's JSON files are removed only after the Parquet file holds every one of their records.
+ * and of those only files untouched for `settleMs`; a day's JSON files are removed only after the
+ * Parquet file holds every one of their records.
  */
 export async function compactLake(options: {
   dataDir: string;
@@ -31,7 +32,13 @@ export async function compactLake(options: {
     const typed = columns.map((c) => `${c.name}: '${c.type}'`).join(', ');
     for (const partition of partitions) {
       const dir = join(root, partition);
-      const files = (await readdir(dir)).filter((f) => f.endsWith('.jsonl'));
+      // A file written to within the settle time (late records, a re-price) waits for the next run, so
+      // nothing can be appended between counting it and removing it.
+      const names = (await readdir(dir)).filter((f) => f.endsWith('.jsonl'));
+      const quiet = await Promise.all(
+        names.map(async (f) => (await stat(join(dir, f))).mtimeMs < options.clock.now().getTime() - settleMs),
+      );
+      const files = names.filter((_, i) => quiet[i]);
       if (files.length === 0) continue;
       const list = `[${files.map((f) => sqlString(join(dir, f))).join(', ')}]`;
       const source = `read_json(${list}, columns = {${typed}}, format = 'newline_delimited', hive_partitioning = false)`;

@@ -34,7 +34,9 @@ import {
   SPEND_DIMENSIONS,
   type SpendDimension,
   type SpendRow,
+  type SpendTotalRow,
   spendBy,
+  totalsByValue,
 } from './spend.ts';
 import { type DayRange, NONE } from './sql.ts';
 
@@ -65,11 +67,18 @@ export interface BudgetStatusRow {
   used_pct: number;
 }
 
+/** Dimensions the rollup keeps per day; people and keys are summed over the range (see below). */
+type DailyDimension = Exclude<SpendDimension, 'user' | 'key'>;
+
 export interface Rollup {
   version: number;
   generated_at: string;
   range: DayRange;
-  spend: Record<SpendDimension, SpendRow[]>;
+  /**
+   * Per day by team, model, provider, agent and tag; by user and by key over the whole range, which
+   * keeps the document small for hundreds of people (a person's own days come from their own page).
+   */
+  spend: Record<DailyDimension, SpendRow[]> & Record<'user' | 'key', SpendTotalRow[]>;
   latency: LatencyRow[];
   outcomes: OutcomeRow[];
   adoption: {
@@ -119,7 +128,12 @@ export async function buildRollup(deps: RollupDeps, options: { days?: number } =
     version: ROLLUP_VERSION,
     generated_at: now.toISOString(),
     range,
-    spend: Object.fromEntries(dimensions.map((d, i) => [d, spendRows[i] ?? []])) as Rollup['spend'],
+    spend: Object.fromEntries(
+      dimensions.map((d, i) => {
+        const rows = spendRows[i] ?? [];
+        return [d, d === 'user' || d === 'key' ? totalsByValue(rows) : rows];
+      }),
+    ) as Rollup['spend'],
     latency,
     outcomes,
     adoption: {

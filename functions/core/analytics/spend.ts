@@ -173,3 +173,20 @@ export async function denialsAndErrors(engine: QueryEngine, range: DayRange): Pr
     requests: integer(row, 'requests'),
   }));
 }
+
+/** Spend over the whole range per value: SpendRow without the day. */
+export type SpendTotalRow = Omit<SpendRow, 'day'>;
+
+/** Sums per-day rows into one per value, most expensive first. */
+export function totalsByValue(rows: SpendRow[]): SpendTotalRow[] {
+  const totals = new Map<string, SpendTotalRow>();
+  for (const { day: _day, ...row } of rows) {
+    const t = totals.get(row.value);
+    if (!t) {
+      totals.set(row.value, { ...row });
+      continue;
+    }
+    for (const k of Object.keys(row) as Array<keyof SpendTotalRow>) if (k !== 'value') t[k] += row[k];
+  }
+  return [...totals.values()].sort((a, b) => b.cost_micros - a.cost_micros || a.value.localeCompare(b.value));
+}
