@@ -250,7 +250,12 @@ describe('usage delivery through a failing Firehose', () => {
     const { client } = faultyFirehose(delivered, { entry: 0, timeout: 0 }, lcg(3));
     const writes: number[] = [];
     const sink = createFirehoseSink({ client, streamName: 's' });
-    const counting = { write: async (r: UsageRecord[]) => (writes.push(r.length), sink.write(r)) };
+    const counting = {
+      async write(r: UsageRecord[]) {
+        writes.push(r.length);
+        await sink.write(r);
+      },
+    };
 
     // Act
     let calls = 0;
