@@ -96,3 +96,72 @@ describe('GET /api/rollup', () => {
     expect([asKey.status, anonymous.status]).toEqual([403, 401]);
   });
 });
+
+describe('who sees what', () => {
+  const asPerson = async (body: Record<string, unknown>) => {
+    const response = await fetch(`${gateway.url}/user/new`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}` },
+      body: JSON.stringify(body),
+    });
+    return String(((await response.json()) as { key: string }).key);
+  };
+  const read = async (path: string, key: string) => {
+    const response = await fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> & Rollup };
+  };
+
+  it('gives admins the whole org view, viewers the org view without per-person spend, others none', async () => {
+    // Prepare
+    const admin = await asPerson({ user_id: 'lead', user_role: 'proxy_admin' });
+    const viewer = await asPerson({ user_id: 'finance', user_role: 'proxy_admin_viewer' });
+    const engineer = await asPerson({ user_id: 'dev' });
+
+    // Act
+    const [a, v, e] = [
+      await read('/api/rollup', admin),
+      await read('/api/rollup', viewer),
+      await read('/api/rollup', engineer),
+    ];
+
+    // Assess
+    expect([a.status, v.status, e.status]).toEqual([200, 200, 403]);
+    expect(a.body.spend.user.length).toBeGreaterThan(0);
+    expect(v.body.spend).not.toHaveProperty('user');
+    expect(v.body.spend).not.toHaveProperty('key');
+    expect(v.body.spend.team.length).toBeGreaterThan(0);
+    expect(v.body.budgets.every((b) => b.scope === 'team' || b.scope === 'org')).toBe(true);
+  });
+
+  it("shows a person their own budgets, keys and usage by agent and model, and nobody else's", async () => {
+    // Prepare: Ann already spent 2 × 164 µ$ on one key; she makes a second key and uses it once.
+    const ann = await asPerson({ user_id: 'ann-2', max_budget: 0.01, teams: ['web'] });
+    await chat(ann);
+    await gateway.proxy.drain();
+    now = new Date(now.getTime() + 61_000);
+
+    // Act
+    const me = await read('/api/me', ann);
+    const master = await read('/api/me', MASTER_KEY);
+
+    // Assess
+    expect(me.status).toBe(200);
+    const body = me.body as unknown as {
+      user: { user_id: string; spend_micros: number };
+      budgets: Array<{ scope: string; spent_micros: number; limit_micros: number }>;
+      keys: Array<{ user_id: string }>;
+      usage: Array<{ agent: string; model: string; requests: number; cost_micros: number }>;
+    };
+    expect(body.user).toMatchObject({ user_id: 'ann-2', spend_micros: 164 });
+    expect(body.budgets).toContainEqual(
+      expect.objectContaining({ scope: 'user', spent_micros: 164, limit_micros: 10_000 }),
+    );
+    expect(body.budgets).toContainEqual(expect.objectContaining({ scope: 'team' }));
+    expect(body.keys.map((k) => k.user_id)).toEqual(['ann-2']);
+    expect(body.usage).toEqual([
+      expect.objectContaining({ agent: 'other', model: 'gpt-4.1-mini', requests: 1, cost_micros: 164 }),
+    ]);
+    expect(JSON.stringify(body)).not.toContain('"ben"');
+    expect(master.status).toBe(400);
+  });
+});

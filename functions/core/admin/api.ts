@@ -9,6 +9,7 @@ import { openaiChat } from '../protocols/openai-chat.ts';
 import { isRecord } from '../protocols/types.ts';
 import { actorOf, createAccess } from './access.ts';
 import type { AdminContext, AdminDeps, Route } from './context.ts';
+import { dashboardRoutes } from './dashboard-routes.ts';
 import { microsToUsd } from './fields.ts';
 import { keyRoutes } from './key-routes.ts';
 import { teamRoutes } from './team-routes.ts';
@@ -38,6 +39,7 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
     ...keyRoutes(ctx),
     ...teamRoutes(ctx),
     ...userRoutes(ctx),
+    ...dashboardRoutes(ctx),
     'GET /health': async () => json({ status: 'ok' }),
 
     'GET /audit/log': async (request, url) => {
@@ -77,16 +79,6 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
             r.output_tokens,
         })),
       );
-    },
-
-    // The dashboard's rollup: spend, latency, outcomes, adoption by team, budget status. It names
-    // people, so it is for the master key only (viewer roles come with the dashboard).
-    'GET /api/rollup': async (request) => {
-      await requireMaster(request.headers);
-      const rollup = await deps.rollups.latest();
-      if (!rollup)
-        throw new GatewayError('not_found', 'No rollup yet: the rollup function builds one every hour.');
-      return json(rollup);
     },
 
     'GET /api/reports/cost-by-user': async (request, url) => {

@@ -190,3 +190,55 @@ export function totalsByValue(rows: SpendRow[]): SpendTotalRow[] {
   }
   return [...totals.values()].sort((a, b) => b.cost_micros - a.cost_micros || a.value.localeCompare(b.value));
 }
+
+/**
+ * One person's spend per day by agent and by model (their own page). Reads the same partitions as the
+ * team reports, filtered to their `user_id`.
+ */
+export const PERSONAL_SPEND_SQL = `${dedupedUsage(
+  [
+    'request_id',
+    'ts',
+    'dt',
+    'user_id',
+    'agent',
+    'model_used',
+    'cost_micros',
+    'input_tokens',
+    'output_tokens',
+  ],
+  'dt BETWEEN ? AND ? AND user_id = ?',
+)}
+SELECT dt AS day, agent, COALESCE(model_used, '${NONE}') AS model, count(*) AS requests,
+  sum(cost_micros) AS cost_micros, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+FROM deduped
+WHERE copy_number = 1
+GROUP BY dt, agent, COALESCE(model_used, '${NONE}')
+ORDER BY day, cost_micros DESC, agent, model`;
+
+export interface PersonalSpendRow {
+  day: string;
+  agent: string;
+  model: string;
+  requests: number;
+  cost_micros: number;
+  input_tokens: number;
+  output_tokens: number;
+}
+
+export async function personalSpend(
+  engine: QueryEngine,
+  userId: string,
+  range: DayRange,
+): Promise<PersonalSpendRow[]> {
+  const rows = await engine.query(PERSONAL_SPEND_SQL, [...checkRange(range), userId]);
+  return rows.map((row) => ({
+    day: day(row, 'day'),
+    agent: text(row, 'agent') ?? NONE,
+    model: text(row, 'model') ?? NONE,
+    requests: integer(row, 'requests'),
+    cost_micros: integer(row, 'cost_micros'),
+    input_tokens: integer(row, 'input_tokens'),
+    output_tokens: integer(row, 'output_tokens'),
+  }));
+}

@@ -1,0 +1,94 @@
+/**
+ * What the dashboard reads. The org view (`GET /api/rollup`) is for the master key and for people whose
+ * role is `proxy_admin` or `proxy_admin_viewer`; viewers get it without the per-person and per-key spend
+ * tables, which are for admins. A person's own page (`GET /api/me`) is for their own key and shows only
+ * them: their budgets, their keys, their usage by agent and model.
+ */
+import { lastDays, type Rollup } from '../analytics/rollup.ts';
+import { personalSpend } from '../analytics/spend.ts';
+import { GatewayError } from '../errors.ts';
+import { keyCounter } from '../governance/keys.ts';
+import { teamCounter } from '../governance/teams.ts';
+import { userCounter } from '../governance/users.ts';
+import type { BudgetCounter } from '../ports.ts';
+import type { Caller } from './access.ts';
+import type { AdminContext, Route } from './context.ts';
+import { describeKey } from './keys.ts';
+import { describeUser } from './users.ts';
+
+/** How far back a person's own page looks. */
+const PERSONAL_DAYS = 60;
+
+type OrgView = 'admin' | 'viewer';
+
+function orgViewOf(caller: Caller): OrgView | undefined {
+  if (caller.type === 'master') return 'admin';
+  if (caller.user.user_role === 'proxy_admin') return 'admin';
+  if (caller.user.user_role === 'proxy_admin_viewer') return 'viewer';
+  return undefined;
+}
+
+/** The rollup as a viewer may see it: spend by team, model, agent... but not per person or per key. */
+export function forViewer(
+  rollup: Rollup,
+): Omit<Rollup, 'spend'> & { spend: Omit<Rollup['spend'], 'user' | 'key'> } {
+  const { user: _user, key: _key, ...spend } = rollup.spend;
+  return { ...rollup, spend, budgets: rollup.budgets.filter((b) => b.scope === 'team' || b.scope === 'org') };
+}
+
+export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
+  const { rollups, keys, teams, ledger, query, clock, policy } = ctx.deps;
+
+  return {
+    'GET /api/rollup': async (request) => {
+      const view = orgViewOf(await ctx.caller(request.headers));
+      if (!view)
+        throw new GatewayError(
+          'permission',
+          'The org view needs an admin or viewer role; your own page is /api/me.',
+        );
+      const rollup = await rollups.latest();
+      if (!rollup)
+        throw new GatewayError('not_found', 'No rollup yet: the rollup function builds one every hour.');
+      return Response.json(view === 'admin' ? rollup : forViewer(rollup));
+    },
+
+    'GET /api/me': async (request) => {
+      const caller = await ctx.caller(request.headers);
+      if (caller.type !== 'person')
+        throw new GatewayError('invalid_request', 'Your own page needs your own key, not the master key.');
+      const { user, key } = caller;
+      const now = clock.now();
+      const zone = policy.timeZone;
+      const mine = (await keys.list()).filter((k) => k.user_id === user.user_id);
+      const team = key.team_id ? await teams.get(key.team_id) : undefined;
+      const counters: BudgetCounter[] = [
+        userCounter(user, now, zone),
+        ...(team ? [teamCounter(team, now, zone)] : []),
+        ...mine.filter((k) => !k.blocked).map((k) => keyCounter(k, now, zone)),
+      ].filter((c) => c.limit_micros !== null);
+      const [info, described, budgets, usage] = await Promise.all([
+        describeUser(ledger, user, now, zone),
+        Promise.all(mine.map((k) => describeKey(ledger, k, now, zone))),
+        Promise.all(
+          counters.map(async (c) => {
+            const { spent_micros, committed_micros } = await ledger.read(c);
+            const limit = c.limit_micros ?? 0;
+            return {
+              scope: c.scope,
+              label: c.label,
+              mode: c.mode,
+              resets_at: c.resets_at,
+              limit_micros: limit,
+              spent_micros,
+              reserved_micros: committed_micros - spent_micros,
+              used_pct: limit === 0 ? 100 : Math.round((spent_micros / limit) * 1000) / 10,
+            };
+          }),
+        ),
+        personalSpend(query, user.user_id, lastDays(now, PERSONAL_DAYS)),
+      ]);
+      return Response.json({ user: info, team_id: key.team_id, budgets, keys: described, usage });
+    },
+  };
+}
