@@ -192,6 +192,11 @@ function baseUrlOverride(env: Record<string, string | undefined>, name: Provider
   return value ? value.replace(/\/+$/, '') : undefined;
 }
 
+/** `npm run demo`: the embedded gateway over its own data dir, so a demo never mixes with real data. */
+export function loadDemoConfig(env: Record<string, string | undefined> = process.env): Config {
+  return loadConfig({ TOLLGATE_DATA_DIR: '.tollgate-demo', ...env });
+}
+
 export interface CliConfig {
   /** The gateway to talk to: TOLLGATE_URL, else the local server's address. */
   url: string;

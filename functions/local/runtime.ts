@@ -28,12 +28,16 @@ import { buildRollup, onDemandRollups } from '../core/analytics/rollup.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
 import {
+  type BudgetLedger,
   type Clock,
+  type KeyStore,
   type Logger,
   type Notifier,
   systemClock,
+  type TeamStore,
   type UpstreamFetch,
   type UsageSink,
+  type UserStore,
 } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { createProxy, type ProxyPipeline } from '../core/proxy/pipeline.ts';
@@ -49,6 +53,8 @@ export interface RunningGateway {
   /** True when this start generated the master key (and wrote it under the data dir). */
   masterKeyCreated: boolean;
   proxy: ProxyPipeline;
+  /** The stores behind the admin API, for seeding (`npm run demo`) and tests. */
+  stores: { keys: KeyStore; teams: TeamStore; users: UserStore; ledger: BudgetLedger };
   close(): Promise<void>;
 }
 
@@ -151,6 +157,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     masterKey,
     masterKeyCreated: created,
     proxy,
+    stores: { keys, teams, users, ledger },
     async close() {
       await new Promise<void>((done) => {
         server.close(() => done());

@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
+import type { Rollup } from '../../functions/core/analytics/rollup.ts';
+import { type DemoSummary, seedDemo } from '../../functions/local/demo-data.ts';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
+
+/** `npm run demo`'s synthetic history: a full org view, budgets near their limits, people lapsing. */
+let mock: MockUpstream;
+let gateway: TestGateway;
+let summary: DemoSummary;
+const clock = { now: () => new Date('2026-11-20T15:00:00Z') };
+
+beforeAll(async () => {
+  mock = await startMockUpstream();
+  gateway = await startTestGateway(mock.url, {}, { clock });
+  summary = await seedDemo(gateway, createLakeSink({ dataDir: gateway.dataDir, clock }), clock);
+}, 60_000);
+afterAll(async () => {
+  await gateway?.close();
+  await mock?.close();
+});
+
+const get = async <T>(path: string, key = gateway.masterKey) =>
+  (await (await fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${key}` } })).json()) as T;
+
+describe('the demo history', () => {
+  it('fills every part of the org view', async () => {
+    // Act
+    const rollup = await get<Rollup>('/api/rollup');
+
+    // Assess
+    expect(summary).toMatchObject({ teams: 4, people: 36 });
+    expect(summary.records).toBeGreaterThan(20_000);
+    expect(new Set(rollup.spend.team.map((r) => r.value))).toEqual(
+      new Set(['web', 'data', 'platform', 'mobile']),
+    );
+    expect(new Set(rollup.spend.agent.map((r) => r.value))).toEqual(
+      new Set(['claude-code', 'codex', 'kimi-cli']),
+    );
+    expect(rollup.latency.length).toBeGreaterThan(3);
+    expect(rollup.outcomes.length).toBeGreaterThan(0);
+    expect(rollup.adoption.new_and_lapsed.some((r) => r.lapsed_people > 0)).toBe(true);
+    expect(rollup.adoption.tools_per_person.some((r) => r.tools >= 2)).toBe(true);
+  });
+
+  it('has a team and people near their budgets, their counters agreeing with the lake', async () => {
+    // Act
+    const rollup = await get<Rollup>('/api/rollup');
+    const data = rollup.budgets.find((b) => b.scope === 'team' && b.scope_id === 'data');
+    const monthOfData = rollup.spend.team
+      .filter((r) => r.value === 'data' && r.day >= '2026-11-01')
+      .reduce((sum, r) => sum + r.cost_micros, 0);
+
+    // Assess
+    expect(data?.used_pct).toBeGreaterThan(80);
+    expect(data?.used_pct).toBeLessThan(100);
+    expect(data?.spent_micros).toBe(monthOfData);
+    expect(rollup.budgets.filter((b) => b.scope === 'user' && b.used_pct > 80).length).toBeGreaterThan(0);
+  });
+
+  it("gives the person's key their own page", async () => {
+    // Act
+    const me = await get<{ user: { user_id: string }; usage: unknown[] }>('/api/me', summary.personKey);
+
+    // Assess
+    expect(me.user.user_id).toBe(summary.personId);
+    expect(me.usage.length).toBeGreaterThan(0);
+  });
+});
