@@ -97,6 +97,8 @@ export interface BudgetCounter {
   label: string;
   /** Period identity, e.g. `2026-11` or `lifetime`; part of the counter's key. */
   period: string;
+  /** When the counter's period began (ISO, UTC) or null for lifetime. */
+  starts_at: string | null;
   /** When the counter's period ends (ISO, UTC) or null for lifetime. */
   resets_at: string | null;
   /** Hard limit, or null when the scope is only metered. */

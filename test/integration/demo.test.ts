@@ -57,6 +57,12 @@ describe('the demo history', () => {
     expect(data?.used_pct).toBeLessThan(100);
     expect(data?.spent_micros).toBe(monthOfData);
     expect(rollup.budgets.filter((b) => b.scope === 'user' && b.used_pct > 80).length).toBeGreaterThan(0);
+    // At ~90 % on the 20th, Data is on pace to run out before December, and the riskiest budgets lead.
+    expect(data?.forecast_micros).toBeGreaterThan(data?.limit_micros ?? 0);
+    expect(
+      data?.runs_out_at && data.runs_out_at > '2026-11-20T15:00:00.000Z' && data.runs_out_at < '2026-12-01',
+    ).toBe(true);
+    expect(rollup.budgets[0]?.runs_out_at).not.toBeNull();
   });
 
   it("gives the person's key their own page", async () => {

@@ -30,6 +30,7 @@ const counter = (overrides: Partial<BudgetCounter> = {}): BudgetCounter => ({
   scope_id: randomUUID(),
   label: 'laptop',
   period: '2026-11',
+  starts_at: '2026-11-01T00:00:00.000Z',
   resets_at: '2026-12-01T00:00:00.000Z',
   limit_micros: 1_000_000,
   mode: 'strict',

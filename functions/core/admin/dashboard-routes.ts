@@ -7,6 +7,7 @@
 import { lastDays, type Rollup } from '../analytics/rollup.ts';
 import { personalSpend } from '../analytics/spend.ts';
 import { GatewayError } from '../errors.ts';
+import { forecastBudget } from '../governance/forecast.ts';
 import { keyCounter } from '../governance/keys.ts';
 import { teamCounter } from '../governance/teams.ts';
 import { userCounter } from '../governance/users.ts';
@@ -83,6 +84,10 @@ export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
               spent_micros,
               reserved_micros: committed_micros - spent_micros,
               used_pct: limit === 0 ? 100 : Math.round((spent_micros / limit) * 1000) / 10,
+              ...(forecastBudget({ ...c, spent_micros }, now) ?? {
+                forecast_micros: null,
+                runs_out_at: null,
+              }),
             };
           }),
         ),

@@ -3,6 +3,7 @@
  * budget, for the dashboard. On AWS a scheduled function builds it hourly on Athena and stores it;
  * locally the admin API builds it on DuckDB on demand and keeps it for a minute. Same code, same SQL.
  */
+import { forecastBudget } from '../governance/forecast.ts';
 import { keyCounter } from '../governance/keys.ts';
 import { type GovernancePolicy, orgCounter } from '../governance/scopes.ts';
 import { teamCounter } from '../governance/teams.ts';
@@ -65,6 +66,10 @@ export interface BudgetStatusRow {
   reserved_micros: number;
   /** spent ÷ limit, in percent. */
   used_pct: number;
+  /** Spend projected to the end of the period at its period-to-date rate; null for lifetime budgets. */
+  forecast_micros: number | null;
+  /** When the limit is reached at that rate, if before the period ends. */
+  runs_out_at: string | null;
 }
 
 /** Dimensions the rollup keeps per day; people and keys are summed over the range (see below). */
@@ -165,7 +170,10 @@ async function keyHoldersByTeam(keys: KeyStore, now: Date): Promise<Map<string, 
   return new Map([...people].map(([team, set]) => [team, set.size]));
 }
 
-/** Every budget with a limit — keys, people, teams, the org — in its current period, most used first. */
+/**
+ * Every budget with a limit — keys, people, teams, the org — in its current period, by risk: those
+ * on pace to run out first (soonest first), then the most used.
+ */
 async function budgetStatus(deps: RollupDeps, now: Date): Promise<BudgetStatusRow[]> {
   const zone = deps.policy.timeZone;
   const [keys, users, teams] = await Promise.all([deps.keys.list(), deps.users.list(), deps.teams.list()]);
@@ -189,10 +197,18 @@ async function budgetStatus(deps: RollupDeps, now: Date): Promise<BudgetStatusRo
         spent_micros: state.spent_micros,
         reserved_micros: state.committed_micros - state.spent_micros,
         used_pct: c.limit_micros === 0 ? 100 : Math.round((state.spent_micros / c.limit_micros) * 1000) / 10,
+        ...(forecastBudget({ ...c, spent_micros: state.spent_micros }, now) ?? {
+          forecast_micros: null,
+          runs_out_at: null,
+        }),
       };
     }),
   );
-  return rows.sort((a, b) => b.used_pct - a.used_pct || a.label.localeCompare(b.label));
+  const runsOut = (r: BudgetStatusRow) =>
+    r.runs_out_at ? Date.parse(r.runs_out_at) : Number.POSITIVE_INFINITY;
+  return rows.sort(
+    (a, b) => runsOut(a) - runsOut(b) || b.used_pct - a.used_pct || a.label.localeCompare(b.label),
+  );
 }
 
 /**

@@ -112,6 +112,7 @@ export function budgetCounter(spec: BudgetSpec, now: Date, timeZone = 'UTC'): Bu
     scope_id: spec.scope_id,
     label: spec.label,
     period: period?.id ?? 'lifetime',
+    starts_at: period?.start.toISOString() ?? null,
     resets_at: period?.end.toISOString() ?? null,
     limit_micros: spec.limit_micros,
     mode: spec.mode ?? 'strict',

@@ -197,6 +197,7 @@ describe('keyCounter', () => {
       scope_id: 'aaaaaaaaaaaa',
       label: 'laptop',
       period: 'lifetime',
+      starts_at: null,
       resets_at: null,
       limit_micros: null,
       mode: 'strict',

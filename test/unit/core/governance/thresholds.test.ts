@@ -7,6 +7,7 @@ const team: BudgetCounter = {
   scope_id: 'backend',
   label: 'backend-eng',
   period: '2026-12',
+  starts_at: '2026-12-01T00:00:00.000Z',
   resets_at: '2027-01-01T00:00:00.000Z',
   limit_micros: 2_000_000_000,
   mode: 'strict',

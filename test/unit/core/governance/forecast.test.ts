@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { forecastBudget } from '../../../../functions/core/governance/forecast.ts';
+
+const november = { starts_at: '2026-11-01T00:00:00.000Z', resets_at: '2026-12-01T00:00:00.000Z' };
+
+describe('forecastBudget', () => {
+  it('projects spend at the period-to-date rate and names the day a $2,000 budget runs out', () => {
+    // Prepare: $1,000 spent in the first 10 days of a 30-day month: $100 a day.
+    const now = new Date('2026-11-11T00:00:00.000Z');
+
+    // Act
+    const f = forecastBudget({ ...november, spent_micros: 1_000_000_000, limit_micros: 2_000_000_000 }, now);
+
+    // Assess: $3,000 by the end of the month; $2,000 is reached on day 20, the 21st at 00:00.
+    expect(f).toEqual({ forecast_micros: 3_000_000_000, runs_out_at: '2026-11-21T00:00:00.000Z' });
+  });
+
+  it('names no run-out day for a budget on pace to stay within its limit', () => {
+    // Prepare: $500 in 10 days → $1,500 by the end.
+    const now = new Date('2026-11-11T00:00:00.000Z');
+
+    // Act
+    const f = forecastBudget({ ...november, spent_micros: 500_000_000, limit_micros: 2_000_000_000 }, now);
+
+    // Assess
+    expect(f).toEqual({ forecast_micros: 1_500_000_000, runs_out_at: null });
+  });
+
+  it('says now for a budget already past its limit', () => {
+    // Prepare
+    const now = new Date('2026-11-11T00:00:00.000Z');
+
+    // Act
+    const f = forecastBudget({ ...november, spent_micros: 2_500_000_000, limit_micros: 2_000_000_000 }, now);
+
+    // Assess
+    expect(f?.runs_out_at).toBe('2026-11-11T00:00:00.000Z');
+  });
+
+  it.each([
+    ['a lifetime budget', { starts_at: null, resets_at: null }, '2026-11-11T00:00:00.000Z'],
+    ['a period begun less than an hour ago', november, '2026-11-01T00:30:00.000Z'],
+    ['a period that has ended', november, '2026-12-01T00:00:00.000Z'],
+  ])('makes no forecast for %s', (_name, period, at) => {
+    // Act
+    const f = forecastBudget({ ...period, spent_micros: 1_000, limit_micros: 10_000 }, new Date(at));
+
+    // Assess
+    expect(f).toBeNull();
+  });
+});
