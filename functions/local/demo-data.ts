@@ -260,6 +260,16 @@ function history(
   return records;
 }
 
+/** The choice whose share of the cumulative weights `roll` (0–1) falls in. */
+function weighted(choices: Array<[string, number]>, roll: number): string | undefined {
+  let left = roll;
+  for (const [choice, share] of choices) {
+    left -= share;
+    if (left < 0) return choice;
+  }
+  return choices[0]?.[0];
+}
+
 function record(
   p: Person,
   agent: string,
@@ -269,9 +279,7 @@ function record(
   random: () => number,
 ): UsageRecord {
   const choices = AGENT_MODELS[agent] ?? [];
-  let roll = random();
-  const model =
-    choices.find(([, share]) => (roll -= share) < 0)?.[0] ?? choices[0]?.[0] ?? 'claude-sonnet-4-5';
+  const model = weighted(choices, random()) ?? 'claude-sonnet-4-5';
   const resolved = catalog.resolve(model);
   const outcomeRoll = random();
   const outcome =
