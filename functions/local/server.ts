@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2, Context, LambdaFunctionURLEvent } from 'aws-lambda';
+import { dashboardCsp } from '../../dashboard/csp.ts';
 import type { Logger } from '../core/ports.ts';
 import { isProxyPath } from '../core/proxy/routes.ts';
 import { isStreamingHandler, LocalResponseStream } from './awslambda-shim.ts';
@@ -162,6 +163,8 @@ async function serveStatic(dir: string, path: string, res: ServerResponse): Prom
     res.writeHead(200, {
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'cache-control': 'no-cache',
+      // The policy CloudFront sends on AWS, so the browser tests run the page under it too.
+      'content-security-policy': dashboardCsp(),
     });
     res.end(content);
   } catch {

@@ -12,6 +12,7 @@ import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { dashboardCsp } from '../../dashboard/csp.ts';
 import { acknowledge, LAMBDA_BASIC_EXECUTION_FINDING, objectWildcardFinding } from './nag.ts';
 
 export interface DashboardSiteProps {
@@ -74,15 +75,7 @@ export class DashboardSite extends Construct {
    */
   private securityHeaders(adminApiUrl: string): ResponseHeadersPolicy {
     const adminOrigin = `https://${Fn.select(2, Fn.split('/', adminApiUrl))}`;
-    const csp = [
-      "default-src 'self'",
-      `connect-src 'self' ${adminOrigin}`,
-      "img-src 'self' data:",
-      "style-src 'self'",
-      "object-src 'none'",
-      "base-uri 'self'",
-      "frame-ancestors 'none'",
-    ].join('; ');
+    const csp = dashboardCsp(adminOrigin);
     return new ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Tollgate dashboard security headers',
       securityHeadersBehavior: {

@@ -1,9 +1,10 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Rollup } from '../../functions/core/analytics/rollup.ts';
 import type { UsageRecord } from '../../functions/core/usage/record.ts';
 import { CHROMIUM_PATH, hasChromium, launchChromium } from '../support/browser.ts';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -11,9 +12,12 @@ import { type MockUpstream, type MockUsage, startMockUpstream } from '../support
 
 /**
  * The dashboard in a real Chromium against the embedded gateway: usage sent with the official SDKs,
- * the cost-by-user report checked three ways (hand-priced, the records, the SQL), then read off the page.
+ * priced by hand, checked against the records and the SQL, then read off the page — as an admin, a
+ * viewer and a person — with axe-core's accessibility rules, a phone screen, and a key issued and
+ * revoked from the page.
  */
 const SHOTS = fileURLToPath(new URL('../../test-results/e2e/', import.meta.url));
+const AXE_PATH = fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url));
 
 type User = 'alice' | 'bob' | 'carol';
 type Via = 'anthropic' | 'anthropic-stream' | 'openai' | 'openai-stream';
@@ -47,13 +51,22 @@ const SENT: Sent[] = [
   { user: 'carol', via: 'anthropic', model: 'claude-opus-4-6', usage: { input_tokens: 100, output_tokens: 200 }, costMicros: 5_500 },
 ];
 
-/** What the table must show, most expensive first: user, team, cost, requests, input, output. */
-const EXPECTED_ROWS = [
-  ['alice', 'platform', '$0.0473', '3', '3,210', '2,310'], // 47,280 µ$
-  ['carol', 'research', '$0.0255', '2', '4,100', '1,200'], // 25,500 µ$
-  ['bob', 'platform', '$0.0200', '2', '11,234', '5,000'], // 20,034 µ$
+/** The cost-by-person table, most expensive first: person, cost, requests, input, output, cache reads. */
+const EXPECTED_PEOPLE = [
+  ['alice', '$0.0473', '3', '3,210', '2,310', '10,000'], // 47,280 µ$
+  ['carol', '$0.0255', '2', '4,100', '1,200', '8,000'], // 25,500 µ$
+  ['bob', '$0.0200', '2', '11,234', '5,000', '0'], // 20,034 µ$
 ];
-const EXPECTED_TOTAL = ['Total', '', '$0.0928', '7', '18,544', '8,510']; // 92,814 µ$
+/** Spend by team: platform = alice + bob = 67,314 µ$; research = carol. */
+const EXPECTED_TEAMS = [
+  ['platform', '$0.0673', '5', '14,444', '7,310', '10,000'],
+  ['research', '$0.0255', '2', '4,100', '1,200', '8,000'],
+];
+const ROLES: Record<User, string> = {
+  alice: 'proxy_admin',
+  bob: 'internal_user',
+  carol: 'proxy_admin_viewer',
+};
 
 interface CostRow {
   user_id: string;
@@ -72,6 +85,7 @@ describe.skipIf(!hasChromium)(
     let browser: Browser;
     let records: UsageRecord[];
     let day: string;
+    let keys: Partial<Record<User, string>>;
     const pageErrors: string[] = [];
 
     beforeAll(async () => {
@@ -81,9 +95,20 @@ describe.skipIf(!hasChromium)(
         mkdir(SHOTS, { recursive: true }),
       ]);
       gateway = await startTestGateway(mock.url);
-      const keys: Partial<Record<User, string>> = {};
-      for (const team of new Set(Object.values(TEAMS))) await gateway.createTeam({ team_id: team });
+      keys = {};
+      for (const team of new Set(Object.values(TEAMS)))
+        await gateway.createTeam({ team_id: team, max_budget: 1, budget_duration: 'monthly' });
       for (const user of Object.keys(TEAMS) as User[]) {
+        await fetch(`${gateway.url}/user/new`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${MASTER_KEY}` },
+          body: JSON.stringify({
+            user_id: user,
+            user_role: ROLES[user],
+            max_budget: 5,
+            auto_create_key: false,
+          }),
+        });
         keys[user] = (
           await gateway.createKey({ key_alias: `${user}-laptop`, user_id: user, team_id: TEAMS[user] })
         ).key;
@@ -172,29 +197,48 @@ describe.skipIf(!hasChromium)(
       name: string,
       options: Parameters<Browser['newPage']>[0] = {},
     ): Promise<Page> {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 720 }, ...options });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, ...options });
       page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
       await page.goto(gateway.url);
-      await expect.poll(() => statusText(page)).toBe('Enter an admin key to see the report.');
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
       return page;
     }
 
-    async function signIn(page: Page, key: string): Promise<void> {
-      await page.getByLabel('Admin key').fill(key);
-      await page.getByRole('button', { name: 'Use key' }).click();
+    async function signIn(page: Page, key: string, lands: '#org' | '#me' | '#signin'): Promise<void> {
+      await page.getByLabel('Your Tollgate key, or the master key').fill(key);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.locator(`${lands}:not([hidden])`).waitFor();
     }
 
-    const statusText = (page: Page) => page.getByRole('status').textContent();
+    const statusText = (page: Page) => page.getByRole('status').first().textContent();
 
-    const tableCells = (page: Page, section: 'tbody' | 'tfoot') =>
+    /** The rows of a table as shown: every cell's text. */
+    const cells = (page: Page, table: string) =>
       page
-        .locator(`#report ${section} tr`)
+        .locator(`#${table} tbody tr`)
         .evaluateAll((rows) =>
           rows.map((row) => [...row.children].map((cell) => cell.textContent?.trim() ?? '')),
         );
 
     const shot = (page: Page, name: string) =>
       page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+
+    /** axe-core in the page: the violations of serious or critical impact. */
+    async function accessibilityViolations(page: Page): Promise<string[]> {
+      // Evaluated over DevTools, which the page's Content-Security-Policy does not govern.
+      await page.evaluate(await readFile(AXE_PATH, 'utf8'));
+      const violations = await page.evaluate(async () => {
+        const axe = (
+          window as unknown as {
+            axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> };
+          }
+        ).axe;
+        return (await axe.run()).violations;
+      });
+      return violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id} (${v.nodes.length})`);
+    }
 
     it('records every request at the price worked out by hand', () => {
       expect(records.map((r) => r.outcome)).toEqual(SENT.map(() => 'success'));
@@ -204,87 +248,159 @@ describe.skipIf(!hasChromium)(
       expect(new Set(records.map((r) => r.dt))).toEqual(new Set([day]));
     });
 
-    it('answers the cost-by-user report (SQL) with the sums of the records sent', async () => {
-      const response = await fetch(`${gateway.url}/api/reports/cost-by-user?date=${day}`, {
+    it('answers the rollup (SQL) with the sums of the records sent', async () => {
+      const response = await fetch(`${gateway.url}/api/rollup`, {
         headers: { authorization: `Bearer ${MASTER_KEY}` },
       });
-      const report = (await response.json()) as { date: string; rows: CostRow[] };
+      const rollup = (await response.json()) as Rollup;
 
       expect(response.status).toBe(200);
-      expect(report.date).toBe(day);
-      expect(report.rows).toEqual(sumByUser(records));
-      expect(report.rows.map((r) => [r.user_id, r.cost_micros])).toEqual([
-        ['alice', 47_280],
-        ['carol', 25_500],
-        ['bob', 20_034],
-      ]);
+      expect(
+        rollup.spend.user.map((r) => [r.value, r.requests, r.input_tokens, r.output_tokens, r.cost_micros]),
+      ).toEqual(
+        sumByUser(records).map((r) => [
+          r.user_id,
+          r.requests,
+          r.input_tokens,
+          r.output_tokens,
+          r.cost_micros,
+        ]),
+      );
     });
 
-    it('shows the key-not-accepted error for a wrong admin key', async () => {
+    it('refuses a wrong key with a clear error and keeps the sign-in form', async () => {
       const page = await openDashboard('wrong key');
       await shot(page, '1-signed-out');
 
-      await signIn(page, 'sk-not-the-master-key');
+      await signIn(page, 'sk-not-a-key', '#signin');
 
-      await expect
-        .poll(() => statusText(page))
-        .toBe('Key not accepted. Check the admin key and enter it again.');
-      expect(await page.getByRole('status').getAttribute('data-kind')).toBe('error');
-      expect(await page.locator('#report').isHidden()).toBe(true);
-      expect(await page.locator('#key-state').textContent()).toBe('No key set.');
-      expect(await page.evaluate(() => document.activeElement?.id)).toBe('admin-key');
+      await expect.poll(() => statusText(page)).toMatch(/^Key not accepted/);
+      expect(await page.getByRole('status').first().getAttribute('data-kind')).toBe('error');
+      expect(await page.locator('#org').isHidden()).toBe(true);
       await shot(page, '2-wrong-key');
       await page.close();
     });
 
-    it('shows one row per user with requests, tokens and cost, and the total', async () => {
-      const page = await openDashboard('report');
-      await page.getByLabel('Day (UTC)').fill(day);
+    it('shows an admin every panel, with the numbers the SQL gives', async () => {
+      const page = await openDashboard('admin');
 
-      await signIn(page, MASTER_KEY);
+      await signIn(page, MASTER_KEY, '#org');
 
-      const table = page.getByRole('table', { name: `Cost by user on ${day} (UTC)` });
-      await table.waitFor({ state: 'visible' });
-      expect(await tableCells(page, 'tbody')).toEqual(EXPECTED_ROWS);
-      expect(await tableCells(page, 'tfoot')).toEqual([EXPECTED_TOTAL]);
-      expect(await page.getByRole('status').isHidden()).toBe(true);
-      expect(await page.locator('#key-state').textContent()).toBe('A key is set for this tab.');
-      expect(await page.getByLabel('Admin key').inputValue()).toBe('');
-      await shot(page, '3-cost-by-user');
+      expect(await page.locator('.tile').count()).toBe(5);
+      expect(await page.locator('.tile').first().textContent()).toContain('$0.0928');
+      expect(await cells(page, 'spend-table')).toEqual(EXPECTED_TEAMS);
+      expect(await cells(page, 'people-table')).toEqual(EXPECTED_PEOPLE);
+      expect((await cells(page, 'budgets-table')).map((r) => [r[0], r[1]])).toEqual(
+        expect.arrayContaining([
+          ['platform', 'team'],
+          ['research', 'team'],
+        ]),
+      );
+      expect((await cells(page, 'adoption-table')).map((r) => r.slice(0, 4))).toEqual([
+        ['platform', '2', '2', '100%'],
+        ['research', '1', '1', '100%'],
+      ]);
+      expect((await cells(page, 'latency-table')).length).toBe(5);
+      expect(await cells(page, 'errors-table')).toEqual([['No denials or errors in this range.']]);
+      expect(await page.locator('#spend-chart').boundingBox()).not.toBeNull();
+      await page.locator('#dimension').selectOption('model');
+      expect((await cells(page, 'spend-table')).map((r) => r[0])).toEqual([
+        'claude-sonnet-4-6',
+        'gpt-4.1',
+        'claude-haiku-4-5',
+        'gpt-4.1-mini',
+        'claude-opus-4-6',
+      ]);
+      expect(await accessibilityViolations(page)).toEqual([]);
+      await shot(page, '3-org-admin');
       await page.close();
     });
 
-    it('shows the empty state for a day without usage', async () => {
-      const page = await openDashboard('empty day');
-      await signIn(page, MASTER_KEY);
-      await page.getByRole('table').waitFor({ state: 'visible' });
+    it('filters the org view by team', async () => {
+      const page = await openDashboard('team filter');
+      await signIn(page, MASTER_KEY, '#org');
 
-      await page.getByLabel('Day (UTC)').fill('2001-01-01');
+      await page.locator('#team').selectOption('research');
 
-      await expect.poll(() => statusText(page)).toBe('No usage recorded on 2001-01-01 (UTC).');
-      expect(await page.locator('#report').isHidden()).toBe(true);
-      await shot(page, '4-empty-day');
+      expect(await cells(page, 'spend-table')).toEqual([EXPECTED_TEAMS[1]]);
+      expect(await page.locator('.tile').first().textContent()).toContain('$0.0255');
+      expect((await cells(page, 'adoption-table')).map((r) => r[0])).toEqual(['research']);
       await page.close();
     });
 
-    it('fits a phone screen in dark mode: only the table scrolls sideways', async () => {
+    it("shows a viewer the org view without anyone's personal spend", async () => {
+      const page = await openDashboard('viewer');
+
+      await signIn(page, keys.carol!, '#org');
+
+      expect(await page.locator('#people').isHidden()).toBe(true);
+      expect(await cells(page, 'spend-table')).toEqual(EXPECTED_TEAMS);
+      expect(await page.getByRole('tab', { name: 'Your page' }).isVisible()).toBe(true);
+      await page.close();
+    });
+
+    it('shows a person their own page only, and issues and revokes a key from it', async () => {
+      const page = await openDashboard('person');
+      page.on('dialog', (dialog) => void dialog.accept());
+
+      await signIn(page, keys.bob!, '#me');
+
+      expect(await page.locator('#org').isHidden()).toBe(true);
+      expect(await page.locator('#tabs').isHidden()).toBe(true);
+      expect(await page.locator('#me-budgets .budget').count()).toBe(2); // person and team; the key has no limit
+      expect(await cells(page, 'me-usage-table')).toEqual([
+        ['claude-haiku-4-5 (anthropic-sdk)', '1', '$0.0112'],
+        ['gpt-4.1-mini (openai-sdk)', '1', '$0.0088'],
+      ]);
+      const text = (await page.locator('main').textContent()) ?? '';
+      expect(text).not.toMatch(/alice|carol/);
+      expect(await accessibilityViolations(page)).toEqual([]);
+
+      await page.getByLabel('Name').fill('bob-ci');
+      await page.getByRole('button', { name: 'Issue a key' }).click();
+      const secret = (await page.locator('#new-key-value').textContent()) ?? '';
+      await expect
+        .poll(async () => (await cells(page, 'me-keys-table')).map((r) => r[0]))
+        .toContain('bob-ci');
+      const before = await statusOf(secret);
+      await shot(page, '4-person');
+      await page.getByRole('button', { name: 'Revoke bob-ci' }).click();
+      await expect
+        .poll(async () => (await cells(page, 'me-keys-table')).find((r) => r[0] === 'bob-ci')?.[4])
+        .toBe('revoked');
+      const after = await statusOf(secret);
+
+      expect(secret).toMatch(/^sk-tg-/);
+      expect([before, after]).toEqual([200, 403]);
+      await page.close();
+    });
+
+    it('fits a phone screen in dark mode: only tables scroll sideways', async () => {
       const page = await openDashboard('phone', {
         viewport: { width: 390, height: 844 },
         colorScheme: 'dark',
       });
-      await page.getByLabel('Day (UTC)').fill(day);
 
-      await signIn(page, MASTER_KEY);
+      await signIn(page, MASTER_KEY, '#org');
 
-      await page.getByRole('table').waitFor({ state: 'visible' });
       const widths = await page.evaluate(() => ({
         page: document.documentElement.scrollWidth,
         viewport: window.innerWidth,
       }));
       expect(widths.page).toBeLessThanOrEqual(widths.viewport);
-      expect(await tableCells(page, 'tfoot')).toEqual([EXPECTED_TOTAL]);
+      expect(await cells(page, 'people-table')).toEqual(EXPECTED_PEOPLE);
       await shot(page, '5-phone-dark');
       await page.close();
     });
+
+    async function statusOf(key: string): Promise<number> {
+      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}` },
+        body: JSON.stringify({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      await response.text();
+      return response.status;
+    }
   },
 );

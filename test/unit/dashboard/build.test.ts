@@ -28,6 +28,7 @@ describe('buildDashboard', () => {
     expect(html).toContain('href="./styles.css"');
     const script = await readFile(join(outdir, 'main.js'), 'utf8');
     expect(script).not.toMatch(/\bimport\s*[{*"']|from\s*["']/);
-    expect(script).toContain('/api/reports/cost-by-user');
+    expect(script).toContain('/api/rollup');
+    expect(script).toContain('/api/me');
   });
 });

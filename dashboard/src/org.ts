@@ -1,0 +1,317 @@
+/**
+ * The org view: what a team lead reads in ten seconds — spend and its forecast, which budgets are at
+ * risk, where the money goes (team, model, agent, tag), whether people keep using the tools (by team,
+ * never ranking individuals), and how the gateway behaves. Everything comes from the rollup.
+ */
+import type { BudgetStatusRow, Rollup } from '../../functions/core/analytics/rollup.ts';
+import type { SpendRow, SpendTotalRow } from '../../functions/core/analytics/spend.ts';
+import { lines, pivot, stackedBars } from './charts.ts';
+import { byId, type Column, el, renderTable, setCsv } from './dom.ts';
+import { formatCount, formatMicros } from './format.ts';
+
+type OrgRollup = Omit<Rollup, 'spend'> & { spend: Partial<Rollup['spend']> & Pick<Rollup['spend'], 'team'> };
+
+const pct = (ratio: number | null) => (ratio === null ? '—' : `${(ratio * 100).toFixed(0)}%`);
+const money = (micros: number) => formatMicros(micros);
+const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '—');
+
+export interface OrgFilters {
+  /** Days back from the rollup's last day. */
+  days: number;
+  /** A team id, or '' for every team. */
+  team: string;
+}
+
+export function teamsOf(rollup: OrgRollup): string[] {
+  return [...new Set(rollup.spend.team.map((r) => r.value))].sort();
+}
+
+export function renderOrg(rollup: OrgRollup, filters: OrgFilters, dimension: string): void {
+  const from = new Date(Date.parse(`${rollup.range.to}T00:00:00Z`) - (filters.days - 1) * 86_400_000)
+    .toISOString()
+    .slice(0, 10);
+  const inRange = <T extends { day: string }>(rows: T[]) => rows.filter((r) => r.day >= from);
+  const teamRows = inRange(rollup.spend.team).filter((r) => !filters.team || r.value === filters.team);
+  byId('org-range').textContent =
+    `${from} to ${rollup.range.to} (UTC)${filters.team ? `, team ${filters.team}` : ''}`;
+  renderTiles(rollup, teamRows, filters.team);
+  renderBudgets(
+    rollup.budgets.filter(
+      (b) => !filters.team || b.scope === 'org' || (b.scope === 'team' && b.scope_id === filters.team),
+    ),
+  );
+  renderSpend(rollup, dimension, filters, from);
+  renderPeople(rollup.spend.user);
+  renderAdoption(rollup, filters.team);
+  renderLatency(rollup);
+  const outcomes = new Map<
+    string,
+    { outcome: string; error_type: string; status: number; requests: number; last: string }
+  >();
+  for (const r of inRange(rollup.outcomes)) {
+    const id = `${r.outcome}|${r.error_type}|${r.status}`;
+    const row = outcomes.get(id) ?? {
+      outcome: r.outcome,
+      error_type: r.error_type,
+      status: r.status,
+      requests: 0,
+      last: '',
+    };
+    row.requests += r.requests;
+    if (r.day > row.last) row.last = r.day;
+    outcomes.set(id, row);
+  }
+  renderTable(
+    byId<HTMLTableElement>('errors-table'),
+    [
+      { label: 'Outcome', value: (r) => r.outcome },
+      { label: 'Error', value: (r) => r.error_type },
+      { label: 'Status', value: (r) => String(r.status), numeric: true },
+      { label: 'Requests', value: (r) => formatCount(r.requests), raw: (r) => r.requests, numeric: true },
+      { label: 'Last seen', value: (r) => r.last },
+    ],
+    [...outcomes.values()].sort((a, b) => b.requests - a.requests),
+    'No denials or errors in this range.',
+  );
+}
+
+function renderTiles(rollup: OrgRollup, teamRows: SpendRow[], team: string): void {
+  const sum = (pick: (r: SpendRow) => number, rows = teamRows) => rows.reduce((s, r) => s + pick(r), 0);
+  const month = rollup.range.to.slice(0, 7);
+  const monthRows = rollup.spend.team.filter((r) => r.day.startsWith(month) && (!team || r.value === team));
+  const now = Date.parse(rollup.generated_at);
+  const monthStart = Date.parse(`${month}-01T00:00:00Z`);
+  const next = new Date(monthStart);
+  next.setUTCMonth(next.getUTCMonth() + 1);
+  const elapsed = Math.max(3_600_000, now - monthStart);
+  const forecast = Math.round(
+    (sum((r) => r.cost_micros, monthRows) * (next.getTime() - monthStart)) / elapsed,
+  );
+  const weeks = rollup.adoption.weekly_active.filter((r) => !team || r.team_id === team);
+  const lastWeek = latestWeek(weeks);
+  const latest = weeks.filter((r) => r.week === lastWeek);
+  const active = latest.reduce((s, r) => s + r.active_people, 0);
+  const holders = latest.reduce((s, r) => s + r.key_holders, 0);
+  const prompt = sum((r) => r.input_tokens + r.cache_read_tokens + r.cache_write_tokens);
+  const tiles: Array<[string, string, string]> = [
+    ['Spend', money(sum((r) => r.cost_micros)), 'billed in this range'],
+    ['Forecast', money(forecast), `for ${month} at this month's pace`],
+    ['Requests', formatCount(sum((r) => r.requests)), 'in this range'],
+    [
+      'Weekly active',
+      holders ? pct(active / holders) : '—',
+      `${active} of ${holders} key holders, week of ${lastWeek || '—'}`,
+    ],
+    [
+      'Cache reads',
+      prompt ? pct(sum((r) => r.cache_read_tokens) / prompt) : '—',
+      'of prompt tokens served from cache',
+    ],
+  ];
+  byId('tiles').replaceChildren(
+    ...tiles.map(([label, value, note]) =>
+      el(
+        'div',
+        { className: 'tile' },
+        el('p', { className: 'tile-label', textContent: label }),
+        el('p', { className: 'tile-value', textContent: value }),
+        el('p', { className: 'hint', textContent: note }),
+      ),
+    ),
+  );
+}
+
+export const BUDGET_COLUMNS: Column<BudgetStatusRow>[] = [
+  { label: 'Budget', value: (b) => b.label },
+  { label: 'Scope', value: (b) => b.scope },
+  { label: 'Spent', value: (b) => money(b.spent_micros), raw: (b) => b.spent_micros, numeric: true },
+  { label: 'Limit', value: (b) => money(b.limit_micros), raw: (b) => b.limit_micros, numeric: true },
+  { label: 'Used', value: (b) => `${b.used_pct.toFixed(1)}%`, raw: (b) => b.used_pct, numeric: true },
+  {
+    label: 'Forecast',
+    value: (b) => (b.forecast_micros === null ? '—' : money(b.forecast_micros)),
+    raw: (b) => b.forecast_micros ?? '',
+    numeric: true,
+  },
+  { label: 'Runs out', value: (b) => day(b.runs_out_at) },
+  { label: 'Resets', value: (b) => day(b.resets_at) },
+  { label: 'Mode', value: (b) => b.mode },
+];
+
+/** The budgets most at risk; the CSV has them all. */
+const BUDGETS_SHOWN = 12;
+
+function renderBudgets(all: BudgetStatusRow[]): void {
+  const budgets = all.slice(0, BUDGETS_SHOWN);
+  byId('budgets-note').textContent =
+    all.length > budgets.length
+      ? `The ${budgets.length} most at risk of ${all.length}; the CSV has them all.`
+      : '';
+  renderTable(byId<HTMLTableElement>('budgets-table'), BUDGET_COLUMNS, budgets, 'No budget has a limit.');
+  setCsv(byId<HTMLTableElement>('budgets-table'), BUDGET_COLUMNS, all);
+  for (const [i, row] of [...byId<HTMLTableElement>('budgets-table').tBodies[0]!.rows].entries()) {
+    const b = budgets[i];
+    if (!b) continue;
+    row.dataset.risk = b.runs_out_at || b.used_pct >= 100 ? 'high' : b.used_pct >= 80 ? 'medium' : 'low';
+  }
+}
+
+const TOTAL_COLUMNS: Column<SpendTotalRow>[] = [
+  { label: 'Value', value: (r) => r.value },
+  {
+    label: 'Cost',
+    value: (r) => formatMicros(r.cost_micros, { fixed: true }),
+    raw: (r) => r.cost_micros,
+    numeric: true,
+  },
+  { label: 'Requests', value: (r) => formatCount(r.requests), raw: (r) => r.requests, numeric: true },
+  {
+    label: 'Input tokens',
+    value: (r) => formatCount(r.input_tokens),
+    raw: (r) => r.input_tokens,
+    numeric: true,
+  },
+  {
+    label: 'Output tokens',
+    value: (r) => formatCount(r.output_tokens),
+    raw: (r) => r.output_tokens,
+    numeric: true,
+  },
+  {
+    label: 'Cache reads',
+    value: (r) => formatCount(r.cache_read_tokens),
+    raw: (r) => r.cache_read_tokens,
+    numeric: true,
+  },
+];
+
+function totalsOf(rows: SpendRow[]): SpendTotalRow[] {
+  const by = new Map<string, SpendTotalRow>();
+  for (const { day: _d, ...r } of rows) {
+    const t = by.get(r.value);
+    if (!t) by.set(r.value, { ...r });
+    else for (const k of Object.keys(r) as Array<keyof SpendTotalRow>) if (k !== 'value') t[k] += r[k];
+  }
+  return [...by.values()].sort((a, b) => b.cost_micros - a.cost_micros || a.value.localeCompare(b.value));
+}
+
+function renderSpend(rollup: OrgRollup, dimension: string, filters: OrgFilters, from: string): void {
+  const all = (rollup.spend[dimension as 'team'] ?? []) as SpendRow[];
+  const rows = all.filter(
+    (r) => r.day >= from && (dimension !== 'team' || !filters.team || r.value === filters.team),
+  );
+  const { labels, series } = pivot(
+    rows,
+    (r) => r.day,
+    (r) => r.value,
+    (r) => r.cost_micros,
+  );
+  stackedBars(byId<HTMLCanvasElement>('spend-chart'), labels, series, (v) => formatMicros(Math.round(v)));
+  const label = byId('spend-table').querySelector('caption');
+  if (label) label.textContent = `Spend by ${dimension}, ${from} to ${rollup.range.to}`;
+  renderTable(
+    byId<HTMLTableElement>('spend-table'),
+    [
+      { ...TOTAL_COLUMNS[0]!, label: dimension[0]!.toUpperCase() + dimension.slice(1) },
+      ...TOTAL_COLUMNS.slice(1),
+    ],
+    totalsOf(rows),
+    'No spend in this range.',
+  );
+}
+
+function renderPeople(people: SpendTotalRow[] | undefined): void {
+  byId('people').hidden = people === undefined;
+  if (!people) return;
+  renderTable(
+    byId<HTMLTableElement>('people-table'),
+    [{ ...TOTAL_COLUMNS[0]!, label: 'Person' }, ...TOTAL_COLUMNS.slice(1)],
+    people,
+    'No spend by anyone yet.',
+  );
+}
+
+function renderAdoption(rollup: OrgRollup, team: string): void {
+  const { weekly_active, repeat_usage, tools_per_person, new_and_lapsed } = rollup.adoption;
+  const weekly = weekly_active.filter((r) => !team || r.team_id === team);
+  const lastWeek = latestWeek(weekly);
+  const teams = [...new Set(weekly.map((r) => r.team_id))].sort();
+  const rows = teams.map((t) => {
+    const latest = weekly.find((r) => r.team_id === t && r.week === lastWeek);
+    const tools = tools_per_person.filter((r) => r.team_id === t);
+    const people = tools.reduce((s, r) => s + r.people, 0);
+    const changes = new_and_lapsed.find((r) => r.team_id === t && r.week === lastWeek);
+    return {
+      team: t,
+      active: latest?.active_people ?? 0,
+      holders: latest?.key_holders ?? 0,
+      rate: latest?.weekly_active_rate ?? null,
+      repeat: repeat_usage.find((r) => r.team_id === t)?.repeat_rate ?? null,
+      tools: people ? tools.reduce((s, r) => s + r.tools * r.people, 0) / people : null,
+      newPeople: changes?.new_people ?? 0,
+      lapsed: changes?.lapsed_people ?? 0,
+    };
+  });
+  renderTable(
+    byId<HTMLTableElement>('adoption-table'),
+    [
+      { label: 'Team', value: (r) => r.team },
+      { label: 'Active', value: (r) => String(r.active), numeric: true },
+      { label: 'Holders', value: (r) => String(r.holders), numeric: true },
+      { label: 'Active rate', value: (r) => pct(r.rate), raw: (r) => r.rate ?? '', numeric: true },
+      {
+        label: 'Repeat usage (4 weeks)',
+        value: (r) => pct(r.repeat),
+        raw: (r) => r.repeat ?? '',
+        numeric: true,
+      },
+      {
+        label: 'Tools per person',
+        value: (r) => (r.tools === null ? '—' : r.tools.toFixed(1)),
+        raw: (r) => r.tools ?? '',
+        numeric: true,
+      },
+      { label: 'New', value: (r) => String(r.newPeople), numeric: true },
+      { label: 'Lapsed', value: (r) => String(r.lapsed), numeric: true },
+    ],
+    rows,
+    'No one has made a request yet.',
+  );
+  const { labels, series } = pivot(
+    weekly,
+    (r) => r.week,
+    (r) => r.team_id,
+    (r) => r.weekly_active_rate ?? 0,
+    12,
+  );
+  lines(byId<HTMLCanvasElement>('adoption-chart'), labels, series, (v) => `${Math.round(v * 100)}%`);
+}
+
+function renderLatency(rollup: OrgRollup): void {
+  const ms = (v: number | null) => (v === null ? '—' : formatCount(Math.round(v)));
+  renderTable(
+    byId<HTMLTableElement>('latency-table'),
+    [
+      { label: 'Model', value: (r) => r.model },
+      { label: 'Provider', value: (r) => r.provider },
+      { label: 'Requests', value: (r) => formatCount(r.requests), raw: (r) => r.requests, numeric: true },
+      { label: 'p50 ms', value: (r) => ms(r.latency_ms.p50), numeric: true },
+      { label: 'p90 ms', value: (r) => ms(r.latency_ms.p90), numeric: true },
+      { label: 'p99 ms', value: (r) => ms(r.latency_ms.p99), numeric: true },
+      { label: 'First byte p50 ms', value: (r) => ms(r.ttfb_ms.p50), numeric: true },
+      { label: 'Gateway p50 ms', value: (r) => ms(r.overhead_ms.p50), numeric: true },
+    ],
+    rollup.latency,
+    'No successful requests yet.',
+  );
+}
+
+/** The latest ISO week (`YYYY-MM-DD` Mondays sort as text) among the rows, or '' for none. */
+function latestWeek(rows: Array<{ week: string }>): string {
+  return (
+    rows
+      .map((r) => r.week)
+      .sort()
+      .at(-1) ?? ''
+  );
+}
