@@ -34,7 +34,7 @@ export function renderOrg(rollup: OrgRollup, filters: OrgFilters, dimension: str
   const teamRows = inRange(rollup.spend.team).filter((r) => !filters.team || r.value === filters.team);
   byId('org-range').textContent =
     `${from} to ${rollup.range.to} (UTC)${filters.team ? `, team ${filters.team}` : ''}`;
-  renderTiles(rollup, teamRows, filters.team);
+  renderTiles(rollup, teamRows, filters.team, from);
   renderBudgets(
     rollup.budgets.filter(
       (b) => !filters.team || b.scope === 'org' || (b.scope === 'team' && b.scope_id === filters.team),
@@ -75,7 +75,7 @@ export function renderOrg(rollup: OrgRollup, filters: OrgFilters, dimension: str
   );
 }
 
-function renderTiles(rollup: OrgRollup, teamRows: SpendRow[], team: string): void {
+function renderTiles(rollup: OrgRollup, teamRows: SpendRow[], team: string, from: string): void {
   const sum = (pick: (r: SpendRow) => number, rows = teamRows) => rows.reduce((s, r) => s + pick(r), 0);
   const month = rollup.range.to.slice(0, 7);
   const monthRows = rollup.spend.team.filter((r) => r.day.startsWith(month) && (!team || r.value === team));
@@ -93,6 +93,8 @@ function renderTiles(rollup: OrgRollup, teamRows: SpendRow[], team: string): voi
   const active = latest.reduce((s, r) => s + r.active_people, 0);
   const holders = latest.reduce((s, r) => s + r.key_holders, 0);
   const prompt = sum((r) => r.input_tokens + r.cache_read_tokens + r.cache_write_tokens);
+  const saved = rollup.cache_savings.filter((r) => r.day >= from).reduce((s, r) => s + r.savings_micros, 0);
+  const share = prompt ? pct(sum((r) => r.cache_read_tokens) / prompt) : '—';
   const tiles: Array<[string, string, string]> = [
     ['Spend', money(sum((r) => r.cost_micros)), 'billed in this range'],
     ['Forecast', money(forecast), `for ${month} at this month's pace`],
@@ -103,9 +105,9 @@ function renderTiles(rollup: OrgRollup, teamRows: SpendRow[], team: string): voi
       `${active} of ${holders} key holders, week of ${lastWeek || '—'}`,
     ],
     [
-      'Cache reads',
-      prompt ? pct(sum((r) => r.cache_read_tokens) / prompt) : '—',
-      'of prompt tokens served from cache',
+      'Cache savings',
+      money(saved),
+      `${share} of prompt tokens read from cache${team ? ' (savings: all teams)' : ''}`,
     ],
   ];
   byId('tiles').replaceChildren(

@@ -119,6 +119,7 @@ function analyticsDeps(): RollupDeps {
       database: config.athena.database,
     }),
     clock: systemClock,
+    catalog: createModelCatalog(mergeModelOverrides(config.modelsJson)),
   };
 }
 

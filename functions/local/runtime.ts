@@ -94,6 +94,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const query = createDuckDbQueryEngine({ dataDir });
   const { masterKey, created } = await masterKeyFor(config, dataDir);
   const bedrock = localBedrockClient(config);
+  const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
 
   const proxy = createProxy({
     keys: proxyKeys,
@@ -107,7 +108,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     upstream: options.upstream ?? ((input, init) => fetch(input, init)),
     upstreams: { bedrock: createBedrockFetch(bedrock) },
     clock,
-    catalog: createModelCatalog(mergeModelOverrides(config.modelsJson)),
+    catalog,
     providers: config.providers,
     log,
     newRequestId: randomUUID,
@@ -118,7 +119,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   // key, team or person it changes stops being served from a cache at once.
   // No scheduler here: the rollup is built on DuckDB when the dashboard asks, and kept for a minute.
   const rollups = onDemandRollups(
-    () => buildRollup({ query, keys, teams, users, ledger, clock, policy: config.policy }),
+    () => buildRollup({ query, keys, teams, users, ledger, clock, policy: config.policy, catalog }),
     60_000,
     clock,
   );

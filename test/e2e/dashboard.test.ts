@@ -288,6 +288,8 @@ describe.skipIf(!hasChromium)(
 
       expect(await page.locator('.tile').count()).toBe(5);
       expect(await page.locator('.tile').first().textContent()).toContain('$0.0928');
+      // Cache reads, priced by hand: 10,000 on claude-sonnet-4-6 × (3 − 0.30) + 8,000 on gpt-4.1 × (2 − 0.50).
+      expect(await page.locator('.tile').last().textContent()).toContain('$0.039');
       expect(await cells(page, 'spend-table')).toEqual(EXPECTED_TEAMS);
       expect(await cells(page, 'people-table')).toEqual(EXPECTED_PEOPLE);
       expect((await cells(page, 'budgets-table')).map((r) => [r[0], r[1]])).toEqual(

@@ -18,6 +18,8 @@ import type {
   TeamStore,
   UserStore,
 } from '../ports.ts';
+import type { ModelCatalog } from '../pricing/catalog.ts';
+import { cacheSavingsMicros } from '../pricing/cost.ts';
 import {
   type NewLapsedRow,
   newAndLapsed,
@@ -93,6 +95,8 @@ export interface Rollup {
     new_and_lapsed: NewLapsedRow[];
   };
   budgets: BudgetStatusRow[];
+  /** Per day: what cache reads saved against fresh input, at catalog prices (all teams). */
+  cache_savings: Array<{ day: string; savings_micros: number }>;
 }
 
 export interface RollupDeps {
@@ -103,6 +107,8 @@ export interface RollupDeps {
   ledger: BudgetLedger;
   clock: Clock;
   policy: GovernancePolicy;
+  /** Prices, for the cache savings. */
+  catalog: ModelCatalog;
 }
 
 /** The last `days` UTC days, today included. */
@@ -155,7 +161,20 @@ export async function buildRollup(deps: RollupDeps, options: { days?: number } =
       new_and_lapsed: newLapsed,
     },
     budgets,
+    cache_savings: cacheSavings(spendRows[dimensions.indexOf('model')] ?? [], deps.catalog),
   };
+}
+
+function cacheSavings(byModel: SpendRow[], catalog: ModelCatalog): Rollup['cache_savings'] {
+  const perDay = new Map<string, number>();
+  for (const row of byModel) {
+    const price = catalog.resolve(row.value)?.price;
+    if (!price) continue;
+    perDay.set(row.day, (perDay.get(row.day) ?? 0) + cacheSavingsMicros(row.cache_read_tokens, price));
+  }
+  return [...perDay]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([day, savings_micros]) => ({ day, savings_micros }));
 }
 
 /** Distinct people holding a usable key, per team of the key. */

@@ -86,3 +86,12 @@ export function affordableOutputTokens(
   const left = budgetMicros * PICOS_PER_MICRO - estimatedInputTokens * dearestInputRate(tier);
   return left <= 0 ? 0 : Math.floor(left / tier.output);
 }
+
+/**
+ * What reading `cacheReadTokens` from the provider's prompt cache saved against sending them as fresh
+ * input, in micro-dollars: tokens × (input rate − cache-read rate). Cache writes cost extra and are
+ * not netted here; the dashboard shows the gross saving of reads.
+ */
+export function cacheSavingsMicros(cacheReadTokens: number, price: ResolvedPrice): number {
+  return Math.round((cacheReadTokens * Math.max(0, price.input - price.cache_read)) / PICOS_PER_MICRO);
+}

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createModelCatalog, type ResolvedPrice } from '../../../../functions/core/pricing/catalog.ts';
 import {
   affordableOutputTokens,
+  cacheSavingsMicros,
   costMicros,
   maxCostMicros,
   promptTokens,
@@ -491,5 +492,18 @@ describe('reasoning tokens', () => {
 
     // Assess
     expect(cost).toBe(3_300);
+  });
+});
+
+describe('cacheSavingsMicros', () => {
+  it('prices cache reads at the input rate less the cache-read rate', () => {
+    // Prepare: claude-sonnet-4-5 input $3/M, cache read $0.30/M → $2.70 saved per million read.
+    const price = createModelCatalog().resolve('claude-sonnet-4-5')!.price;
+
+    // Act
+    const saved = cacheSavingsMicros(1_000_000, price);
+
+    // Assess
+    expect(saved).toBe(2_700_000);
   });
 });
