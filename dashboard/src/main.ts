@@ -7,7 +7,7 @@ import type { Rollup } from '../../functions/core/analytics/rollup.ts';
 import { ApiError, api, forgetKey, loadApiBase, storedKey, storeKey } from './api.ts';
 import { byId, showStatus, wireCsvButtons } from './dom.ts';
 import { type MyPage, renderMe, wireNewKey } from './me.ts';
-import { type OrgFilters, renderOrg, teamsOf } from './org.ts';
+import { type OrgFilters, renderOrg, teamsOf, toggleEveryBudget } from './org.ts';
 
 const views = { signin: byId('signin'), org: byId('org'), me: byId('me') };
 const tabs = byId('tabs');
@@ -99,6 +99,10 @@ byId('sign-out').addEventListener('click', () => {
   byId<HTMLInputElement>('key').focus();
 });
 orgTab.addEventListener('click', () => show('org'));
+byId('budgets-all').addEventListener('click', () => {
+  toggleEveryBudget();
+  drawOrg();
+});
 meTab.addEventListener('click', () => show('me'));
 for (const select of [rangeSelect, teamSelect, dimensionSelect]) select.addEventListener('change', drawOrg);
 wireCsvButtons(document);

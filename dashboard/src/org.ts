@@ -5,8 +5,9 @@
  */
 import type { BudgetStatusRow, Rollup } from '../../functions/core/analytics/rollup.ts';
 import type { SpendRow, SpendTotalRow } from '../../functions/core/analytics/spend.ts';
+import { api } from './api.ts';
 import { lines, pivot, stackedBars } from './charts.ts';
-import { byId, type Column, el, renderTable, setCsv } from './dom.ts';
+import { byId, type Column, el, renderTable, setCsv, showStatus } from './dom.ts';
 import { formatCount, formatMicros } from './format.ts';
 
 type OrgRollup = Omit<Rollup, 'spend'> & { spend: Partial<Rollup['spend']> & Pick<Rollup['spend'], 'team'> };
@@ -143,8 +144,19 @@ export const BUDGET_COLUMNS: Column<BudgetStatusRow>[] = [
 /** The budgets most at risk; the CSV has them all. */
 const BUDGETS_SHOWN = 12;
 
+let showEveryBudget = false;
+
+/** The "show all" button's toggle: every budget, or the most at risk. */
+export function toggleEveryBudget(): void {
+  showEveryBudget = !showEveryBudget;
+}
+
 function renderBudgets(all: BudgetStatusRow[]): void {
-  const budgets = all.slice(0, BUDGETS_SHOWN);
+  const budgets = showEveryBudget ? all : all.slice(0, BUDGETS_SHOWN);
+  const toggle = byId<HTMLButtonElement>('budgets-all');
+  toggle.hidden = all.length <= BUDGETS_SHOWN;
+  toggle.textContent = showEveryBudget ? `Show the ${BUDGETS_SHOWN} most at risk` : `Show all ${all.length}`;
+  toggle.setAttribute('aria-expanded', String(showEveryBudget));
   byId('budgets-note').textContent =
     all.length > budgets.length
       ? `The ${budgets.length} most at risk of ${all.length}; the CSV has them all.`
@@ -197,11 +209,32 @@ function totalsOf(rows: SpendRow[]): SpendTotalRow[] {
   return [...by.values()].sort((a, b) => b.cost_micros - a.cost_micros || a.value.localeCompare(b.value));
 }
 
+let spendAsked = 0;
+
+/**
+ * Spend over time. The rollup breaks spend down by team, or by model, agent and tag for all teams; one
+ * team's spend by model, agent or tag is asked of the admin API when the team filter is set.
+ */
 function renderSpend(rollup: OrgRollup, dimension: string, filters: OrgFilters, from: string): void {
+  const asked = ++spendAsked;
+  if (filters.team && dimension !== 'team') {
+    const query = new URLSearchParams({ dimension, team: filters.team, from, to: rollup.range.to });
+    byId('spend-table').setAttribute('aria-busy', 'true');
+    void api<{ rows: SpendRow[] }>(`/api/spend?${query}`)
+      .then(({ rows }) => {
+        if (asked === spendAsked)
+          drawSpend(rows, dimension, `${from} to ${rollup.range.to}, team ${filters.team}`);
+      })
+      .catch((err: unknown) => showStatus(err instanceof Error ? err.message : String(err), 'error'))
+      .finally(() => byId('spend-table').removeAttribute('aria-busy'));
+    return;
+  }
   const all = (rollup.spend[dimension as 'team'] ?? []) as SpendRow[];
-  const rows = all.filter(
-    (r) => r.day >= from && (dimension !== 'team' || !filters.team || r.value === filters.team),
-  );
+  const rows = all.filter((r) => r.day >= from && (!filters.team || r.value === filters.team));
+  drawSpend(rows, dimension, `${from} to ${rollup.range.to}`);
+}
+
+function drawSpend(rows: SpendRow[], dimension: string, range: string): void {
   const { labels, series } = pivot(
     rows,
     (r) => r.day,
@@ -210,7 +243,7 @@ function renderSpend(rollup: OrgRollup, dimension: string, filters: OrgFilters, 
   );
   stackedBars(byId<HTMLCanvasElement>('spend-chart'), labels, series, (v) => formatMicros(Math.round(v)));
   const label = byId('spend-table').querySelector('caption');
-  if (label) label.textContent = `Spend by ${dimension}, ${from} to ${rollup.range.to}`;
+  if (label) label.textContent = `Spend by ${dimension}, ${range}`;
   renderTable(
     byId<HTMLTableElement>('spend-table'),
     [

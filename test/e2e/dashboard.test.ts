@@ -292,6 +292,8 @@ describe.skipIf(!hasChromium)(
       expect(await page.locator('.tile').last().textContent()).toContain('$0.039');
       expect(await cells(page, 'spend-table')).toEqual(EXPECTED_TEAMS);
       expect(await cells(page, 'people-table')).toEqual(EXPECTED_PEOPLE);
+      // Five budgets (two teams, three people) fit without a "show all".
+      expect(await page.locator('#budgets-all').isHidden()).toBe(true);
       expect((await cells(page, 'budgets-table')).map((r) => [r[0], r[1]])).toEqual(
         expect.arrayContaining([
           ['platform', 'team'],
@@ -327,6 +329,14 @@ describe.skipIf(!hasChromium)(
       expect(await cells(page, 'spend-table')).toEqual([EXPECTED_TEAMS[1]]);
       expect(await page.locator('.tile').first().textContent()).toContain('$0.0255');
       expect((await cells(page, 'adoption-table')).map((r) => r[0])).toEqual(['research']);
+      // One team by model is asked of the API: carol's gpt-4.1 (20,000 µ$) and claude-opus-4-6 (5,500 µ$).
+      await page.locator('#dimension').selectOption('model');
+      await expect
+        .poll(() => cells(page, 'spend-table'))
+        .toEqual([
+          ['gpt-4.1', '$0.0200', '1', '4,000', '1,000', '8,000'],
+          ['claude-opus-4-6', '$0.0055', '1', '100', '200', '0'],
+        ]);
       await page.close();
     });
 

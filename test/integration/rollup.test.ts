@@ -165,3 +165,25 @@ describe('who sees what', () => {
     expect(master.status).toBe(400);
   });
 });
+
+describe('GET /api/spend', () => {
+  it("answers one team's spend by model for the org view's roles, and a clear 400 for a bad query", async () => {
+    // Prepare
+    const headers = { authorization: `Bearer ${MASTER_KEY}` };
+    const q = (params: string) => fetch(`${gateway.url}/api/spend?${params}`, { headers });
+
+    // Act
+    const ok = await q('dimension=model&team=web&from=2026-11-01&to=2026-12-31');
+    const bad = await q('dimension=colour&team=web&from=2026-11-01&to=2026-12-31');
+    const backwards = await q('dimension=model&team=web&from=2026-12-31&to=2026-11-01');
+
+    // Assess
+    const { rows } = (await ok.json()) as {
+      rows: Array<{ value: string; requests: number; cost_micros: number }>;
+    };
+    expect(rows.map((r) => r.value)).toEqual(['gpt-4.1-mini']);
+    // Team web: ann twice, ben twice, ann-2 once, all gpt-4.1-mini.
+    expect(rows.reduce((s, r) => s + r.cost_micros, 0)).toBe(5 * 164);
+    expect([bad.status, backwards.status]).toEqual([400, 400]);
+  });
+});

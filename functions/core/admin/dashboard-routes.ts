@@ -4,8 +4,10 @@
  * tables, which are for admins. A person's own page (`GET /api/me`) is for their own key and shows only
  * them: their budgets, their keys, their usage by agent and model.
  */
+
+import { z } from 'zod';
 import { lastDays, type Rollup } from '../analytics/rollup.ts';
-import { personalSpend } from '../analytics/spend.ts';
+import { personalSpend, spendBy } from '../analytics/spend.ts';
 import { GatewayError } from '../errors.ts';
 import { forecastBudget } from '../governance/forecast.ts';
 import { keyCounter } from '../governance/keys.ts';
@@ -14,8 +16,16 @@ import { userCounter } from '../governance/users.ts';
 import type { BudgetCounter } from '../ports.ts';
 import type { Caller } from './access.ts';
 import type { AdminContext, Route } from './context.ts';
+import { invalidBody } from './fields.ts';
 import { describeKey } from './keys.ts';
 import { describeUser } from './users.ts';
+
+const SpendQuery = z.strictObject({
+  dimension: z.enum(['team', 'model', 'provider', 'agent', 'tag']),
+  team: z.string().min(1).max(256),
+  from: z.string(),
+  to: z.string(),
+});
 
 /** How far back a person's own page looks. */
 const PERSONAL_DAYS = 60;
@@ -52,6 +62,22 @@ export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
       if (!rollup)
         throw new GatewayError('not_found', 'No rollup yet: the rollup function builds one every hour.');
       return Response.json(view === 'admin' ? rollup : forViewer(rollup));
+    },
+
+    // One team's spend by model, agent or tag: what the rollup does not break down, asked when the
+    // dashboard filters by team. Same roles as the org view.
+    'GET /api/spend': async (request, url) => {
+      if (!orgViewOf(await ctx.caller(request.headers)))
+        throw new GatewayError('permission', 'The org view needs an admin or viewer role.');
+      const q = SpendQuery.safeParse(Object.fromEntries(url.searchParams));
+      if (!q.success) throw invalidBody(q.error, 'query');
+      const { dimension, team, from, to } = q.data;
+      try {
+        return Response.json({ rows: await spendBy(query, dimension, { from, to }, team) });
+      } catch (err) {
+        if (err instanceof RangeError) throw new GatewayError('invalid_request', err.message);
+        throw err;
+      }
     },
 
     'GET /api/me': async (request) => {

@@ -47,13 +47,18 @@ const TOKEN_COLUMNS = [
  * Spend per day and dimension value. A request with several tags counts once under each; one with
  * none under `(none)`. Sorted by day, then most expensive first.
  */
-export function spendSql(dimension: SpendDimension): string {
+export function spendSql(dimension: SpendDimension, options: { team?: boolean } = {}): string {
   const column = SPEND_DIMENSIONS[dimension];
-  const source = column === 'tag' ? ['tags'] : [column];
+  const source = [
+    ...(column === 'tag' ? ['tags'] : [column]),
+    ...(options.team && column !== 'team_id' ? ['team_id'] : []),
+  ];
+  // With `team`, a third parameter names the one team whose spend is wanted.
+  const dtFilter = options.team ? 'dt BETWEEN ? AND ? AND team_id = ?' : 'dt BETWEEN ? AND ?';
   // A request without tags keeps its one row (tag NULL, reported as `(none)`): LEFT JOIN, not CROSS.
   const from = column === 'tag' ? 'deduped LEFT JOIN UNNEST(tags) AS t(tag) ON true' : 'deduped';
   const keep = 'WHERE copy_number = 1';
-  return `${dedupedUsage(['request_id', 'ts', 'dt', ...source, ...TOKEN_COLUMNS], 'dt BETWEEN ? AND ?')},
+  return `${dedupedUsage(['request_id', 'ts', 'dt', ...source, ...TOKEN_COLUMNS], dtFilter)},
 per_value AS (
   SELECT dt AS day, COALESCE(${column}, '${NONE}') AS value, ${TOTALS.join(', ')}
   FROM ${from}
@@ -79,12 +84,15 @@ export interface SpendRow {
   reasoning_tokens: number;
 }
 
+/** Spend per day by the dimension, of every team or of `team` alone. */
 export async function spendBy(
   engine: QueryEngine,
   dimension: SpendDimension,
   range: DayRange,
+  team?: string,
 ): Promise<SpendRow[]> {
-  const rows = await engine.query(spendSql(dimension), checkRange(range));
+  const params = team === undefined ? checkRange(range) : [...checkRange(range), team];
+  const rows = await engine.query(spendSql(dimension, { team: team !== undefined }), params);
   return rows.map((row) => ({
     day: day(row, 'day'),
     value: text(row, 'value') ?? NONE,
