@@ -12,6 +12,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SNSClient } from '@aws-sdk/client-sns';
 import { createAthenaQueryEngine } from '../adapters/aws/athena-query.ts';
 import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
+import { createDynamoAlertClaims } from '../adapters/aws/dynamo-alert-claims.ts';
 import { createDynamoAuditLog } from '../adapters/aws/dynamo-audit-log.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
 import { createDynamoTeamStore, createDynamoUserStore } from '../adapters/aws/dynamo-document-store.ts';
@@ -27,6 +28,7 @@ import { type Config, loadConfig, PROVIDERS, SPILL_PREFIX, usesApiKey } from '..
 import type { AdminDeps } from '../core/admin/api.ts';
 import type { RollupDeps } from '../core/analytics/rollup.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
+import { onceEach } from '../core/governance/thresholds.ts';
 import { systemClock } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import type { ProxyDeps } from '../core/proxy/pipeline.ts';
@@ -84,9 +86,12 @@ export async function proxyDeps(): Promise<ProxyDeps> {
       systemClock,
     ),
     ledger: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
-    notifier: config.snsTopicArn
-      ? createSnsNotifier(new SNSClient({ region: config.region }), config.snsTopicArn)
-      : createLogNotifier(log),
+    notifier: onceEach(
+      createDynamoAlertClaims(dynamo, config.tableName),
+      config.snsTopicArn
+        ? createSnsNotifier(new SNSClient({ region: config.region }), config.snsTopicArn)
+        : createLogNotifier(log),
+    ),
     policy: config.policy,
     usage: createFirehoseSink({
       client: firehose,

@@ -12,6 +12,7 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { buildDashboard } from '../../dashboard/build.ts';
 import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
+import { createDynamoAlertClaims } from '../adapters/aws/dynamo-alert-claims.ts';
 import { createDynamoAuditLog } from '../adapters/aws/dynamo-audit-log.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
 import { createDynamoTeamStore, createDynamoUserStore } from '../adapters/aws/dynamo-document-store.ts';
@@ -27,6 +28,7 @@ import { createAdminApi } from '../core/admin/api.ts';
 import { buildRollup, onDemandRollups } from '../core/analytics/rollup.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
+import { onceEach } from '../core/governance/thresholds.ts';
 import {
   type BudgetLedger,
   type Clock,
@@ -88,7 +90,10 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const users = createDynamoUserStore(client, config.tableName);
   const ledger = createDynamoBudgetLedger(client, config.tableName, clock);
   const audit = createDynamoAuditLog(client, config.tableName, clock);
-  const notifier = options.notifier ?? createLogNotifier(log);
+  const notifier = onceEach(
+    createDynamoAlertClaims(client, config.tableName),
+    options.notifier ?? createLogNotifier(log),
+  );
   const proxyTeams = cachedDocumentStore(teams, config.keyCacheMs, clock);
   const proxyUsers = cachedDocumentStore(users, config.keyCacheMs, clock);
   const query = createDuckDbQueryEngine({ dataDir });

@@ -3,6 +3,7 @@ import type { UsageRecord } from '../../functions/core/usage/record.ts';
 import { DYNAMO_ENGINES } from '../support/dynamo-engines.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
+import { collectingNotifier } from '../support/stores.ts';
 
 /**
  * 100 concurrent streamed requests against a key with little budget left, on both real local
@@ -29,6 +30,7 @@ const body = JSON.stringify({
 describe.each(DYNAMO_ENGINES)('100 concurrent streams on $name', (engine) => {
   let mock: MockUpstream;
   let gateway: TestGateway;
+  const notifier = collectingNotifier();
   let closeEngine: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
@@ -53,7 +55,7 @@ describe.each(DYNAMO_ENGINES)('100 concurrent streams on $name', (engine) => {
       env.TOLLGATE_DYNAMODB_ENDPOINT = server.endpoint;
       env.TOLLGATE_TABLE = 'tollgate-concurrency';
     }
-    gateway = await startTestGateway(mock.url, env);
+    gateway = await startTestGateway(mock.url, env, { notifier });
   }, 60_000);
   afterAll(async () => {
     await gateway?.close();
@@ -138,6 +140,25 @@ describe.each(DYNAMO_ENGINES)('100 concurrent streams on $name', (engine) => {
       console.info(
         `[${engine.name}] fair: ${served} served, spend ${info.spend_micros} of ${LIMIT_MICROS} µ$ (ceiling ${ceiling})`,
       );
+    },
+    60_000,
+  );
+
+  it.skipIf(engine.skip !== undefined)(
+    'sends one alert per threshold when 100 concurrent settlements cross 50 % and 80 % together',
+    async () => {
+      // Prepare: 100 × 20,520 µ$ = 2,052,000 µ$ of a 2,400,000 µ$ budget: past 50 % and 80 %, all admitted.
+      const alias = `alerts-${engine.name}`;
+      const { key } = await gateway.createKey({ key_alias: alias, max_budget: 2.4 });
+
+      // Act
+      const { statuses, info } = await storm(key);
+
+      // Assess
+      expect(statuses.every((s) => s === 200)).toBe(true);
+      expect(info.spend_micros).toBe(100 * 20_520);
+      const mine = notifier.alerts.filter((a) => a.details?.label === alias);
+      expect(mine.map((a) => a.details?.level).sort()).toEqual([50, 80]);
     },
     60_000,
   );

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoAlertClaims } from '../../functions/adapters/aws/dynamo-alert-claims.ts';
 import { createDynamoBudgetLedger } from '../../functions/adapters/aws/dynamo-budget-ledger.ts';
 import { createDynamoKeyStore } from '../../functions/adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../../functions/adapters/aws/dynamo-rate-limiter.ts';
@@ -453,6 +454,24 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
 
       // Assess
       expect(refused).toBeInstanceOf(BudgetExceededError);
+    });
+  });
+
+  describe.skipIf(engine.skip !== undefined)('alert claims', () => {
+    it('let exactly one of 100 concurrent claimers send an alert, and only once per key', async () => {
+      // Prepare
+      const claims = createDynamoAlertClaims(client, TABLE);
+      const key = `team:${randomUUID()}|2026-11|80`;
+
+      // Act
+      const won = await Promise.all(
+        Array.from({ length: 100 }, () => claims.claim(key, '2026-12-01T00:00:00.000Z')),
+      );
+      const other = await claims.claim(`${key}0`, null);
+
+      // Assess
+      expect(won.filter(Boolean)).toHaveLength(1);
+      expect(other).toBe(true);
     });
   });
 

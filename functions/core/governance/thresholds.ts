@@ -4,7 +4,7 @@
  * total after it, so of many concurrent settlements exactly one sees a given level crossed.
  */
 import { usd } from '../errors.ts';
-import type { Alert, BudgetCounter, Settlement } from '../ports.ts';
+import type { Alert, AlertClaims, BudgetCounter, Notifier, Settlement } from '../ports.ts';
 
 export interface BudgetCrossing {
   counter: BudgetCounter;
@@ -44,6 +44,8 @@ export function toAlert(c: BudgetCrossing): Alert {
     subject: `Tollgate: ${what} reached ${c.level === 'soft_budget' ? 'its soft budget' : `${c.level}% of its budget`}`,
     message: `The ${what} has reached ${reached}: ${usd(c.spent_micros)} spent of ${limit} (period ${counter.period}).${resets}`,
     scope: `${counter.scope}:${counter.scope_id}`,
+    once_key: `${counter.scope}:${counter.scope_id}|${counter.period}|${c.level}`,
+    once_until: counter.resets_at,
     details: {
       kind: 'budget_threshold',
       scope: counter.scope,
@@ -55,6 +57,19 @@ export function toAlert(c: BudgetCrossing): Alert {
       spent_micros: c.spent_micros,
       limit_micros: counter.limit_micros,
       resets_at: counter.resets_at,
+    },
+  };
+}
+
+/**
+ * A notifier that sends each alert with a `once_key` only if it wins the claim on that key, so an
+ * alert raised by forty settlements together, or by a settlement retried, reaches people once.
+ */
+export function onceEach(claims: AlertClaims, notifier: Notifier): Notifier {
+  return {
+    async notify(alert) {
+      if (alert.once_key && !(await claims.claim(alert.once_key, alert.once_until ?? null))) return;
+      await notifier.notify(alert);
     },
   };
 }

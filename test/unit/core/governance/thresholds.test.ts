@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crossings, toAlert } from '../../../../functions/core/governance/thresholds.ts';
+import { crossings, onceEach, toAlert } from '../../../../functions/core/governance/thresholds.ts';
 import type { BudgetCounter } from '../../../../functions/core/ports.ts';
 
 const team: BudgetCounter = {
@@ -83,5 +83,27 @@ describe('toAlert', () => {
     expect(alert.message).toContain('$1602.00 spent of $2000.00');
     expect(alert.message).toContain('2027-01-01T00:00:00.000Z');
     expect(toAlert({ ...crossing!, level: 100 }).severity).toBe('critical');
+  });
+});
+
+describe('onceEach', () => {
+  it('passes an alert on once per key, and alerts without a key every time', async () => {
+    // Prepare
+    const taken = new Set<string>();
+    const claims = { claim: async (key: string) => !taken.has(key) && Boolean(taken.add(key)) };
+    const sent: string[] = [];
+    const notifier = onceEach(claims, { notify: async (a) => void sent.push(a.subject) });
+    const [crossing] = crossings(settled(1_598_000_000, 1_602_000_000), [80]);
+    const alert = toAlert(crossing!);
+
+    // Act
+    await notifier.notify(alert);
+    await notifier.notify(alert);
+    await notifier.notify({ ...alert, once_key: undefined, subject: 'digest' });
+    await notifier.notify({ ...alert, once_key: undefined, subject: 'digest' });
+
+    // Assess
+    expect(sent).toEqual([alert.subject, 'digest', 'digest']);
+    expect(alert.once_key).toBe('team:backend|2026-12|80');
   });
 });
