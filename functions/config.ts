@@ -60,6 +60,10 @@ export interface Config {
   /** Where usage records Firehose would not take wait for replay (AWS): the lake bucket, `spill/`. */
   spillBucket: string | undefined;
   slackWebhookUrl: string | undefined;
+  /** AWS: the secret holding the Slack webhook URL, read by the forwarder function only. */
+  slackWebhookSecretArn: string | undefined;
+  /** Linked from alerts, when known. */
+  dashboardUrl: string | undefined;
   dataDir: string;
   host: string;
   port: number;
@@ -97,6 +101,8 @@ const EnvSchema = z.object({
   TOLLGATE_ROLLUP_KEY: z.string().default('rollups/latest.json'),
   TOLLGATE_SPILL_BUCKET: optional,
   TOLLGATE_SLACK_WEBHOOK_URL: optional,
+  TOLLGATE_SLACK_WEBHOOK_SECRET_ARN: optional,
+  TOLLGATE_DASHBOARD_URL: optional,
   TOLLGATE_DATA_DIR: z.string().default('.tollgate'),
   TOLLGATE_HOST: z.string().default('127.0.0.1'),
   TOLLGATE_PORT: int(4000),
@@ -153,6 +159,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rollup: { bucket: e.TOLLGATE_ROLLUP_BUCKET, key: e.TOLLGATE_ROLLUP_KEY },
     spillBucket: e.TOLLGATE_SPILL_BUCKET,
     slackWebhookUrl: e.TOLLGATE_SLACK_WEBHOOK_URL,
+    slackWebhookSecretArn: e.TOLLGATE_SLACK_WEBHOOK_SECRET_ARN,
+    dashboardUrl: e.TOLLGATE_DASHBOARD_URL,
     dataDir: e.TOLLGATE_DATA_DIR,
     host: e.TOLLGATE_HOST,
     port: e.TOLLGATE_PORT,
@@ -229,6 +237,8 @@ export const ENV = {
   rollupBucket: 'TOLLGATE_ROLLUP_BUCKET',
   rollupKey: 'TOLLGATE_ROLLUP_KEY',
   spillBucket: 'TOLLGATE_SPILL_BUCKET',
+  slackWebhookSecretArn: 'TOLLGATE_SLACK_WEBHOOK_SECRET_ARN',
+  dashboardUrl: 'TOLLGATE_DASHBOARD_URL',
 } as const;
 
 /** The prefix of spilled usage records in the spill bucket, outside the `usage/` the Glue table reads. */

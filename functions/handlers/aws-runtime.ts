@@ -52,7 +52,7 @@ const bedrock = new BedrockRuntimeClient({
   maxAttempts: 1,
 });
 
-async function secretString(arn: string | undefined): Promise<string | undefined> {
+export async function secretString(arn: string | undefined): Promise<string | undefined> {
   if (!arn) return undefined;
   const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
   return SecretString;

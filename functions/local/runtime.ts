@@ -23,6 +23,7 @@ import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
 import { compactLake } from '../adapters/local/lake-compaction.ts';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
+import { createSlackNotifier, fanOut } from '../adapters/slack.ts';
 import type { Config } from '../config.ts';
 import { createAdminApi } from '../core/admin/api.ts';
 import { buildRollup, onDemandRollups } from '../core/analytics/rollup.ts';
@@ -92,7 +93,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const audit = createDynamoAuditLog(client, config.tableName, clock);
   const notifier = onceEach(
     createDynamoAlertClaims(client, config.tableName),
-    options.notifier ?? createLogNotifier(log),
+    options.notifier ?? localNotifier(config, dataDir, log),
   );
   const proxyTeams = cachedDocumentStore(teams, config.keyCacheMs, clock);
   const proxyUsers = cachedDocumentStore(users, config.keyCacheMs, clock);
@@ -177,6 +178,19 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       await dynamo?.close();
     },
   };
+}
+
+/** Alerts to the log, and to Slack when TOLLGATE_SLACK_WEBHOOK_URL is set (undeliverable ones to a file). */
+function localNotifier(config: Config, dataDir: string, log: Logger): Notifier {
+  const logged = createLogNotifier(log);
+  if (!config.slackWebhookUrl) return logged;
+  const slack = createSlackNotifier({
+    webhookUrl: config.slackWebhookUrl,
+    dashboardUrl: config.dashboardUrl ?? `http://${config.host}:${config.port}/`,
+    deadLetterFile: join(dataDir, 'alerts-dead-letter.jsonl'),
+    log,
+  });
+  return fanOut(logged, slack);
 }
 
 /** Compacts settled days of the lake to Parquet now and every hour, as Firehose does on AWS. */
