@@ -8,6 +8,7 @@ import { NamedQueries } from './constructs/named-queries.ts';
 import { ProxyFunction } from './constructs/proxy-function.ts';
 import { Rollups } from './constructs/rollups.ts';
 import { GatewaySecrets } from './constructs/secrets.ts';
+import { SlackForwarder } from './constructs/slack-forwarder.ts';
 import { UsageLake } from './constructs/usage-lake.ts';
 
 export interface TollgateStackProps extends StackProps {
@@ -68,6 +69,8 @@ export class TollgateStack extends Stack {
       adminApiUrl: admin.url.url,
     });
 
+    const slack = new SlackForwarder(this, 'Slack', { topic: alerts.topic, dashboardUrl: dashboard.url });
+
     new CfnOutput(this, 'ProxyUrl', { value: proxy.url.url, description: 'Base URL for agents' });
     new CfnOutput(this, 'AdminApiUrl', { value: admin.url.url });
     new CfnOutput(this, 'DashboardUrl', { value: dashboard.url });
@@ -76,5 +79,7 @@ export class TollgateStack extends Stack {
     new CfnOutput(this, 'AthenaWorkgroup', { value: lake.workgroup.ref });
     new CfnOutput(this, 'UsageBucket', { value: lake.bucket.bucketName });
     new CfnOutput(this, 'RollupFunctionName', { value: rollups.function.functionName });
+    new CfnOutput(this, 'SlackWebhookSecretArn', { value: slack.webhookSecret.secretArn });
+    new CfnOutput(this, 'AlertDeadLetterQueueUrl', { value: slack.deadLetters.queueUrl });
   }
 }

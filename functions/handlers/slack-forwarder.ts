@@ -8,7 +8,9 @@ import type { SNSEvent } from 'aws-lambda';
 import { config, secretString } from './aws-runtime.ts';
 import { createSlackForwarder } from './slack-forward.ts';
 
-const webhookUrl = await secretString(config.slackWebhookSecretArn);
+// The secret holds `none` until an operator puts a webhook URL in it.
+const stored = (await secretString(config.slackWebhookSecretArn))?.trim();
+const webhookUrl = stored?.startsWith('https://') ? stored : undefined;
 
 export const handler = middy<SNSEvent>().handler(
   createSlackForwarder({ webhookUrl, dashboardUrl: config.dashboardUrl }),

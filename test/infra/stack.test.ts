@@ -102,6 +102,7 @@ describe('proxy function', () => {
     const streamId = logicalIdOf(template, 'AWS::KinesisFirehose::DeliveryStream');
     const topicId = logicalIdOf(template, 'AWS::SNS::Topic');
     const providerKeysId = logicalIdOf(template, 'AWS::SecretsManager::Secret', {
+      Description: Match.stringLikeRegexp('provider API keys'),
       SecretString: Match.anyValue(),
     });
     expect(template.toJSON().Resources[proxyId].Properties.Environment.Variables).toMatchObject({
@@ -155,7 +156,9 @@ describe('proxy function', () => {
 
   it('keeps the provider keys placeholder to the providers that take a key, so its text stays put', () => {
     const providerKeys = template.toJSON().Resources[
-      logicalIdOf(template, 'AWS::SecretsManager::Secret', { SecretString: Match.anyValue() })
+      logicalIdOf(template, 'AWS::SecretsManager::Secret', {
+        Description: Match.stringLikeRegexp('provider API keys'),
+      })
     ] as Resource;
     expect(Object.keys(JSON.parse(String(providerKeys.Properties.SecretString)))).toEqual([
       'OPENAI_API_KEY',
@@ -230,6 +233,7 @@ describe('admin API', () => {
   it('cannot read provider keys, write usage records or call Bedrock', () => {
     const statements = statementsOf(template, roleOfFunction(template, adminId));
     const providerKeysId = logicalIdOf(template, 'AWS::SecretsManager::Secret', {
+      Description: Match.stringLikeRegexp('provider API keys'),
       SecretString: Match.anyValue(),
     });
     expect(JSON.stringify(statements)).not.toContain(providerKeysId);
@@ -434,13 +438,16 @@ describe('alerts', () => {
     });
   });
 
+  const emailSubscriptions = (t: Template) =>
+    Object.keys(t.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email' } }));
+
   it('have no email subscription unless an address is given', () => {
-    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    expect(emailSubscriptions(template)).toEqual([]);
   });
 
   it('subscribe the given email address', () => {
     const withEmail = Template.fromStack(buildStack({ alertEmail: 'finops@example.com' }));
-    withEmail.resourceCountIs('AWS::SNS::Subscription', 1);
+    expect(emailSubscriptions(withEmail)).toHaveLength(1);
     withEmail.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'finops@example.com',
@@ -518,12 +525,14 @@ describe('stack outputs', () => {
   it('export what an operator needs after deploy', () => {
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual([
       'AdminApiUrl',
+      'AlertDeadLetterQueueUrl',
       'AthenaWorkgroup',
       'DashboardUrl',
       'MasterKeySecretArn',
       'ProviderKeysSecretArn',
       'ProxyUrl',
       'RollupFunctionName',
+      'SlackWebhookSecretArn',
       'UsageBucket',
     ]);
     template.hasOutput('ProxyUrl', {
@@ -644,5 +653,37 @@ describe('named Athena queries for analysts', () => {
       expect(String(q.Properties.QueryString)).toMatch(/PARTITION BY request_id/);
       expect(String(q.Properties.QueryString)).toMatch(/dt BETWEEN \? AND \?/);
     }
+  });
+});
+
+describe('Slack forwarder', () => {
+  let forwarderId: string;
+  beforeAll(() => {
+    forwarderId = functionIdOf(template, /^Tollgate Slack forwarder/);
+  });
+
+  it('is subscribed to the alerts topic, retried twice, and dead-letters what still fails', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      Endpoint: getAtt(forwarderId),
+      TopicArn: { Ref: logicalIdOf(template, 'AWS::SNS::Topic') },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
+    const queueId = logicalIdOf(template, 'AWS::SQS::Queue', { MessageRetentionPeriod: 14 * 86_400 });
+    expect(template.toJSON().Resources[forwarderId].Properties.DeadLetterConfig).toEqual({
+      TargetArn: getAtt(queueId),
+    });
+  });
+
+  it('may read only its own secret, and no other', () => {
+    const webhookId = logicalIdOf(template, 'AWS::SecretsManager::Secret', {
+      Description: Match.stringLikeRegexp('Slack incoming webhook'),
+    });
+    const statements = statementsOf(template, roleOfFunction(template, forwarderId));
+    const secrets = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
+    expect(secrets.map((s) => s.Resource)).toEqual([{ Ref: webhookId }]);
+    expect(
+      statements.flatMap(actionsOf).filter((a) => /^(dynamodb|s3|firehose|athena|sns):/.test(a)),
+    ).toEqual([]);
   });
 });
