@@ -53,6 +53,7 @@ export class TollgateStack extends Stack {
       usageTable: lake.table,
       queryResultsBucket: lake.resultsBucket,
       usageStream: lake.stream,
+      alerts,
       settings: props.governance,
     });
     const admin = new AdminApi(this, 'Admin', {

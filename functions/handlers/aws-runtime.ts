@@ -40,6 +40,16 @@ const secrets = new SecretsManagerClient({ region: config.region });
 const firehose = new FirehoseClient({ region: config.region });
 const s3 = new S3Client({ region: config.region });
 
+/** Alerts to the SNS topic (the log without one), each claimed once. */
+function alertNotifier() {
+  return onceEach(
+    createDynamoAlertClaims(dynamo, config.tableName),
+    config.snsTopicArn
+      ? createSnsNotifier(new SNSClient({ region: config.region }), config.snsTopicArn)
+      : createLogNotifier(log),
+  );
+}
+
 /** Spilled usage records in the lake bucket, when the function is given one. */
 function usageSpill() {
   return config.spillBucket ? createS3Spill(s3, config.spillBucket, SPILL_PREFIX, systemClock) : undefined;
@@ -86,12 +96,7 @@ export async function proxyDeps(): Promise<ProxyDeps> {
       systemClock,
     ),
     ledger: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
-    notifier: onceEach(
-      createDynamoAlertClaims(dynamo, config.tableName),
-      config.snsTopicArn
-        ? createSnsNotifier(new SNSClient({ region: config.region }), config.snsTopicArn)
-        : createLogNotifier(log),
-    ),
+    notifier: alertNotifier(),
     policy: config.policy,
     usage: createFirehoseSink({
       client: firehose,
@@ -157,5 +162,5 @@ export function rollupDeps() {
     spill && stream
       ? { spill, sink: createFirehoseSink({ client: firehose, streamName: stream }) }
       : undefined;
-  return { ...analyticsDeps(), store: rollupStore(), replay, log };
+  return { ...analyticsDeps(), store: rollupStore(), replay, notifier: alertNotifier(), log };
 }

@@ -11,6 +11,7 @@ import middy from '@middy/core';
 import { z } from 'zod';
 import { replaySpilled } from '../adapters/aws/firehose-sink.ts';
 import { buildRollup } from '../core/analytics/rollup.ts';
+import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
 import { config, rollupDeps } from './aws-runtime.ts';
@@ -62,10 +63,13 @@ export const handler = middy().handler(async (event: unknown) => {
   else if (replayed?.batches) deps.log.info('usage.spill_replayed', { ...replayed });
   const rollup = await buildRollup(deps);
   await deps.store.save(rollup);
+  // Budgets on pace to run out before they reset: one warning each per period.
+  const forecasts = await sendForecastAlerts(rollup.budgets, deps.notifier, deps.clock.now());
   const summary = {
     range: rollup.range,
     budgets: rollup.budgets.length,
     replayed,
+    forecasts,
     ms: deps.clock.now().getTime() - started,
   };
   deps.log.info('rollup.saved', summary);

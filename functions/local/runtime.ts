@@ -27,6 +27,7 @@ import { createSlackNotifier, fanOut } from '../adapters/slack.ts';
 import type { Config } from '../config.ts';
 import { createAdminApi } from '../core/admin/api.ts';
 import { buildRollup, onDemandRollups } from '../core/analytics/rollup.ts';
+import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
 import { onceEach } from '../core/governance/thresholds.ts';
@@ -144,6 +145,14 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   });
 
   const compaction = config.lakeCompaction ? scheduleCompaction(dataDir, clock, log) : undefined;
+  // Hourly, as the rollup function does on AWS: warn of budgets on pace to run out.
+  const forecasts = setInterval(() => {
+    rollups
+      .latest()
+      .then((rollup) => (rollup ? sendForecastAlerts(rollup.budgets, notifier, clock.now()) : 0))
+      .catch((err: unknown) => log.error('alert.forecast_failed', { error: String(err) }));
+  }, 3_600_000);
+  forecasts.unref();
   installAwsLambdaShim();
   const dashboardDir = join(dataDir, 'dashboard');
   await buildDashboard({ outdir: dashboardDir });
@@ -172,6 +181,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       });
       await proxy.drain();
       await compaction?.stop();
+      clearInterval(forecasts);
       await query.close();
       client.destroy();
       bedrock.destroy();

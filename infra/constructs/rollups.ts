@@ -7,6 +7,7 @@ import type { IDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { ENV, SPILL_PREFIX } from '../../functions/config.ts';
+import type { Alerts } from './alerts.ts';
 import { type AthenaQueryAccess, grantAthenaQueries } from './athena-access.ts';
 import { acknowledge, objectWildcardFinding } from './nag.ts';
 import { gatewayFunction } from './node-function.ts';
@@ -23,6 +24,8 @@ export interface RollupsProps extends AthenaQueryAccess {
   readonly every?: Duration;
   /** Spilled usage records are replayed into this stream before each rollup. */
   readonly usageStream: IDeliveryStream;
+  /** Forecast alerts (budgets on pace to run out) are published here. */
+  readonly alerts: Alerts;
   /** More environment: the governance settings (budget periods shape the budget status). */
   readonly settings?: Record<string, string>;
 }
@@ -54,9 +57,19 @@ export class Rollups extends Construct {
         [ENV.rollupKey]: this.key,
         [ENV.spillBucket]: bucket.bucketName,
         [ENV.firehoseStream]: props.usageStream.deliveryStreamName,
+        [ENV.snsTopicArn]: props.alerts.topic.topicArn,
       },
     });
     props.table.grantReadData(this.function);
+    // Its one write to the table: claiming a forecast alert (`ALERT#...` items), so each is sent once.
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [props.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ALERT#*'] } },
+      }),
+    );
+    props.alerts.grantPublish(this.function);
     grantAthenaQueries(this.function, props);
     this.function.addToRolePolicy(
       new PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects(this.key)] }),

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
 import type { Rollup } from '../../functions/core/analytics/rollup.ts';
+import { sendForecastAlerts } from '../../functions/core/governance/forecast.ts';
 import { type DemoSummary, seedDemo } from '../../functions/local/demo-data.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
+import { collectingNotifier } from '../support/stores.ts';
 
 /** `npm run demo`'s synthetic history: a full org view, budgets near their limits, people lapsing. */
 let mock: MockUpstream;
@@ -72,5 +74,20 @@ describe('the demo history', () => {
     // Assess
     expect(me.user.user_id).toBe(summary.personId);
     expect(me.usage.length).toBeGreaterThan(0);
+  });
+
+  it('warns of the budgets on pace to run out before they reset', async () => {
+    // Prepare
+    const rollup = await get<Rollup>('/api/rollup');
+    const sent = collectingNotifier();
+
+    // Act
+    const raised = await sendForecastAlerts(rollup.budgets, sent, clock.now());
+
+    // Assess: Data, at ~90 % on the 20th, will run out in November; so will the people near their budgets.
+    expect(raised).toBe(sent.alerts.length);
+    const data = sent.alerts.find((a) => a.scope === 'team:data');
+    expect(data?.subject).toMatch(/^Tollgate: team 'Data' is on pace to run out of budget around \d+ Nov$/);
+    expect(sent.alerts.filter((a) => a.scope.startsWith('user:')).length).toBeGreaterThan(0);
   });
 });

@@ -61,6 +61,7 @@ export interface BudgetStatusRow {
   label: string;
   mode: BudgetCounter['mode'];
   period: string;
+  starts_at: string | null;
   resets_at: string | null;
   limit_micros: number;
   spent_micros: number;
@@ -211,6 +212,7 @@ async function budgetStatus(deps: RollupDeps, now: Date): Promise<BudgetStatusRo
         label: c.label,
         mode: c.mode,
         period: c.period,
+        starts_at: c.starts_at,
         resets_at: c.resets_at,
         limit_micros: c.limit_micros,
         spent_micros: state.spent_micros,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forecastBudget } from '../../../../functions/core/governance/forecast.ts';
+import { forecastAlert, forecastBudget } from '../../../../functions/core/governance/forecast.ts';
 
 const november = { starts_at: '2026-11-01T00:00:00.000Z', resets_at: '2026-12-01T00:00:00.000Z' };
 
@@ -47,5 +47,43 @@ describe('forecastBudget', () => {
 
     // Assess
     expect(f).toBeNull();
+  });
+});
+
+describe('forecastAlert', () => {
+  const budget = {
+    scope: 'team',
+    scope_id: 'backend',
+    label: 'backend-eng',
+    period: '2026-11',
+    ...november,
+    limit_micros: 2_000_000_000,
+    spent_micros: 1_000_000_000,
+    ...forecastBudget(
+      { ...november, spent_micros: 1_000_000_000, limit_micros: 2_000_000_000 },
+      new Date('2026-11-11T00:00:00.000Z'),
+    )!,
+  };
+
+  it('warns that a budget on pace to run out will do so around the day it does', () => {
+    // Act
+    const alert = forecastAlert(budget, new Date('2026-11-11T00:00:00.000Z'));
+
+    // Assess
+    expect(alert?.subject).toBe("Tollgate: team 'backend-eng' is on pace to run out of budget around 21 Nov");
+    expect(alert?.message).toContain('$2000.00 budget around 21 Nov');
+    expect(alert?.once_key).toBe('team:backend|2026-11|forecast');
+  });
+
+  it.each([
+    ['too early in the period (less than a tenth of it)', {}, '2026-11-02T12:00:00.000Z'],
+    ['not running out', { runs_out_at: null }, '2026-11-11T00:00:00.000Z'],
+    ['already spent (the 100 % alert says so)', { spent_micros: 2_000_000_000 }, '2026-11-11T00:00:00.000Z'],
+  ])('stays quiet for a budget %s', (_name, change, at) => {
+    // Act
+    const alert = forecastAlert({ ...budget, ...change }, new Date(at));
+
+    // Assess
+    expect(alert).toBeNull();
   });
 });
