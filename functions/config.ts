@@ -77,6 +77,8 @@ export interface Config {
   policy: GovernancePolicy;
   /** Whether the local runtime compacts settled days of the lake to Parquet (hourly). */
   lakeCompaction: boolean;
+  /** Whether a weekly digest of spend and adoption by team goes out on the alert channels. */
+  weeklyDigest: boolean;
 }
 
 const optional = z
@@ -112,6 +114,7 @@ const EnvSchema = z.object({
   TOLLGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   TOLLGATE_MODELS_JSON: optional,
   TOLLGATE_LAKE_COMPACT: z.enum(['true', 'false']).default('true'),
+  TOLLGATE_WEEKLY_DIGEST: z.enum(['true', 'false']).default('false'),
   TOLLGATE_BUDGET_TIMEZONE: z.string().default('UTC').refine(isValidTimeZone, 'expected an IANA time zone'),
   TOLLGATE_FAIR_OUTPUT_TOKENS: z.coerce.number().int().positive().default(4_096),
   TOLLGATE_FAIR_OVERSHOOT_PCT: z.coerce.number().nonnegative().max(100).default(10),
@@ -170,6 +173,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.TOLLGATE_LOG_LEVEL,
     modelsJson: e.TOLLGATE_MODELS_JSON,
     lakeCompaction: e.TOLLGATE_LAKE_COMPACT === 'true',
+    weeklyDigest: e.TOLLGATE_WEEKLY_DIGEST === 'true',
     policy: {
       timeZone: e.TOLLGATE_BUDGET_TIMEZONE,
       fairOutputTokens: e.TOLLGATE_FAIR_OUTPUT_TOKENS,
@@ -255,6 +259,7 @@ export const GOVERNANCE_CONTEXT = {
   fairOvershootPct: 'TOLLGATE_FAIR_OVERSHOOT_PCT',
   alertThresholds: 'TOLLGATE_ALERT_THRESHOLDS',
   keyCacheMs: 'TOLLGATE_KEY_CACHE_MS',
+  weeklyDigest: 'TOLLGATE_WEEKLY_DIGEST',
 } as const;
 
 /**

@@ -10,7 +10,7 @@
 import middy from '@middy/core';
 import { z } from 'zod';
 import { replaySpilled } from '../adapters/aws/firehose-sink.ts';
-import { buildRollup } from '../core/analytics/rollup.ts';
+import { buildRollup, weeklyDigest } from '../core/analytics/rollup.ts';
 import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
@@ -65,6 +65,8 @@ export const handler = middy().handler(async (event: unknown) => {
   await deps.store.save(rollup);
   // Budgets on pace to run out before they reset: one warning each per period.
   const forecasts = await sendForecastAlerts(rollup.budgets, deps.notifier, deps.clock.now());
+  const digest = config.weeklyDigest ? weeklyDigest(rollup, deps.clock.now()) : null;
+  if (digest) await deps.notifier.notify(digest);
   const summary = {
     range: rollup.range,
     budgets: rollup.budgets.length,

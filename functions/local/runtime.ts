@@ -26,7 +26,7 @@ import { createLogNotifier } from '../adapters/local/log-notifier.ts';
 import { createSlackNotifier, fanOut } from '../adapters/slack.ts';
 import type { Config } from '../config.ts';
 import { createAdminApi } from '../core/admin/api.ts';
-import { buildRollup, onDemandRollups } from '../core/analytics/rollup.ts';
+import { buildRollup, onDemandRollups, weeklyDigest } from '../core/analytics/rollup.ts';
 import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
@@ -145,11 +145,16 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   });
 
   const compaction = config.lakeCompaction ? scheduleCompaction(dataDir, clock, log) : undefined;
-  // Hourly, as the rollup function does on AWS: warn of budgets on pace to run out.
+  // Hourly, as the rollup function does on AWS: warn of budgets on pace to run out; the weekly digest.
   const forecasts = setInterval(() => {
     rollups
       .latest()
-      .then((rollup) => (rollup ? sendForecastAlerts(rollup.budgets, notifier, clock.now()) : 0))
+      .then(async (rollup) => {
+        if (!rollup) return;
+        await sendForecastAlerts(rollup.budgets, notifier, clock.now());
+        const digest = config.weeklyDigest ? weeklyDigest(rollup, clock.now()) : null;
+        if (digest) await notifier.notify(digest);
+      })
       .catch((err: unknown) => log.error('alert.forecast_failed', { error: String(err) }));
   }, 3_600_000);
   forecasts.unref();

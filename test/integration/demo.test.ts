@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
-import type { Rollup } from '../../functions/core/analytics/rollup.ts';
+import { type Rollup, weeklyDigest } from '../../functions/core/analytics/rollup.ts';
+import { usd } from '../../functions/core/errors.ts';
 import { sendForecastAlerts } from '../../functions/core/governance/forecast.ts';
 import { type DemoSummary, seedDemo } from '../../functions/local/demo-data.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -89,5 +90,26 @@ describe('the demo history', () => {
     const data = sent.alerts.find((a) => a.scope === 'team:data');
     expect(data?.subject).toMatch(/^Tollgate: team 'Data' is on pace to run out of budget around \d+ Nov$/);
     expect(sent.alerts.filter((a) => a.scope.startsWith('user:')).length).toBeGreaterThan(0);
+  });
+
+  it('sums the last 7 days by team into a weekly digest, sent once per week', async () => {
+    // Prepare
+    const rollup = await get<Rollup>('/api/rollup');
+    const weekAgo = '2026-11-13';
+    const expected = rollup.spend.team.filter((r) => r.day > weekAgo).reduce((s, r) => s + r.cost_micros, 0);
+
+    // Act
+    const digest = weeklyDigest(rollup, clock.now());
+
+    // Assess
+    expect(digest?.subject).toBe(`Tollgate weekly digest: ${usd(expected)} in the last 7 days`);
+    expect(
+      digest?.message
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(':')[0])
+        .sort(),
+    ).toEqual(['data', 'mobile', 'platform', 'web']);
+    expect(digest?.once_key).toBe('digest|2026-11-16');
   });
 });

@@ -3,12 +3,15 @@
  * budget, for the dashboard. On AWS a scheduled function builds it hourly on Athena and stores it;
  * locally the admin API builds it on DuckDB on demand and keeps it for a minute. Same code, same SQL.
  */
+
+import { usd } from '../errors.ts';
 import { forecastBudget } from '../governance/forecast.ts';
 import { keyCounter } from '../governance/keys.ts';
 import { type GovernancePolicy, orgCounter } from '../governance/scopes.ts';
 import { teamCounter } from '../governance/teams.ts';
 import { userCounter } from '../governance/users.ts';
 import type {
+  Alert,
   BudgetCounter,
   BudgetLedger,
   Clock,
@@ -250,5 +253,42 @@ export function onDemandRollups(build: () => Promise<Rollup>, ttlMs: number, clo
       }
       return kept.rollup;
     },
+  };
+}
+
+/**
+ * The weekly digest (opt-in, `TOLLGATE_WEEKLY_DIGEST`): each team's spend over the last 7 days and
+ * its weekly active rate, from the rollup. Sent once per ISO week.
+ */
+export function weeklyDigest(rollup: Rollup, now: Date): Alert | null {
+  const weekAgo = new Date(now.getTime() - 7 * 86_400_000).toISOString().slice(0, 10);
+  const spend = new Map<string, number>();
+  for (const r of rollup.spend.team)
+    if (r.day > weekAgo) spend.set(r.value, (spend.get(r.value) ?? 0) + r.cost_micros);
+  if (spend.size === 0) return null;
+  const lastWeek = rollup.adoption.weekly_active
+    .map((r) => r.week)
+    .sort()
+    .at(-1);
+  const rate = (team: string) =>
+    rollup.adoption.weekly_active.find((r) => r.week === lastWeek && r.team_id === team)?.weekly_active_rate;
+  const lines = [...spend]
+    .sort(([, a], [, b]) => b - a)
+    .map(([team, micros]) => {
+      const r = rate(team);
+      return `${team}: ${usd(micros)}${r === undefined || r === null ? '' : `, ${Math.round(r * 100)}% of key holders active`}`;
+    });
+  const total = [...spend.values()].reduce((a, b) => a + b, 0);
+  const monday = new Date(
+    Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - ((now.getUTCDay() + 6) % 7)),
+  );
+  return {
+    severity: 'info',
+    subject: `Tollgate weekly digest: ${usd(total)} in the last 7 days`,
+    message: `Spend and adoption by team, the 7 days to ${rollup.range.to}:\n${lines.join('\n')}`,
+    scope: 'org:digest',
+    once_key: `digest|${monday.toISOString().slice(0, 10)}`,
+    once_until: new Date(monday.getTime() + 7 * 86_400_000).toISOString(),
+    details: { kind: 'weekly_digest', total_micros: total },
   };
 }
