@@ -27,10 +27,11 @@ import { createSlackNotifier, fanOut } from '../adapters/slack.ts';
 import type { Config } from '../config.ts';
 import { createAdminApi } from '../core/admin/api.ts';
 import { buildRollup, onDemandRollups, weeklyDigest } from '../core/analytics/rollup.ts';
+import { topSpenders } from '../core/analytics/spend.ts';
 import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
-import { onceEach } from '../core/governance/thresholds.ts';
+import { onceEach, withTopSpenders } from '../core/governance/thresholds.ts';
 import {
   type BudgetLedger,
   type Clock,
@@ -94,7 +95,11 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const audit = createDynamoAuditLog(client, config.tableName, clock);
   const notifier = onceEach(
     createDynamoAlertClaims(client, config.tableName),
-    options.notifier ?? localNotifier(config, dataDir, log),
+    withTopSpenders(
+      (budget, range) => topSpenders(query, budget, range),
+      options.notifier ?? localNotifier(config, dataDir, log),
+      () => clock.now(),
+    ),
   );
   const proxyTeams = cachedDocumentStore(teams, config.keyCacheMs, clock);
   const proxyUsers = cachedDocumentStore(users, config.keyCacheMs, clock);

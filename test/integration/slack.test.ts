@@ -212,5 +212,10 @@ describe('a gateway with TOLLGATE_SLACK_WEBHOOK_URL', () => {
 
     // Assess: 5 × 164 = 820 µ$ of 1,000 crosses 50 % and 80 %, each posted once.
     expect(posts.map((p) => String(p.text).match(/reached (\d+)%/)?.[1]).sort()).toEqual(['50', '80']);
+    // The 80 % message names where the money went in that budget: 4 × 164 µ$ by then.
+    const eighty = posts.find((p) => String(p.text).includes('reached 80%'));
+    expect(String(eighty?.text)).toContain(
+      'Top spenders this period — users: (none) $0.00; models: gpt-4.1-mini $0.00; agents: other $0.00.',
+    );
   });
 });

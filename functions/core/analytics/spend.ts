@@ -250,3 +250,48 @@ export async function personalSpend(
     output_tokens: integer(row, 'output_tokens'),
   }));
 }
+
+const SCOPE_COLUMN: Record<string, string | null> = {
+  team: 'team_id',
+  user: 'user_id',
+  key: 'key_id',
+  key_model: 'key_id',
+  key_provider: 'key_id',
+  org: null,
+};
+
+/** The three biggest spenders by `by` within one budget's scope and days. */
+export function topSpendersSql(scope: string, by: 'user_id' | 'model_used' | 'agent'): string {
+  const column = SCOPE_COLUMN[scope];
+  const filter = column ? `dt BETWEEN ? AND ? AND ${column} = ?` : 'dt BETWEEN ? AND ?';
+  return `${dedupedUsage(['request_id', 'ts', by, 'cost_micros', ...(column && column !== by ? [column] : [])], filter)}
+SELECT COALESCE(${by}, '${NONE}') AS value, sum(cost_micros) AS cost_micros
+FROM deduped
+WHERE copy_number = 1
+GROUP BY COALESCE(${by}, '${NONE}')
+ORDER BY cost_micros DESC, value
+LIMIT 3`;
+}
+
+/** A type, not an interface, so it reads as a record of rankings wherever one is expected. */
+export type TopSpenders = Record<
+  'users' | 'models' | 'agents',
+  Array<{ value: string; cost_micros: number }>
+>;
+
+/** Who and what spent most of one budget (key ids for the key scopes), for an alert's message. */
+export async function topSpenders(
+  engine: QueryEngine,
+  budget: { scope: string; scope_id: string },
+  range: DayRange,
+): Promise<TopSpenders> {
+  const id = budget.scope.startsWith('key_') ? (budget.scope_id.split('/')[0] ?? '') : budget.scope_id;
+  const params = SCOPE_COLUMN[budget.scope] ? [...checkRange(range), id] : checkRange(range);
+  const run = async (by: 'user_id' | 'model_used' | 'agent') =>
+    (await engine.query(topSpendersSql(budget.scope, by), params)).map((row) => ({
+      value: text(row, 'value') ?? NONE,
+      cost_micros: integer(row, 'cost_micros'),
+    }));
+  const [users, models, agents] = await Promise.all([run('user_id'), run('model_used'), run('agent')]);
+  return { users, models, agents };
+}

@@ -52,6 +52,7 @@ export function toAlert(c: BudgetCrossing): Alert {
       scope_id: counter.scope_id,
       label: counter.label,
       period: counter.period,
+      starts_at: counter.starts_at,
       level: c.level,
       level_micros: c.level_micros,
       spent_micros: c.spent_micros,
@@ -70,6 +71,44 @@ export function onceEach(claims: AlertClaims, notifier: Notifier): Notifier {
     async notify(alert) {
       if (alert.once_key && !(await claims.claim(alert.once_key, alert.once_until ?? null))) return;
       await notifier.notify(alert);
+    },
+  };
+}
+
+/**
+ * Adds the biggest spenders (by person, model and agent) of the alert's budget in its period to the
+ * message, so whoever reads it knows where to look. An alert without a budget, or a failed lookup,
+ * goes out as it is.
+ */
+export function withTopSpenders(
+  lookup: (
+    budget: { scope: string; scope_id: string },
+    range: { from: string; to: string },
+  ) => Promise<Record<string, Array<{ value: string; cost_micros: number }>>>,
+  notifier: Notifier,
+  now: () => Date,
+): Notifier {
+  return {
+    async notify(alert) {
+      const d = alert.details ?? {};
+      if (typeof d.scope !== 'string' || typeof d.scope_id !== 'string') return notifier.notify(alert);
+      const from = typeof d.starts_at === 'string' ? d.starts_at.slice(0, 10) : '2000-01-01';
+      try {
+        const top = await lookup(
+          { scope: d.scope, scope_id: d.scope_id },
+          { from, to: now().toISOString().slice(0, 10) },
+        );
+        const lines = Object.entries(top)
+          .filter(([, rows]) => rows.length > 0)
+          .map(([by, rows]) => `${by}: ${rows.map((r) => `${r.value} ${usd(r.cost_micros)}`).join(', ')}`);
+        if (lines.length === 0) return notifier.notify(alert);
+        return notifier.notify({
+          ...alert,
+          message: `${alert.message}\nTop spenders this period — ${lines.join('; ')}.`,
+        });
+      } catch {
+        return notifier.notify(alert);
+      }
     },
   };
 }
