@@ -4,7 +4,7 @@
  * never ranking individuals), and how the gateway behaves. Everything comes from the rollup.
  */
 import type { BudgetStatusRow, Rollup } from '../../functions/core/analytics/rollup.ts';
-import type { SpendRow, SpendTotalRow } from '../../functions/core/analytics/spend.ts';
+import { type SpendRow, type SpendTotalRow, totalsByValue } from '../../functions/core/analytics/spend.ts';
 import { api } from './api.ts';
 import { lines, pivot, stackedBars } from './charts.ts';
 import { byId, type Column, el, renderTable, setCsv, showStatus } from './dom.ts';
@@ -199,16 +199,6 @@ const TOTAL_COLUMNS: Column<SpendTotalRow>[] = [
   },
 ];
 
-function totalsOf(rows: SpendRow[]): SpendTotalRow[] {
-  const by = new Map<string, SpendTotalRow>();
-  for (const { day: _d, ...r } of rows) {
-    const t = by.get(r.value);
-    if (!t) by.set(r.value, { ...r });
-    else for (const k of Object.keys(r) as Array<keyof SpendTotalRow>) if (k !== 'value') t[k] += r[k];
-  }
-  return [...by.values()].sort((a, b) => b.cost_micros - a.cost_micros || a.value.localeCompare(b.value));
-}
-
 let spendAsked = 0;
 
 /**
@@ -250,7 +240,7 @@ function drawSpend(rows: SpendRow[], dimension: string, range: string): void {
       { ...TOTAL_COLUMNS[0]!, label: dimension[0]!.toUpperCase() + dimension.slice(1) },
       ...TOTAL_COLUMNS.slice(1),
     ],
-    totalsOf(rows),
+    totalsByValue(rows),
     'No spend in this range.',
   );
 }
