@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { ENV } from '../functions/config.ts';
 import { AdminApi } from './constructs/admin-api.ts';
 import { Alerts } from './constructs/alerts.ts';
 import { BudgetTable } from './constructs/budget-table.ts';
@@ -70,7 +71,18 @@ export class TollgateStack extends Stack {
       adminApiUrl: admin.url.url,
     });
 
-    const slack = new SlackForwarder(this, 'Slack', { topic: alerts.topic, dashboardUrl: dashboard.url });
+    const slack = new SlackForwarder(this, 'Slack', {
+      topic: alerts.topic,
+      dashboardUrl: dashboard.url,
+      athena: {
+        workgroupName: lake.workgroup.ref,
+        databaseName: lake.table.database.databaseName,
+        usageTable: lake.table,
+        queryResultsBucket: lake.resultsBucket,
+      },
+    });
+    // Alerts link the dashboard (email through SNS; Slack through the forwarder).
+    for (const fn of [proxy.function, rollups.function]) fn.addEnvironment(ENV.dashboardUrl, dashboard.url);
 
     new CfnOutput(this, 'ProxyUrl', { value: proxy.url.url, description: 'Base URL for agents' });
     new CfnOutput(this, 'AdminApiUrl', { value: admin.url.url });

@@ -45,7 +45,7 @@ function alertNotifier() {
   return onceEach(
     createDynamoAlertClaims(dynamo, config.tableName),
     config.snsTopicArn
-      ? createSnsNotifier(new SNSClient({ region: config.region }), config.snsTopicArn)
+      ? createSnsNotifier(new SNSClient({ region: config.region }), config.snsTopicArn, config.dashboardUrl)
       : createLogNotifier(log),
   );
 }

@@ -1,19 +1,28 @@
 import type { SNSEvent } from 'aws-lambda';
 import { postToSlack, type SlackOptions } from '../adapters/slack.ts';
-import type { Alert } from '../core/ports.ts';
+import { type TopSpendersLookup, withTopSpenders } from '../core/governance/thresholds.ts';
+import { type Alert, type Notifier, systemClock } from '../core/ports.ts';
 
 /**
  * The forwarder's work, apart from its Lambda shell: an SNS alert (subject, message, and the `event`,
- * `severity` and `scope` attributes the SNS notifier sets) back into an Alert, posted to Slack.
- * Without a webhook configured it does nothing (email alone was chosen).
+ * `severity` and `scope` attributes the SNS notifier sets) back into an Alert, with the budget's top
+ * spenders added when a lookup is given, posted to Slack. Without a webhook it does nothing.
  */
 export function createSlackForwarder(
-  options: Omit<SlackOptions, 'webhookUrl'> & { webhookUrl: string | undefined },
+  options: Omit<SlackOptions, 'webhookUrl'> & {
+    webhookUrl: string | undefined;
+    lookup?: TopSpendersLookup;
+    now?: () => Date;
+  },
 ) {
   return async (event: SNSEvent): Promise<{ posted: number }> => {
     const { webhookUrl } = options;
     if (!webhookUrl) return { posted: 0 };
-    for (const record of event.Records) await postToSlack(toAlert(record.Sns), { ...options, webhookUrl });
+    const slack: Notifier = { notify: (alert) => postToSlack(alert, { ...options, webhookUrl }) };
+    const notifier = options.lookup
+      ? withTopSpenders(options.lookup, slack, options.now ?? (() => systemClock.now()))
+      : slack;
+    for (const record of event.Records) await notifier.notify(toAlert(record.Sns));
     return { posted: event.Records.length };
   };
 }

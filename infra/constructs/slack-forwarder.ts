@@ -6,12 +6,15 @@ import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/config.ts';
+import { type AthenaQueryAccess, grantAthenaQueries } from './athena-access.ts';
 import { acknowledge } from './nag.ts';
 import { gatewayFunction } from './node-function.ts';
 
 export interface SlackForwarderProps {
   /** The alerts topic it is subscribed to. */
   readonly topic: Topic;
+  /** Athena, to name each budget's top spenders in the message. */
+  readonly athena: AthenaQueryAccess & { databaseName: string };
   /**
    * Linked from every message.
    * @default - no link
@@ -59,6 +62,9 @@ export class SlackForwarder extends Construct {
       timeout: Duration.seconds(60),
       environment: {
         [ENV.slackWebhookSecretArn]: this.webhookSecret.secretArn,
+        [ENV.athenaWorkgroup]: props.athena.workgroupName,
+        [ENV.athenaDatabase]: props.athena.databaseName,
+        [ENV.usageTable]: props.athena.usageTable.tableName,
         ...(props.dashboardUrl && { [ENV.dashboardUrl]: props.dashboardUrl }),
       },
     });
@@ -69,6 +75,7 @@ export class SlackForwarder extends Construct {
     };
     this.deadLetters.grantSendMessages(this.function);
     this.webhookSecret.grantRead(this.function);
+    grantAthenaQueries(this.function, props.athena);
     props.topic.addSubscription(new LambdaSubscription(this.function));
   }
 }

@@ -175,6 +175,35 @@ describe('the forwarder function (SNS to Slack)', () => {
     expect(JSON.stringify(posts[0])).toContain('*Spent*\\n$1610.00');
   });
 
+  it("adds the budget's top spenders this period from the lookup (Athena on AWS)", async () => {
+    // Prepare
+    const asked: unknown[] = [];
+    const lookup = async (budget: unknown, range: unknown) => {
+      asked.push({ budget, range });
+      return {
+        users: [{ value: 'ann', cost_micros: 900_000_000 }],
+        models: [{ value: 'claude-opus-4-5', cost_micros: 1_200_000_000 }],
+        agents: [{ value: 'claude-code', cost_micros: 1_500_000_000 }],
+      };
+    };
+
+    // Act
+    await createSlackForwarder({
+      webhookUrl: url,
+      backoffMs: 1,
+      lookup,
+      now: () => new Date('2026-12-20T00:00:00Z'),
+    })(event());
+
+    // Assess
+    expect(asked).toEqual([
+      { budget: { scope: 'team', scope_id: 'backend' }, range: { from: '2026-12-01', to: '2026-12-20' } },
+    ]);
+    expect(String(posts[0]?.text)).toContain(
+      'Top spenders this period — users: ann $900.00; models: claude-opus-4-5 $1200.00; agents: claude-code $1500.00.',
+    );
+  });
+
   it('throws when Slack stays down, so Lambda retries the event and then dead-letters it', async () => {
     // Prepare
     answers = [500, 500];

@@ -9,14 +9,14 @@ const MAX_SUBJECT = 100;
  * event as JSON in a message attribute, and `severity` and `scope` as attributes that subscriptions
  * can filter on.
  */
-export function createSnsNotifier(client: SNSClient, topicArn: string): Notifier {
+export function createSnsNotifier(client: SNSClient, topicArn: string, dashboardUrl?: string): Notifier {
   return {
     async notify(alert) {
       await client.send(
         new PublishCommand({
           TopicArn: topicArn,
           Subject: alert.subject.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_SUBJECT),
-          Message: alert.message,
+          Message: dashboardUrl ? `${alert.message}\n\nDashboard: ${dashboardUrl}` : alert.message,
           MessageAttributes: {
             severity: { DataType: 'String', StringValue: alert.severity },
             scope: { DataType: 'String', StringValue: alert.scope },

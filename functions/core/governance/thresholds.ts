@@ -5,6 +5,7 @@
  */
 import { usd } from '../errors.ts';
 import type { Alert, AlertClaims, BudgetCounter, Notifier, Settlement } from '../ports.ts';
+import { forecastBudget } from './forecast.ts';
 
 export interface BudgetCrossing {
   counter: BudgetCounter;
@@ -30,8 +31,17 @@ export function crossings(settlements: Settlement[], thresholdsPct: number[]): B
 }
 
 /** The alert a person can act on: which budget, how much of it is spent, when it resets. */
-export function toAlert(c: BudgetCrossing): Alert {
+export function toAlert(c: BudgetCrossing, now?: Date): Alert {
   const { counter } = c;
+  const pace =
+    now && counter.limit_micros !== null
+      ? forecastBudget({ ...counter, spent_micros: c.spent_micros }, now)
+      : null;
+  const outlook = pace
+    ? pace.runs_out_at
+      ? ` At this pace it runs out around ${pace.runs_out_at.slice(0, 10)}.`
+      : ` At this pace it ends the period near ${usd(pace.forecast_micros)}.`
+    : '';
   const what = `${counter.scope} '${counter.label}'`;
   const limit = counter.limit_micros === null ? 'no limit' : usd(counter.limit_micros);
   const reached =
@@ -42,7 +52,7 @@ export function toAlert(c: BudgetCrossing): Alert {
   return {
     severity,
     subject: `Tollgate: ${what} reached ${c.level === 'soft_budget' ? 'its soft budget' : `${c.level}% of its budget`}`,
-    message: `The ${what} has reached ${reached}: ${usd(c.spent_micros)} spent of ${limit} (period ${counter.period}).${resets}`,
+    message: `The ${what} has reached ${reached}: ${usd(c.spent_micros)} spent of ${limit} (period ${counter.period}).${outlook}${resets}`,
     scope: `${counter.scope}:${counter.scope_id}`,
     once_key: `${counter.scope}:${counter.scope_id}|${counter.period}|${c.level}`,
     once_until: counter.resets_at,
@@ -75,19 +85,18 @@ export function onceEach(claims: AlertClaims, notifier: Notifier): Notifier {
   };
 }
 
+/** The biggest spenders of a budget over some days, by person, model and agent. */
+export type TopSpendersLookup = (
+  budget: { scope: string; scope_id: string },
+  range: { from: string; to: string },
+) => Promise<Record<string, Array<{ value: string; cost_micros: number }>>>;
+
 /**
  * Adds the biggest spenders (by person, model and agent) of the alert's budget in its period to the
  * message, so whoever reads it knows where to look. An alert without a budget, or a failed lookup,
  * goes out as it is.
  */
-export function withTopSpenders(
-  lookup: (
-    budget: { scope: string; scope_id: string },
-    range: { from: string; to: string },
-  ) => Promise<Record<string, Array<{ value: string; cost_micros: number }>>>,
-  notifier: Notifier,
-  now: () => Date,
-): Notifier {
+export function withTopSpenders(lookup: TopSpendersLookup, notifier: Notifier, now: () => Date): Notifier {
   return {
     async notify(alert) {
       const d = alert.details ?? {};

@@ -174,7 +174,9 @@ export function createFinisher(deps: {
 
   /** Threshold and soft-budget crossings this settlement caused; delivery never fails the request. */
   async function alert(call: CallState, settlements: Settlement[]): Promise<void> {
-    const events = crossings(settlements, deps.policy.alertThresholdsPct).map(toAlert);
+    const events = crossings(settlements, deps.policy.alertThresholdsPct).map((c) =>
+      toAlert(c, deps.clock.now()),
+    );
     await Promise.all(
       events.map((event) =>
         deps.notifier.notify(event).catch((err: unknown) => {

@@ -107,3 +107,16 @@ describe('onceEach', () => {
     expect(alert.once_key).toBe('team:backend|2026-12|80');
   });
 });
+
+describe('toAlert with the time', () => {
+  it('adds where the budget is heading at its pace so far', () => {
+    // Prepare: $1,602 of $2,000 spent in the first 10 days of December: $160.20 a day → out on day 12.5.
+    const [crossing] = crossings(settled(1_598_000_000, 1_602_000_000), [80]);
+
+    // Act
+    const alert = toAlert(crossing!, new Date('2026-12-11T00:00:00.000Z'));
+
+    // Assess
+    expect(alert.message).toContain('At this pace it runs out around 2026-12-13.');
+  });
+});
