@@ -174,6 +174,25 @@ async function generate(dir: string): Promise<number> {
   return performance.now() - started;
 }
 
+/** Every report of the rollup: its name, its SQL text, and how to run it. */
+function reportsOf(dims: SpendDimension[]) {
+  type Report = { name: string; sql: string; run: (q: QueryEngine, range: DayRange) => Promise<unknown[]> };
+  const reports: Report[] = dims.map((d) => ({
+    name: `spend by ${d}`,
+    sql: spendSql(d),
+    run: (q, r) => spendBy(q, d, r),
+  }));
+  reports.push(
+    { name: 'latency by model', sql: LATENCY_SQL, run: latencyByModel },
+    { name: 'denials and errors', sql: OUTCOMES_SQL, run: denialsAndErrors },
+    { name: 'weekly active', sql: WEEKLY_ACTIVE_SQL, run: weeklyActive },
+    { name: 'repeat usage', sql: REPEAT_USAGE_SQL, run: repeatUsage },
+    { name: 'tools per person', sql: TOOLS_PER_PERSON_SQL, run: toolsPerPerson },
+    { name: 'new and lapsed', sql: NEW_AND_LAPSED_SQL, run: newAndLapsed },
+  );
+  return reports;
+}
+
 async function timed<T>(name: string, run: () => Promise<T>, rows: (r: T) => number) {
   const started = performance.now();
   const result = await run();
@@ -226,56 +245,15 @@ async function main() {
     const range = { from: FIRST_DAY, to: LAST_DAY };
     const dims = Object.keys(SPEND_DIMENSIONS) as SpendDimension[];
     const runs = [];
-    for (const d of dims)
+    for (const report of reportsOf(dims)) {
       runs.push(
         await timed(
-          `spend by ${d}`,
-          () => spendBy(q, d, range),
-          (r) => r.length,
+          report.name,
+          () => report.run(q, range),
+          (rows) => rows.length,
         ),
       );
-    runs.push(
-      await timed(
-        'latency by model',
-        () => latencyByModel(q, range),
-        (r) => r.length,
-      ),
-    );
-    runs.push(
-      await timed(
-        'denials and errors',
-        () => denialsAndErrors(q, range),
-        (r) => r.length,
-      ),
-    );
-    runs.push(
-      await timed(
-        'weekly active',
-        () => weeklyActive(q, range),
-        (r) => r.length,
-      ),
-    );
-    runs.push(
-      await timed(
-        'repeat usage',
-        () => repeatUsage(q, range),
-        (r) => r.length,
-      ),
-    );
-    runs.push(
-      await timed(
-        'tools per person',
-        () => toolsPerPerson(q, range),
-        (r) => r.length,
-      ),
-    );
-    runs.push(
-      await timed(
-        'new and lapsed',
-        () => newAndLapsed(q, range),
-        (r) => r.length,
-      ),
-    );
+    }
     await engine.close();
     const total = runs.reduce((s, r) => s + r.ms, 0);
     console.log(
@@ -290,15 +268,7 @@ async function main() {
 
     const month = { from: '2026-11-01', to: LAST_DAY };
     const bytes = await columnBytes(dir, month);
-    const sqls: Array<[string, string]> = [
-      ...dims.map((d): [string, string] => [`spend by ${d}`, spendSql(d)]),
-      ['latency by model', LATENCY_SQL],
-      ['denials and errors', OUTCOMES_SQL],
-      ['weekly active', WEEKLY_ACTIVE_SQL],
-      ['repeat usage', REPEAT_USAGE_SQL],
-      ['tools per person', TOOLS_PER_PERSON_SQL],
-      ['new and lapsed', NEW_AND_LAPSED_SQL],
-    ];
+    const sqls = reportsOf(dims).map((r): [string, string] => [r.name, r.sql]);
     console.log(
       `Athena bytes scanned for a monthly rollup (${month.from} to ${month.to}, partition projection on dt)`,
     );
