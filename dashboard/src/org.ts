@@ -5,6 +5,7 @@
  */
 import type { BudgetStatusRow, Rollup } from '../../functions/core/analytics/rollup.ts';
 import { type SpendRow, type SpendTotalRow, totalsByValue } from '../../functions/core/analytics/spend.ts';
+import { forecastBudget } from '../../functions/core/governance/forecast.ts';
 import { api } from './api.ts';
 import { lines, pivot, stackedBars } from './charts.ts';
 import { byId, type Column, el, renderTable, setCsv, showStatus } from './dom.ts';
@@ -80,13 +81,18 @@ function renderTiles(rollup: OrgRollup, teamRows: SpendRow[], team: string, from
   const sum = (pick: (r: SpendRow) => number, rows = teamRows) => rows.reduce((s, r) => s + pick(r), 0);
   const month = rollup.range.to.slice(0, 7);
   const monthRows = rollup.spend.team.filter((r) => r.day.startsWith(month) && (!team || r.value === team));
-  const now = Date.parse(rollup.generated_at);
-  const monthStart = Date.parse(`${month}-01T00:00:00Z`);
+  // The month at its pace so far, the same projection the budgets get (governance/forecast.ts).
+  const monthStart = new Date(`${month}-01T00:00:00Z`);
   const next = new Date(monthStart);
   next.setUTCMonth(next.getUTCMonth() + 1);
-  const elapsed = Math.max(3_600_000, now - monthStart);
-  const forecast = Math.round(
-    (sum((r) => r.cost_micros, monthRows) * (next.getTime() - monthStart)) / elapsed,
+  const forecast = forecastBudget(
+    {
+      spent_micros: sum((r) => r.cost_micros, monthRows),
+      limit_micros: null,
+      starts_at: monthStart.toISOString(),
+      resets_at: next.toISOString(),
+    },
+    new Date(rollup.generated_at),
   );
   const weeks = rollup.adoption.weekly_active.filter((r) => !team || r.team_id === team);
   const lastWeek = latestWeek(weeks);
@@ -98,7 +104,7 @@ function renderTiles(rollup: OrgRollup, teamRows: SpendRow[], team: string, from
   const share = prompt ? pct(sum((r) => r.cache_read_tokens) / prompt) : '—';
   const tiles: Array<[string, string, string]> = [
     ['Spend', money(sum((r) => r.cost_micros)), 'billed in this range'],
-    ['Forecast', money(forecast), `for ${month} at this month's pace`],
+    ['Forecast', forecast ? money(forecast.forecast_micros) : '—', `for ${month} at this month's pace`],
     ['Requests', formatCount(sum((r) => r.requests)), 'in this range'],
     [
       'Weekly active',

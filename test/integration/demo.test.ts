@@ -83,10 +83,9 @@ describe('the demo history', () => {
     const sent = collectingNotifier();
 
     // Act
-    const raised = await sendForecastAlerts(rollup.budgets, sent, clock.now());
+    await sendForecastAlerts(rollup.budgets, sent, clock.now());
 
     // Assess: Data, at ~90 % on the 20th, will run out in November; so will the people near their budgets.
-    expect(raised).toBe(sent.alerts.length);
     const data = sent.alerts.find((a) => a.scope === 'team:data');
     expect(data?.subject).toMatch(/^Tollgate: team 'Data' is on pace to run out of budget around \d+ Nov$/);
     expect(sent.alerts.filter((a) => a.scope.startsWith('user:')).length).toBeGreaterThan(0);

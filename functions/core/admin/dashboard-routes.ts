@@ -6,10 +6,9 @@
  */
 
 import { z } from 'zod';
-import { lastDays, type Rollup } from '../analytics/rollup.ts';
+import { lastDays, type Rollup, statusOfBudgets } from '../analytics/rollup.ts';
 import { personalSpend, spendBy } from '../analytics/spend.ts';
 import { GatewayError } from '../errors.ts';
-import { forecastBudget } from '../governance/forecast.ts';
 import { keyCounter } from '../governance/keys.ts';
 import { teamCounter } from '../governance/teams.ts';
 import { userCounter } from '../governance/users.ts';
@@ -93,30 +92,11 @@ export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
         userCounter(user, now, zone),
         ...(team ? [teamCounter(team, now, zone)] : []),
         ...mine.filter((k) => !k.blocked).map((k) => keyCounter(k, now, zone)),
-      ].filter((c) => c.limit_micros !== null);
+      ];
       const [info, described, budgets, usage] = await Promise.all([
         describeUser(ledger, user, now, zone),
         Promise.all(mine.map((k) => describeKey(ledger, k, now, zone))),
-        Promise.all(
-          counters.map(async (c) => {
-            const { spent_micros, committed_micros } = await ledger.read(c);
-            const limit = c.limit_micros ?? 0;
-            return {
-              scope: c.scope,
-              label: c.label,
-              mode: c.mode,
-              resets_at: c.resets_at,
-              limit_micros: limit,
-              spent_micros,
-              reserved_micros: committed_micros - spent_micros,
-              used_pct: limit === 0 ? 100 : Math.round((spent_micros / limit) * 1000) / 10,
-              ...(forecastBudget({ ...c, spent_micros }, now) ?? {
-                forecast_micros: null,
-                runs_out_at: null,
-              }),
-            };
-          }),
-        ),
+        statusOfBudgets(ledger, counters, now),
         personalSpend(query, user.user_id, lastDays(now, PERSONAL_DAYS)),
       ]);
       return Response.json({ user: info, team_id: key.team_id, budgets, keys: described, usage });

@@ -205,10 +205,26 @@ async function budgetStatus(deps: RollupDeps, now: Date): Promise<BudgetStatusRo
     ...users.map((u) => userCounter(u, now, zone)),
     ...teams.map((t) => teamCounter(t, now, zone)),
     ...(deps.policy.org ? [orgCounter(deps.policy.org, now, zone)] : []),
-  ].filter((c): c is BudgetCounter & { limit_micros: number } => c.limit_micros !== null);
+  ];
+  return statusOfBudgets(deps.ledger, counters, now);
+}
+
+/**
+ * The status of the counters that have a limit, in their current period: spent, in flight, percent
+ * and forecast, by risk (soonest to run out first, then the most used). The org view and a person's
+ * own page both show budgets this way.
+ */
+export async function statusOfBudgets(
+  ledger: BudgetLedger,
+  counters: BudgetCounter[],
+  now: Date,
+): Promise<BudgetStatusRow[]> {
+  const limited = counters.filter(
+    (c): c is BudgetCounter & { limit_micros: number } => c.limit_micros !== null,
+  );
   const rows = await Promise.all(
-    counters.map(async (c) => {
-      const state = await deps.ledger.read(c);
+    limited.map(async (c): Promise<BudgetStatusRow> => {
+      const state = await ledger.read(c);
       return {
         scope: c.scope,
         scope_id: c.scope_id,
