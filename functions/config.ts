@@ -73,6 +73,14 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** JSON list of model catalog entries that add to or replace the built-in ones. */
   modelsJson: string | undefined;
+  routing: {
+    /** JSON list of routing rules kept in config, beside those saved through the admin API. */
+    rulesJson: string | undefined;
+    /** Upstream calls one request may make: its target and then fallbacks. */
+    maxAttempts: number;
+    /** A streamed attempt with a fallback left moves on when the provider has not answered by then. */
+    fallbackAfterMs: number;
+  };
   /** Budget time zone, fair-mode expectation, the org-wide budget and alert thresholds. */
   policy: GovernancePolicy;
   /** Whether the local runtime compacts settled days of the lake to Parquet (hourly). */
@@ -113,6 +121,9 @@ const EnvSchema = z.object({
   TOLLGATE_MAX_BODY_BYTES: int(6 * 1024 * 1024),
   TOLLGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   TOLLGATE_MODELS_JSON: optional,
+  TOLLGATE_ROUTING_RULES_JSON: optional,
+  TOLLGATE_ROUTING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(5).default(3),
+  TOLLGATE_FALLBACK_AFTER_MS: z.coerce.number().int().positive().default(20_000),
   TOLLGATE_LAKE_COMPACT: z.enum(['true', 'false']).default('true'),
   TOLLGATE_WEEKLY_DIGEST: z.enum(['true', 'false']).default('false'),
   TOLLGATE_BUDGET_TIMEZONE: z.string().default('UTC').refine(isValidTimeZone, 'expected an IANA time zone'),
@@ -172,6 +183,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: e.TOLLGATE_MAX_BODY_BYTES,
     logLevel: e.TOLLGATE_LOG_LEVEL,
     modelsJson: e.TOLLGATE_MODELS_JSON,
+    routing: {
+      rulesJson: e.TOLLGATE_ROUTING_RULES_JSON,
+      maxAttempts: e.TOLLGATE_ROUTING_MAX_ATTEMPTS,
+      fallbackAfterMs: e.TOLLGATE_FALLBACK_AFTER_MS,
+    },
     lakeCompaction: e.TOLLGATE_LAKE_COMPACT === 'true',
     weeklyDigest: e.TOLLGATE_WEEKLY_DIGEST === 'true',
     policy: {
@@ -260,6 +276,10 @@ export const GOVERNANCE_CONTEXT = {
   alertThresholds: 'TOLLGATE_ALERT_THRESHOLDS',
   keyCacheMs: 'TOLLGATE_KEY_CACHE_MS',
   weeklyDigest: 'TOLLGATE_WEEKLY_DIGEST',
+  models: 'TOLLGATE_MODELS_JSON',
+  routingRules: 'TOLLGATE_ROUTING_RULES_JSON',
+  routingMaxAttempts: 'TOLLGATE_ROUTING_MAX_ATTEMPTS',
+  fallbackAfterMs: 'TOLLGATE_FALLBACK_AFTER_MS',
 } as const;
 
 /**

@@ -4,6 +4,7 @@
  * dynalite speaks the DynamoDB API). Nothing here knows about an SDK.
  */
 import type { Rollup } from './analytics/rollup.ts';
+import type { RoutingRule } from './routing/rules.ts';
 import type { UsageRecord } from './usage/record.ts';
 
 /**
@@ -287,6 +288,9 @@ export interface User extends BudgetSettings, RateSettings {
 }
 
 export type UserStore = DocumentStore<User>;
+
+/** Routing rules saved through the admin API (rules from config are not stored). */
+export type RuleStore = DocumentStore<RoutingRule>;
 
 /** Who did something through the admin API. */
 export type Actor = { type: 'master' } | { type: 'user'; user_id: string; key_id: string };

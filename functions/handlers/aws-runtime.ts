@@ -15,7 +15,11 @@ import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
 import { createDynamoAlertClaims } from '../adapters/aws/dynamo-alert-claims.ts';
 import { createDynamoAuditLog } from '../adapters/aws/dynamo-audit-log.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
-import { createDynamoTeamStore, createDynamoUserStore } from '../adapters/aws/dynamo-document-store.ts';
+import {
+  createDynamoRuleStore,
+  createDynamoTeamStore,
+  createDynamoUserStore,
+} from '../adapters/aws/dynamo-document-store.ts';
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
@@ -32,6 +36,8 @@ import { onceEach } from '../core/governance/thresholds.ts';
 import { systemClock } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import type { ProxyDeps } from '../core/proxy/pipeline.ts';
+import { ruleSource } from '../core/routing/rule-source.ts';
+import { rulesFromConfig } from '../core/routing/rules.ts';
 
 export const config: Config = loadConfig();
 const log = createLogger(config.logLevel);
@@ -39,6 +45,9 @@ const dynamo = new DynamoDBClient({ region: config.region });
 const secrets = new SecretsManagerClient({ region: config.region });
 const firehose = new FirehoseClient({ region: config.region });
 const s3 = new S3Client({ region: config.region });
+const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
+// Checked here as at synth: a rule in config that does not compile stops the cold start, loudly.
+const configRules = rulesFromConfig(config.routing.rulesJson, catalog, systemClock.now());
 
 /** Alerts to the SNS topic (the log without one), each claimed once. */
 function alertNotifier() {
@@ -106,12 +115,22 @@ export async function proxyDeps(): Promise<ProxyDeps> {
     upstream: (input, init) => fetch(input, init),
     upstreams: { bedrock: createBedrockFetch(bedrock) },
     clock: systemClock,
-    catalog: createModelCatalog(mergeModelOverrides(config.modelsJson)),
+    catalog,
     providers: await providerSettings(),
     log,
     newRequestId: randomUUID,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxBodyBytes: config.maxBodyBytes,
+    routing: {
+      rules: ruleSource(
+        configRules,
+        createDynamoRuleStore(dynamo, config.tableName),
+        config.keyCacheMs,
+        systemClock,
+      ).list,
+      maxAttempts: config.routing.maxAttempts,
+      fallbackAfterMs: config.routing.fallbackAfterMs,
+    },
   };
 }
 
@@ -129,7 +148,7 @@ function analyticsDeps(): RollupDeps {
       database: config.athena.database,
     }),
     clock: systemClock,
-    catalog: createModelCatalog(mergeModelOverrides(config.modelsJson)),
+    catalog,
   };
 }
 
@@ -149,6 +168,8 @@ export async function adminDeps(): Promise<AdminDeps> {
     ...analyticsDeps(),
     audit: createDynamoAuditLog(dynamo, config.tableName, systemClock),
     rollups: rollupStore(),
+    rules: createDynamoRuleStore(dynamo, config.tableName),
+    configRules,
     log,
     masterKey,
   };

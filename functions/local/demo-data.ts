@@ -341,5 +341,10 @@ function record(
     upstream_ms: ok ? latency - 10 : null,
     overhead_ms: ok ? 2 + Math.floor(random() * 12) : null,
     tags: [agent],
+    route_rule_id: null,
+    route_rule: null,
+    attempts: outcome === 'denied' || outcome === 'invalid' ? 0 : 1,
+    attempt_log: [],
+    cost_as_requested_micros: null,
   };
 }

@@ -15,7 +15,11 @@ import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
 import { createDynamoAlertClaims } from '../adapters/aws/dynamo-alert-claims.ts';
 import { createDynamoAuditLog } from '../adapters/aws/dynamo-audit-log.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
-import { createDynamoTeamStore, createDynamoUserStore } from '../adapters/aws/dynamo-document-store.ts';
+import {
+  createDynamoRuleStore,
+  createDynamoTeamStore,
+  createDynamoUserStore,
+} from '../adapters/aws/dynamo-document-store.ts';
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
 import { ensureTable } from '../adapters/aws/dynamo-table.ts';
@@ -46,6 +50,8 @@ import {
 } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { createProxy, type ProxyPipeline } from '../core/proxy/pipeline.ts';
+import { ruleSource } from '../core/routing/rule-source.ts';
+import { rulesFromConfig } from '../core/routing/rules.ts';
 import { createAdminHandler } from '../handlers/create-admin-handler.ts';
 import { createProxyHandler } from '../handlers/create-proxy-handler.ts';
 import { installAwsLambdaShim } from './awslambda-shim.ts';
@@ -107,6 +113,13 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const { masterKey, created } = await masterKeyFor(config, dataDir);
   const bedrock = localBedrockClient(config);
   const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
+  const configRules = rulesFromConfig(config.routing.rulesJson, catalog, clock.now());
+  const rules = ruleSource(
+    configRules,
+    createDynamoRuleStore(client, config.tableName),
+    config.keyCacheMs,
+    clock,
+  );
 
   const proxy = createProxy({
     keys: proxyKeys,
@@ -126,6 +139,11 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     newRequestId: randomUUID,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxBodyBytes: config.maxBodyBytes,
+    routing: {
+      rules: rules.list,
+      maxAttempts: config.routing.maxAttempts,
+      fallbackAfterMs: config.routing.fallbackAfterMs,
+    },
   });
   // The admin API reads from the stores but writes through the proxy's caches: in this one process a
   // key, team or person it changes stops being served from a cache at once.
@@ -147,6 +165,9 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     log,
     masterKey,
     policy: config.policy,
+    catalog,
+    rules: rules.store,
+    configRules,
   });
 
   const compaction = config.lakeCompaction ? scheduleCompaction(dataDir, clock, log) : undefined;

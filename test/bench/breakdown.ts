@@ -20,7 +20,15 @@ import { systemClock } from '../../functions/core/ports.ts';
 import { createModelCatalog } from '../../functions/core/pricing/catalog.ts';
 import { createProxy } from '../../functions/core/proxy/pipeline.ts';
 import { startDynalite } from '../../functions/local/dynalite.ts';
-import { collectingNotifier, keysOf, memoryLedger, noLimits, noTeams, noUsers } from '../support/stores.ts';
+import {
+  collectingNotifier,
+  keysOf,
+  memoryLedger,
+  noLimits,
+  noRouting,
+  noTeams,
+  noUsers,
+} from '../support/stores.ts';
 import { virtualKey } from '../support/virtual-key.ts';
 import { percentiles } from './measure.ts';
 
@@ -76,6 +84,7 @@ export async function measureBreakdown(upstreamUrl: string, n: number, warmup: n
         newRequestId: randomUUID,
         upstreamTimeoutMs: 60_000,
         maxBodyBytes: 6 * 1024 * 1024,
+        routing: noRouting,
       });
       const row: BreakdownRow = { variant, response: [], settled: [] };
       for (let i = 0; i < warmup + n; i++) {

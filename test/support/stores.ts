@@ -57,3 +57,6 @@ export const noLimits: RateLimiter = {
   acquire: async () => {},
   release: async () => {},
 };
+
+/** No routing rules: every request goes to the model it asks for. */
+export const noRouting = { rules: async () => [], maxAttempts: 3, fallbackAfterMs: 20_000 };

@@ -40,6 +40,11 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
     upstream_ms: null,
     overhead_ms: null,
     tags: ['cli'],
+    route_rule_id: null,
+    route_rule: null,
+    attempts: 1,
+    attempt_log: ['anthropic/claude-sonnet-4-5 200'],
+    cost_as_requested_micros: null,
     ...overrides,
   };
 }

@@ -7,11 +7,12 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
-import type { DocumentStore, Team, User } from '../../core/ports.ts';
+import type { DocumentStore, RuleStore, Team, User } from '../../core/ports.ts';
+import type { RoutingRule } from '../../core/routing/rules.ts';
 import { queryPartition } from './dynamo-query.ts';
 
 /**
- * Small documents (teams, users) in DynamoDB, one partition per kind (`TEAMS`, `USERS`), sorted by id: a
+ * Small documents (teams, users, routing rules) in DynamoDB, one partition per kind (`TEAMS`, `USERS`, `ROUTES`), sorted by id: a
  * deployment has tens to thousands of them, so listing is one paged Query, and no scan ever walks the
  * budget counters. Each is one JSON attribute; `normalise` fills fields that older documents lack.
  */
@@ -80,5 +81,15 @@ export function createDynamoUserStore(client: DynamoDBClient, tableName: string)
     label: 'User',
     idOf: (u) => u.user_id,
     normalise: (u) => ({ ...LIMIT_DEFAULTS, ...u }),
+  });
+}
+
+/** Routing rules saved through the admin API, partition `ROUTES`, sorted by id. */
+export function createDynamoRuleStore(client: DynamoDBClient, tableName: string): RuleStore {
+  return createDynamoDocumentStore<RoutingRule>(client, tableName, {
+    partition: 'ROUTES',
+    label: 'Routing rule',
+    idOf: (r) => r.id,
+    normalise: (r) => r,
   });
 }

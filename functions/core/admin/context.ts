@@ -7,9 +7,12 @@ import type {
   Logger,
   QueryEngine,
   RollupStore,
+  RuleStore,
   TeamStore,
   UserStore,
 } from '../ports.ts';
+import type { ModelCatalog } from '../pricing/catalog.ts';
+import type { RoutingRule } from '../routing/rules.ts';
 import type { Caller } from './access.ts';
 
 export interface AdminDeps {
@@ -24,6 +27,10 @@ export interface AdminDeps {
   log: Logger;
   masterKey: string;
   policy: GovernancePolicy;
+  catalog: ModelCatalog;
+  /** Rules saved through the API; `configRules` are read-only here, changed in config. */
+  rules: RuleStore;
+  configRules: RoutingRule[];
 }
 
 export type Route = (request: Request, url: URL) => Promise<Response>;

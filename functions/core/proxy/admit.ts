@@ -19,12 +19,14 @@ import type {
   BudgetLedger,
   Clock,
   Lease,
+  Logger,
   ParallelSlot,
   RateLimiter,
   TeamStore,
   UserStore,
   VirtualKey,
 } from '../ports.ts';
+import type { ResolvedModel } from '../pricing/catalog.ts';
 import type { ParsedRequest } from '../protocols/types.ts';
 import type { CallState } from './finish.ts';
 
@@ -58,46 +60,91 @@ export async function principalOf(deps: AdmissionDeps, key: VirtualKey): Promise
 }
 
 /**
- * Rate limits, then parallel slots, then budgets: a request refused by a limit never holds a
- * reservation. Resolves to the output cap the budgets leave, if they cap it.
+ * Rate limits, then parallel slots: a request refused by a limit never holds a reservation. These
+ * are the request's, whichever model serves it; its budget is reserved per attempt (`reserveFor`).
  */
 export async function admit(
   deps: AdmissionDeps,
   call: CallState,
   who: Principal,
-  parsed: ParsedRequest,
-  request: { bytes: number; timeoutMs: number },
-): Promise<number | undefined> {
+  timeoutMs: number,
+): Promise<void> {
   const now = deps.clock.now();
-  const lease: Lease = {
-    id: call.request_id,
-    expires_at: new Date(now.getTime() + request.timeoutMs + LEASE_GRACE_MS),
-  };
+  call.lease = { id: call.request_id, expires_at: new Date(now.getTime() + timeoutMs + LEASE_GRACE_MS) };
   call.rate_windows = rateWindows(who, now);
   await Promise.all(call.rate_windows.map((w) => deps.limiter.admit(w)));
-  call.slots = await acquireAll(deps.limiter, parallelSlots(who), lease);
-  if (!call.billable || !call.model) return undefined;
-  const model = call.model;
+  call.slots = await acquireAll(deps.limiter, parallelSlots(who), call.lease);
+}
+
+/**
+ * Reserves the worst case of serving the request with `model` on every budget that applies to it
+ * (its model's and provider's parts of the key included). Resolves to the output cap the budgets
+ * leave, if they cap it.
+ */
+export async function reserveFor(
+  deps: AdmissionDeps,
+  call: CallState,
+  who: Principal,
+  model: ResolvedModel,
+  parsed: ParsedRequest,
+): Promise<number | undefined> {
+  if (!call.billable || !call.lease) return undefined;
+  const requested = call.rule ? model.model : parsed.model;
   const counters = budgetCounters(
     who,
-    { requested: parsed.model, canonical: model.model, provider: model.provider },
+    { requested, canonical: model.model, provider: model.provider },
     deps.policy,
-    now,
+    deps.clock.now(),
   );
   const { reservation, outputCap } = await reserveBudget(
     deps.ledger,
     counters,
     {
-      promptTokens: estimatePromptTokensForReservation(request.bytes),
+      promptTokens: estimatePromptTokensForReservation(call.prompt_bytes),
       outputTokens: Math.min(parsed.maxOutputTokens ?? model.max_output_tokens, model.max_output_tokens),
       price: model.price,
       fairOutputTokens: deps.policy.fairOutputTokens,
       fairOvershootPct: deps.policy.fairOvershootPct,
     },
-    lease,
+    call.lease,
   );
   call.reservation = reservation;
   return outputCap;
+}
+
+/** Gives back a failed attempt's reservation before the next one reserves; its lease frees it otherwise. */
+export async function releaseReservation(
+  deps: AdmissionDeps & { log: Logger },
+  call: CallState,
+): Promise<void> {
+  const reservation = call.reservation;
+  if (!reservation) return;
+  call.reservation = undefined;
+  try {
+    await deps.ledger.settle(reservation, 0);
+  } catch (err) {
+    deps.log.error('budget.release_failed', { request_id: call.request_id, error: String(err) });
+  }
+}
+
+/**
+ * The highest percent of its limit that any of the request's budgets has spent (settled spend; what
+ * is in flight is not used yet), for routing rules that read `budget_used`. 0 when none has a limit.
+ */
+export async function budgetUsedPct(
+  deps: AdmissionDeps,
+  who: Principal,
+  requested: string,
+  model: ResolvedModel | undefined,
+): Promise<number> {
+  const counters = budgetCounters(
+    who,
+    { requested, canonical: model?.model ?? requested, provider: model?.provider ?? '' },
+    deps.policy,
+    deps.clock.now(),
+  ).filter((c) => c.limit_micros !== null && c.limit_micros > 0);
+  const states = await Promise.all(counters.map((c) => deps.ledger.read(c)));
+  return Math.max(0, ...states.map((s, i) => (100 * s.spent_micros) / (counters[i]!.limit_micros as number)));
 }
 
 /** Takes every slot or none: on a refusal the slots already taken are given back. */

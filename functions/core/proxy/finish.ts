@@ -3,6 +3,7 @@ import { crossings, toAlert } from '../governance/thresholds.ts';
 import type {
   BudgetLedger,
   Clock,
+  Lease,
   Logger,
   Notifier,
   ParallelSlot,
@@ -13,7 +14,7 @@ import type {
   UsageSink,
   VirtualKey,
 } from '../ports.ts';
-import type { ResolvedModel } from '../pricing/catalog.ts';
+import type { ResolvedModel, ResolvedPrice } from '../pricing/catalog.ts';
 import { costMicros, promptTokens, type TokenUsage, ZERO_USAGE } from '../pricing/cost.ts';
 import type { Protocol } from '../protocols/types.ts';
 import { toUsageRecord } from '../usage/build.ts';
@@ -34,8 +35,17 @@ export interface CallState {
   /** The parsed request body, kept for estimating prompt tokens if the provider never reports usage. */
   body?: Record<string, unknown>;
   key?: VirtualKey;
+  /** The model serving the request: the one asked for, or a routing rule's (the current attempt's). */
   model?: ResolvedModel;
   model_requested?: string;
+  /** The routing rule that chose the models, if one fired. */
+  rule?: { id: string; name: string };
+  /** With a rule: the list price of the model asked for, to record what the rule moved. */
+  requested_price?: ResolvedPrice;
+  /** Each upstream call made, as `<provider>/<model> <status|timeout|unreachable>`. */
+  attempts: string[];
+  /** The lease every reservation and slot of this request is held under. */
+  lease?: Lease;
   session_id?: string;
   reservation?: Reservation;
   /** The rate-limit windows the request was admitted in, to add its tokens to. */
@@ -117,6 +127,12 @@ export function createFinisher(deps: {
       shadow_cost_micros: listCost,
       reserved_micros: Math.max(0, ...(call.reservation?.claims.map((c) => c.amount_micros) ?? [])),
       price_version: call.model?.price.version,
+      rule: call.rule,
+      attempts: call.attempts,
+      cost_as_requested_micros:
+        call.rule && call.requested_price && usage && call.billable
+          ? costMicros(usage, call.requested_price)
+          : undefined,
     });
     try {
       await deps.usage.write([record]);

@@ -1,8 +1,10 @@
 import { type ErrorKind, GatewayError } from '../errors.ts';
+import type { Principal } from '../governance/scopes.ts';
 import type { ResolvedModel } from '../pricing/catalog.ts';
 import { isRecord, type ParsedRequest, type Protocol } from '../protocols/types.ts';
 import { upstreamPath } from '../providers/providers.ts';
 import { clientHeaders, setBudgetHeaders, upstreamHeaders } from '../providers/upstream.ts';
+import { releaseReservation, reserveFor } from './admit.ts';
 import type { CallState, Finisher } from './finish.ts';
 import { type BodyEnd, jsonMeter, meteredBody, sseMeter } from './metered-body.ts';
 import type { ProxyDeps } from './pipeline.ts';
@@ -14,41 +16,97 @@ export interface ForwardInput {
   body: Record<string, unknown>;
   raw: string;
   parsed: ParsedRequest;
-  outputCap: number | undefined;
   timeoutMs: number;
 }
 
 /**
- * Sends the request to the model's provider and streams the answer back through a meter. Failures
- * before the first byte become protocol-shaped errors (thrown); after it, a protocol error event ends
- * the stream. Either way the call is finished exactly once.
+ * Serves the request with the first of `models` that answers: each attempt reserves budget for its
+ * own model, and a failure before any byte reached the client — 429, 5xx, no connection, no answer in
+ * time — gives the reservation back and moves on to the next. The last attempt's failure is the
+ * client's answer. Once a response is streaming, nothing is retried.
  */
 export async function forward(
   deps: ProxyDeps,
   finisher: Finisher,
   call: CallState,
+  who: Principal,
+  models: ResolvedModel[],
   input: ForwardInput,
 ): Promise<Response> {
-  const model = call.model!;
+  const deadline = AbortSignal.timeout(input.timeoutMs);
+  for (const [i, model] of models.entries()) {
+    call.model = model;
+    const outputCap = await reserveFor(deps, call, who, model, input.parsed);
+    const fallback = i < models.length - 1;
+    const answer = await attempt(deps, finisher, call, input, { model, outputCap, deadline, fallback });
+    if (answer !== RETRY) return answer;
+    await releaseReservation(deps, call);
+  }
+  throw new GatewayError('internal', 'No model to serve the request.');
+}
+
+const RETRY = Symbol('retry');
+
+/** Statuses worth another provider: rate limited, overloaded, or failing. */
+function retryable(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/**
+ * One upstream call, streamed back through a meter. Failures before the first byte become
+ * protocol-shaped errors (thrown), or RETRY when a fallback is left and the failure is worth one;
+ * after it, a protocol error event ends the stream. Either way the call is finished exactly once.
+ */
+async function attempt(
+  deps: ProxyDeps,
+  finisher: Finisher,
+  call: CallState,
+  input: ForwardInput,
+  a: { model: ResolvedModel; outputCap: number | undefined; deadline: AbortSignal; fallback: boolean },
+): Promise<Response | typeof RETRY> {
+  const { model } = a;
   const protocol = call.protocol;
-  const { body, stripUsageChunk } = upstreamBody(input, model, protocol);
+  const { body, stripUsageChunk } = upstreamBody(input, model, a.outputCap, protocol);
   const settings = deps.providers[model.provider];
   const headers = upstreamHeaders(model.provider, protocol.family, settings, input.request.headers);
   const target = `${settings.baseUrl}${upstreamPath(model.provider, protocol.name)}${input.url.search}`;
   const cancel = new AbortController();
-  const signal = AbortSignal.any([cancel.signal, AbortSignal.timeout(input.timeoutMs)]);
+  const signal = AbortSignal.any([cancel.signal, a.deadline]);
+  const noted = (result: string | number) => call.attempts.push(`${model.provider}/${model.model} ${result}`);
+  // A stream's headers come within seconds; with somewhere else to go, do not wait for the deadline.
+  // (A non-streamed answer's headers come only with the whole answer, so it waits.)
+  const patience =
+    a.fallback && call.stream
+      ? setTimeout(
+          () => cancel.abort(new DOMException('No answer in time', 'TimeoutError')),
+          deps.routing.fallbackAfterMs,
+        )
+      : undefined;
 
   let response: Response;
-  call.upstream_started = deps.clock.now();
+  call.upstream_started ??= deps.clock.now();
   try {
     const upstream = deps.upstreams?.[model.provider] ?? deps.upstream;
     response = await upstream(target, { method: 'POST', headers, body, signal });
   } catch (cause) {
     call.upstream_ended = deps.clock.now();
-    throw unreachable(model.provider, cause, signal);
+    const error = unreachable(model.provider, cause, signal);
+    noted(error.kind === 'upstream_timeout' ? 'timeout' : 'unreachable');
+    if (a.fallback) return RETRY;
+    throw error;
+  } finally {
+    clearTimeout(patience);
   }
+  noted(response.status);
 
-  if (!response.ok || !response.body) return upstreamFailure(call, finisher, response, deps.clock);
+  if (!response.ok || !response.body) {
+    if (a.fallback && retryable(response.status)) {
+      call.upstream_ended = deps.clock.now();
+      await response.body?.cancel().catch(() => undefined);
+      return RETRY;
+    }
+    return upstreamFailure(call, finisher, response, deps.clock);
+  }
 
   const isSse = (response.headers.get('content-type') ?? '').includes('text/event-stream');
   const meter = isSse ? sseMeter(protocol, stripUsageChunk) : jsonMeter(protocol);
@@ -78,6 +136,7 @@ export async function forward(
   });
   const replyHeaders = clientHeaders(response.headers, call.request_id);
   setBudgetHeaders(replyHeaders, call.reservation);
+  if (call.rule) replyHeaders.set('x-tollgate-model', model.model);
   return new Response(stream, { status, headers: replyHeaders });
 }
 
@@ -120,14 +179,15 @@ function unreachable(provider: string, cause: unknown, signal: AbortSignal): Gat
 /**
  * The body text for the provider. The client's bytes go through untouched unless something must
  * change: a lowered output limit, usage reporting on an OpenAI stream, the upstream model id of a
- * `provider/model` name, or gateway-only `metadata.tags` that providers would reject.
+ * `provider/model` name or of the model a rule chose, or gateway-only `metadata.tags` that providers would reject.
  */
 function upstreamBody(
   input: ForwardInput,
   model: ResolvedModel,
+  outputCap: number | undefined,
   protocol: Protocol,
 ): { body: string; stripUsageChunk: boolean } {
-  const adjusted = protocol.upstreamBody(input.body, input.parsed, input.outputCap);
+  const adjusted = protocol.upstreamBody(input.body, input.parsed, outputCap);
   let body = adjusted.body;
   if (model.upstream_model !== input.parsed.model) body = { ...body, model: model.upstream_model };
   if (input.parsed.tags.length > 0 && isRecord(body.metadata)) {

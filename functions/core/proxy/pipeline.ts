@@ -34,7 +34,9 @@ import { openaiChat } from '../protocols/openai-chat.ts';
 import type { Protocol } from '../protocols/types.ts';
 import { isRecord } from '../protocols/types.ts';
 import { upstreamPath } from '../providers/providers.ts';
-import { admit, principalOf } from './admit.ts';
+import { createRouter } from '../routing/router.ts';
+import type { RoutingRule } from '../routing/rules.ts';
+import { admit, budgetUsedPct, principalOf } from './admit.ts';
 import { headerTags, mergeTags } from './attribution.ts';
 import { type CallState, createFinisher } from './finish.ts';
 import { forward } from './forward.ts';
@@ -61,6 +63,12 @@ export interface ProxyDeps {
   newRequestId: () => string;
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
+  routing: {
+    /** Every rule in force (config and admin API), cached by the caller. */
+    rules: () => Promise<RoutingRule[]>;
+    maxAttempts: number;
+    fallbackAfterMs: number;
+  };
 }
 
 export interface ProxyPipeline {
@@ -72,6 +80,12 @@ export interface ProxyPipeline {
 
 export function createProxy(deps: ProxyDeps): ProxyPipeline {
   const finisher = createFinisher(deps);
+  const router = createRouter({
+    rules: deps.routing.rules,
+    catalog: deps.catalog,
+    log: deps.log,
+    maxAttempts: deps.routing.maxAttempts,
+  });
 
   async function handle(request: Request, options: { timeoutMs?: number } = {}): Promise<Response> {
     const url = new URL(request.url);
@@ -102,10 +116,11 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
         prompt_bytes: bytes,
         body,
       });
-      call.model = resolveModel(who, parsed.model, route.protocol);
+      const models = await modelsFor(call, who, request.headers);
+      call.model = models[0];
       const timeoutMs = Math.min(deps.upstreamTimeoutMs, options.timeoutMs ?? Number.POSITIVE_INFINITY);
-      const outputCap = await admit(deps, call, who, parsed, { bytes, timeoutMs });
-      return await forward(deps, finisher, call, { request, url, body, raw, parsed, outputCap, timeoutMs });
+      await admit(deps, call, who, timeoutMs);
+      return await forward(deps, finisher, call, who, models, { request, url, body, raw, parsed, timeoutMs });
     } catch (err) {
       const error = asGatewayError(err, deps.log, call.request_id);
       finisher.finish(call, { status: error.status, outcome: outcomeOf(error), error_type: error.kind });
@@ -129,6 +144,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       prompt_bytes: 0,
       tags: [],
       billable: protocol.billable,
+      attempts: [],
     };
   }
 
@@ -167,6 +183,35 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       throw new GatewayError('authentication', 'Invalid API key: this key is not known to the gateway.');
     assertKeyUsable(key, deps.clock.now());
     return key;
+  }
+
+  /**
+   * The models to try, in order: those of the first routing rule that fires, else the model asked for.
+   * Either way each may be used by the key, its team and its person, over the client's protocol.
+   */
+  async function modelsFor(call: CallState, who: Principal, headers: Headers): Promise<ResolvedModel[]> {
+    const requested = call.model_requested ?? '';
+    const asked = deps.catalog.resolve(requested);
+    const plan = await router.plan(
+      { who, requested, agent: call.agent, tags: call.tags, headers, seed: call.request_id },
+      {
+        usable: (model) => isUsable(who, model, call.protocol),
+        budgetUsed: () => budgetUsedPct(deps, who, requested, asked),
+      },
+    );
+    if (!plan) return [resolveModel(who, requested, call.protocol)];
+    call.rule = plan.rule;
+    call.requested_price = asked?.price;
+    return plan.models;
+  }
+
+  function isUsable({ key, team, user }: Principal, model: ResolvedModel, protocol: Protocol): boolean {
+    return (
+      isModelAllowed(key, model.model, model.model) &&
+      (!team || isModelAllowedForTeam(team, model.model, model.model)) &&
+      (!user || isModelAllowedForUser(user, model.model, model.model)) &&
+      upstreamPath(model.provider, protocol.name) !== undefined
+    );
   }
 
   /** The catalog model, if the key, its team and its person may all use it (403 before any upstream call). */

@@ -30,6 +30,9 @@ export interface RequestFacts {
   shadow_cost_micros: number;
   reserved_micros: number;
   price_version: string | undefined;
+  rule: { id: string; name: string } | undefined;
+  attempts: string[];
+  cost_as_requested_micros: number | undefined;
 }
 
 export function toUsageRecord(f: RequestFacts): UsageRecord {
@@ -77,5 +80,10 @@ export function toUsageRecord(f: RequestFacts): UsageRecord {
     upstream_ms: upstream,
     overhead_ms: upstream === null ? null : Math.max(0, latency - upstream),
     tags: f.tags,
+    route_rule_id: f.rule?.id ?? null,
+    route_rule: f.rule?.name ?? null,
+    attempts: f.attempts.length,
+    attempt_log: f.attempts,
+    cost_as_requested_micros: f.cost_as_requested_micros ?? null,
   };
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * definition; the TypeScript type, the lake's column list and (on AWS) the Glue table come from it.
  * Money is integer micro-dollars; times are UTC ISO-8601 strings.
  */
-export const USAGE_SCHEMA_VERSION = 2;
+export const USAGE_SCHEMA_VERSION = 3;
 
 const count = z.number().int().nonnegative();
 
@@ -51,6 +51,15 @@ export const UsageRecordSchema = z.object({
   /** latency_ms − upstream_ms: the time the gateway itself added. */
   overhead_ms: count.nullable(),
   tags: z.array(z.string()),
+  /** The routing rule that chose the model (id and name), or null when the request went as asked. */
+  route_rule_id: z.string().nullable(),
+  route_rule: z.string().nullable(),
+  /** Upstream calls made: 1, more after fallbacks, 0 if refused first. Null in records before schema 3. */
+  attempts: count.nullable(),
+  /** Each call as `<provider>/<model> <status|timeout|unreachable>`, in order. */
+  attempt_log: z.array(z.string()),
+  /** With a rule: the list cost of the same tokens on the model asked for (what the rule moved). */
+  cost_as_requested_micros: count.nullable(),
 });
 
 export type UsageRecord = z.infer<typeof UsageRecordSchema>;

@@ -130,7 +130,9 @@ describe('recentUsage', () => {
   it('turns rows back into usage records, tags decoded from JSON text', async () => {
     // Prepare
     const record = usageRecord({ request_id: 'r-9', tags: ['ci', 'nightly'] });
-    const { engine } = recordingEngine([{ ...record, tags: '["ci","nightly"]' }]);
+    const { engine } = recordingEngine([
+      { ...record, tags: '["ci","nightly"]', attempt_log: JSON.stringify(record.attempt_log) },
+    ]);
 
     // Act
     const records = await recentUsage(engine, { limit: 1 });

@@ -12,6 +12,7 @@ import {
   keysOf,
   memoryLedger,
   noLimits,
+  noRouting,
   noTeams,
   noUsers,
 } from '../../../support/stores.ts';
@@ -46,6 +47,7 @@ function setup() {
     newRequestId: () => 'req',
     upstreamTimeoutMs: 10_000,
     maxBodyBytes: 1_000_000,
+    routing: noRouting,
   });
   const post = async (path: string, body: string) => {
     const response = await proxy.handle(

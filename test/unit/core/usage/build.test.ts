@@ -62,6 +62,9 @@ const facts = (overrides: Partial<RequestFacts> = {}): RequestFacts => ({
   shadow_cost_micros: 3_210,
   reserved_micros: 990_000,
   price_version: '2026-11-01',
+  rule: undefined,
+  attempts: ['anthropic/claude-sonnet-4-5 200'],
+  cost_as_requested_micros: undefined,
   ...overrides,
 });
 

@@ -1,0 +1,208 @@
+/**
+ * Routing rules as data: when a condition (CEL) over the request holds, serve it with another model
+ * or provider, and name where to go when that one fails. A rule is checked whole when it is saved —
+ * its condition compiles to a boolean over the variables below, and every named target is a model the
+ * catalog knows — so nothing about a rule can fail at request time except its own evaluation.
+ */
+import { Environment } from '@marcbachmann/cel-js';
+import { z } from 'zod';
+import { PROVIDERS, type ProviderName } from '../../config.ts';
+import { GatewayError } from '../errors.ts';
+import type { ModelCatalog, ResolvedModel } from '../pricing/catalog.ts';
+
+/** Where a rule applies: one key (by alias), one team, or every request. */
+export type RuleScope = 'global' | { team_id: string } | { key_alias: string };
+
+/**
+ * A model to serve. Without `model`, the model the request asked for (through `provider`): the shape
+ * of a fallback to the same Claude model on Bedrock. `weight` shares traffic among a rule's targets.
+ */
+export interface RouteTarget {
+  model: string | null;
+  provider: ProviderName | null;
+  weight: number;
+}
+
+export interface RoutingRule {
+  id: string;
+  name: string;
+  scope: RuleScope;
+  /** Lower runs first within a scope; key rules run before team rules, team rules before global ones. */
+  priority: number;
+  /** CEL over ROUTING_VARIABLES, evaluating to a boolean. */
+  condition: string;
+  targets: RouteTarget[];
+  /** Tried in order when the target fails before its first byte (429, 5xx, unreachable, timeout). */
+  fallbacks: RouteTarget[];
+  /** `config` rules come from TOLLGATE_ROUTING_RULES_JSON and are changed there, not through the API. */
+  source: 'api' | 'config';
+  created_at: string;
+}
+
+/**
+ * What a condition can see. Every variable is always set: absent values are `""` (no team, an
+ * unknown model's provider), so `team_id == "web"` never fails on a key without a team.
+ */
+export const ROUTING_VARIABLES = {
+  /** The model name as the client sent it. */
+  model: 'string',
+  /** The catalog provider of that model, or "" when the catalog does not know the name (an alias). */
+  provider: 'string',
+  /** The client, from its user agent: `claude-code`, `codex`, `openai-sdk`... */
+  agent: 'string',
+  team_id: 'string',
+  user_id: 'string',
+  key_alias: 'string',
+  tags: 'list<string>',
+  /** The request's headers, lower-case names, without credentials. */
+  headers: 'map<string, string>',
+  /** The highest percent used (settled spend over limit) across the request's budgets; 0 with none. */
+  budget_used: 'double',
+} as const;
+
+export type RoutingVariables = {
+  model: string;
+  provider: string;
+  agent: string;
+  team_id: string;
+  user_id: string;
+  key_alias: string;
+  tags: string[];
+  headers: Record<string, string>;
+  budget_used: number;
+};
+
+const environment = Object.entries(ROUTING_VARIABLES).reduce(
+  (env, [name, type]) => env.registerVariable(name, type),
+  new Environment(),
+);
+
+export type Condition = (variables: RoutingVariables) => boolean;
+
+/** Compiles a condition once; throws a 400 naming what is wrong with it. */
+export function compileCondition(text: string): Condition {
+  const checked = environment.check(text);
+  if (!checked.valid) {
+    const reason = checked.error?.message.split('\n')[0] ?? 'it does not compile';
+    throw new GatewayError('invalid_request', `The condition does not compile: ${reason}.`);
+  }
+  if (checked.type !== 'bool') {
+    throw new GatewayError(
+      'invalid_request',
+      `The condition must be a boolean expression; '${text}' is of type ${checked.type}.`,
+    );
+  }
+  const program = environment.parse(text);
+  return (variables) => program(variables) === true;
+}
+
+/** Whether a condition reads `budget_used`, which costs the request a read of its budget counters. */
+export function readsBudget(condition: string): boolean {
+  return /\bbudget_used\b/.test(condition);
+}
+
+/** The model a target stands for, given the model the request asked for (if the catalog knows it). */
+export function resolveTarget(
+  catalog: ModelCatalog,
+  target: Pick<RouteTarget, 'model' | 'provider'>,
+  requested: ResolvedModel | undefined,
+): ResolvedModel | undefined {
+  const provider = target.provider;
+  if (target.model === null) {
+    if (!requested || !provider) return requested;
+    // The same model through another provider; through its own, the very id the client sent.
+    if (provider === requested.provider) return requested;
+    return catalog.resolve(`${provider}/${requested.model}`);
+  }
+  return catalog.resolve(provider ? `${provider}/${target.model}` : target.model);
+}
+
+const name = z.string().trim().min(1).max(128);
+const target = z
+  .strictObject({
+    model: z.string().min(1).max(256).optional(),
+    provider: z.enum(PROVIDERS).optional(),
+    weight: z.number().int().min(1).max(1000).optional(),
+  })
+  .refine((t) => t.model !== undefined || t.provider !== undefined, {
+    message: 'a target names a model, a provider, or both',
+  });
+
+/** `POST /routing/rules`, and each entry of TOLLGATE_ROUTING_RULES_JSON (which may also set `id`). */
+export const NewRuleSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/, 'letters, digits, "_", "-" and "." only')
+    .optional(),
+  name,
+  scope: z.union([
+    z.literal('global'),
+    z.strictObject({ team_id: z.string().min(1).max(256) }),
+    z.strictObject({ key_alias: z.string().min(1).max(256) }),
+  ]),
+  priority: z.number().int().min(-1_000_000).max(1_000_000).default(100),
+  condition: z.string().trim().min(1).max(4096),
+  targets: z.array(target).min(1).max(16),
+  fallbacks: z.array(target).max(8).default([]),
+});
+
+export type NewRule = z.infer<typeof NewRuleSchema>;
+
+/**
+ * The rule a definition describes, checked as the gateway will run it: the condition compiles, and
+ * every target that names a model resolves in the catalog (a target without one is checked per request).
+ */
+export function defineRule(
+  input: NewRule,
+  catalog: ModelCatalog,
+  meta: { id: string; source: RoutingRule['source']; created_at: string },
+): RoutingRule {
+  compileCondition(input.condition);
+  const toTarget = (t: z.infer<typeof target>, i: number, list: string): RouteTarget => {
+    const resolved: RouteTarget = {
+      model: t.model ?? null,
+      provider: t.provider ?? null,
+      weight: t.weight ?? 1,
+    };
+    if (resolved.model !== null && !resolveTarget(catalog, resolved, undefined)) {
+      const named = resolved.provider ? `${resolved.provider}/${resolved.model}` : resolved.model;
+      throw new GatewayError(
+        'invalid_request',
+        `${list}[${i}]: model '${named}' is not in the gateway's catalog.`,
+      );
+    }
+    return resolved;
+  };
+  return {
+    id: input.id ?? meta.id,
+    name: input.name,
+    scope: input.scope,
+    priority: input.priority,
+    condition: input.condition,
+    targets: input.targets.map((t, i) => toTarget(t, i, 'targets')),
+    fallbacks: input.fallbacks.map((t, i) => toTarget(t, i, 'fallbacks')),
+    source: meta.source,
+    created_at: meta.created_at,
+  };
+}
+
+/** Rules from config: a JSON array of rule definitions, each checked like one saved through the API. */
+export function rulesFromConfig(json: string | undefined, catalog: ModelCatalog, now: Date): RoutingRule[] {
+  if (!json) return [];
+  const parsed = z.array(NewRuleSchema).safeParse(JSON.parse(json));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`TOLLGATE_ROUTING_RULES_JSON: ${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  return parsed.data.map((input, i) => {
+    try {
+      return defineRule(input, catalog, {
+        id: `config-${i + 1}`,
+        source: 'config',
+        created_at: now.toISOString(),
+      });
+    } catch (err) {
+      throw new Error(`TOLLGATE_ROUTING_RULES_JSON: rule '${input.name}': ${(err as Error).message}`);
+    }
+  });
+}
