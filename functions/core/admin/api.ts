@@ -12,6 +12,7 @@ import type { AdminContext, AdminDeps, Route } from './context.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
 import { microsToUsd } from './fields.ts';
 import { keyRoutes } from './key-routes.ts';
+import { routingRoutes } from './routing-routes.ts';
 import { teamRoutes } from './team-routes.ts';
 import { userRoutes } from './user-routes.ts';
 
@@ -40,6 +41,7 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
     ...teamRoutes(ctx),
     ...userRoutes(ctx),
     ...dashboardRoutes(ctx),
+    ...routingRoutes(ctx),
     'GET /health': async () => json({ status: 'ok' }),
 
     'GET /audit/log': async (request, url) => {

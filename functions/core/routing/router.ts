@@ -10,6 +10,7 @@ import type { Logger } from '../ports.ts';
 import type { ModelCatalog, ResolvedModel } from '../pricing/catalog.ts';
 import {
   type Condition,
+  compareRules,
   compileCondition,
   type RouteTarget,
   type RoutingRule,
@@ -78,7 +79,7 @@ export function createRouter(deps: {
     }
     compiled = next;
     lastList = rules;
-    ordered = [...next.values()].sort(byOrder);
+    ordered = [...next.values()].sort((a, b) => compareRules(a.rule, b.rule));
     return ordered;
   }
 
@@ -162,22 +163,6 @@ function base(
     tags: request.tags,
     headers,
   };
-}
-
-const SCOPE_ORDER = { key: 0, team: 1, global: 2 } as const;
-
-function scopeKind(rule: RoutingRule): keyof typeof SCOPE_ORDER {
-  if (rule.scope === 'global') return 'global';
-  return 'team_id' in rule.scope ? 'team' : 'key';
-}
-
-function byOrder(a: CompiledRule, b: CompiledRule): number {
-  return (
-    SCOPE_ORDER[scopeKind(a.rule)] - SCOPE_ORDER[scopeKind(b.rule)] ||
-    a.rule.priority - b.rule.priority ||
-    a.rule.created_at.localeCompare(b.rule.created_at) ||
-    a.rule.id.localeCompare(b.rule.id)
-  );
 }
 
 function inScope(rule: RoutingRule, who: Principal): boolean {

@@ -96,6 +96,23 @@ export function compileCondition(text: string): Condition {
   return (variables) => program(variables) === true;
 }
 
+const SCOPE_ORDER = { key: 0, team: 1, global: 2 } as const;
+
+function scopeKind(scope: RuleScope): keyof typeof SCOPE_ORDER {
+  if (scope === 'global') return 'global';
+  return 'team_id' in scope ? 'team' : 'key';
+}
+
+/** Evaluation order: key rules, then team rules, then global ones; by priority (lower first) within each. */
+export function compareRules(a: RoutingRule, b: RoutingRule): number {
+  return (
+    SCOPE_ORDER[scopeKind(a.scope)] - SCOPE_ORDER[scopeKind(b.scope)] ||
+    a.priority - b.priority ||
+    a.created_at.localeCompare(b.created_at) ||
+    a.id.localeCompare(b.id)
+  );
+}
+
 /** Whether a condition reads `budget_used`, which costs the request a read of its budget counters. */
 export function readsBudget(condition: string): boolean {
   return /\bbudget_used\b/.test(condition);
@@ -108,13 +125,22 @@ export function resolveTarget(
   requested: ResolvedModel | undefined,
 ): ResolvedModel | undefined {
   const provider = target.provider;
-  if (target.model === null) {
-    if (!requested || !provider) return requested;
-    // The same model through another provider; through its own, the very id the client sent.
-    if (provider === requested.provider) return requested;
-    return catalog.resolve(`${provider}/${requested.model}`);
-  }
-  return catalog.resolve(provider ? `${provider}/${target.model}` : target.model);
+  const model = target.model ?? requested?.model;
+  if (!model) return undefined;
+  if (!provider) return target.model === null ? requested : catalog.resolve(model);
+  // Through its own provider, a rule without a model keeps the very id the client sent.
+  if (target.model === null && provider === requested?.provider) return requested;
+  const own = catalog.resolve(model)?.provider;
+  if (own && !offers(provider, own)) return undefined;
+  return catalog.resolve(`${provider}/${model}`);
+}
+
+/**
+ * Whether `provider` serves models the catalog lists under `own`: OpenRouter resells every vendor's,
+ * Bedrock serves Claude (the catalog knows which ids), the others only their own.
+ */
+function offers(provider: ProviderName, own: ProviderName): boolean {
+  return provider === own || provider === 'openrouter' || (provider === 'bedrock' && own === 'anthropic');
 }
 
 const name = z.string().trim().min(1).max(128);
@@ -168,7 +194,7 @@ export function defineRule(
       const named = resolved.provider ? `${resolved.provider}/${resolved.model}` : resolved.model;
       throw new GatewayError(
         'invalid_request',
-        `${list}[${i}]: model '${named}' is not in the gateway's catalog.`,
+        `${list}[${i}]: the gateway cannot serve '${named}': it is not in the catalog, or not from that provider.`,
       );
     }
     return resolved;
