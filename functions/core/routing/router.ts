@@ -172,11 +172,15 @@ function inScope(rule: RoutingRule, who: Principal): boolean {
   return who.key.key_alias === scope.key_alias;
 }
 
-/** A weighted choice that the seed fixes: FNV-1a of the seed, as a fraction of the total weight. */
+/** A weighted choice that the seed fixes: a hash of the seed (FNV-1a, mixed), as a fraction of the total weight. */
 function pickWeighted<T extends { target: RouteTarget }>(options: T[], seed: string): T {
   if (options.length === 1) return options[0]!;
   let hash = 0x811c9dc5;
-  for (let i = 0; i < seed.length; i++) hash = Math.imul(hash ^ seed.charCodeAt(i), 0x01000193) >>> 0;
+  for (let i = 0; i < seed.length; i++) hash = Math.imul(hash ^ seed.charCodeAt(i), 0x01000193);
+  // FNV leaves the last characters in the low bits; a final mix spreads them (murmur3's fmix32).
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  hash = (hash ^ (hash >>> 16)) >>> 0;
   const total = options.reduce((sum, o) => sum + o.target.weight, 0);
   let point = (hash / 0x1_0000_0000) * total;
   for (const option of options) {
