@@ -4,6 +4,7 @@
  * never ranking individuals), and how the gateway behaves. Everything comes from the rollup.
  */
 import type { BudgetStatusRow, Rollup } from '../../functions/core/analytics/rollup.ts';
+import type { RoutingRow } from '../../functions/core/analytics/routing.ts';
 import { type SpendRow, type SpendTotalRow, totalsByValue } from '../../functions/core/analytics/spend.ts';
 import { forecastBudget } from '../../functions/core/governance/forecast.ts';
 import { api } from './api.ts';
@@ -11,7 +12,11 @@ import { lines, pivot, stackedBars } from './charts.ts';
 import { byId, type Column, el, renderTable, setCsv, showStatus } from './dom.ts';
 import { formatCount, formatMicros } from './format.ts';
 
-type OrgRollup = Omit<Rollup, 'spend'> & { spend: Partial<Rollup['spend']> & Pick<Rollup['spend'], 'team'> };
+/** A rollup built before routing existed has no `routing`: read as none. */
+type OrgRollup = Omit<Rollup, 'spend' | 'routing'> & {
+  spend: Partial<Rollup['spend']> & Pick<Rollup['spend'], 'team'>;
+  routing?: Rollup['routing'];
+};
 
 const pct = (ratio: number | null) => (ratio === null ? '—' : `${(ratio * 100).toFixed(0)}%`);
 const money = (micros: number) => formatMicros(micros);
@@ -45,6 +50,7 @@ export function renderOrg(rollup: OrgRollup, filters: OrgFilters, dimension: str
   renderSpend(rollup, dimension, filters, from);
   renderPeople(rollup.spend.user);
   renderAdoption(rollup, filters.team);
+  renderRouting(inRange(rollup.routing ?? []));
   renderLatency(rollup);
   const outcomes = new Map<
     string,
@@ -316,6 +322,55 @@ function renderAdoption(rollup: OrgRollup, team: string): void {
     12,
   );
   lines(byId<HTMLCanvasElement>('adoption-chart'), labels, series, (v) => `${Math.round(v * 100)}%`);
+}
+
+/** What each rule served instead of what was asked for, summed over the days in range. */
+function renderRouting(days: RoutingRow[]): void {
+  const rows = new Map<string, Omit<RoutingRow, 'day'>>();
+  for (const { day: _day, ...r } of days) {
+    const id = `${r.rule}|${r.model_requested}|${r.model_used}`;
+    const row = rows.get(id);
+    if (!row) {
+      rows.set(id, { ...r });
+      continue;
+    }
+    row.requests += r.requests;
+    row.cost_micros += r.cost_micros;
+    row.shadow_cost_micros += r.shadow_cost_micros;
+    row.cost_as_requested_micros += r.cost_as_requested_micros;
+    row.moved_micros += r.moved_micros;
+    row.fallback_requests += r.fallback_requests;
+  }
+  renderTable(
+    byId<HTMLTableElement>('routing-table'),
+    [
+      { label: 'Rule', value: (r) => r.rule },
+      { label: 'Asked for', value: (r) => r.model_requested },
+      { label: 'Served by', value: (r) => r.model_used },
+      { label: 'Requests', value: (r) => formatCount(r.requests), raw: (r) => r.requests, numeric: true },
+      {
+        label: 'List cost',
+        value: (r) => money(r.shadow_cost_micros),
+        raw: (r) => r.shadow_cost_micros,
+        numeric: true,
+      },
+      {
+        label: 'As asked',
+        value: (r) => money(r.cost_as_requested_micros),
+        raw: (r) => r.cost_as_requested_micros,
+        numeric: true,
+      },
+      { label: 'Moved', value: (r) => money(r.moved_micros), raw: (r) => r.moved_micros, numeric: true },
+      {
+        label: 'Fallbacks',
+        value: (r) => formatCount(r.fallback_requests),
+        raw: (r) => r.fallback_requests,
+        numeric: true,
+      },
+    ],
+    [...rows.values()].sort((a, b) => b.moved_micros - a.moved_micros || b.requests - a.requests),
+    'No rule changed where a request went in this range.',
+  );
 }
 
 function renderLatency(rollup: OrgRollup): void {

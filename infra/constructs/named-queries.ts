@@ -6,6 +6,7 @@ import {
   TOOLS_PER_PERSON_SQL,
   WEEKLY_ACTIVE_SQL,
 } from '../../functions/core/analytics/adoption.ts';
+import { ROUTING_SQL } from '../../functions/core/analytics/routing.ts';
 import {
   LATENCY_SQL,
   OUTCOMES_SQL,
@@ -65,6 +66,11 @@ export class NamedQueries extends Construct {
         'Tollgate new and lapsed people by team',
         `First active week, and active the week before but not this one. ${RANGE} Then the last Monday.`,
         NEW_AND_LAPSED_SQL,
+      ],
+      [
+        'Tollgate routing rules and the spend they moved',
+        `Per UTC day, rule, model asked for and model served: requests, cost, list cost as asked, fallbacks. ${RANGE}`,
+        ROUTING_SQL,
       ],
     ];
     queries.forEach(([name, description, queryString], i) => {

@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../functions/core/usage/record.ts';
 import { AGENT_CLIS, resolveAgent } from '../../scripts/install-agents.ts';
-import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import {
   type MockUpstream,
   type MockUsage,
@@ -60,9 +60,17 @@ afterEach(async () => {
 /** Runs `claude -p` with a fresh virtual key; returns its JSON result and the gateway's records of it. */
 async function claudePrint(
   prompt: string,
-  opts: { model: string; auth: 'ANTHROPIC_AUTH_TOKEN' | 'ANTHROPIC_API_KEY'; args?: string[] },
+  opts: {
+    model: string;
+    auth: 'ANTHROPIC_AUTH_TOKEN' | 'ANTHROPIC_API_KEY';
+    args?: string[];
+    /** The virtual key's alias, for a test that scopes a routing rule to it. */
+    keyAlias?: string;
+  },
 ) {
-  const { key } = await gateway.createKey({ key_alias: `claude-code ${opts.model} ${opts.auth}` });
+  const { key } = await gateway.createKey({
+    key_alias: opts.keyAlias ?? `claude-code ${opts.model} ${opts.auth}`,
+  });
   const tapped = tap.requests.length;
   const run = await runCli(
     bin,
@@ -87,6 +95,18 @@ async function claudePrint(
   await gateway.proxy.drain();
   const records = (await gateway.records()).filter((r) => r.session_id === result.session_id);
   return { key, result, records, sent: tap.requests.slice(tapped) };
+}
+
+/** Saves a routing rule through the admin API with the master key; returns the saved rule's id. */
+async function saveRoutingRule(rule: Record<string, unknown>): Promise<string> {
+  const response = await fetch(`${gateway.url}/routing/rules`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify(rule),
+  });
+  const body = (await response.json()) as { id?: string };
+  expect(response.status, JSON.stringify(body)).toBe(200);
+  return String(body.id);
 }
 
 function tokensOf(usage: MockUsage) {
@@ -206,7 +226,67 @@ describe(`Claude Code ${VERSION} through the gateway`, () => {
     expectBilledAsClaudeCodeSays(records, result);
     expect(trap.attempts).toEqual([]);
   });
+
+  it('runs with claude-opus-4-5 while a key-scoped alias rule serves the opus slot with sonnet, priced as sonnet', async () => {
+    // Prepare: a rule for this test's key alone, so no other test in the file is rerouted.
+    const keyAlias = 'claude-code opus slot is sonnet';
+    const ruleName = 'claude-code: opus slot is sonnet';
+    const ruleId = await saveRoutingRule({
+      name: ruleName,
+      scope: { key_alias: keyAlias },
+      priority: 10,
+      condition: 'model.startsWith("claude-opus")',
+      targets: [{ model: 'claude-sonnet-4-5' }],
+    });
+    mock.script.text = 'Hello from the opus slot, served by sonnet.';
+    mock.script.usage = usage;
+    const upstreamSeen = mock.requests.length;
+
+    // Act
+    const { result, records, sent } = await claudePrint('Say hello.', {
+      model: 'claude-opus-4-5',
+      auth: 'ANTHROPIC_AUTH_TOKEN',
+      keyAlias,
+    });
+
+    // Assess
+    expect(result).toMatchObject({ subtype: 'success', is_error: false, result: mock.script.text });
+    const sentOpus = sent.filter((r) => modelOf(r).startsWith('claude-opus'));
+    expect(sentOpus.length).toBeGreaterThan(0);
+    // Every request the CLI sent for opus reached the upstream as sonnet; side requests for other
+    // models (if any) went out as they were sent.
+    const servedAs = (model: string) => (model.startsWith('claude-opus') ? 'claude-sonnet-4-5' : model);
+    const upstreamModels = mock.requests.slice(upstreamSeen).map(modelOf).sort();
+    expect(upstreamModels).toEqual(sent.map((r) => servedAs(modelOf(r))).sort());
+    expect(upstreamModels.filter((m) => m.startsWith('claude-opus'))).toEqual([]);
+    const rerouted = records.filter((r) => r.model_requested?.startsWith('claude-opus'));
+    expect(rerouted).toHaveLength(sentOpus.length);
+    for (const record of rerouted) {
+      expect(record).toMatchObject({
+        agent: 'claude-code',
+        outcome: 'success',
+        model_used: 'claude-sonnet-4-5',
+        route_rule: ruleName,
+        route_rule_id: ruleId,
+        attempts: 1,
+        attempt_log: ['anthropic/claude-sonnet-4-5 200'],
+        ...tokensOf(usage),
+      });
+      // Per M tokens, sonnet 4.5 is $3 in, $15 out, $0.30 cache read, $3.75 cache write; opus 4.5 is
+      // $5, $25, $0.50, $6.25: 4,500 + 1,800 + 7,200 + 22,500 µ$ against 7,500 + 3,000 + 12,000 + 37,500.
+      expect(record.cost_micros).toBe(36_000);
+      expect(record.cost_as_requested_micros).toBe(60_000);
+    }
+    // Claude Code prices what it asked for, so its own figure is the gateway's cost as requested.
+    const asRequested = rerouted.reduce((sum, r) => sum + (r.cost_as_requested_micros ?? 0), 0);
+    expect(Math.round(result.total_cost_usd * 1e6)).toBe(asRequested);
+    expect(trap.attempts).toEqual([]);
+  });
 });
+
+function modelOf(request: RecordedRequest): string {
+  return String((request.body as { model?: unknown } | undefined)?.model ?? '');
+}
 
 type Message = { role: string; content: unknown };
 

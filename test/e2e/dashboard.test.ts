@@ -47,7 +47,7 @@ const SENT: Sent[] = [
   { user: 'bob', via: 'openai', model: 'gpt-4.1-mini', usage: { input_tokens: 10_000, output_tokens: 3000 }, costMicros: 8_800 },
   // gpt-4.1 2/8/0.50: (12000 prompt − 8000 cached)×2 + 8000×0.50 + 1000×8
   { user: 'carol', via: 'openai-stream', model: 'gpt-4.1', usage: { input_tokens: 4000, output_tokens: 1000, cache_read_input_tokens: 8000 }, costMicros: 20_000 },
-  // claude-opus-4-6 5/25: 100×5 + 200×25
+  // claude-opus-4-6 5/25: 100×5 + 200×25, served as claude-opus-4-5 (same prices) by research's rule
   { user: 'carol', via: 'anthropic', model: 'claude-opus-4-6', usage: { input_tokens: 100, output_tokens: 200 }, costMicros: 5_500 },
 ];
 
@@ -113,6 +113,16 @@ describe.skipIf(!hasChromium)(
           await gateway.createKey({ key_alias: `${user}-laptop`, user_id: user, team_id: TEAMS[user] })
         ).key;
       }
+      await fetch(`${gateway.url}/routing/rules`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${MASTER_KEY}` },
+        body: JSON.stringify({
+          name: 'research: opus 4.6 is 4.5',
+          scope: { team_id: 'research' },
+          condition: 'model == "claude-opus-4-6"',
+          targets: [{ model: 'claude-opus-4-5' }],
+        }),
+      });
       const ids: string[] = [];
       for (const sent of SENT) {
         mock.script.usage = { ...sent.usage };
@@ -306,6 +316,19 @@ describe.skipIf(!hasChromium)(
       ]);
       expect((await cells(page, 'latency-table')).length).toBe(5);
       expect(await cells(page, 'errors-table')).toEqual([['No denials or errors in this range.']]);
+      // Same prices on both models: the rule moved nothing.
+      expect(await cells(page, 'routing-table')).toEqual([
+        [
+          'research: opus 4.6 is 4.5',
+          'claude-opus-4-6',
+          'claude-opus-4-5',
+          '1',
+          '$0.0055',
+          '$0.0055',
+          '$0.00',
+          '0',
+        ],
+      ]);
       expect(await page.locator('#spend-chart').boundingBox()).not.toBeNull();
       await page.locator('#dimension').selectOption('model');
       expect((await cells(page, 'spend-table')).map((r) => r[0])).toEqual([
@@ -313,7 +336,7 @@ describe.skipIf(!hasChromium)(
         'gpt-4.1',
         'claude-haiku-4-5',
         'gpt-4.1-mini',
-        'claude-opus-4-6',
+        'claude-opus-4-5',
       ]);
       expect(await accessibilityViolations(page)).toEqual([]);
       await shot(page, '3-org-admin');
@@ -329,13 +352,13 @@ describe.skipIf(!hasChromium)(
       expect(await cells(page, 'spend-table')).toEqual([EXPECTED_TEAMS[1]]);
       expect(await page.locator('.tile').first().textContent()).toContain('$0.0255');
       expect((await cells(page, 'adoption-table')).map((r) => r[0])).toEqual(['research']);
-      // One team by model is asked of the API: carol's gpt-4.1 (20,000 µ$) and claude-opus-4-6 (5,500 µ$).
+      // One team by model is asked of the API: carol's gpt-4.1 (20,000 µ$) and claude-opus-4-5 (5,500 µ$).
       await page.locator('#dimension').selectOption('model');
       await expect
         .poll(() => cells(page, 'spend-table'))
         .toEqual([
           ['gpt-4.1', '$0.0200', '1', '4,000', '1,000', '8,000'],
-          ['claude-opus-4-6', '$0.0055', '1', '100', '200', '0'],
+          ['claude-opus-4-5', '$0.0055', '1', '100', '200', '0'],
         ]);
       await page.close();
     });

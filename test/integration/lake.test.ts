@@ -1,6 +1,7 @@
-import { mkdtemp, readdir, readFile, rm, utimes } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createDuckDbQueryEngine,
@@ -361,5 +362,41 @@ describe('lake files', () => {
     expect(after).toEqual(before);
     expect(after.map((r) => r.request_id).sort()).toEqual(['c1', 'c2', 'c3', 'late']);
     expect(after.find((r) => r.request_id === 'c1')?.tags).toEqual(['a', 'b']);
+  });
+  it('still reads lines and Parquet days written before the routing fields (schema 2)', async () => {
+    // Prepare: a day compacted to Parquet by a build before schema 3 (without its columns), a day still
+    // in JSON lines from then, and one new record.
+    const { route_rule_id, route_rule, attempts, attempt_log, cost_as_requested_micros, ...old } =
+      usageRecord({
+        schema_version: 2,
+      });
+    const oldLine = (request_id: string, ts: string) =>
+      `${JSON.stringify({ ...old, request_id, ts, dt: ts.slice(0, 10) })}\n`;
+    const febFirst = join(dataDir, 'usage', 'dt=2026-02-01');
+    const febSecond = join(dataDir, 'usage', 'dt=2026-02-02');
+    await mkdir(febFirst, { recursive: true });
+    await mkdir(febSecond, { recursive: true });
+    await writeFile(join(dataDir, 'old.jsonl'), oldLine('o1', '2026-02-01T10:00:00.000Z'));
+    const duckdb = await DuckDBInstance.create(':memory:');
+    const connection = await duckdb.connect();
+    await connection.run(
+      `COPY (SELECT * FROM read_json('${join(dataDir, 'old.jsonl')}')) TO '${join(febFirst, 'part-old.parquet')}' (FORMAT parquet)`,
+    );
+    connection.closeSync();
+    duckdb.closeSync();
+    await writeFile(join(febSecond, 'old.jsonl'), oldLine('o2', '2026-02-02T10:00:00.000Z'));
+    await createLakeSink({ dataDir, clock: fixedClock('2026-03-01T10:00:00Z') }).write([
+      usageRecord({ request_id: 'n1', route_rule: 'r', route_rule_id: 'id', attempts: 2 }),
+    ]);
+
+    // Act
+    const records = await recentUsage(engine, { limit: 10 });
+
+    // Assess
+    expect(records.map((r) => [r.request_id, r.route_rule, r.attempts, r.attempt_log])).toEqual([
+      ['n1', 'r', 2, ['anthropic/claude-sonnet-4-5 200']],
+      ['o2', null, null, []],
+      ['o1', null, null, []],
+    ]);
   });
 });

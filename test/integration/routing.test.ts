@@ -506,3 +506,42 @@ describe('managing rules', () => {
     expect(actions.map((e) => e.action).sort()).toEqual(['routing.rule_delete', 'routing.rule_new']);
   });
 });
+
+describe('the rollup', () => {
+  it('shows per rule what was asked for, what served, and the spend it moved', async () => {
+    // Act: everything above has been recorded by now.
+    const rollup = await admin('GET', '/api/rollup');
+    // Rows are per UTC day; summed per rule and models, in case the run straddles midnight.
+    const rows: Array<Record<string, unknown>> = [];
+    for (const { day: _day, ...row } of rollup.body.routing as Array<Record<string, number | string>>) {
+      const same = rows.find(
+        (r) =>
+          r.rule === row.rule && r.model_requested === row.model_requested && r.model_used === row.model_used,
+      );
+      if (!same) rows.push({ ...row });
+      else for (const [k, v] of Object.entries(row)) if (typeof v === 'number') same[k] = Number(same[k]) + v;
+    }
+
+    // Assess: the step-down saved 1,750 − 350 µ$; a fallback to the same model moves nothing.
+    expect(rows).toContainEqual({
+      rule: 'web: opus to haiku near budget',
+      model_requested: 'claude-opus-4-5',
+      model_used: 'claude-haiku-4-5',
+      requests: 1,
+      cost_micros: 350,
+      shadow_cost_micros: 350,
+      cost_as_requested_micros: 1_750,
+      moved_micros: 1_400,
+      fallback_requests: 0,
+    });
+    // 503, timeout, cut stream, all failing, client error: five requests, three served after a failure.
+    expect(rows.find((r) => r.rule === 'claude falls back to bedrock')).toMatchObject({
+      model_requested: 'claude-sonnet-4-5',
+      model_used: 'claude-sonnet-4-5',
+      requests: 5,
+      fallback_requests: 3,
+      moved_micros: 0,
+    });
+    expect(rows.some((r) => r.rule === 'kimi alias from config' && r.moved_micros === 0)).toBe(true);
+  });
+});

@@ -91,7 +91,8 @@ function duckDbType(sqlType: string): string {
 
 /**
  * The view `usage` over the lake: JSON-lines files as the sink writes them, and Parquet files where a
- * day was compacted. `read_json` and `read_parquet` fail when their glob matches nothing, so each
+ * day was compacted (JSON lines lacking a newer field read it as NULL; so do Parquet files, below).
+ * `read_json` and `read_parquet` fail when their glob matches nothing, so each
  * source is added only when it has files; an empty lake gets the same typed columns and no rows, so a
  * report over a fresh install is empty, not an error.
  */
@@ -111,9 +112,17 @@ async function defineUsageView(
   }
   const parquet = sqlString(join(dataDir, 'usage', '*', '*.parquet'));
   if (await hasFiles(connection, parquet)) {
-    sources.push(
-      `SELECT ${names} FROM read_parquet(${parquet}, hive_partitioning = false, union_by_name = true)`,
+    const files = `read_parquet(${parquet}, hive_partitioning = false, union_by_name = true)`;
+    // Days compacted by an older build lack the columns added since: those read as NULL.
+    const present = new Set(
+      (await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${files}`))
+        .getRowObjectsJS()
+        .map((row) => String(row.column_name)),
     );
+    const selected = columns.map((c) =>
+      present.has(c.name) ? c.name : `CAST(NULL AS ${c.type}) AS ${c.name}`,
+    );
+    sources.push(`SELECT ${selected.join(', ')} FROM ${files}`);
   }
   const empty = `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${c.name}`).join(', ')} WHERE false`;
   await connection.run(`CREATE OR REPLACE TEMP VIEW usage AS ${sources.join(' UNION ALL ') || empty}`);

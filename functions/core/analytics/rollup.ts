@@ -32,6 +32,7 @@ import {
   toolsPerPerson,
   weeklyActive,
 } from './adoption.ts';
+import { type RoutingRow, routingEffects } from './routing.ts';
 import {
   denialsAndErrors,
   type LatencyRow,
@@ -101,6 +102,8 @@ export interface Rollup {
   budgets: BudgetStatusRow[];
   /** Per day: what cache reads saved against fresh input, at catalog prices (all teams). */
   cache_savings: Array<{ day: string; savings_micros: number }>;
+  /** Per day and routing rule: what it served instead, and the spend it moved. */
+  routing: RoutingRow[];
 }
 
 export interface RollupDeps {
@@ -127,7 +130,7 @@ export async function buildRollup(deps: RollupDeps, options: { days?: number } =
   const q = deps.query;
   const dimensions = Object.keys(SPEND_DIMENSIONS) as SpendDimension[];
   // Athena runs queries side by side; the DuckDB engine queues them.
-  const [spendRows, latency, outcomes, weekly, repeat, tools, newLapsed, holders, budgets] =
+  const [spendRows, latency, outcomes, weekly, repeat, tools, newLapsed, holders, budgets, routing] =
     await Promise.all([
       Promise.all(dimensions.map((d) => spendBy(q, d, range))),
       latencyByModel(q, range),
@@ -138,6 +141,7 @@ export async function buildRollup(deps: RollupDeps, options: { days?: number } =
       newAndLapsed(q, range),
       keyHoldersByTeam(deps.keys, now),
       budgetStatus(deps, now),
+      routingEffects(q, range),
     ]);
   return {
     version: ROLLUP_VERSION,
@@ -166,6 +170,7 @@ export async function buildRollup(deps: RollupDeps, options: { days?: number } =
     },
     budgets,
     cache_savings: cacheSavings(spendRows[dimensions.indexOf('model')] ?? [], deps.catalog),
+    routing,
   };
 }
 

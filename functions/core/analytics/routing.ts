@@ -1,0 +1,70 @@
+/**
+ * What routing rules did, per UTC day and rule: the model asked for and the model that
+ * served, how many requests, their list cost, what the same tokens would have cost on the model
+ * asked for, and how many needed a fallback. "Moved" is that difference at list prices (a step-down
+ * saves; a step-up costs); a request whose asked-for name the catalog does not know (an alias) moves
+ * nothing. Dedupes on `request_id`; reads only the `dt` partitions of the range.
+ */
+import type { QueryEngine } from '../ports.ts';
+import { checkRange, type DayRange, day, dedupedUsage, integer, NONE, text } from './sql.ts';
+
+export const ROUTING_SQL = `${dedupedUsage(
+  [
+    'request_id',
+    'ts',
+    'dt',
+    'route_rule',
+    'model_requested',
+    'model_used',
+    'attempts',
+    'cost_micros',
+    'shadow_cost_micros',
+    'cost_as_requested_micros',
+  ],
+  'dt BETWEEN ? AND ?',
+)}
+SELECT dt AS day, route_rule AS rule, COALESCE(model_requested, '${NONE}') AS model_requested,
+  COALESCE(model_used, '${NONE}') AS model_used, count(*) AS requests,
+  sum(cost_micros) AS cost_micros, sum(shadow_cost_micros) AS shadow_cost_micros,
+  sum(COALESCE(cost_as_requested_micros, shadow_cost_micros)) AS cost_as_requested_micros,
+  sum(CASE WHEN attempts > 1 THEN 1 ELSE 0 END) AS fallback_requests
+FROM deduped
+WHERE copy_number = 1 AND route_rule IS NOT NULL
+GROUP BY dt, route_rule, COALESCE(model_requested, '${NONE}'), COALESCE(model_used, '${NONE}')
+ORDER BY day, cost_as_requested_micros DESC, rule, model_requested, model_used`;
+
+export interface RoutingRow {
+  day: string;
+  rule: string;
+  model_requested: string;
+  model_used: string;
+  requests: number;
+  cost_micros: number;
+  shadow_cost_micros: number;
+  /** List cost had each request been served by the model it asked for. */
+  cost_as_requested_micros: number;
+  /** cost_as_requested − shadow cost: positive when the rule saved. */
+  moved_micros: number;
+  /** Requests served after at least one failed attempt. */
+  fallback_requests: number;
+}
+
+export async function routingEffects(engine: QueryEngine, range: DayRange): Promise<RoutingRow[]> {
+  const rows = await engine.query(ROUTING_SQL, checkRange(range));
+  return rows.map((row) => {
+    const shadow = integer(row, 'shadow_cost_micros');
+    const asRequested = integer(row, 'cost_as_requested_micros');
+    return {
+      day: day(row, 'day'),
+      rule: text(row, 'rule') ?? NONE,
+      model_requested: text(row, 'model_requested') ?? NONE,
+      model_used: text(row, 'model_used') ?? NONE,
+      requests: integer(row, 'requests'),
+      cost_micros: integer(row, 'cost_micros'),
+      shadow_cost_micros: shadow,
+      cost_as_requested_micros: asRequested,
+      moved_micros: asRequested - shadow,
+      fallback_requests: integer(row, 'fallback_requests'),
+    };
+  });
+}
