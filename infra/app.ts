@@ -2,14 +2,15 @@ import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildDashboard } from '../dashboard/build.ts';
-import { GOVERNANCE_CONTEXT, governanceEnvironment } from '../functions/config.ts';
+import { GOVERNANCE_CONTEXT } from '../functions/config.ts';
+import { functionEnvironment } from './context.ts';
 import { TollgateStack } from './stack.ts';
 
 const app = new App();
 const stackName: string = app.node.tryGetContext('stackName') ?? 'Tollgate';
 const alertEmail: string | undefined = app.node.tryGetContext('alertEmail') || undefined;
 // `-c orgMaxBudget=5000 -c budgetTimeZone=Europe/Berlin ...`: see GOVERNANCE_CONTEXT.
-const governance = governanceEnvironment(
+const governance = functionEnvironment(
   Object.fromEntries(Object.keys(GOVERNANCE_CONTEXT).map((name) => [name, app.node.tryGetContext(name)])),
 );
 

@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV, governanceEnvironment } from '../../functions/config.ts';
 import { usageColumns } from '../../functions/core/usage/record.ts';
+import { functionEnvironment } from '../../infra/context.ts';
 import { TollgateStack, type TollgateStackProps } from '../../infra/stack.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
@@ -571,6 +572,34 @@ describe('governance settings from CDK context', () => {
     }
     expect(bad).toThrow(/IANA time zone/);
   });
+
+  it('carry routing rules to the proxy, checked at synth time against the catalog', () => {
+    // Prepare
+    const rule = {
+      name: 'fast',
+      scope: 'global',
+      condition: 'model == "fast"',
+      targets: [{ model: 'claude-haiku-4-5' }],
+    };
+    const routingRules = JSON.stringify([rule]);
+
+    // Act
+    const governance = functionEnvironment({ routingRules, routingMaxAttempts: '2' });
+    const stack = Template.fromStack(buildStack({ governance }));
+    const broken = () =>
+      functionEnvironment({ routingRules: JSON.stringify([{ ...rule, condition: 'model ==' }]) });
+    const unknown = () =>
+      functionEnvironment({ routingRules: JSON.stringify([{ ...rule, targets: [{ model: 'gpt-9' }] }]) });
+
+    // Assess
+    const proxy = functionIdOf(stack, /^Tollgate proxy/);
+    expect(stack.toJSON().Resources[proxy].Properties.Environment.Variables).toMatchObject({
+      TOLLGATE_ROUTING_RULES_JSON: routingRules,
+      TOLLGATE_ROUTING_MAX_ATTEMPTS: '2',
+    });
+    expect(broken).toThrow(/rule 'fast': The condition does not compile/);
+    expect(unknown).toThrow(/cannot serve 'gpt-9'/);
+  });
 });
 
 describe('rollup function', () => {
@@ -652,7 +681,7 @@ describe('named Athena queries for analysts', () => {
     const queries = Object.values(
       template.findResources('AWS::Athena::NamedQuery') as Record<string, Resource>,
     );
-    expect(queries.length).toBe(13);
+    expect(queries.length).toBe(14);
     const names = queries.map((q) => String(q.Properties.Name));
     expect(names).toContain('Tollgate spend by team per day');
     expect(names).toContain('Tollgate weekly active people by team');
