@@ -168,12 +168,26 @@ export async function seedDemo(
     }
   }
 
+  // The team near its budget has had its opus requests stepped down to sonnet for the last ten days.
+  const rule = await admin('/routing/rules', {
+    name: 'data: opus steps down past 85 %',
+    scope: { team_id: 'data' },
+    priority: 10,
+    condition: 'budget_used > 85 && model.startsWith("claude-opus")',
+    targets: [{ model: 'claude-sonnet-4-5' }],
+  });
+  const stepDown = {
+    rule: { id: String(rule.id), name: String(rule.name) },
+    team: 'data',
+    fromDay: days - 10,
+  };
   const records = history(
     people,
     days,
     clock.now(),
     random,
     (p, agent) => keys.get(`${p.user_id}:${agent}`)?.key_id ?? '',
+    stepDown,
   );
   await sink.write(records);
 
@@ -231,12 +245,20 @@ async function settleMonth(gateway: RunningGateway, spend: Map<string, number>, 
   }
 }
 
+/** A routing rule the demo's history shows at work: one team's requests from a day on. */
+interface StepDown {
+  rule: { id: string; name: string };
+  team: string;
+  fromDay: number;
+}
+
 function history(
   people: Person[],
   days: number,
   now: Date,
   random: () => number,
   keyId: (p: Person, agent: string) => string,
+  stepDown: StepDown,
 ): UsageRecord[] {
   const catalog = createModelCatalog();
   const records: UsageRecord[] = [];
@@ -253,7 +275,8 @@ function history(
         const started = dayStart + (8 * 3600 + random() * 10 * 3600) * 1000;
         if (started > now.getTime()) continue;
         const agent = p.agents[Math.floor(random() * p.agents.length)] ?? 'claude-code';
-        records.push(record(p, agent, keyId(p, agent), started, catalog, random));
+        const routed = p.team_id === stepDown.team && index >= stepDown.fromDay ? stepDown.rule : null;
+        records.push(record(p, agent, keyId(p, agent), started, catalog, random, routed));
       }
     }
   }
@@ -277,10 +300,13 @@ function record(
   startedMs: number,
   catalog: ReturnType<typeof createModelCatalog>,
   random: () => number,
+  stepDownRule: StepDown['rule'] | null,
 ): UsageRecord {
   const choices = AGENT_MODELS[agent] ?? [];
   const model = weighted(choices, random()) ?? 'claude-sonnet-4-5';
-  const resolved = catalog.resolve(model);
+  const rule = stepDownRule && model.startsWith('claude-opus') ? stepDownRule : null;
+  const served = rule ? 'claude-sonnet-4-5' : model;
+  const resolved = catalog.resolve(served);
   const outcomeRoll = random();
   const outcome =
     outcomeRoll < 0.015
@@ -318,7 +344,7 @@ function record(
     protocol: agent === 'codex' ? 'openai-responses' : 'anthropic-messages',
     provider: resolved?.provider ?? null,
     model_requested: model,
-    model_used: model,
+    model_used: served,
     stream: true,
     status: outcome === 'success' ? 200 : outcome === 'denied' ? 402 : outcome === 'invalid' ? 400 : 502,
     outcome,
@@ -341,10 +367,13 @@ function record(
     upstream_ms: ok ? latency - 10 : null,
     overhead_ms: ok ? 2 + Math.floor(random() * 12) : null,
     tags: [agent],
-    route_rule_id: null,
-    route_rule: null,
+    route_rule_id: rule?.id ?? null,
+    route_rule: rule?.name ?? null,
     attempts: outcome === 'denied' || outcome === 'invalid' ? 0 : 1,
-    attempt_log: [],
-    cost_as_requested_micros: null,
+    attempt_log:
+      outcome === 'denied' || outcome === 'invalid'
+        ? []
+        : [`${resolved?.provider}/${served} ${ok ? 200 : 502}`],
+    cost_as_requested_micros: rule && ok ? costMicros(usage, catalog.resolve(model)!.price) : null,
   };
 }

@@ -45,6 +45,15 @@ describe('the demo history', () => {
     expect(rollup.outcomes.length).toBeGreaterThan(0);
     expect(rollup.adoption.new_and_lapsed.some((r) => r.lapsed_people > 0)).toBe(true);
     expect(rollup.adoption.tools_per_person.some((r) => r.tools >= 2)).toBe(true);
+    // The data team's step-down rule served opus requests with sonnet: it saved, and priced them as sonnet.
+    const routed = rollup.routing.filter((r) => r.rule === 'data: opus steps down past 85 %');
+    expect(routed.length).toBeGreaterThan(0);
+    expect(
+      routed.every((r) => r.model_requested === 'claude-opus-4-5' && r.model_used === 'claude-sonnet-4-5'),
+    ).toBe(true);
+    const sum = (f: (r: (typeof routed)[number]) => number) => routed.reduce((total, r) => total + f(r), 0);
+    expect(sum((r) => r.moved_micros)).toBeGreaterThan(0);
+    expect(sum((r) => r.cost_micros)).toBeLessThan(sum((r) => r.cost_as_requested_micros));
   });
 
   it('has a team and people near their budgets, their counters agreeing with the lake', async () => {
