@@ -42,7 +42,7 @@ export interface CallState {
   rule?: { id: string; name: string };
   /** With a rule: the list price of the model asked for, to record what the rule moved. */
   requested_price?: ResolvedPrice;
-  /** Each upstream call made, as `<provider>/<model> <status|timeout|unreachable>`. */
+  /** Each target tried, as `<provider>/<model> <status|timeout|unreachable|unconfigured>`. */
   attempts: string[];
   /** The lease every reservation and slot of this request is held under. */
   lease?: Lease;

@@ -68,11 +68,19 @@ async function attempt(
   const protocol = call.protocol;
   const { body, stripUsageChunk } = upstreamBody(input, model, a.outputCap, protocol);
   const settings = deps.providers[model.provider];
-  const headers = upstreamHeaders(model.provider, protocol.family, settings, input.request.headers);
+  const noted = (result: string | number) => call.attempts.push(`${model.provider}/${model.model} ${result}`);
+  let headers: Headers;
+  try {
+    headers = upstreamHeaders(model.provider, protocol.family, settings, input.request.headers);
+  } catch (err) {
+    // A provider this deployment has no key for: a rule's fallback may still serve the request.
+    if (!a.fallback) throw err;
+    noted('unconfigured');
+    return RETRY;
+  }
   const target = `${settings.baseUrl}${upstreamPath(model.provider, protocol.name)}${input.url.search}`;
   const cancel = new AbortController();
   const signal = AbortSignal.any([cancel.signal, a.deadline]);
-  const noted = (result: string | number) => call.attempts.push(`${model.provider}/${model.model} ${result}`);
   // A stream's headers come within seconds; with somewhere else to go, do not wait for the deadline.
   // (A non-streamed answer's headers come only with the whole answer, so it waits.)
   const patience =

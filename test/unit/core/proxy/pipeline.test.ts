@@ -6,6 +6,7 @@ import { DEFAULT_POLICY } from '../../../../functions/core/governance/scopes.ts'
 import type { UsageSink } from '../../../../functions/core/ports.ts';
 import { createModelCatalog } from '../../../../functions/core/pricing/catalog.ts';
 import { createProxy } from '../../../../functions/core/proxy/pipeline.ts';
+import { defineRule, NewRuleSchema, type RoutingRule } from '../../../../functions/core/routing/rules.ts';
 import type { UsageRecord } from '../../../../functions/core/usage/record.ts';
 import {
   collectingNotifier,
@@ -22,7 +23,7 @@ import { virtualKey } from '../../../support/virtual-key.ts';
 const SECRET = 'sk-tg-unit';
 const key = virtualKey({ hash: hashKey(SECRET), key_alias: 'unit', user_id: 'u' });
 
-function setup() {
+function setup(rules: RoutingRule[] = []) {
   const sent: Array<{ url: string; body: string }> = [];
   const records: UsageRecord[] = [];
   const ledger = memoryLedger;
@@ -47,7 +48,7 @@ function setup() {
     newRequestId: () => 'req',
     upstreamTimeoutMs: 10_000,
     maxBodyBytes: 1_000_000,
-    routing: noRouting,
+    routing: { ...noRouting, rules: async () => rules },
   });
   const post = async (path: string, body: string) => {
     const response = await proxy.handle(
@@ -105,6 +106,34 @@ describe('the proxy pipeline', () => {
       outcome: 'success',
       input_tokens: 1,
       output_tokens: 1,
+    });
+  });
+
+  it("moves on to a rule's fallback when the target's provider has no key on this gateway", async () => {
+    // Prepare: this gateway has Anthropic and OpenAI keys only.
+    const rule = defineRule(
+      NewRuleSchema.parse({
+        name: 'via openrouter, else openai',
+        scope: 'global',
+        condition: 'model == "gpt-4.1"',
+        targets: [{ provider: 'openrouter' }],
+        fallbacks: [{ provider: 'openai' }],
+      }),
+      createModelCatalog(),
+      { id: 'r1', source: 'api', created_at: '2026-12-01T00:00:00.000Z' },
+    );
+    const { post, sent, records } = setup([rule]);
+
+    // Act
+    const response = await post('/v1/chat/completions', '{"model":"gpt-4.1","messages":[]}');
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(sent.map((s) => s.url)).toEqual(['https://api.openai.com/v1/chat/completions']);
+    expect(records[0]).toMatchObject({
+      route_rule: 'via openrouter, else openai',
+      attempts: 2,
+      attempt_log: ['openrouter/gpt-4.1 unconfigured', 'openai/gpt-4.1 200'],
     });
   });
 });
