@@ -20,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { silentLogger } from '../../functions/adapters/logger.ts';
 import { loadConfig } from '../../functions/config.ts';
+import { NO_LIMITS } from '../../functions/core/admin/fields.ts';
 import { generateSecretKey, hashKey } from '../../functions/core/governance/keys.ts';
 import { DEFAULT_POLICY, type Principal } from '../../functions/core/governance/scopes.ts';
 import { type BudgetLedger, systemClock, type Team, type UsageSink } from '../../functions/core/ports.ts';
@@ -72,7 +73,7 @@ const catalog = createModelCatalog();
 const us = (valueMs: number) => ms(valueMs * 1000);
 
 // ── The request every part routes ────────────────────────────────────────────────────────────────
-// A Claude Code request for sonnet from a key of team "web" that has a budget, so a `budget_used`
+// A Claude Code request for sonnet from a key (of team "web") that has a budget, so a `budget_used`
 // rule has a budget counter to read.
 
 const WEB_TEAM: Team = {
@@ -83,13 +84,7 @@ const WEB_TEAM: Team = {
   metadata: {},
   blocked: false,
   created_at: '2026-11-25T00:00:00.000Z',
-  max_budget_micros: null,
-  soft_budget_micros: null,
-  budget_duration: null,
-  budget_mode: 'strict',
-  rpm_limit: null,
-  tpm_limit: null,
-  max_parallel_requests: null,
+  ...NO_LIMITS,
 };
 const SECRET = generateSecretKey();
 const KEY = virtualKey({
