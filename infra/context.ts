@@ -10,6 +10,6 @@ import { rulesFromConfig } from '../functions/core/routing/rules.ts';
 export function functionEnvironment(context: Record<string, string | undefined>): Record<string, string> {
   const env = governanceEnvironment(context);
   const catalog = createModelCatalog(mergeModelOverrides(env.TOLLGATE_MODELS_JSON));
-  rulesFromConfig(env.TOLLGATE_ROUTING_RULES_JSON, catalog, new Date());
+  rulesFromConfig(env.TOLLGATE_ROUTING_RULES_JSON, catalog);
   return env;
 }

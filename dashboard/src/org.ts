@@ -328,7 +328,7 @@ function renderAdoption(rollup: OrgRollup, team: string): void {
 function renderRouting(days: RoutingRow[]): void {
   const rows = new Map<string, Omit<RoutingRow, 'day'>>();
   for (const { day: _day, ...r } of days) {
-    const id = `${r.rule}|${r.model_requested}|${r.model_used}`;
+    const id = `${r.rule_id}|${r.model_requested}|${r.model_used}`;
     const row = rows.get(id);
     if (!row) {
       rows.set(id, { ...r });

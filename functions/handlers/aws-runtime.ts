@@ -47,7 +47,7 @@ const firehose = new FirehoseClient({ region: config.region });
 const s3 = new S3Client({ region: config.region });
 const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
 // Checked here as at synth: a rule in config that does not compile stops the cold start, loudly.
-const configRules = rulesFromConfig(config.routing.rulesJson, catalog, systemClock.now());
+const configRules = rulesFromConfig(config.routing.rulesJson, catalog);
 
 /** Alerts to the SNS topic (the log without one), each claimed once. */
 function alertNotifier() {
@@ -122,12 +122,11 @@ export async function proxyDeps(): Promise<ProxyDeps> {
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxBodyBytes: config.maxBodyBytes,
     routing: {
-      rules: ruleSource(
-        configRules,
-        createDynamoRuleStore(dynamo, config.tableName),
-        config.keyCacheMs,
-        systemClock,
-      ).list,
+      rules: ruleSource(configRules, createDynamoRuleStore(dynamo, config.tableName), {
+        ttlMs: config.keyCacheMs,
+        clock: systemClock,
+        log,
+      }).list,
       maxAttempts: config.routing.maxAttempts,
       fallbackAfterMs: config.routing.fallbackAfterMs,
     },

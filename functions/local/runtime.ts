@@ -113,13 +113,12 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const { masterKey, created } = await masterKeyFor(config, dataDir);
   const bedrock = localBedrockClient(config);
   const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
-  const configRules = rulesFromConfig(config.routing.rulesJson, catalog, clock.now());
-  const rules = ruleSource(
-    configRules,
-    createDynamoRuleStore(client, config.tableName),
-    config.keyCacheMs,
+  const configRules = rulesFromConfig(config.routing.rulesJson, catalog);
+  const rules = ruleSource(configRules, createDynamoRuleStore(client, config.tableName), {
+    ttlMs: config.keyCacheMs,
     clock,
-  );
+    log,
+  });
 
   const proxy = createProxy({
     keys: proxyKeys,

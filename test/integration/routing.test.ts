@@ -516,14 +516,17 @@ describe('the rollup', () => {
     for (const { day: _day, ...row } of rollup.body.routing as Array<Record<string, number | string>>) {
       const same = rows.find(
         (r) =>
-          r.rule === row.rule && r.model_requested === row.model_requested && r.model_used === row.model_used,
+          r.rule_id === row.rule_id &&
+          r.model_requested === row.model_requested &&
+          r.model_used === row.model_used,
       );
       if (!same) rows.push({ ...row });
       else for (const [k, v] of Object.entries(row)) if (typeof v === 'number') same[k] = Number(same[k]) + v;
     }
 
     // Assess: the step-down saved 1,750 − 350 µ$; a fallback to the same model moves nothing.
-    expect(rows).toContainEqual({
+    expect(rows.find((r) => r.rule === 'web: opus to haiku near budget')).toEqual({
+      rule_id: expect.any(String),
       rule: 'web: opus to haiku near budget',
       model_requested: 'claude-opus-4-5',
       model_used: 'claude-haiku-4-5',

@@ -13,6 +13,7 @@ export const ROUTING_SQL = `${dedupedUsage(
     'request_id',
     'ts',
     'dt',
+    'route_rule_id',
     'route_rule',
     'model_requested',
     'model_used',
@@ -23,18 +24,20 @@ export const ROUTING_SQL = `${dedupedUsage(
   ],
   'dt BETWEEN ? AND ?',
 )}
-SELECT dt AS day, route_rule AS rule, COALESCE(model_requested, '${NONE}') AS model_requested,
+SELECT dt AS day, route_rule_id AS rule_id, max(route_rule) AS rule, COALESCE(model_requested, '${NONE}') AS model_requested,
   COALESCE(model_used, '${NONE}') AS model_used, count(*) AS requests,
   sum(cost_micros) AS cost_micros, sum(shadow_cost_micros) AS shadow_cost_micros,
   sum(COALESCE(cost_as_requested_micros, shadow_cost_micros)) AS cost_as_requested_micros,
   sum(CASE WHEN attempts > 1 THEN 1 ELSE 0 END) AS fallback_requests
 FROM deduped
-WHERE copy_number = 1 AND route_rule IS NOT NULL
-GROUP BY dt, route_rule, COALESCE(model_requested, '${NONE}'), COALESCE(model_used, '${NONE}')
+WHERE copy_number = 1 AND route_rule_id IS NOT NULL
+GROUP BY dt, route_rule_id, COALESCE(model_requested, '${NONE}'), COALESCE(model_used, '${NONE}')
 ORDER BY day, cost_as_requested_micros DESC, rule, model_requested, model_used`;
 
 export interface RoutingRow {
   day: string;
+  rule_id: string;
+  /** The rule's name (the latest, should it have been renamed). */
   rule: string;
   model_requested: string;
   model_used: string;
@@ -45,7 +48,7 @@ export interface RoutingRow {
   cost_as_requested_micros: number;
   /** cost_as_requested − shadow cost: positive when the rule saved. */
   moved_micros: number;
-  /** Requests served after at least one failed attempt. */
+  /** Requests that needed more than one attempt: served after a failure, or failed on every one. */
   fallback_requests: number;
 }
 
@@ -56,6 +59,7 @@ export async function routingEffects(engine: QueryEngine, range: DayRange): Prom
     const asRequested = integer(row, 'cost_as_requested_micros');
     return {
       day: day(row, 'day'),
+      rule_id: text(row, 'rule_id') ?? NONE,
       rule: text(row, 'rule') ?? NONE,
       model_requested: text(row, 'model_requested') ?? NONE,
       model_used: text(row, 'model_used') ?? NONE,

@@ -87,9 +87,12 @@ export async function reserveFor(
   who: Principal,
   model: ResolvedModel,
   parsed: ParsedRequest,
+  attempt: number,
 ): Promise<number | undefined> {
   if (!call.billable || !call.lease) return undefined;
-  const requested = call.rule ? model.model : parsed.model;
+  // Part budgets (`model_max_budget`) know the model by the client's name while it is the one served.
+  const asAsked = call.asked?.model === model.model && call.asked.provider === model.provider;
+  const requested = !call.rule || asAsked ? parsed.model : model.model;
   const counters = budgetCounters(
     who,
     { requested, canonical: model.model, provider: model.provider },
@@ -106,7 +109,9 @@ export async function reserveFor(
       fairOutputTokens: deps.policy.fairOutputTokens,
       fairOvershootPct: deps.policy.fairOvershootPct,
     },
-    call.lease,
+    // Each attempt holds its reservation under a lease of its own, so a release that failed can never
+    // be mistaken by the ledger for the next attempt's reservation having landed already.
+    attempt === 0 ? call.lease : { ...call.lease, id: `${call.lease.id}.${attempt}` },
   );
   call.reservation = reservation;
   return outputCap;

@@ -14,7 +14,7 @@ import type {
   UsageSink,
   VirtualKey,
 } from '../ports.ts';
-import type { ResolvedModel, ResolvedPrice } from '../pricing/catalog.ts';
+import type { ResolvedModel } from '../pricing/catalog.ts';
 import { costMicros, promptTokens, type TokenUsage, ZERO_USAGE } from '../pricing/cost.ts';
 import type { Protocol } from '../protocols/types.ts';
 import { toUsageRecord } from '../usage/build.ts';
@@ -40,9 +40,9 @@ export interface CallState {
   model_requested?: string;
   /** The routing rule that chose the models, if one fired. */
   rule?: { id: string; name: string };
-  /** With a rule: the list price of the model asked for, to record what the rule moved. */
-  requested_price?: ResolvedPrice;
-  /** Each target tried, as `<provider>/<model> <status|timeout|unreachable|unconfigured>`. */
+  /** With a rule: the catalog's model for the name asked for, if it knows it (to record what moved). */
+  asked?: ResolvedModel;
+  /** Each upstream call made, as `<provider>/<model> <status|timeout|unreachable>`. */
   attempts: string[];
   /** The lease every reservation and slot of this request is held under. */
   lease?: Lease;
@@ -130,9 +130,7 @@ export function createFinisher(deps: {
       rule: call.rule,
       attempts: call.attempts,
       cost_as_requested_micros:
-        call.rule && call.requested_price && usage && call.billable
-          ? costMicros(usage, call.requested_price)
-          : undefined,
+        call.rule && call.asked && usage && call.billable ? costMicros(usage, call.asked.price) : undefined,
     });
     try {
       await deps.usage.write([record]);

@@ -36,7 +36,7 @@ export async function forward(
   const deadline = AbortSignal.timeout(input.timeoutMs);
   for (const [i, model] of models.entries()) {
     call.model = model;
-    const outputCap = await reserveFor(deps, call, who, model, input.parsed);
+    const outputCap = await reserveFor(deps, call, who, model, input.parsed, i);
     const fallback = i < models.length - 1;
     const answer = await attempt(deps, finisher, call, input, { model, outputCap, deadline, fallback });
     if (answer !== RETRY) return answer;
@@ -68,16 +68,8 @@ async function attempt(
   const protocol = call.protocol;
   const { body, stripUsageChunk } = upstreamBody(input, model, a.outputCap, protocol);
   const settings = deps.providers[model.provider];
+  const headers = upstreamHeaders(model.provider, protocol.family, settings, input.request.headers);
   const noted = (result: string | number) => call.attempts.push(`${model.provider}/${model.model} ${result}`);
-  let headers: Headers;
-  try {
-    headers = upstreamHeaders(model.provider, protocol.family, settings, input.request.headers);
-  } catch (err) {
-    // A provider this deployment has no key for: a rule's fallback may still serve the request.
-    if (!a.fallback) throw err;
-    noted('unconfigured');
-    return RETRY;
-  }
   const target = `${settings.baseUrl}${upstreamPath(model.provider, protocol.name)}${input.url.search}`;
   const cancel = new AbortController();
   const signal = AbortSignal.any([cancel.signal, a.deadline]);
@@ -100,7 +92,8 @@ async function attempt(
     call.upstream_ended = deps.clock.now();
     const error = unreachable(model.provider, cause, signal);
     noted(error.kind === 'upstream_timeout' ? 'timeout' : 'unreachable');
-    if (a.fallback) return RETRY;
+    // Past the request's own deadline no fallback has time left.
+    if (a.fallback && !a.deadline.aborted) return RETRY;
     throw error;
   } finally {
     clearTimeout(patience);

@@ -3,7 +3,7 @@
  * the model, reserve budget, forward with streaming, and — however the request ends — settle the
  * reservation to the real cost and write exactly one usage record.
  */
-import type { ProviderName, ProviderSettings } from '../../config.ts';
+import { type ProviderName, type ProviderSettings, usesApiKey } from '../../config.ts';
 import { GatewayError } from '../errors.ts';
 import {
   assertKeyUsable,
@@ -201,12 +201,14 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
     );
     if (!plan) return [resolveModel(who, requested, call.protocol)];
     call.rule = plan.rule;
-    call.requested_price = asked?.price;
+    call.asked = asked;
     return plan.models;
   }
 
+  /** A routed model must be allowed, speak the client's protocol, and be on a provider with a key here. */
   function isUsable({ key, team, user }: Principal, model: ResolvedModel, protocol: Protocol): boolean {
     return (
+      (!usesApiKey(model.provider) || deps.providers[model.provider].apiKey !== undefined) &&
       isModelAllowed(key, model.model, model.model) &&
       (!team || isModelAllowedForTeam(team, model.model, model.model)) &&
       (!user || isModelAllowedForUser(user, model.model, model.model)) &&

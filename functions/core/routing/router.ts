@@ -130,15 +130,16 @@ export function createRouter(deps: {
     seed: string,
     checks: RouteChecks,
   ): ResolvedModel[] {
-    const usable = (t: RouteTarget) => {
-      const model = resolveTarget(deps.catalog, t, requested);
+    const usable = (t: RouteTarget, base: ResolvedModel | undefined) => {
+      const model = resolveTarget(deps.catalog, t, base);
       return model && checks.usable(model) ? [{ target: t, model }] : [];
     };
-    const targets = rule.targets.flatMap(usable);
+    const targets = rule.targets.flatMap((t) => usable(t, requested));
     if (targets.length === 0) return [];
     const chosen = pickWeighted(targets, seed);
     const models = [chosen.model];
-    for (const { model } of rule.fallbacks.flatMap(usable)) {
+    // A fallback without a model is the chosen target's model through another provider.
+    for (const { model } of rule.fallbacks.flatMap((t) => usable(t, chosen.model))) {
       if (!models.some((m) => m.provider === model.provider && m.upstream_model === model.upstream_model))
         models.push(model);
     }

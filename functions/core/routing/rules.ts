@@ -32,7 +32,10 @@ export interface RoutingRule {
   /** CEL over ROUTING_VARIABLES, evaluating to a boolean. */
   condition: string;
   targets: RouteTarget[];
-  /** Tried in order when the target fails before its first byte (429, 5xx, unreachable, timeout). */
+  /**
+   * Tried in order when the target fails before its first byte (429, 5xx, unreachable, timeout). One
+   * without a model serves the target's model through its provider.
+   */
   fallbacks: RouteTarget[];
   /** `config` rules come from TOLLGATE_ROUTING_RULES_JSON and are changed there, not through the API. */
   source: 'api' | 'config';
@@ -213,19 +216,26 @@ export function defineRule(
 }
 
 /** Rules from config: a JSON array of rule definitions, each checked like one saved through the API. */
-export function rulesFromConfig(json: string | undefined, catalog: ModelCatalog, now: Date): RoutingRule[] {
+export function rulesFromConfig(json: string | undefined, catalog: ModelCatalog): RoutingRule[] {
   if (!json) return [];
-  const parsed = z.array(NewRuleSchema).safeParse(JSON.parse(json));
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new Error(`TOLLGATE_ROUTING_RULES_JSON is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = z.array(NewRuleSchema).safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`TOLLGATE_ROUTING_RULES_JSON: ${issue?.path.join('.')}: ${issue?.message}`);
   }
   return parsed.data.map((input, i) => {
     try {
+      // Config rules keep their list order at equal priority, before rules saved through the API.
       return defineRule(input, catalog, {
         id: `config-${i + 1}`,
         source: 'config',
-        created_at: now.toISOString(),
+        created_at: new Date(i).toISOString(),
       });
     } catch (err) {
       throw new Error(`TOLLGATE_ROUTING_RULES_JSON: rule '${input.name}': ${(err as Error).message}`);

@@ -54,9 +54,9 @@ export const UsageRecordSchema = z.object({
   /** The routing rule that chose the model (id and name), or null when the request went as asked. */
   route_rule_id: z.string().nullable(),
   route_rule: z.string().nullable(),
-  /** Targets tried: 1, more after fallbacks, 0 if refused first. Null in records before schema 3. */
+  /** Upstream calls made: 1, more after fallbacks, 0 if refused first. Null in records before schema 3. */
   attempts: count.nullable(),
-  /** Each try as `<provider>/<model> <status|timeout|unreachable|unconfigured>`, in order. */
+  /** Each call as `<provider>/<model> <status|timeout|unreachable>`, in order. */
   attempt_log: z.array(z.string()),
   /** With a rule: the list cost of the same tokens on the model asked for (what the rule moved). */
   cost_as_requested_micros: count.nullable(),

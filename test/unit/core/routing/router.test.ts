@@ -214,6 +214,26 @@ describe('the router', () => {
     ]);
   });
 
+  it("falls back to the target's model, not the one the rule moved away from", async () => {
+    // Prepare: opus steps down to sonnet; Bedrock is the fallback, without a model named.
+    const { plan } = router([
+      rule({
+        condition: 'true',
+        targets: [{ model: 'claude-sonnet-4-5' }],
+        fallbacks: [{ provider: 'bedrock' }],
+      }),
+    ]);
+
+    // Act
+    const result = await plan(request({ requested: 'claude-opus-4-5' }));
+
+    // Assess
+    expect(result?.models.map((m) => `${m.provider}/${m.model}`)).toEqual([
+      'anthropic/claude-sonnet-4-5',
+      'bedrock/claude-sonnet-4-5',
+    ]);
+  });
+
   it('shares traffic among weighted targets by weight, the same way for the same request id', async () => {
     // Prepare
     const { plan } = router([

@@ -78,16 +78,14 @@ describe('rules from config', () => {
     const bad = { ...good, name: 'broken', condition: 'model ==' };
 
     // Act
-    const rules = rulesFromConfig(JSON.stringify([good]), catalog, new Date('2026-12-01T00:00:00Z'));
+    const rules = rulesFromConfig(JSON.stringify([good]), catalog);
 
     // Assess
     expect(rules).toMatchObject([{ id: 'config-1', source: 'config', priority: 100, fallbacks: [] }]);
-    expect(() => rulesFromConfig(JSON.stringify([good, bad]), catalog, new Date())).toThrow(
+    expect(() => rulesFromConfig(JSON.stringify([good, bad]), catalog)).toThrow(
       /TOLLGATE_ROUTING_RULES_JSON: rule 'broken': The condition does not compile/,
     );
-    expect(() => rulesFromConfig('[{"name":"x"}]', catalog, new Date())).toThrow(
-      /TOLLGATE_ROUTING_RULES_JSON: 0\.scope/,
-    );
+    expect(() => rulesFromConfig('[{"name":"x"}]', catalog)).toThrow(/TOLLGATE_ROUTING_RULES_JSON: 0\.scope/);
   });
 
   it('accepts the weights and fallbacks of the documented shape', () => {
