@@ -33,12 +33,16 @@ function fakeStore(initial: RoutingRule[]) {
     },
     create: async (r) => void saved.push(r),
     update: async () => {},
-    delete: async (id) => void (saved = saved.filter((r) => r.id !== id)),
+    delete: async (id) => {
+      saved = saved.filter((r) => r.id !== id);
+    },
   };
   return {
     store,
     state,
-    fail: (on: boolean) => void (failing = on),
+    fail: (on: boolean) => {
+      failing = on;
+    },
     hold: () => {
       let open = () => {};
       gate = new Promise<void>((resolve) => (open = resolve));
