@@ -345,8 +345,7 @@ function renderRouting(days: RoutingRow[]): void {
     byId<HTMLTableElement>('routing-table'),
     [
       { label: 'Rule', value: (r) => r.rule },
-      { label: 'Asked for', value: (r) => r.model_requested },
-      { label: 'Served by', value: (r) => r.model_used },
+      { label: 'Asked for → served by', value: (r) => `${r.model_requested} → ${r.model_used}` },
       { label: 'Requests', value: (r) => formatCount(r.requests), raw: (r) => r.requests, numeric: true },
       {
         label: 'List cost',

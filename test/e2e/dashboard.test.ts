@@ -320,8 +320,7 @@ describe.skipIf(!hasChromium)(
       expect(await cells(page, 'routing-table')).toEqual([
         [
           'research: opus 4.6 is 4.5',
-          'claude-opus-4-6',
-          'claude-opus-4-5',
+          'claude-opus-4-6 → claude-opus-4-5',
           '1',
           '$0.0055',
           '$0.0055',
