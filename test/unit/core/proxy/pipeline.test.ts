@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../functions/adapters/logger.ts';
 import { loadConfig } from '../../../../functions/config.ts';
+import { BudgetExceededError } from '../../../../functions/core/errors.ts';
 import { hashKey } from '../../../../functions/core/governance/keys.ts';
 import { DEFAULT_POLICY } from '../../../../functions/core/governance/scopes.ts';
-import type { UsageSink } from '../../../../functions/core/ports.ts';
+import type { BudgetLedger, UsageSink, VirtualKey } from '../../../../functions/core/ports.ts';
 import { createModelCatalog } from '../../../../functions/core/pricing/catalog.ts';
 import { createProxy } from '../../../../functions/core/proxy/pipeline.ts';
 import { defineRule, NewRuleSchema, type RoutingRule } from '../../../../functions/core/routing/rules.ts';
@@ -23,13 +24,29 @@ import { virtualKey } from '../../../support/virtual-key.ts';
 const SECRET = 'sk-tg-unit';
 const key = virtualKey({ hash: hashKey(SECRET), key_alias: 'unit', user_id: 'u' });
 
-function setup(rules: RoutingRule[] = []) {
+interface Setup {
+  rules?: RoutingRule[];
+  /** Answers each upstream call; canned JSON by default. */
+  answer?: (url: string, init: RequestInit) => Promise<Response>;
+  ledger?: BudgetLedger;
+  keyOverrides?: Partial<VirtualKey>;
+  upstreamTimeoutMs?: number;
+}
+
+const cannedJson = async () => Response.json({ id: 'x', usage: { input_tokens: 1, output_tokens: 1 } });
+
+function setup({
+  rules = [],
+  answer = cannedJson,
+  ledger = memoryLedger,
+  keyOverrides,
+  upstreamTimeoutMs,
+}: Setup = {}) {
   const sent: Array<{ url: string; body: string }> = [];
   const records: UsageRecord[] = [];
-  const ledger = memoryLedger;
   const usage: UsageSink = { write: async (r) => void records.push(...r) };
   const proxy = createProxy({
-    keys: keysOf(key),
+    keys: keysOf({ ...key, ...keyOverrides }),
     teams: noTeams,
     users: noUsers,
     notifier: collectingNotifier(),
@@ -39,14 +56,14 @@ function setup(rules: RoutingRule[] = []) {
     usage,
     upstream: async (url, init) => {
       sent.push({ url, body: String(init.body) });
-      return Response.json({ id: 'x', usage: { input_tokens: 1, output_tokens: 1 } });
+      return answer(url, init);
     },
     clock: { now: () => new Date('2026-11-25T12:00:00Z') },
     catalog: createModelCatalog(),
     providers: loadConfig({ ANTHROPIC_API_KEY: 'a', OPENAI_API_KEY: 'o' }).providers,
     log: silentLogger,
     newRequestId: () => 'req',
-    upstreamTimeoutMs: 10_000,
+    upstreamTimeoutMs: upstreamTimeoutMs ?? 10_000,
     maxBodyBytes: 1_000_000,
     routing: { ...noRouting, rules: async () => rules },
   });
@@ -59,6 +76,40 @@ function setup(rules: RoutingRule[] = []) {
     return response;
   };
   return { post, sent, records };
+}
+
+const routingRule = (input: Record<string, unknown>) =>
+  defineRule(NewRuleSchema.parse({ name: 'test rule', scope: 'global', ...input }), createModelCatalog(), {
+    id: 'r1',
+    source: 'api',
+    created_at: '2026-12-01T00:00:00.000Z',
+  });
+
+/** A ledger that remembers the lease and counters of every reservation, and refuses past a limit. */
+function recordingLedger() {
+  const reserved: Array<{ lease: string; scopes: string[] }> = [];
+  const ledger: BudgetLedger = {
+    ...memoryLedger,
+    reserve: async (claims, lease) => {
+      for (const c of claims) {
+        if (c.counter.limit_micros !== null && c.amount_micros > c.counter.limit_micros) {
+          throw new BudgetExceededError(
+            c.counter.scope,
+            c.counter.scope_id,
+            c.counter.limit_micros,
+            0,
+            c.counter.resets_at,
+          );
+        }
+      }
+      reserved.push({
+        lease: lease.id,
+        scopes: claims.map((c) => `${c.counter.scope}:${c.counter.scope_id}`),
+      });
+      return { lease_id: lease.id, claims, binding: null };
+    },
+  };
+  return { ledger, reserved };
 }
 
 describe('the proxy pipeline', () => {
@@ -111,18 +162,13 @@ describe('the proxy pipeline', () => {
 
   it('skips a rule whose target is on a provider this gateway has no key for: the request goes as asked', async () => {
     // Prepare: this gateway has Anthropic and OpenAI keys only.
-    const rule = defineRule(
-      NewRuleSchema.parse({
-        name: 'via openrouter, else openai',
-        scope: 'global',
-        condition: 'model == "gpt-4.1"',
-        targets: [{ provider: 'openrouter' }],
-        fallbacks: [{ provider: 'openai' }],
-      }),
-      createModelCatalog(),
-      { id: 'r1', source: 'api', created_at: '2026-12-01T00:00:00.000Z' },
-    );
-    const { post, sent, records } = setup([rule]);
+    const rule = routingRule({
+      name: 'via openrouter, else openai',
+      condition: 'model == "gpt-4.1"',
+      targets: [{ provider: 'openrouter' }],
+      fallbacks: [{ provider: 'openai' }],
+    });
+    const { post, sent, records } = setup({ rules: [rule] });
 
     // Act
     const response = await post('/v1/chat/completions', '{"model":"gpt-4.1","messages":[]}');
@@ -131,5 +177,72 @@ describe('the proxy pipeline', () => {
     expect(response.status).toBe(200);
     expect(sent.map((s) => s.url)).toEqual(['https://api.openai.com/v1/chat/completions']);
     expect(records[0]).toMatchObject({ route_rule: null, attempts: 1, attempt_log: ['openai/gpt-4.1 200'] });
+  });
+
+  it('reserves each attempt under a lease of its own', async () => {
+    // Prepare: OpenAI answers 503 once; the rule falls back from gpt-4.1 to gpt-4o.
+    const { ledger, reserved } = recordingLedger();
+    let calls = 0;
+    const { post, records } = setup({
+      ledger,
+      rules: [
+        routingRule({ condition: 'true', targets: [{ model: 'gpt-4.1' }], fallbacks: [{ model: 'gpt-4o' }] }),
+      ],
+      answer: async () => (++calls === 1 ? new Response('busy', { status: 503 }) : cannedJson()),
+    });
+
+    // Act
+    const response = await post('/v1/chat/completions', '{"model":"gpt-4.1","messages":[]}');
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(reserved.map((r) => r.lease)).toEqual(['req', 'req.1']);
+    expect(records[0]?.attempt_log).toEqual(['openai/gpt-4.1 503', 'openai/gpt-4o 200']);
+  });
+
+  it("tries no fallback once the request's own deadline has passed", async () => {
+    // Prepare: a non-streamed call that never answers, and a 50 ms deadline.
+    const never = (_url: string, init: RequestInit) =>
+      new Promise<Response>((_, reject) =>
+        init.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+      );
+    const { post, sent, records } = setup({
+      upstreamTimeoutMs: 50,
+      rules: [
+        routingRule({ condition: 'true', targets: [{ model: 'gpt-4.1' }], fallbacks: [{ model: 'gpt-4o' }] }),
+      ],
+      answer: never,
+    });
+
+    // Act
+    const response = await post('/v1/chat/completions', '{"model":"gpt-4.1","messages":[]}');
+
+    // Assess
+    expect(response.status).toBe(504);
+    expect(sent).toHaveLength(1);
+    expect(records[0]?.attempt_log).toEqual(['openai/gpt-4.1 timeout']);
+  });
+
+  it("keeps a key's model budget by the client's name when a rule serves that same model", async () => {
+    // Prepare: a 1 µ$ budget on the snapshot name; the rule only adds a fallback.
+    const { ledger } = recordingLedger();
+    const { post, sent } = setup({
+      ledger,
+      keyOverrides: { model_max_budget: { 'gpt-4.1-2025-04-14': { limit_micros: 1, duration: null } } },
+      rules: [
+        routingRule({
+          condition: 'true',
+          targets: [{ provider: 'openai' }],
+          fallbacks: [{ model: 'gpt-4o' }],
+        }),
+      ],
+    });
+
+    // Act
+    const response = await post('/v1/chat/completions', '{"model":"gpt-4.1-2025-04-14","messages":[]}');
+
+    // Assess
+    expect(response.status).toBe(402);
+    expect(sent).toHaveLength(0);
   });
 });
