@@ -4,7 +4,7 @@
  * never ranking individuals), and how the gateway behaves. Everything comes from the rollup.
  */
 import type { BudgetStatusRow, Rollup } from '../../functions/core/analytics/rollup.ts';
-import type { RoutingRow } from '../../functions/core/analytics/routing.ts';
+import { type RoutingRow, routingTotals } from '../../functions/core/analytics/routing.ts';
 import { type SpendRow, type SpendTotalRow, totalsByValue } from '../../functions/core/analytics/spend.ts';
 import { forecastBudget } from '../../functions/core/governance/forecast.ts';
 import { api } from './api.ts';
@@ -326,21 +326,6 @@ function renderAdoption(rollup: OrgRollup, team: string): void {
 
 /** What each rule served instead of what was asked for, summed over the days in range. */
 function renderRouting(days: RoutingRow[]): void {
-  const rows = new Map<string, Omit<RoutingRow, 'day'>>();
-  for (const { day: _day, ...r } of days) {
-    const id = `${r.rule_id}|${r.model_requested}|${r.model_used}`;
-    const row = rows.get(id);
-    if (!row) {
-      rows.set(id, { ...r });
-      continue;
-    }
-    row.requests += r.requests;
-    row.cost_micros += r.cost_micros;
-    row.shadow_cost_micros += r.shadow_cost_micros;
-    row.cost_as_requested_micros += r.cost_as_requested_micros;
-    row.moved_micros += r.moved_micros;
-    row.fallback_requests += r.fallback_requests;
-  }
   renderTable(
     byId<HTMLTableElement>('routing-table'),
     [
@@ -367,7 +352,7 @@ function renderRouting(days: RoutingRow[]): void {
         numeric: true,
       },
     ],
-    [...rows.values()].sort((a, b) => b.moved_micros - a.moved_micros || b.requests - a.requests),
+    routingTotals(days),
     'No rule changed where a request went in this range.',
   );
 }

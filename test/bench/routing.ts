@@ -107,6 +107,7 @@ const HEADERS = {
 const ROUTE_REQUEST: RouteRequest = {
   who: WHO,
   requested: REQUESTED,
+  asked: catalog.resolve(REQUESTED),
   agent: 'claude-code',
   tags: ['bench'],
   headers: new Headers(HEADERS),

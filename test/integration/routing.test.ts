@@ -1,5 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RoutingRow, routingTotals } from '../../functions/core/analytics/routing.ts';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { DEFAULT_BEDROCK_SCRIPT, type MockBedrock, startMockBedrock } from '../support/mock-bedrock.ts';
 import { type MockScript, type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
@@ -512,17 +513,7 @@ describe('the rollup', () => {
     // Act: everything above has been recorded by now.
     const rollup = await admin('GET', '/api/rollup');
     // Rows are per UTC day; summed per rule and models, in case the run straddles midnight.
-    const rows: Array<Record<string, unknown>> = [];
-    for (const { day: _day, ...row } of rollup.body.routing as Array<Record<string, number | string>>) {
-      const same = rows.find(
-        (r) =>
-          r.rule_id === row.rule_id &&
-          r.model_requested === row.model_requested &&
-          r.model_used === row.model_used,
-      );
-      if (!same) rows.push({ ...row });
-      else for (const [k, v] of Object.entries(row)) if (typeof v === 'number') same[k] = Number(same[k]) + v;
-    }
+    const rows: Array<Record<string, unknown>> = routingTotals(rollup.body.routing as RoutingRow[]);
 
     // Assess: the step-down saved 1,750 − 350 µ$; a fallback to the same model moves nothing.
     expect(rows.find((r) => r.rule === 'web: opus to haiku near budget')).toEqual({

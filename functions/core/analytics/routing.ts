@@ -72,3 +72,23 @@ export async function routingEffects(engine: QueryEngine, range: DayRange): Prom
     };
   });
 }
+
+/** Routing over a whole range: the per-day rows summed per rule and models, most spend moved first. */
+export function routingTotals(days: RoutingRow[]): Array<Omit<RoutingRow, 'day'>> {
+  const totals = new Map<string, Omit<RoutingRow, 'day'>>();
+  for (const { day: _day, ...r } of days) {
+    const id = `${r.rule_id}|${r.model_requested}|${r.model_used}`;
+    const t = totals.get(id);
+    if (!t) {
+      totals.set(id, { ...r });
+      continue;
+    }
+    t.requests += r.requests;
+    t.cost_micros += r.cost_micros;
+    t.shadow_cost_micros += r.shadow_cost_micros;
+    t.cost_as_requested_micros += r.cost_as_requested_micros;
+    t.moved_micros += r.moved_micros;
+    t.fallback_requests += r.fallback_requests;
+  }
+  return [...totals.values()].sort((a, b) => b.moved_micros - a.moved_micros || b.requests - a.requests);
+}

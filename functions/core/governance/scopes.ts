@@ -14,9 +14,9 @@ import type {
   VirtualKey,
 } from '../ports.ts';
 import { budgetCounter } from './budgets.ts';
-import { keyCounter, keyPartCounters } from './keys.ts';
-import { teamCounter } from './teams.ts';
-import { userCounter } from './users.ts';
+import { isModelAllowed, keyCounter, keyPartCounters } from './keys.ts';
+import { isModelAllowedForTeam, teamCounter } from './teams.ts';
+import { isModelAllowedForUser, userCounter } from './users.ts';
 
 /** The deployment-wide budget (config: TOLLGATE_ORG_*), shared by every key. */
 export interface OrgBudget extends BudgetSettings {
@@ -66,6 +66,19 @@ export function orgCounter(org: OrgBudget, now: Date, timeZone: string): BudgetC
     },
     now,
     timeZone,
+  );
+}
+
+/** Whether the key, its team and its person all allow the model (by either of its names). */
+export function allowsModelFor(
+  { key, team, user }: Principal,
+  requested: string,
+  canonical: string,
+): boolean {
+  return (
+    isModelAllowed(key, requested, canonical) &&
+    (!team || isModelAllowedForTeam(team, requested, canonical)) &&
+    (!user || isModelAllowedForUser(user, requested, canonical))
   );
 }
 

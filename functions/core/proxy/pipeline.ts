@@ -5,16 +5,10 @@
  */
 import { type ProviderName, type ProviderSettings, usesApiKey } from '../../config.ts';
 import { GatewayError } from '../errors.ts';
-import {
-  assertKeyUsable,
-  assertModelAllowed,
-  hashKey,
-  isModelAllowed,
-  presentedKey,
-} from '../governance/keys.ts';
-import type { GovernancePolicy, Principal } from '../governance/scopes.ts';
-import { assertTeamModelAllowed, isModelAllowedForTeam } from '../governance/teams.ts';
-import { assertUserModelAllowed, isModelAllowedForUser } from '../governance/users.ts';
+import { assertKeyUsable, assertModelAllowed, hashKey, presentedKey } from '../governance/keys.ts';
+import { allowsModelFor, type GovernancePolicy, type Principal } from '../governance/scopes.ts';
+import { assertTeamModelAllowed } from '../governance/teams.ts';
+import { assertUserModelAllowed } from '../governance/users.ts';
 import type {
   BudgetLedger,
   Clock,
@@ -152,15 +146,8 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
   async function models(request: Request): Promise<Response> {
     const anthropic = request.headers.has('anthropic-version');
     try {
-      const { key, team, user } = await principalOf(deps, await authenticate(request.headers));
-      const names = deps.catalog
-        .models()
-        .filter(
-          (m) =>
-            isModelAllowed(key, m, m) &&
-            (!team || isModelAllowedForTeam(team, m, m)) &&
-            (!user || isModelAllowedForUser(user, m, m)),
-        );
+      const who = await principalOf(deps, await authenticate(request.headers));
+      const names = deps.catalog.models().filter((m) => allowsModelFor(who, m, m));
       return Response.json(anthropic ? anthropicModelList(names) : openaiModelList(names));
     } catch (err) {
       return errorResponse(
@@ -193,25 +180,23 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
     const requested = call.model_requested ?? '';
     const asked = deps.catalog.resolve(requested);
     const plan = await router.plan(
-      { who, requested, agent: call.agent, tags: call.tags, headers, seed: call.request_id },
+      { who, requested, asked, agent: call.agent, tags: call.tags, headers, seed: call.request_id },
       {
         usable: (model) => isUsable(who, model, call.protocol),
         budgetUsed: () => budgetUsedPct(deps, who, requested, asked),
       },
     );
-    if (!plan) return [resolveModel(who, requested, call.protocol)];
+    if (!plan) return [resolveModel(who, requested, asked, call.protocol)];
     call.rule = plan.rule;
     call.asked = asked;
     return plan.models;
   }
 
   /** A routed model must be allowed, speak the client's protocol, and be on a provider with a key here. */
-  function isUsable({ key, team, user }: Principal, model: ResolvedModel, protocol: Protocol): boolean {
+  function isUsable(who: Principal, model: ResolvedModel, protocol: Protocol): boolean {
     return (
       (!usesApiKey(model.provider) || deps.providers[model.provider].apiKey !== undefined) &&
-      isModelAllowed(key, model.model, model.model) &&
-      (!team || isModelAllowedForTeam(team, model.model, model.model)) &&
-      (!user || isModelAllowedForUser(user, model.model, model.model)) &&
+      allowsModelFor(who, model.model, model.model) &&
       upstreamPath(model.provider, protocol.name) !== undefined
     );
   }
@@ -220,9 +205,9 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
   function resolveModel(
     { key, team, user }: Principal,
     requested: string,
+    model: ResolvedModel | undefined,
     protocol: Protocol,
   ): ResolvedModel {
-    const model = deps.catalog.resolve(requested);
     if (!model) {
       throw new GatewayError(
         'invalid_request',

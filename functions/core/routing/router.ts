@@ -23,6 +23,8 @@ export interface RouteRequest {
   who: Principal;
   /** The model name as the client sent it. */
   requested: string;
+  /** The catalog's model for that name, if it knows it (resolved once, by the caller). */
+  asked: ResolvedModel | undefined;
   agent: string;
   tags: string[];
   headers: Headers;
@@ -97,7 +99,7 @@ export function createRouter(deps: {
     async plan(request, checks) {
       const rules = compileAll(await deps.rules()).filter((c) => inScope(c.rule, request.who));
       if (rules.length === 0) return null;
-      const requested = deps.catalog.resolve(request.requested);
+      const requested = request.asked;
       // Conditions that do not mention budget_used never see this placeholder.
       let variables: RoutingVariables = { ...base(request, requested), budget_used: 0 };
       let budgetRead = false;

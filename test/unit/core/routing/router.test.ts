@@ -25,7 +25,11 @@ function logger() {
   return { log, warnings };
 }
 
-const request = (overrides: Partial<RouteRequest> = {}): RouteRequest => ({
+const request = (overrides: Partial<Omit<RouteRequest, 'asked'>> = {}): RouteRequest => {
+  const r = requestFields(overrides);
+  return { ...r, asked: catalog.resolve(r.requested) };
+};
+const requestFields = (overrides: Partial<Omit<RouteRequest, 'asked'>>): Omit<RouteRequest, 'asked'> => ({
   who: {
     key: virtualKey({ key_alias: 'laptop', team_id: 'web', user_id: 'ann' }),
     team: undefined,
