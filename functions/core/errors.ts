@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'budget_exceeded'
   | 'rate_limited'
   | 'too_large'
+  | 'headers_too_large'
   | 'upstream'
   | 'upstream_timeout'
   | 'internal';
@@ -21,6 +22,7 @@ const STATUS: Record<ErrorKind, number> = {
   permission: 403,
   not_found: 404,
   too_large: 413,
+  headers_too_large: 431,
   rate_limited: 429,
   internal: 500,
   upstream: 502,

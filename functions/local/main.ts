@@ -39,6 +39,11 @@ Point Codex CLI at it (~/.codex/config.toml):
   wire_api = "responses"
 ${missing.length ? `\nProviders without an API key (requests to them answer 502): ${missing.join(', ')}\n` : ''}`);
 
+// The last guard: every request is isolated and its failures are answered, so reaching here is a
+// bug. Log it and keep serving everyone else rather than end every request in flight.
+process.on('uncaughtException', (err) => log.error('process.uncaught_exception', { error: String(err) }));
+process.on('unhandledRejection', (err) => log.error('process.unhandled_rejection', { error: String(err) }));
+
 let stopping = false;
 async function stop(signal: string): Promise<void> {
   if (stopping) return;

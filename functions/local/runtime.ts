@@ -1,7 +1,7 @@
 /**
  * The embedded runtime: everything Tollgate needs on one machine. dynalite for DynamoDB, JSON-lines
- * files in the Firehose/S3 layout for usage, DuckDB for the Athena SQL, and the same Lambda handlers
- * behind node:http.
+ * files in the Firehose/S3 layout for usage, DuckDB for the Athena SQL, and the same web-standard
+ * proxy and admin apps the Lambda handlers wrap, behind a Node HTTP server.
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -52,9 +52,6 @@ import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog
 import { createProxy, type ProxyPipeline } from '../core/proxy/pipeline.ts';
 import { ruleSource } from '../core/routing/rule-source.ts';
 import { rulesFromConfig } from '../core/routing/rules.ts';
-import { createAdminHandler } from '../handlers/create-admin-handler.ts';
-import { createProxyHandler } from '../handlers/create-proxy-handler.ts';
-import { installAwsLambdaShim } from './awslambda-shim.ts';
 import { startDynalite } from './dynalite.ts';
 import { createLocalServer } from './server.ts';
 
@@ -183,17 +180,9 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       .catch((err: unknown) => log.error('alert.forecast_failed', { error: String(err) }));
   }, 3_600_000);
   forecasts.unref();
-  installAwsLambdaShim();
   const dashboardDir = join(dataDir, 'dashboard');
   await buildDashboard({ outdir: dashboardDir });
-  const server = createLocalServer({
-    proxyHandler: createProxyHandler(proxy),
-    adminHandler: createAdminHandler(admin),
-    dashboardDir,
-    maxBodyBytes: config.maxBodyBytes,
-    invocationTimeoutMs: 15 * 60_000,
-    log,
-  });
+  const server = createLocalServer({ proxy, admin, dashboardDir, log });
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -1,146 +1,85 @@
 /**
- * The embedded server: node:http in front of the same Lambda handlers that run on AWS. Each request
- * becomes a function URL event; the proxy handler streams through the awslambda shim, the admin
- * handler answers buffered, and everything else is the dashboard's static files.
+ * The embedded server: a Node HTTP adapter (@hono/node-server) in front of the web-standard apps —
+ * the proxy and the admin API are `(Request) => Response`, as they are behind Lambda's shell. A
+ * client's disconnect arrives as the Request's AbortSignal; the response body streams as it is read.
+ * Nothing here knows Lambda.
  */
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { extname, join, normalize } from 'node:path';
-import type { APIGatewayProxyStructuredResultV2, Context, LambdaFunctionURLEvent } from 'aws-lambda';
+import { getRequestListener } from '@hono/node-server';
 import { dashboardCsp } from '../../dashboard/csp.ts';
+import { GatewayError } from '../core/errors.ts';
 import type { Logger } from '../core/ports.ts';
+import { anthropicMessages } from '../core/protocols/anthropic-messages.ts';
+import { openaiChat } from '../core/protocols/openai-chat.ts';
+import { MAX_HEADER_BYTES, type ProxyPipeline } from '../core/proxy/pipeline.ts';
 import { isProxyPath } from '../core/proxy/routes.ts';
-import { isStreamingHandler, LocalResponseStream } from './awslambda-shim.ts';
 
 export interface LocalServerOptions {
-  proxyHandler: unknown;
-  adminHandler: (
-    event: LambdaFunctionURLEvent,
-    context: Context,
-  ) => Promise<APIGatewayProxyStructuredResultV2>;
+  proxy: ProxyPipeline;
+  admin: (request: Request) => Promise<Response>;
   dashboardDir: string;
-  maxBodyBytes: number;
-  /** Upper bound of one proxied call, as the function's timeout is on AWS. */
-  invocationTimeoutMs: number;
   log: Logger;
 }
 
-export function createLocalServer(options: LocalServerOptions): Server {
-  const { proxyHandler } = options;
-  if (!isStreamingHandler(proxyHandler)) throw new Error('The proxy handler must be a streaming handler');
+/**
+ * Node refuses larger headers itself with a bare 431 before any handler runs; below it the proxy
+ * answers 431 in the client's protocol shape (its own limit is MAX_HEADER_BYTES).
+ */
+const NODE_MAX_HEADER_BYTES = 2 * MAX_HEADER_BYTES;
 
-  return createServer(async (req, res) => {
-    try {
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
-      if (isProxyPath(path)) {
-        const event = await toEvent(req, options.maxBodyBytes);
-        if (!event) return tooLarge(res, options.maxBodyBytes);
-        await proxyHandler(
-          event,
-          new LocalResponseStream(res),
-          lambdaContext(options.invocationTimeoutMs),
-        ).catch((err: unknown) => {
-          if (!res.destroyed) throw err;
-        });
-      } else if (req.method === 'GET' && !isAdminPath(path)) {
-        await serveStatic(options.dashboardDir, path, res);
-      } else {
-        const event = await toEvent(req, options.maxBodyBytes);
-        if (!event) return tooLarge(res, options.maxBodyBytes);
-        const result = await options.adminHandler(event, lambdaContext(30_000));
-        writeResult(res, result);
-      }
-    } catch (err) {
+export function createLocalServer(options: LocalServerOptions): Server {
+  const app = localApp(options);
+  const listener = getRequestListener(app, {
+    // Only reached by a bug: the apps turn every failure into a Response of their own.
+    errorHandler: (err) => {
       options.log.error('server.unhandled', { error: String(err) });
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { message: 'Internal error', type: 'server_error' } }));
-    }
+      return Response.json(openaiChat.errorBody('internal', 'Internal error'), { status: 500 });
+    },
   });
+  const server = createServer({ maxHeaderSize: NODE_MAX_HEADER_BYTES }, listener);
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) =>
+    answerClientError(err, socket),
+  );
+  return server;
+}
+
+/** Routes to the proxy, the admin API or the dashboard's files. */
+export function localApp({ proxy, admin, dashboardDir }: LocalServerOptions) {
+  return async (request: Request): Promise<Response> => {
+    const path = new URL(request.url).pathname;
+    if (isProxyPath(path)) return proxy.handle(request);
+    if (request.method === 'GET' && !isAdminPath(path)) return serveStatic(dashboardDir, path);
+    return admin(request);
+  };
 }
 
 function isAdminPath(path: string): boolean {
   return /^\/(key|spend|api|health|user|team|model|routing|budget|audit)(\/|$)/.test(path);
 }
 
-/** Mirrors what a function URL delivers: lowercased headers, raw path and query, body as text or base64. */
-async function toEvent(req: IncomingMessage, maxBytes: number): Promise<LambdaFunctionURLEvent | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) return undefined;
-    chunks.push(chunk as Buffer);
+/**
+ * What Node's parser refuses before a request exists (headers over its limit, a malformed request
+ * line) is answered here, in the protocol shape the request line's path suggests, and the socket closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
   }
-  const body = Buffer.concat(chunks);
-  const [rawPath = '/', rawQueryString = ''] = (req.url ?? '/').split(/\?(.*)/s);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
-  }
-  const isText = /^(text\/|application\/(json|x-www-form-urlencoded|xml|javascript))/.test(
-    headers['content-type'] ?? '',
-  );
-  const now = new Date();
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath,
-    rawQueryString,
-    headers,
-    requestContext: {
-      accountId: 'anonymous',
-      apiId: 'local',
-      domainName: headers.host ?? 'localhost',
-      domainPrefix: 'local',
-      http: {
-        method: req.method ?? 'GET',
-        path: rawPath,
-        protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        userAgent: headers['user-agent'] ?? '',
-      },
-      requestId: randomUUID(),
-      routeKey: '$default',
-      stage: '$default',
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
-    },
-    body: body.length > 0 ? body.toString(isText ? 'utf8' : 'base64') : undefined,
-    isBase64Encoded: body.length > 0 && !isText,
-  } as LambdaFunctionURLEvent;
-}
-
-function lambdaContext(timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'tollgate-local',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:tollgate-local',
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: 'local',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
-function writeResult(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
-  const body = result.body ?? '';
-  res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string> | undefined);
-  res.end(result.isBase64Encoded ? Buffer.from(body, 'base64') : body);
-}
-
-function tooLarge(res: ServerResponse, maxBytes: number): void {
-  res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-  res.end(
-    JSON.stringify({
-      error: { message: `Request body exceeds ${maxBytes} bytes`, type: 'invalid_request_error' },
-    }),
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const error = tooLarge
+    ? new GatewayError('headers_too_large', `The request's headers exceed ${NODE_MAX_HEADER_BYTES} bytes.`)
+    : new GatewayError('invalid_request', 'The request is not valid HTTP/1.1.');
+  const firstLine = err.rawPacket?.subarray(0, 256).toString('latin1').split('\r\n')[0] ?? '';
+  const protocol = /\s\/(anthropic\/)?v1\/messages/.test(firstLine) ? anthropicMessages : openaiChat;
+  const body = JSON.stringify(protocol.errorBody(error.kind, error.message));
+  const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
 
@@ -154,25 +93,31 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-async function serveStatic(dir: string, path: string, res: ServerResponse): Promise<void> {
-  const relative = normalize(decodeURIComponent(path)).replace(/^(\.\.[/\\])+/, '');
+async function serveStatic(dir: string, path: string): Promise<Response> {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return new Response('Bad Request: the path has a malformed percent-escape', { status: 400 });
+  }
+  const relative = normalize(decoded).replace(/^(\.\.[/\\])+/, '');
   const file = join(dir, relative === '/' || relative === '' ? 'index.html' : relative);
-  if (!file.startsWith(dir)) return notFound(res);
+  if (!file.startsWith(dir) || file.includes('\0')) return notFound();
   try {
     const content = await readFile(file);
-    res.writeHead(200, {
-      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-      'cache-control': 'no-cache',
-      // The policy CloudFront sends on AWS, so the browser tests run the page under it too.
-      'content-security-policy': dashboardCsp(),
+    return new Response(content, {
+      headers: {
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'cache-control': 'no-cache',
+        // The policy CloudFront sends on AWS, so the browser tests run the page under it too.
+        'content-security-policy': dashboardCsp(),
+      },
     });
-    res.end(content);
   } catch {
-    notFound(res);
+    return notFound();
   }
 }
 
-function notFound(res: ServerResponse): void {
-  res.writeHead(404, { 'content-type': 'text/plain' });
-  res.end('Not found');
+function notFound(): Response {
+  return new Response('Not found', { status: 404, headers: { 'content-type': 'text/plain' } });
 }

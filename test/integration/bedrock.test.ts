@@ -89,7 +89,7 @@ describe('a streamed request to a Bedrock model', () => {
     expect(bedrock.eventsSent - sentBefore).toBe(10);
   });
 
-  it('stops the Bedrock call when the client goes away, and records the request as truncated', async () => {
+  it('stops the Bedrock call when the client goes away, and records that the client left', async () => {
     const { key } = await gateway.createKey({ key_alias: 'bedrock-gone' });
     bedrock.script.chunkDelayMs = 100;
     const closedBefore = bedrock.streamsClosedEarly;
@@ -101,7 +101,7 @@ describe('a streamed request to a Bedrock model', () => {
 
     await expect.poll(() => bedrock.streamsClosedEarly, { timeout: 5_000 }).toBe(closedBefore + 1);
     const record = await gateway.record(response.headers.get('x-tollgate-request-id')!);
-    expect(record).toMatchObject({ provider: 'bedrock', outcome: 'truncated', error_type: 'client_gone' });
+    expect(record).toMatchObject({ provider: 'bedrock', outcome: 'client_closed', error_type: 'mid_stream' });
   });
 
   it('sends a SigV4-signed InvokeModelWithResponseStream with the Bedrock body and no key of ours', async () => {

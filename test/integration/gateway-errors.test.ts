@@ -24,6 +24,7 @@ afterAll(async () => {
 beforeEach(() => {
   mock.script.failWith = undefined;
   mock.script.cutStreamAfterEvents = undefined;
+  mock.script.rawReply = undefined;
   mock.script.usage = { input_tokens: 100, output_tokens: 50 };
 });
 
@@ -153,6 +154,22 @@ describe('upstream failures', () => {
     );
   });
 
+  it('turns a 200 whose body is not JSON into a 502 and an upstream_error record', async () => {
+    mock.script.rawReply = { status: 200, contentType: 'text/html', body: '<html>proxy login</html>' };
+
+    const response = await post('/v1/chat/completions', gpt, { authorization: `Bearer ${key}` });
+
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ error: { type: 'server_error', code: 'upstream_error' } });
+    const record = await gateway.record(response.headers.get('x-tollgate-request-id')!);
+    expect(record).toMatchObject({
+      outcome: 'upstream_error',
+      error_type: 'upstream_invalid_json',
+      cost_micros: 0,
+    });
+    expect((await gateway.keyInfo(key)).reserved_micros).toBe(0);
+  });
+
   it('answers 502 when the provider cannot be reached', async () => {
     const dead = await startTestGateway('http://127.0.0.1:9');
     try {
@@ -216,11 +233,11 @@ describe('upstream failures', () => {
 
     await expect
       .poll(async () => (await gateway.records()).find((r) => r.request_id === requestId)?.outcome)
-      .toBe('truncated');
+      .toBe('client_closed');
     await gateway.proxy.drain();
     const records = await gateway.records();
     expect(records.filter((r) => r.request_id === requestId)).toMatchObject([
-      { outcome: 'truncated', error_type: 'client_gone', usage_source: 'estimated' },
+      { outcome: 'client_closed', error_type: 'mid_stream', usage_source: 'estimated' },
     ]);
     // No usage arrived: the prompt was counted with the tokenizer, from the text the model reads.
     const record = records.find((r) => r.request_id === requestId)!;

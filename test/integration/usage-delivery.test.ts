@@ -212,7 +212,7 @@ describe('usage delivery through a failing Firehose', () => {
     expect(replayed).toMatchObject({ batches: spilledBatches, failed: 0 });
     const outcomes = new Set(lake.map((r) => r.outcome));
     expect([...outcomes].sort()).toEqual(
-      ['denied', 'invalid', 'success', 'truncated', 'upstream_error'].sort(),
+      ['client_closed', 'denied', 'invalid', 'success', 'upstream_error'].sort(),
     );
     console.info(
       `${n} requests; Firehose: ${faulty.stats.calls} calls, ${faulty.stats.timeouts} timeouts, ${faulty.stats.failedEntries} failed entries; ` +

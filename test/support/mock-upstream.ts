@@ -47,6 +47,8 @@ export interface MockScript {
   responder?: (request: RecordedRequest) => MockReply | undefined;
   /** Answer every request with this error; the body defaults to the route's protocol shape. */
   failWith?: { status: number; body?: unknown; headers?: Record<string, string> };
+  /** Answer every request with these bytes as they are (a proxy's HTML page, a cut body). */
+  rawReply?: { status: number; contentType: string; body: string };
   /** Wait before the first byte of any answer. */
   delayMs?: number;
   /** Wait between SSE events. */
@@ -63,6 +65,9 @@ export interface MockUpstream {
   requests: RecordedRequest[];
   /** Mutable: each request reads it when it arrives. */
   script: MockScript;
+  /** Answers sent whole, and answers the gateway walked away from (it closed the connection first). */
+  finished: number;
+  abandoned: number;
   close(): Promise<void>;
 }
 
@@ -93,6 +98,8 @@ export async function startMockUpstream(
     url: '',
     requests,
     script: { ...defaultScript, usage: { ...defaultScript.usage }, ...opts.script },
+    finished: 0,
+    abandoned: 0,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -102,6 +109,10 @@ export async function startMockUpstream(
   };
   const server = createServer((req, res) => {
     res.on('error', () => {});
+    res.on('close', () => {
+      if (res.writableFinished) mock.finished++;
+      else mock.abandoned++;
+    });
     serve(req, res, mock).catch((err: unknown) => {
       if (res.headersSent) res.destroy();
       else sendJson(res, 500, { error: { message: String(err), type: 'server_error' } });
@@ -129,6 +140,11 @@ async function serve(req: IncomingMessage, res: ServerResponse, mock: MockUpstre
   if (!route) {
     const protocol: Protocol = pathname.startsWith('/v1/messages') ? 'anthropic' : 'openai';
     return sendError(res, protocol, 404, `Not found: ${req.method} ${pathname}`);
+  }
+  if (script.rawReply) {
+    res.writeHead(script.rawReply.status, { 'content-type': script.rawReply.contentType });
+    res.end(script.rawReply.body);
+    return;
   }
   if (script.failWith) {
     const { status, body, headers } = script.failWith;

@@ -5,8 +5,8 @@
 import { costByUser, recentUsage } from '../analytics/queries.ts';
 import { GatewayError } from '../errors.ts';
 import { maskKey } from '../governance/keys.ts';
+import { parseJsonObject, readBodyText } from '../json-body.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
-import { isRecord } from '../protocols/types.ts';
 import { actorOf, createAccess } from './access.ts';
 import type { AdminContext, AdminDeps, Route } from './context.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
@@ -134,21 +134,9 @@ function withoutSecrets(path: string): string {
 
 /** Admin bodies are JSON whatever the content-type says: `curl -d` sends form-encoded by default. */
 async function readJson(request: Request): Promise<Record<string, unknown>> {
-  const tooLarge = () =>
-    new GatewayError('too_large', `Admin request bodies are limited to ${ADMIN_MAX_BODY_BYTES} bytes.`);
-  if (Number(request.headers.get('content-length') ?? 0) > ADMIN_MAX_BODY_BYTES) throw tooLarge();
-  const bytes = await request.arrayBuffer();
-  if (bytes.byteLength > ADMIN_MAX_BODY_BYTES) throw tooLarge();
-  const text = new TextDecoder().decode(bytes);
-  if (text.trim() === '') return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (cause) {
-    throw new GatewayError('invalid_request', 'The request body is not valid JSON.', { cause });
-  }
-  if (!isRecord(body)) throw new GatewayError('invalid_request', 'The request body must be a JSON object.');
-  return body;
+  const text = await readBodyText(request, ADMIN_MAX_BODY_BYTES, 'An admin request body');
+  // Admin documents are shallow; metadata a few levels deep is plenty.
+  return text.trim() === '' ? {} : parseJsonObject(text, 32);
 }
 
 function json(body: unknown, status = 200): Response {

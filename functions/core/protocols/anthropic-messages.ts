@@ -25,6 +25,7 @@ const ERROR_TYPES: Record<ErrorKind, string> = {
   budget_exceeded: 'billing_error',
   rate_limited: 'rate_limit_error',
   too_large: 'request_too_large',
+  headers_too_large: 'invalid_request_error',
   upstream: 'api_error',
   upstream_timeout: 'timeout_error',
   internal: 'api_error',

@@ -24,6 +24,7 @@ const ERROR_TYPES: Record<ErrorKind, { type: string; code: string | null }> = {
   budget_exceeded: { type: 'insufficient_quota', code: 'budget_exceeded' },
   rate_limited: { type: 'rate_limit_error', code: 'rate_limit_exceeded' },
   too_large: { type: 'invalid_request_error', code: 'request_too_large' },
+  headers_too_large: { type: 'invalid_request_error', code: 'request_header_fields_too_large' },
   upstream: { type: 'server_error', code: 'upstream_error' },
   upstream_timeout: { type: 'server_error', code: 'upstream_timeout' },
   internal: { type: 'server_error', code: null },

@@ -59,6 +59,8 @@ export interface CallState {
   tags: string[];
   /** False for calls that cost nothing: token counting, Codex's `generate: false` warm-up. */
   billable: boolean;
+  /** Set by the first `finish`: a call is settled and recorded once, however many paths end it. */
+  finished?: boolean;
 }
 
 export interface CallResult {
@@ -206,7 +208,14 @@ export function createFinisher(deps: {
 
   return {
     finish(call, result) {
-      const done = settleAndRecord(call, result).finally(() => inflight.delete(done));
+      if (call.finished) return;
+      call.finished = true;
+      const done = settleAndRecord(call, result)
+        .catch((err: unknown) => {
+          // A bug here must cost one request its bookkeeping, never the process.
+          deps.log.error('proxy.finish_failed', { request_id: call.request_id, error: String(err) });
+        })
+        .finally(() => inflight.delete(done));
       inflight.add(done);
     },
     async drain() {

@@ -35,6 +35,7 @@ export async function forward(
 ): Promise<Response> {
   const deadline = AbortSignal.timeout(input.timeoutMs);
   for (const [i, model] of models.entries()) {
+    input.request.signal.throwIfAborted();
     call.model = model;
     const outputCap = await reserveFor(deps, call, who, model, input.parsed, i);
     const fallback = i < models.length - 1;
@@ -72,7 +73,8 @@ async function attempt(
   const noted = (result: string | number) => call.attempts.push(`${model.provider}/${model.model} ${result}`);
   const target = `${settings.baseUrl}${upstreamPath(model.provider, protocol.name)}${input.url.search}`;
   const cancel = new AbortController();
-  const signal = AbortSignal.any([cancel.signal, a.deadline]);
+  // The client's own signal is in it: a client that leaves cancels the provider call at once.
+  const signal = AbortSignal.any([cancel.signal, a.deadline, input.request.signal]);
   // A stream's headers come within seconds; with somewhere else to go, do not wait for the deadline.
   // (A non-streamed answer's headers come only with the whole answer, so it waits.)
   const patience =
@@ -90,6 +92,7 @@ async function attempt(
     response = await upstream(target, { method: 'POST', headers, body, signal });
   } catch (cause) {
     call.upstream_ended = deps.clock.now();
+    if (input.request.signal.aborted) throw cause;
     const error = unreachable(model.provider, cause, signal);
     noted(error.kind === 'upstream_timeout' ? 'timeout' : 'unreachable');
     // Past the request's own deadline no fallback has time left.
@@ -110,6 +113,7 @@ async function attempt(
   }
 
   const isSse = (response.headers.get('content-type') ?? '').includes('text/event-stream');
+  if (!isSse && !call.stream) return jsonAnswer(call, finisher, response, deps.clock, model.provider);
   const meter = isSse ? sseMeter(protocol, stripUsageChunk) : jsonMeter(protocol);
   const status = response.status;
   const stream = meteredBody(response.body, meter, {
@@ -129,8 +133,9 @@ async function attempt(
       const complete = end.kind === 'complete' && !reading.error;
       finisher.finish(call, {
         status,
-        outcome: complete ? 'success' : 'truncated',
-        error_type: end.kind === 'complete' ? reading.error : end.kind,
+        outcome: complete ? 'success' : end.kind === 'client_gone' ? 'client_closed' : 'truncated',
+        error_type:
+          end.kind === 'complete' ? reading.error : end.kind === 'client_gone' ? 'mid_stream' : end.kind,
         reading,
       });
     },
@@ -139,6 +144,34 @@ async function attempt(
   setBudgetHeaders(replyHeaders, call.reservation);
   if (call.rule) replyHeaders.set('x-tollgate-model', model.model);
   return new Response(stream, { status, headers: replyHeaders });
+}
+
+/**
+ * A whole JSON answer, read before the client gets it, so a 200 that is not JSON (a proxy's HTML page, a
+ * cut body) becomes a 502 and an `upstream_error` record rather than a success the client cannot parse.
+ */
+async function jsonAnswer(
+  call: CallState,
+  finisher: Finisher,
+  response: Response,
+  clock: ProxyDeps['clock'],
+  provider: string,
+): Promise<Response> {
+  const text = await response.text();
+  call.first_byte = call.upstream_ended = clock.now();
+  const meter = jsonMeter(call.protocol);
+  meter.push(new TextEncoder().encode(text));
+  const reading = meter.reading();
+  if (reading.error === 'invalid_json') {
+    finisher.finish(call, { status: 502, outcome: 'upstream_error', error_type: 'upstream_invalid_json' });
+    const message = `The ${provider} API answered ${response.status} with a body that is not JSON.`;
+    return protocolError(call, 'upstream', message, 502);
+  }
+  finisher.finish(call, { status: response.status, outcome: 'success', reading });
+  const headers = clientHeaders(response.headers, call.request_id);
+  setBudgetHeaders(headers, call.reservation);
+  if (call.rule) headers.set('x-tollgate-model', call.model?.model ?? '');
+  return new Response(text, { status: response.status, headers });
 }
 
 /** An upstream error answer: passed back as is, except credential failures, which are the gateway's. */

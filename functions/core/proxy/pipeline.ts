@@ -9,6 +9,7 @@ import { assertKeyUsable, assertModelAllowed, hashKey, presentedKey } from '../g
 import { allowsModelFor, type GovernancePolicy, type Principal } from '../governance/scopes.ts';
 import { assertTeamModelAllowed } from '../governance/teams.ts';
 import { assertUserModelAllowed } from '../governance/users.ts';
+import { parseJsonObject, readBodyText } from '../json-body.ts';
 import type {
   BudgetLedger,
   Clock,
@@ -26,7 +27,6 @@ import type { ModelCatalog, ResolvedModel } from '../pricing/catalog.ts';
 import { anthropicMessages } from '../protocols/anthropic-messages.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
 import type { Protocol } from '../protocols/types.ts';
-import { isRecord } from '../protocols/types.ts';
 import { upstreamPath } from '../providers/providers.ts';
 import { createRouter } from '../routing/router.ts';
 import type { RoutingRule } from '../routing/rules.ts';
@@ -95,6 +95,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
     const call = startCall(route.path, route.protocol, request);
     try {
       if (request.method !== 'POST') throw new GatewayError('not_found', `${url.pathname} only accepts POST`);
+      assertHeadersFit(request.headers);
       const key = await authenticate(request.headers);
       call.key = key;
       call.tags = mergeTags(key.tags, headerTags(request.headers));
@@ -114,12 +115,27 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       call.model = models[0];
       const timeoutMs = Math.min(deps.upstreamTimeoutMs, options.timeoutMs ?? Number.POSITIVE_INFINITY);
       await admit(deps, call, who, timeoutMs);
+      request.signal.throwIfAborted();
       return await forward(deps, finisher, call, who, models, { request, url, body, raw, parsed, timeoutMs });
     } catch (err) {
+      if (request.signal.aborted) return clientClosed(call);
       const error = asGatewayError(err, deps.log, call.request_id);
       finisher.finish(call, { status: error.status, outcome: outcomeOf(error), error_type: error.kind });
       return errorResponse(route.protocol, error, call.request_id);
     }
+  }
+
+  /**
+   * The client left before its answer began (Esc in Claude Code, a load test closing its connections):
+   * the provider call, if one started, was cancelled with the request's signal. The provider bills the
+   * prompt it received, so the record estimates it; nobody reads the response.
+   */
+  function clientClosed(call: CallState): Response {
+    const reading = call.upstream_started
+      ? { usage: undefined, error: undefined, generatedText: '' }
+      : undefined;
+    finisher.finish(call, { status: 499, outcome: 'client_closed', error_type: 'before_response', reading });
+    return new Response(null, { status: 499 });
   }
 
   function startCall(route: string, protocol: Protocol, request: Request): CallState {
@@ -245,23 +261,22 @@ async function readJsonBody(
   request: Request,
   maxBytes: number,
 ): Promise<{ body: Record<string, unknown>; raw: string; bytes: number }> {
-  const declared = Number(request.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) throw tooLarge(maxBytes);
-  const raw = await request.arrayBuffer();
-  if (raw.byteLength > maxBytes) throw tooLarge(maxBytes);
-  const text = new TextDecoder().decode(raw);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (cause) {
-    throw new GatewayError('invalid_request', 'The request body is not valid JSON.', { cause });
-  }
-  if (!isRecord(body)) throw new GatewayError('invalid_request', 'The request body must be a JSON object.');
-  return { body, raw: text, bytes: raw.byteLength };
+  const raw = await readBodyText(request, maxBytes);
+  return { body: parseJsonObject(raw), raw, bytes: Buffer.byteLength(raw) };
 }
 
-function tooLarge(maxBytes: number): GatewayError {
-  return new GatewayError('too_large', `The request body exceeds the gateway's limit of ${maxBytes} bytes.`);
+/** Real clients send a few KB of headers (Claude Code's beta list included); far more is a mistake or an attack. */
+export const MAX_HEADER_BYTES = 32 * 1024;
+
+function assertHeadersFit(headers: Headers): void {
+  let bytes = 0;
+  for (const [name, value] of headers) bytes += name.length + value.length + 4;
+  if (bytes > MAX_HEADER_BYTES) {
+    throw new GatewayError(
+      'headers_too_large',
+      `The request's headers take ${bytes} bytes; the gateway accepts at most ${MAX_HEADER_BYTES}.`,
+    );
+  }
 }
 
 function asGatewayError(err: unknown, log: Logger, requestId: string): GatewayError {
@@ -271,7 +286,7 @@ function asGatewayError(err: unknown, log: Logger, requestId: string): GatewayEr
 }
 
 function outcomeOf(error: GatewayError): 'invalid' | 'denied' | 'upstream_error' | 'error' {
-  if (error.status === 400 || error.status === 404 || error.status === 413) return 'invalid';
+  if ([400, 404, 413, 431].includes(error.status)) return 'invalid';
   if (error.status < 500) return 'denied';
   return error.kind === 'internal' ? 'error' : 'upstream_error';
 }

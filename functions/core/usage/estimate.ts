@@ -33,15 +33,18 @@ const BINARY = /^(data:[\w/+.-]+;base64,|[A-Za-z0-9+/=\r\n]{512,}$)/;
  */
 export function promptText(body: unknown): string {
   const parts: string[] = [];
-  const walk = (value: unknown, key: string | undefined): void => {
+  // An explicit stack, not recursion: a body's depth is bounded where it is read, but this never relies on it.
+  const stack: Array<[value: unknown, key: string | undefined]> = [[body, undefined]];
+  while (stack.length > 0) {
+    const [value, key] = stack.pop() as [unknown, string | undefined];
     if (typeof value === 'string') {
       if (key !== 'model' && key !== 'type' && !BINARY.test(value)) parts.push(value);
     } else if (Array.isArray(value)) {
-      for (const item of value) walk(item, key);
+      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], key]);
     } else if (value && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) walk(v, k);
+      const entries = Object.entries(value);
+      for (let i = entries.length - 1; i >= 0; i--) stack.push([entries[i]?.[1], entries[i]?.[0]]);
     }
-  };
-  walk(body, undefined);
+  }
   return parts.join('\n');
 }

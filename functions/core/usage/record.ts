@@ -29,7 +29,20 @@ export const UsageRecordSchema = z.object({
   model_used: z.string().nullable(),
   stream: z.boolean(),
   status: z.number().int(),
-  outcome: z.enum(['success', 'upstream_error', 'denied', 'invalid', 'truncated', 'error']),
+  /**
+   * `client_closed`: the client left before the answer ended (its provider call was cancelled); `lost`:
+   * written by recovery for a request whose process died before it recorded it (usage estimated).
+   */
+  outcome: z.enum([
+    'success',
+    'upstream_error',
+    'denied',
+    'invalid',
+    'truncated',
+    'client_closed',
+    'lost',
+    'error',
+  ]),
   error_type: z.string().nullable(),
   input_tokens: count,
   output_tokens: count,

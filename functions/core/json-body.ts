@@ -1,0 +1,89 @@
+/**
+ * Reading a client's JSON body safely: the size is checked while it arrives (a declared or actual
+ * length over the limit stops the read), and the nesting depth before anything walks the parsed value,
+ * so no body can exhaust the stack of a recursive walk further on (usage estimates, SDK marshalling).
+ */
+import { GatewayError } from './errors.ts';
+
+/**
+ * Deeper than any real request: Claude Code's largest bodies (tool JSON schemas inside messages) nest
+ * about 20 levels.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+export async function readBodyText(
+  request: Request,
+  maxBytes: number,
+  what = 'The request body',
+): Promise<string> {
+  const tooLarge = () =>
+    new GatewayError('too_large', `${what} exceeds the gateway's limit of ${maxBytes} bytes.`);
+  if (Number(request.headers.get('content-length') ?? 0) > maxBytes) throw tooLarge();
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** Parses a JSON object no deeper than `maxDepth`; anything else is a 400 that says what is wrong. */
+export function parseJsonObject(text: string, maxDepth = MAX_JSON_DEPTH): Record<string, unknown> {
+  const depth = nestingDepth(text, maxDepth);
+  if (depth > maxDepth) {
+    throw new GatewayError(
+      'invalid_request',
+      `The request body nests deeper than ${maxDepth} levels of objects and arrays.`,
+    );
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (cause) {
+    throw new GatewayError('invalid_request', 'The request body is not valid JSON.', { cause });
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new GatewayError('invalid_request', 'The request body must be a JSON object.');
+  return body as Record<string, unknown>;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+
+/** The deepest nesting of `{` and `[` outside strings, counting stops once past `stopAbove`. */
+function nestingDepth(text: string, stopAbove: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) {
+      inString = true;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      depth++;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > stopAbove) return deepest;
+      }
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      depth--;
+    }
+  }
+  return deepest;
+}

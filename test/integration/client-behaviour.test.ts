@@ -1,0 +1,179 @@
+/**
+ * What clients do to a running gateway, through `npm start`'s own process: press Esc before the
+ * answer, close fifty connections at once, send absurd bodies and headers. Invariants: the process
+ * stays alive and keeps serving, every request that reached the gateway leaves exactly one usage
+ * record, nothing stays reserved, and a client that leaves cancels the provider call.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts';
+import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
+
+let upstream: MockUpstream;
+let gateway: GatewayProcess;
+let key: string;
+
+const LONG_TEXT = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ');
+
+beforeAll(async () => {
+  upstream = await startMockUpstream();
+  gateway = await startGatewayProcess(upstream.url);
+  key = await gateway.createKey({ key_alias: 'client-behaviour', max_budget: 100 });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await upstream?.close();
+});
+
+beforeEach(() => {
+  upstream.script = { text: LONG_TEXT, usage: { input_tokens: 40, output_tokens: 60 } };
+});
+
+function messages(body: Record<string, unknown> = {}, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${gateway.url}/v1/messages`, {
+    method: 'POST',
+    ...init,
+    headers: {
+      'x-api-key': key,
+      'content-type': 'application/json',
+      'anthropic-version': '2023-06-01',
+      ...(init.headers as Record<string, string>),
+    },
+    body: JSON.stringify({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 1000,
+      stream: true,
+      messages: [{ role: 'user', content: 'hello' }],
+      ...body,
+    }),
+  });
+}
+
+async function reservedMicros(): Promise<number> {
+  const { info } = (await gateway.admin(`/key/info?key=${encodeURIComponent(key)}`)) as {
+    info: { reserved_micros: number };
+  };
+  return info.reserved_micros;
+}
+
+async function serving(): Promise<boolean> {
+  const health = await fetch(`${gateway.url}/health`);
+  return gateway.alive() && health.status === 200;
+}
+
+async function settled(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('a client that leaves', () => {
+  it('before the response starts does not end the process, leaves one record and cancels the provider call', async () => {
+    upstream.script.delayMs = 2_000;
+    const before = (await gateway.records()).length;
+    const abandonedBefore = upstream.abandoned;
+
+    const left = await messages({}, { signal: AbortSignal.timeout(100) }).catch((e: Error) => e.name);
+
+    expect(left).toBe('TimeoutError');
+    expect(await serving()).toBe(true);
+    await settled(() => upstream.abandoned > abandonedBefore);
+    const records = await gateway.records(before + 1);
+    expect(records).toHaveLength(before + 1);
+    const record = records.find((r) => r.outcome === 'client_closed');
+    expect(record).toMatchObject({ outcome: 'client_closed', usage_source: 'estimated' });
+    expect(record?.input_tokens).toBeGreaterThan(0);
+    expect(await reservedMicros()).toBe(0);
+  });
+
+  it('fifty at once mid-stream leave fifty records, nothing held, and the gateway serving', async () => {
+    upstream.script.chunkDelayMs = 30;
+    const before = (await gateway.records()).length;
+    const controllers = Array.from({ length: 50 }, () => new AbortController());
+
+    const responses = await Promise.all(controllers.map((c) => messages({}, { signal: c.signal })));
+    await Promise.all(responses.map(async (r) => r.body?.getReader().read()));
+    for (const c of controllers) c.abort();
+
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(await serving()).toBe(true);
+    const records = await gateway.records(before + 50);
+    expect(records).toHaveLength(before + 50);
+    const ids = new Set(records.map((r) => r.request_id));
+    expect(ids.size).toBe(records.length);
+    await settled(async () => (await reservedMicros()) === 0);
+    const after = await messages({ stream: false });
+    expect(after.status).toBe(200);
+  });
+});
+
+describe('bodies and headers no client should send', () => {
+  const nested = `${'['.repeat(50_000)}${']'.repeat(50_000)}`;
+
+  it.each([
+    ['/v1/messages/count_tokens', { 'x-api-key': '' }, 'anthropic'],
+    ['/v1/messages', { 'x-api-key': '' }, 'anthropic'],
+    ['/v1/chat/completions', { authorization: '' }, 'openai'],
+    ['/v1/responses', { authorization: '' }, 'openai'],
+  ] as const)('a body nested 50,000 levels deep to %s is a 400 in its shape', async (path, auth, shape) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if ('x-api-key' in auth) headers['x-api-key'] = key;
+    else headers.authorization = `Bearer ${key}`;
+    const body = `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":${nested}}]}`;
+
+    const response = await fetch(`${gateway.url}${path}`, { method: 'POST', headers, body });
+
+    expect(response.status).toBe(400);
+    const error = (await response.json()) as Record<string, unknown>;
+    if (shape === 'anthropic')
+      expect(error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    else expect(error).toMatchObject({ error: { type: 'invalid_request_error' } });
+    expect(JSON.stringify(error)).toMatch(/nest/i);
+    expect(await serving()).toBe(true);
+  });
+
+  it('a nested admin body is a 400, not a crash', async () => {
+    const response = await fetch(`${gateway.url}/key/generate`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-master-test', 'content-type': 'application/json' },
+      body: `{"metadata":${nested}}`,
+    });
+
+    expect(response.status).toBe(400);
+    expect(await serving()).toBe(true);
+  });
+
+  it('headers over 16 KB get a 431 in the protocol shape', async () => {
+    const response = await messages(
+      {},
+      {
+        headers: { 'x-padding': 'p'.repeat(40_000) },
+      },
+    );
+
+    expect(response.status).toBe(431);
+    expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    expect(await serving()).toBe(true);
+  });
+
+  it('a body over the limit on an Anthropic route is a 413 in the Anthropic shape', async () => {
+    const response = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', pad: 'x'.repeat(7 * 1024 * 1024) }),
+    });
+
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'request_too_large' } });
+    expect(await serving()).toBe(true);
+  });
+
+  it('a malformed escape in a dashboard path is a 400', async () => {
+    const response = await fetch(`${gateway.url}/%E0%A4%A`);
+
+    expect(response.status).toBe(400);
+    expect(await serving()).toBe(true);
+  });
+});
