@@ -344,3 +344,35 @@ export interface RateLimiter {
   /** Gives the slot back; a no-op when its lease had already expired and been released. */
   release(slot: ParallelSlot, lease_id: string): Promise<void>;
 }
+
+/**
+ * A request in flight, made durable while its provider call starts, so that a process killed
+ * mid-request (kill -9 locally; a Lambda timeout or OOM on AWS) still leaves its record and frees
+ * what it held: recovery writes `record` (outcome `lost`, usage estimated) and settles `reservation`
+ * to its cost.
+ */
+export interface InflightEntry {
+  request_id: string;
+  /** The process or execution environment that serves it. */
+  holder: string;
+  /** After this the request cannot still be running: its upstream deadline, plus a grace. ISO. */
+  expires_at: string;
+  record: UsageRecord;
+  reservation: Reservation | null;
+}
+
+export interface InflightJournal {
+  /**
+   * Resolves once the entry is durable; a second begin for the same request replaces the first. The
+   * journal stamps its own holder.
+   */
+  begin(entry: Omit<InflightEntry, 'holder'>): Promise<void>;
+  /** The request recorded and settled itself: forget it. */
+  end(request_id: string): Promise<void>;
+  /** Entries whose holder died (locally) or whose time is up (AWS), for recovery to finish. */
+  orphans(now: Date): Promise<InflightEntry[]>;
+  /** Forgets entries recovery has finished. */
+  forget(entries: InflightEntry[]): Promise<void>;
+  /** Writes what is buffered; called on a clean shutdown. */
+  close(): Promise<void>;
+}

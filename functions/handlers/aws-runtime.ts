@@ -20,6 +20,7 @@ import {
   createDynamoTeamStore,
   createDynamoUserStore,
 } from '../adapters/aws/dynamo-document-store.ts';
+import { createDynamoInflightJournal } from '../adapters/aws/dynamo-inflight-journal.ts';
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
@@ -92,6 +93,8 @@ async function providerSettings(): Promise<ProxyDeps['providers']> {
 export async function proxyDeps(): Promise<ProxyDeps> {
   if (!config.firehoseStream) throw new Error('TOLLGATE_FIREHOSE_STREAM is not set');
   return {
+    // This execution environment: its in-flight items say who held them.
+    journal: createDynamoInflightJournal(dynamo, config.tableName, `lambda-${randomUUID()}`),
     keys: cachedKeyStore(createDynamoKeyStore(dynamo, config.tableName), config.keyCacheMs, systemClock),
     limiter: createDynamoRateLimiter(dynamo, config.tableName, systemClock),
     teams: cachedDocumentStore(
@@ -174,6 +177,13 @@ export async function adminDeps(): Promise<AdminDeps> {
   };
 }
 
+/** Without a stream nothing can be recorded, so recovery leaves every entry for a run that can. */
+const noUsageSink = {
+  write: async () => {
+    throw new Error('TOLLGATE_FIREHOSE_STREAM is not set');
+  },
+};
+
 /** The rollup function also replays spilled usage records into Firehose (without spilling again). */
 export function rollupDeps() {
   const spill = usageSpill();
@@ -182,5 +192,10 @@ export function rollupDeps() {
     spill && stream
       ? { spill, sink: createFirehoseSink({ client: firehose, streamName: stream }) }
       : undefined;
-  return { ...analyticsDeps(), store: rollupStore(), replay, notifier: alertNotifier(), log };
+  const recovery = {
+    journal: createDynamoInflightJournal(dynamo, config.tableName, 'recovery'),
+    ledger: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
+    usage: stream ? createFirehoseSink({ client: firehose, streamName: stream, spill }) : noUsageSink,
+  };
+  return { ...analyticsDeps(), store: rollupStore(), replay, recovery, notifier: alertNotifier(), log };
 }

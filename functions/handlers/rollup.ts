@@ -1,5 +1,7 @@
 /**
- * Lambda entry: the scheduled rollup (hourly, and on demand with `aws lambda invoke`). First replays
+ * Lambda entry: the scheduled rollup (hourly, and on demand with `aws lambda invoke`). First records
+ * requests whose proxy function died mid-request (also alone, every five minutes, with
+ * `{"recover": true}`), then replays
  * usage records the proxy spilled when Firehose would not take them, then runs every report on Athena
  * and stores the document the admin API serves to the dashboard.
  *
@@ -13,6 +15,7 @@ import { replaySpilled } from '../adapters/aws/firehose-sink.ts';
 import { buildRollup, weeklyDigest } from '../core/analytics/rollup.ts';
 import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
+import { recoverLost } from '../core/usage/recover.ts';
 import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
 import { config, rollupDeps } from './aws-runtime.ts';
 
@@ -20,6 +23,7 @@ const deps = rollupDeps();
 const REPLAY_BUDGET_MS = 120_000;
 
 const Event = z.looseObject({
+  recover: z.boolean().optional(),
   reprice: z
     .strictObject({
       from: z.string(),
@@ -31,7 +35,15 @@ const Event = z.looseObject({
 });
 
 export const handler = middy().handler(async (event: unknown) => {
-  const { reprice } = Event.parse(event ?? {});
+  const { reprice, recover } = Event.parse(event ?? {});
+  // Every five minutes, and before each rollup: requests whose proxy function died get their records.
+  const recovered = await recoverLost({ ...deps.recovery, log: deps.log, now: deps.clock.now() }).catch(
+    (err: unknown) => {
+      deps.log.error('recovery.failed', { error: String(err) });
+      return undefined;
+    },
+  );
+  if (recover) return recovered;
   if (reprice) {
     if (!deps.replay)
       throw new Error('Re-pricing writes through Firehose: TOLLGATE_FIREHOSE_STREAM is not set');

@@ -24,6 +24,7 @@ import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
 import { ensureTable } from '../adapters/aws/dynamo-table.ts';
 import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
+import { createFileInflightJournal } from '../adapters/local/inflight-journal.ts';
 import { compactLake } from '../adapters/local/lake-compaction.ts';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
@@ -52,6 +53,7 @@ import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog
 import { createProxy, type ProxyPipeline } from '../core/proxy/pipeline.ts';
 import { ruleSource } from '../core/routing/rule-source.ts';
 import { rulesFromConfig } from '../core/routing/rules.ts';
+import { recoverLost } from '../core/usage/recover.ts';
 import { startDynalite } from './dynalite.ts';
 import { createLocalServer } from './server.ts';
 
@@ -117,7 +119,20 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     log,
   });
 
+  // Requests a killed run left in flight get their records, and their holds are settled, before serving.
+  const journal = createFileInflightJournal({ dataDir, log });
+  const usage = options.usage ?? createLakeSink({ dataDir, clock });
+  const recover = () =>
+    recoverLost({ journal, ledger, usage, log, now: clock.now() }).catch((err: unknown) => {
+      log.error('recovery.failed', { error: String(err) });
+    });
+  await recover();
+  // Another gateway on this data dir may die while this one runs.
+  const recovery = setInterval(recover, 60_000);
+  recovery.unref();
+
   const proxy = createProxy({
+    journal,
     keys: proxyKeys,
     limiter: createDynamoRateLimiter(client, config.tableName, clock),
     teams: proxyTeams,
@@ -125,7 +140,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     ledger,
     notifier,
     policy: config.policy,
-    usage: options.usage ?? createLakeSink({ dataDir, clock }),
+    usage,
     upstream: options.upstream ?? ((input, init) => fetch(input, init)),
     upstreams: { bedrock: createBedrockFetch(bedrock) },
     clock,
@@ -199,6 +214,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
         server.closeIdleConnections();
       });
       await proxy.drain();
+      clearInterval(recovery);
+      await journal.close();
       await compaction?.stop();
       clearInterval(forecasts);
       await query.close();

@@ -28,5 +28,11 @@ export class BudgetTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    // Requests in flight by shard and expiry, for the scheduled recovery of those whose function died.
+    this.table.addGlobalSecondaryIndex({
+      indexName: 'inflight',
+      partitionKey: { name: 'gsi1pk', type: AttributeType.STRING },
+      sortKey: { name: 'gsi1sk', type: AttributeType.STRING },
+    });
   }
 }

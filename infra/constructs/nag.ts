@@ -1,4 +1,5 @@
 import { Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
 
@@ -16,6 +17,14 @@ export function objectWildcardFinding(bucket: IBucket, pattern: string): string 
   const logicalId = arn['Fn::GetAtt']?.[0];
   if (!logicalId) throw new Error(`objectWildcardFinding: ${bucket.node.path} is not a bucket of this stack`);
   return `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${pattern}]`;
+}
+
+/** The IAM5 finding id for a statement on every index of `table` (what `grant*Data` adds once it has one). */
+export function tableIndexFinding(table: ITable): string {
+  const arn = Stack.of(table).resolve(table.tableArn) as { 'Fn::GetAtt'?: [string, string] };
+  const logicalId = arn['Fn::GetAtt']?.[0];
+  if (!logicalId) throw new Error(`tableIndexFinding: ${table.node.path} is not a table of this stack`);
+  return `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/index/*]`;
 }
 
 export const LAMBDA_BASIC_EXECUTION_FINDING =

@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { ENV, SPILL_PREFIX } from '../../functions/config.ts';
 import type { Alerts } from './alerts.ts';
 import { type AthenaQueryAccess, grantAthenaQueries } from './athena-access.ts';
-import { acknowledge, objectWildcardFinding } from './nag.ts';
+import { acknowledge, objectWildcardFinding, tableIndexFinding } from './nag.ts';
 import { gatewayFunction } from './node-function.ts';
 
 export interface RollupsProps extends AthenaQueryAccess {
@@ -22,6 +22,12 @@ export interface RollupsProps extends AthenaQueryAccess {
    * @default Duration.hours(1)
    */
   readonly every?: Duration;
+  /**
+   * How often requests whose proxy function died (timeout, out of memory) are recorded as lost and their
+   * holds settled.
+   * @default Duration.minutes(5)
+   */
+  readonly recoverEvery?: Duration;
   /** Spilled usage records are replayed into this stream before each rollup. */
   readonly usageStream: IDeliveryStream;
   /** Forecast alerts (budgets on pace to run out) are published here. */
@@ -61,12 +67,33 @@ export class Rollups extends Construct {
       },
     });
     props.table.grantReadData(this.function);
+    acknowledge(
+      this.function,
+      "Recovery queries the table's one index, which holds requests in flight, to find those whose function died.",
+      tableIndexFinding(props.table),
+    );
     // Its one write to the table: claiming a forecast alert (`ALERT#...` items), so each is sent once.
     this.function.addToRolePolicy(
       new PolicyStatement({
         actions: ['dynamodb:PutItem'],
         resources: [props.table.tableArn],
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ALERT#*'] } },
+      }),
+    );
+    // Recovery of requests whose proxy function died: settle what they held on their budget counters and
+    // forget their in-flight items (found through the `inflight` index, which the read grant covers).
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [props.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BUDGET#*'] } },
+      }),
+    );
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:DeleteItem'],
+        resources: [props.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['INFLIGHT#*'] } },
       }),
     );
     props.alerts.grantPublish(this.function);
@@ -92,6 +119,16 @@ export class Rollups extends Construct {
       description: 'Rebuild the Tollgate dashboard rollup',
       schedule: Schedule.rate(props.every ?? Duration.hours(1)),
       targets: [new LambdaFunction(this.function, { retryAttempts: 2 })],
+    });
+    new Rule(this, 'Recovery', {
+      description: 'Record and settle Tollgate requests whose proxy function died mid-request',
+      schedule: Schedule.rate(props.recoverEvery ?? Duration.minutes(5)),
+      targets: [
+        new LambdaFunction(this.function, {
+          retryAttempts: 2,
+          event: RuleTargetInput.fromObject({ recover: true }),
+        }),
+      ],
     });
   }
 }

@@ -23,6 +23,7 @@ import { startDynalite } from '../../functions/local/dynalite.ts';
 import {
   collectingNotifier,
   keysOf,
+  memoryJournal,
   memoryLedger,
   noLimits,
   noRouting,
@@ -73,6 +74,7 @@ export async function measureBreakdown(upstreamUrl: string, n: number, warmup: n
         users: noUsers,
         notifier: collectingNotifier(),
         policy: DEFAULT_POLICY,
+        journal: memoryJournal(),
         limiter: noLimits,
         ledger,
         usage,

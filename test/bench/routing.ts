@@ -44,6 +44,7 @@ import { startMockUpstream } from '../support/mock-upstream.ts';
 import {
   collectingNotifier,
   keysOf,
+  memoryJournal,
   memoryLedger,
   noLimits,
   noRouting,
@@ -381,6 +382,7 @@ async function endToEndTable(): Promise<string[][]> {
         users: noUsers,
         notifier: collectingNotifier(),
         policy: DEFAULT_POLICY,
+        journal: memoryJournal(),
         limiter: noLimits,
         ledger,
         usage: nullSink,

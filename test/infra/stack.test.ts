@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { App, CfnElement, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLE_SCHEMA } from '../../functions/adapters/aws/dynamo-table.ts';
 import { ENV, governanceEnvironment } from '../../functions/config.ts';
 import { usageColumns } from '../../functions/core/usage/record.ts';
 import { functionEnvironment } from '../../infra/context.ts';
@@ -254,15 +255,21 @@ describe('budget table', () => {
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        AttributeDefinitions: [
+        AttributeDefinitions: Match.arrayWith([
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
-        ],
+        ]),
         BillingMode: 'PAY_PER_REQUEST',
         TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       }),
     });
+  });
+
+  it('has the index recovery finds requests in flight by, the same as the local schema', () => {
+    const table = template.findResources('AWS::DynamoDB::Table');
+    const [properties] = Object.values(table).map((t) => t.Properties);
+    expect(properties.GlobalSecondaryIndexes).toEqual(TABLE_SCHEMA.GlobalSecondaryIndexes);
   });
 });
 
@@ -634,17 +641,21 @@ describe('rollup function', () => {
     const dynamo = statementsOf(template, roleOfFunction(template, rollupId)).flatMap((s) =>
       actionsOf(s).filter((a) => a.startsWith('dynamodb:')),
     );
-    // Its only write: PutItem on alert claims, by leading key.
+    // Its writes, each by leading key: alert claims, and recovery's settlements and forgotten in-flight items.
     const tableWrites = statementsOf(template, roleOfFunction(template, rollupId)).filter((s) =>
       actionsOf(s).some((a) => /^dynamodb:.*(Put|Update|Delete|Write)/.test(a)),
     );
-    expect(tableWrites).toEqual([
+    const leading = (action: string, prefix: string) =>
       expect.objectContaining({
-        Action: 'dynamodb:PutItem',
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ALERT#*'] } },
-      }),
+        Action: action,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [prefix] } },
+      });
+    expect(tableWrites).toEqual([
+      leading('dynamodb:PutItem', 'ALERT#*'),
+      leading('dynamodb:UpdateItem', 'BUDGET#*'),
+      leading('dynamodb:DeleteItem', 'INFLIGHT#*'),
     ]);
-    expect(dynamo.filter((a) => /Update|Delete|Write/.test(a))).toEqual([]);
+    expect(dynamo.filter((a) => /Write/.test(a))).toEqual([]);
   });
 });
 

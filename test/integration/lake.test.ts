@@ -38,6 +38,23 @@ async function readLines(path: string): Promise<unknown[]> {
     .map((line) => JSON.parse(line));
 }
 
+describe('one record per request_id', () => {
+  it("keeps a request's own record over the lost one recovery wrote for it, whichever landed first", async () => {
+    // Prepare: recovery wrote `lost` for r1 (its process died after recording, before forgetting it).
+    const sink = createLakeSink({ dataDir, clock: fixedClock('2026-03-01T12:00:00Z') });
+    const ts = '2026-03-01T10:00:00.000Z';
+    await sink.write([usageRecord({ request_id: 'r1', ts, outcome: 'lost', cost_micros: 9_000 })]);
+    await sink.write([usageRecord({ request_id: 'r1', ts, outcome: 'success', cost_micros: 1_200 })]);
+    await sink.write([usageRecord({ request_id: 'r2', ts, outcome: 'lost', cost_micros: 500 })]);
+
+    // Act
+    const rows = await costByUser(engine, '2026-03-01');
+
+    // Assess
+    expect(rows.map((r) => [r.requests, r.cost_micros])).toEqual([[2, 1_700]]);
+  });
+});
+
 describe('lake sink', () => {
   it('writes each record as a JSON line under the dt partition of its own day', async () => {
     // Prepare

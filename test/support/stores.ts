@@ -1,6 +1,8 @@
 import type {
   BudgetLedger,
   DocumentStore,
+  InflightEntry,
+  InflightJournal,
   KeyStore,
   Notifier,
   RateLimiter,
@@ -60,3 +62,25 @@ export const noLimits: RateLimiter = {
 
 /** No routing rules: every request goes to the model it asks for. */
 export const noRouting = { rules: async () => [], maxAttempts: 3, fallbackAfterMs: 20_000 };
+
+/** An in-flight journal in memory: what began and has not ended, for pipeline tests and benches. */
+export function memoryJournal(): InflightJournal & { open: Map<string, InflightEntry>; begun: number } {
+  const open = new Map<string, InflightEntry>();
+  const journal = {
+    open,
+    begun: 0,
+    async begin(entry: Omit<InflightEntry, 'holder'>) {
+      journal.begun++;
+      open.set(entry.request_id, { ...entry, holder: 'memory' });
+    },
+    async end(request_id: string) {
+      open.delete(request_id);
+    },
+    orphans: async () => [...open.values()],
+    async forget(entries: InflightEntry[]) {
+      for (const e of entries) open.delete(e.request_id);
+    },
+    async close() {},
+  };
+  return journal;
+}

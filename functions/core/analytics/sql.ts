@@ -15,7 +15,10 @@ import type { Row } from '../ports.ts';
 export function dedupedUsage(columns: string[], dtFilter: string): string {
   return `WITH deduped AS (
   SELECT ${columns.join(', ')},
-    row_number() OVER (PARTITION BY request_id ORDER BY price_version DESC NULLS LAST, ts) AS copy_number
+    row_number() OVER (
+      PARTITION BY request_id
+      ORDER BY CASE WHEN outcome = 'lost' THEN 1 ELSE 0 END, price_version DESC NULLS LAST, ts
+    ) AS copy_number
   FROM usage
   WHERE ${dtFilter}
 )`;

@@ -3,6 +3,8 @@ import { crossings, toAlert } from '../governance/thresholds.ts';
 import type {
   BudgetLedger,
   Clock,
+  InflightEntry,
+  InflightJournal,
   Lease,
   Logger,
   Notifier,
@@ -61,6 +63,8 @@ export interface CallState {
   billable: boolean;
   /** Set by the first `finish`: a call is settled and recorded once, however many paths end it. */
   finished?: boolean;
+  /** The in-flight entry's write, once the provider call started (see InflightJournal). */
+  journaled?: Promise<void>;
 }
 
 export interface CallResult {
@@ -81,6 +85,7 @@ export interface Finisher {
 }
 
 export function createFinisher(deps: {
+  journal: InflightJournal;
   ledger: BudgetLedger;
   limiter: RateLimiter;
   usage: UsageSink;
@@ -94,52 +99,29 @@ export function createFinisher(deps: {
   async function settleAndRecord(call: CallState, result: CallResult): Promise<void> {
     const ended = deps.clock.now();
     const { usage, source } = await meteredUsage(call, result);
-    const listCost = usage && call.model && call.billable ? costMicros(usage, call.model.price) : 0;
-    // Flat-rate plans (a Kimi coding plan, say) record their list price as shadow cost and bill nothing.
-    const cost = call.key?.billing_type === 'subscription' ? 0 : listCost;
+    const { record, cost } = recordOf(call, { ...result, usage, usage_source: source, ended });
     const [settlements] = await Promise.all([
       settle(call, cost),
       releaseSlots(call),
       usage ? addRateTokens(call, promptTokens(usage) + usage.output_tokens) : undefined,
     ]);
-    const record = toUsageRecord({
-      request_id: call.request_id,
-      started: call.started,
-      ended,
-      first_byte: call.first_byte,
-      upstream_started: call.upstream_started,
-      upstream_ended: call.upstream_ended,
-      tags: call.tags,
-      route: call.route,
-      protocol: call.protocol.name,
-      agent: call.agent,
-      agent_version: call.agent_version,
-      session_id: call.session_id,
-      key: call.key,
-      provider: call.model?.provider,
-      model_requested: call.model_requested,
-      model_used: call.model?.model,
-      stream: call.stream,
-      status: result.status,
-      outcome: result.outcome,
-      error_type: result.error_type,
-      usage,
-      usage_source: source,
-      cost_micros: cost,
-      shadow_cost_micros: listCost,
-      reserved_micros: Math.max(0, ...(call.reservation?.claims.map((c) => c.amount_micros) ?? [])),
-      price_version: call.model?.price.version,
-      rule: call.rule,
-      attempts: call.attempts,
-      cost_as_requested_micros:
-        call.rule && call.asked && usage && call.billable ? costMicros(usage, call.asked.price) : undefined,
-    });
     try {
       await deps.usage.write([record]);
+      await forgetInflight(call);
     } catch (err) {
+      // The in-flight entry stays: recovery writes this request's record later, as lost.
       deps.log.error('usage.write_failed', { request_id: call.request_id, error: String(err) });
     }
     await alert(call, settlements);
+  }
+
+  /** The request recorded and settled itself; its in-flight entry, if it has one, is done with. */
+  async function forgetInflight(call: CallState): Promise<void> {
+    if (!call.journaled) return;
+    await call.journaled;
+    await deps.journal.end(call.request_id).catch((err: unknown) => {
+      deps.log.error('inflight.end_failed', { request_id: call.request_id, error: String(err) });
+    });
   }
 
   /**
@@ -221,6 +203,82 @@ export function createFinisher(deps: {
     async drain() {
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },
+  };
+}
+
+/** What the request cost and the usage record it leaves, from what is known about it so far. */
+export function recordOf(
+  call: CallState,
+  end: CallResult & { usage: TokenUsage | undefined; usage_source: UsageRecord['usage_source']; ended: Date },
+): { record: UsageRecord; cost: number } {
+  const { usage } = end;
+  const listCost = usage && call.model && call.billable ? costMicros(usage, call.model.price) : 0;
+  // Flat-rate plans (a Kimi coding plan, say) record their list price as shadow cost and bill nothing.
+  const cost = call.key?.billing_type === 'subscription' ? 0 : listCost;
+  const record = toUsageRecord({
+    request_id: call.request_id,
+    started: call.started,
+    ended: end.ended,
+    first_byte: call.first_byte,
+    upstream_started: call.upstream_started,
+    upstream_ended: call.upstream_ended,
+    tags: call.tags,
+    route: call.route,
+    protocol: call.protocol.name,
+    agent: call.agent,
+    agent_version: call.agent_version,
+    session_id: call.session_id,
+    key: call.key,
+    provider: call.model?.provider,
+    model_requested: call.model_requested,
+    model_used: call.model?.model,
+    stream: call.stream,
+    status: end.status,
+    outcome: end.outcome,
+    error_type: end.error_type,
+    usage,
+    usage_source: end.usage_source,
+    cost_micros: cost,
+    shadow_cost_micros: listCost,
+    reserved_micros: Math.max(0, ...(call.reservation?.claims.map((c) => c.amount_micros) ?? [])),
+    price_version: call.model?.price.version,
+    rule: call.rule,
+    attempts: call.attempts,
+    cost_as_requested_micros:
+      call.rule && call.asked && usage && call.billable ? costMicros(usage, call.asked.price) : undefined,
+  });
+  return { record, cost };
+}
+
+/**
+ * The in-flight entry of a call whose provider call is starting: the record it leaves if its process
+ * dies before it ends — outcome `lost`, its prompt estimated from its size (about four bytes a token)
+ * and the whole output it was allowed, since the provider may have generated all of it — and what it holds.
+ */
+export function inflightEntry(
+  call: CallState,
+  outputTokens: number,
+  expiresAt: Date,
+  now: Date,
+): Omit<InflightEntry, 'holder'> {
+  const usage = {
+    ...ZERO_USAGE,
+    input_tokens: Math.ceil(call.prompt_bytes / 4),
+    output_tokens: outputTokens,
+  };
+  const { record } = recordOf(call, {
+    status: 0,
+    outcome: 'lost',
+    error_type: 'process_died',
+    usage,
+    usage_source: 'estimated',
+    ended: now,
+  });
+  return {
+    request_id: call.request_id,
+    expires_at: expiresAt.toISOString(),
+    record,
+    reservation: call.reservation ?? null,
   };
 }
 

@@ -5,7 +5,7 @@ import { isRecord, type ParsedRequest, type Protocol } from '../protocols/types.
 import { upstreamPath } from '../providers/providers.ts';
 import { clientHeaders, setBudgetHeaders, upstreamHeaders } from '../providers/upstream.ts';
 import { releaseReservation, reserveFor } from './admit.ts';
-import type { CallState, Finisher } from './finish.ts';
+import { type CallState, type Finisher, inflightEntry } from './finish.ts';
 import { type BodyEnd, jsonMeter, meteredBody, sseMeter } from './metered-body.ts';
 import type { ProxyDeps } from './pipeline.ts';
 
@@ -38,6 +38,7 @@ export async function forward(
     input.request.signal.throwIfAborted();
     call.model = model;
     const outputCap = await reserveFor(deps, call, who, model, input.parsed, i);
+    journalStart(deps, call, model, input, outputCap);
     const fallback = i < models.length - 1;
     const answer = await attempt(deps, finisher, call, input, { model, outputCap, deadline, fallback });
     if (answer !== RETRY) return answer;
@@ -47,6 +48,30 @@ export async function forward(
 }
 
 const RETRY = Symbol('retry');
+
+/** How long past its deadline a request's in-flight entry waits before recovery may call it lost. */
+const INFLIGHT_GRACE_MS = 60_000;
+
+/**
+ * Makes the request's existence durable while its provider call starts — in parallel with it, never
+ * delaying it — so a process that dies now still leaves a record. Each attempt replaces the entry.
+ */
+function journalStart(
+  deps: ProxyDeps,
+  call: CallState,
+  model: ResolvedModel,
+  input: ForwardInput,
+  outputCap: number | undefined,
+): void {
+  const allowed = input.parsed.maxOutputTokens ?? model.max_output_tokens;
+  const output = Math.min(outputCap ?? allowed, allowed, model.max_output_tokens);
+  const now = deps.clock.now();
+  const expires = new Date(now.getTime() + input.timeoutMs + INFLIGHT_GRACE_MS);
+  const begun = deps.journal.begin(inflightEntry(call, output, expires, now)).catch((err: unknown) => {
+    deps.log.error('inflight.begin_failed', { request_id: call.request_id, error: String(err) });
+  });
+  call.journaled = call.journaled ? Promise.all([call.journaled, begun]).then(() => undefined) : begun;
+}
 
 /** Statuses worth another provider: rate limited, overloaded, or failing. */
 function retryable(status: number): boolean {

@@ -13,6 +13,7 @@ import { parseJsonObject, readBodyText } from '../json-body.ts';
 import type {
   BudgetLedger,
   Clock,
+  InflightJournal,
   KeyStore,
   Logger,
   Notifier,
@@ -39,6 +40,8 @@ import { detectAgent, matchRoute } from './routes.ts';
 
 export interface ProxyDeps {
   keys: KeyStore;
+  /** Where requests in flight are made durable, for recovery after a crash. */
+  journal: InflightJournal;
   teams: TeamStore;
   users: UserStore;
   ledger: BudgetLedger;

@@ -12,6 +12,7 @@ import type { UsageRecord } from '../../../../functions/core/usage/record.ts';
 import {
   collectingNotifier,
   keysOf,
+  memoryJournal,
   memoryLedger,
   noLimits,
   noRouting,
@@ -51,6 +52,7 @@ function setup({
     users: noUsers,
     notifier: collectingNotifier(),
     policy: DEFAULT_POLICY,
+    journal: memoryJournal(),
     limiter: noLimits,
     ledger,
     usage,

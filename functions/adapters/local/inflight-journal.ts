@@ -1,0 +1,142 @@
+/**
+ * The embedded runtime's in-flight journal: one append-only JSON-lines file per running process under
+ * `<dataDir>/inflight/`, a `begin` line when a request's provider call starts and an `end` line when it
+ * has recorded and settled itself. Lines written in the same tick go out in one append. A line handed
+ * to the kernel survives `kill -9` (only a machine crash needs fsync), so nothing here waits on a disk.
+ *
+ * A process's file is an orphan once the process is gone: its pid no longer runs, or its heartbeat (the
+ * file's mtime, touched every few seconds) is stale — pids are reused. Recovery reads what began and
+ * never ended. The file is rewritten with only the open entries once it has gathered many ended ones.
+ */
+import { randomUUID } from 'node:crypto';
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { InflightEntry, InflightJournal, Logger } from '../../core/ports.ts';
+
+const HEARTBEAT_MS = 5_000;
+const STALE_AFTER_MS = 30_000;
+const REWRITE_AFTER_ENDS = 5_000;
+
+type Line = ({ op: 'begin' } & InflightEntry) | { op: 'end'; request_id: string };
+
+export function createFileInflightJournal(options: {
+  dataDir: string;
+  log: Logger;
+  /** This process: its pid and a nonce, so two runs never share a file. */
+  holder?: string;
+}): InflightJournal & { holder: string; file: string } {
+  const dir = join(options.dataDir, 'inflight');
+  const holder = options.holder ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const file = join(dir, `${holder}.jsonl`);
+  const open = new Map<string, InflightEntry>();
+  /** The batch lines join until it is written; each batch waits for the one before. */
+  let batch: { lines: string[]; done: Promise<void> } | undefined;
+  let tail: Promise<void> = mkdir(dir, { recursive: true }).then(() => undefined);
+  let ends = 0;
+
+  const heartbeat = setInterval(() => {
+    const now = new Date();
+    utimes(file, now, now).catch(() => undefined);
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  /** Appends every line queued in this tick in one write; the next tick's lines wait for it. */
+  function write(line: Line): Promise<void> {
+    if (!batch) {
+      const next: { lines: string[]; done: Promise<void> } = { lines: [], done: Promise.resolve() };
+      next.done = tail
+        .then(() => new Promise((r) => setImmediate(r)))
+        .then(async () => {
+          if (batch === next) batch = undefined;
+          await appendFile(file, next.lines.join(''));
+          if (ends >= REWRITE_AFTER_ENDS) await rewrite();
+        });
+      tail = next.done.catch(() => undefined);
+      batch = next;
+    }
+    batch.lines.push(`${JSON.stringify(line)}\n`);
+    return batch.done;
+  }
+
+  /** Replaces the file with the open entries alone (an atomic rename), so it never grows without end. */
+  async function rewrite(): Promise<void> {
+    ends = 0;
+    const temp = `${file}.tmp`;
+    const lines = [...open.values()].map((e) => `${JSON.stringify({ op: 'begin', ...e })}\n`);
+    await writeFile(temp, lines.join(''));
+    await rename(temp, file);
+  }
+
+  return {
+    holder,
+    file,
+    async begin(started) {
+      const entry = { ...started, holder };
+      open.set(entry.request_id, entry);
+      await write({ op: 'begin', ...entry });
+    },
+    async end(request_id) {
+      if (!open.delete(request_id)) return;
+      ends++;
+      await write({ op: 'end', request_id });
+    },
+    async orphans(now) {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      const found: InflightEntry[] = [];
+      for (const name of names.filter((n) => n.endsWith('.jsonl') && n !== `${holder}.jsonl`)) {
+        const path = join(dir, name);
+        if (!(await isOrphan(path, name, now))) continue;
+        found.push(...openEntries(await readFile(path, 'utf8'), options.log, name));
+      }
+      return found;
+    },
+    async forget(entries) {
+      // Recovery finishes whole files: every entry of a dead holder's file is done once it returns.
+      const holders = new Set(entries.map((e) => e.holder));
+      await Promise.all([...holders].map((h) => rm(join(dir, `${h}.jsonl`), { force: true })));
+    },
+    async close() {
+      clearInterval(heartbeat);
+      await tail;
+      // A clean stop: every request has ended, so the file says nothing recovery needs.
+      if (open.size === 0) await rm(file, { force: true });
+    },
+  };
+}
+
+async function isOrphan(path: string, name: string, now: Date): Promise<boolean> {
+  const pid = Number(name.split('-')[0]);
+  const running = Number.isInteger(pid) && pid > 0 && pidRuns(pid);
+  if (!running) return true;
+  const { mtimeMs } = await stat(path);
+  return now.getTime() - mtimeMs > STALE_AFTER_MS;
+}
+
+function pidRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Entries that began and never ended. A torn last line (the process died mid-write) is skipped. */
+function openEntries(text: string, log: Logger, name: string): InflightEntry[] {
+  const open = new Map<string, InflightEntry>();
+  for (const raw of text.split('\n')) {
+    if (raw.trim() === '') continue;
+    let line: Line;
+    try {
+      line = JSON.parse(raw) as Line;
+    } catch {
+      log.warn('recovery.torn_line', { file: name });
+      continue;
+    }
+    if (line.op === 'begin') {
+      const { op: _, ...entry } = line;
+      open.set(entry.request_id, entry);
+    } else open.delete(line.request_id);
+  }
+  return [...open.values()];
+}
