@@ -96,6 +96,7 @@ export async function generateKey(
       blocked: false,
       created_at: now.toISOString(),
       expires_at: null,
+      budget_parent: null,
     };
     const key = shape(applyKeyChanges(blank, input, now));
     try {
