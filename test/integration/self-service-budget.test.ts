@@ -217,18 +217,26 @@ describe('a person with a user budget', () => {
     expect(total(records)).toBeLessThanOrEqual(LIMIT_MICROS);
   });
 
-  it('may give a key her budget period, or none', async () => {
+  it('may give a key her budget period, or none, and a budget given without one resets with hers', async () => {
     // Prepare
     const given = await personWithKey('uli', {}, { max_budget: 1, budget_duration: 'monthly' });
 
     // Act
     const same = await call('/key/generate', { max_budget: 0.5, budget_duration: 'monthly' }, given);
     const lifetime = await call('/key/generate', { max_budget: 0.5, budget_duration: null }, given);
+    const unset = await call('/key/generate', { max_budget: 0.5 }, given);
     const shorter = await call('/key/generate', { max_budget: 0.5, budget_duration: 'daily' }, given);
+    const window = await call('/key/generate', { max_budget: 0.5, budget_duration: '1mo' }, given);
 
     // Assess
-    expect([same.status, lifetime.status, shorter.status]).toEqual([200, 200, 403]);
-    expect(shorter.body.error.message).toMatch(/budget_duration/);
+    expect([same.status, lifetime.status, unset.status]).toEqual([200, 200, 200]);
+    expect([same.body.budget_duration, lifetime.body.budget_duration, unset.body.budget_duration]).toEqual([
+      'monthly',
+      null,
+      'monthly',
+    ]);
+    expect([shorter.status, window.status]).toEqual([403, 403]);
+    expect(shorter.body.error.message).toMatch(/budget_duration 'monthly'.*not 'daily'/);
   });
 });
 

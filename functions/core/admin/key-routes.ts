@@ -118,7 +118,7 @@ export function keyRoutes(ctx: AdminContext): Record<string, Route> {
         const held = (await keys.list()).filter((k) => k.user_id === caller.user.user_id).length;
         const person = await personOf(keys, caller, clock.now());
         checkSelfServiceRequest(person, input, held);
-        shape = (key) => boundSelfServiceKey(person, key);
+        shape = (key) => boundSelfServiceKey(person, key, input);
       }
       await assertTeamExists(input.team_id);
       const { secret, key } = await generateKey(keys, input, clock.now(), shape);

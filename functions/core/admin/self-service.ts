@@ -88,10 +88,11 @@ export function checkSelfServiceRequest(person: Person, input: NewKey, keysHeld:
 /**
  * The key as it is made: theirs and their team's, billed as their key is, issued from the key they
  * were given; what it leaves unset it takes from their key (models, budget, rate limits, per-model and
- * per-provider budgets), and it expires no later than their key. Every key of theirs also draws on
+ * per-provider budgets; a budget given without a period resets with the binding budget), and it
+ * expires no later than their key. Every key of theirs also draws on
  * their user budget, or — when they have none — on the budget of the key they were given.
  */
-export function boundSelfServiceKey(person: Person, made: VirtualKey): VirtualKey {
+export function boundSelfServiceKey(person: Person, made: VirtualKey, input: NewKey): VirtualKey {
   const { key: mine, user, root } = person;
   const cap = budgetCap(person);
   return {
@@ -101,8 +102,9 @@ export function boundSelfServiceKey(person: Person, made: VirtualKey): VirtualKe
     billing_type: mine.billing_type,
     budget_parent: root.key_id,
     models: made.models.length > 0 ? made.models : mine.models,
-    ...(made.max_budget_micros === null &&
-      cap !== null && { max_budget_micros: cap.limit_micros, budget_duration: cap.budget_duration }),
+    ...(made.max_budget_micros === null
+      ? cap !== null && { max_budget_micros: cap.limit_micros, budget_duration: cap.budget_duration }
+      : input.budget_duration === undefined && { budget_duration: bindingBudget(person).duration }),
     rpm_limit: made.rpm_limit ?? mine.rpm_limit,
     tpm_limit: made.tpm_limit ?? mine.tpm_limit,
     max_parallel_requests: made.max_parallel_requests ?? mine.max_parallel_requests,
