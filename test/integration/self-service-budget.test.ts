@@ -120,6 +120,9 @@ describe('a person with no user budget, whose key is capped', () => {
     const own = [await issue(given), await issue(given), await issue(given), await issue(given)];
     own.push(await issue(own[0] as string));
     const keys = [given, ...own];
+    const givenInfo = (await call(`/key/info?key=${encodeURIComponent(given)}`)).body.info;
+    const grandchild = (await call(`/key/info?key=${encodeURIComponent(own[4] as string)}`)).body.info;
+    expect([givenInfo.budget_parent, grandchild.budget_parent]).toEqual([null, givenInfo.key_id]);
 
     // Act
     const statuses = await spendThroughAll(keys);
