@@ -57,10 +57,11 @@ export function assertIssuedFromUsable(
 ): void {
   if (key.budget_parent === null) return;
   const name = `Key '${key.key_alias ?? key.key_id}'`;
-  const refuse = (why: string) => {
+  // Typed, so that the compiler knows a call to it ends the function (and narrows `parent`).
+  const refuse: (why: string) => never = (why) => {
     throw new GatewayError('permission', `${name} was issued from ${why}.`);
   };
-  if (!parent) return refuse(`key '${key.budget_parent}', which no longer exists`);
+  if (!parent) refuse(`key '${key.budget_parent}', which no longer exists`);
   const from = `key '${parent.key_alias ?? parent.key_id}'`;
   if (parent.blocked) refuse(`${from}, which has been revoked`);
   if (parent.expires_at && new Date(parent.expires_at) <= now)
