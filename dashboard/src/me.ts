@@ -148,7 +148,8 @@ export function wireNewKey(reload: () => Promise<void>): void {
     try {
       const made = await api<{ key: string }>('/key/generate', {
         ...(alias && { key_alias: alias }),
-        ...(budget && { max_budget: Number(budget), budget_duration: 'monthly' }),
+        // No period: the gateway gives it the period of the budget that binds the person.
+        ...(budget && { max_budget: Number(budget) }),
       });
       shown.replaceChildren(
         el('p', { textContent: 'Your new key, shown this once. Copy it now:' }),

@@ -68,11 +68,19 @@ export interface VirtualKey extends BudgetSettings, RateSettings {
   expires_at: string | null;
   /** A masked form of the key (`sk-...abcd`) that can be shown back to people. */
   key_name: string;
+  /**
+   * For a key a person issued themselves (self-service): the key_id of the admin-issued key at the root
+   * of what they issued it with. It stops when that key stops, and spends from that key's budget when
+   * the person has no user budget. Null for keys an admin made.
+   */
+  budget_parent: string | null;
 }
 
 export interface KeyStore {
   /** The key whose secret hashes to `hash`; undefined once that secret was regenerated or deleted. */
   get(hash: string): Promise<VirtualKey | undefined>;
+  /** The key with this stable key_id, whatever its current secret; undefined when there is none. */
+  getById(key_id: string): Promise<VirtualKey | undefined>;
   /** Creates the key; throws ConflictError if its hash or its key_id already exists. */
   create(key: VirtualKey): Promise<void>;
   /**

@@ -633,6 +633,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
         created_at: '2026-11-25T10:00:00.000Z',
         expires_at: null,
         key_name: 'sk-tg-...wxyz',
+        budget_parent: 'a1b2c3d4e5f6',
         ...overrides,
       };
     };
@@ -663,6 +664,7 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
         metadata: {},
         blocked: true,
         expires_at: '2027-01-01T00:00:00.000Z',
+        budget_parent: null,
       });
 
       // Act
@@ -671,6 +673,23 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB adapters on $name', (engine) => {
 
       // Assess
       expect(found).toEqual(key);
+    });
+
+    it('finds a key by its key_id under its current secret, and nothing for an unknown one', async () => {
+      // Prepare
+      const store = createDynamoKeyStore(client, TABLE);
+      const key = virtualKey();
+      await store.create(key);
+      const regenerated = { ...key, hash: 'f'.repeat(64) };
+      await store.update(regenerated, key.hash);
+
+      // Act
+      const found = await store.getById(key.key_id);
+      const unknown = await store.getById('000000000000');
+
+      // Assess
+      expect(found).toEqual(regenerated);
+      expect(unknown).toBeUndefined();
     });
 
     it('finds nothing for an unknown hash', async () => {

@@ -94,8 +94,9 @@ describe('self-service keys', () => {
   });
 
   it('refuses a person their twenty-first key', async () => {
-    // Prepare: Fay holds the first key (from /user/new) and makes nineteen more.
-    const fay = String((await call('/user/new', { user_id: 'fay' })).body.key);
+    // Prepare: Fay (with a budget, without which she could issue none) holds the first key (from
+    // /user/new) and makes nineteen more.
+    const fay = String((await call('/user/new', { user_id: 'fay', max_budget: 10 })).body.key);
     for (let i = 0; i < 19; i++) expect((await call('/key/generate', {}, fay)).status).toBe(200);
 
     // Act

@@ -45,6 +45,7 @@ export function keysOf(...keys: VirtualKey[]): KeyStore {
   const byId = new Map(keys.map((k) => [k.key_id, k]));
   return {
     get: async (hash) => [...byId.values()].find((k) => k.hash === hash),
+    getById: async (key_id) => byId.get(key_id),
     create: async (key) => void byId.set(key.key_id, key),
     update: async (key) => void byId.set(key.key_id, key),
     delete: async (key_id) => void byId.delete(key_id),

@@ -26,6 +26,7 @@ export function virtualKey(overrides: Partial<VirtualKey> = {}): VirtualKey {
     created_at: '2026-11-25T00:00:00.000Z',
     expires_at: null,
     key_name: 'sk-tg-...abcd',
+    budget_parent: null,
     ...overrides,
   };
 }

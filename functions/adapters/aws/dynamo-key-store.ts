@@ -85,6 +85,11 @@ export function createDynamoKeyStore(client: DynamoDBClient, tableName: string):
       return record?.hash?.S === hash ? fromItem(record) : undefined;
     },
 
+    async getById(key_id) {
+      const record = await read(recordKey(key_id));
+      return record ? fromItem(record) : undefined;
+    },
+
     async create(key) {
       // The lookup first: on its own it resolves to nothing, so a failure before the record is harmless.
       await putLookup(key.hash, key.key_id);
@@ -170,6 +175,7 @@ function toItem(k: VirtualKey): Record<string, AttributeValue> {
     blocked: { BOOL: k.blocked },
     created_at: { S: k.created_at },
     expires_at: str(k.expires_at),
+    budget_parent: str(k.budget_parent),
   };
 }
 
@@ -202,5 +208,6 @@ function fromItem(item: Record<string, AttributeValue>): VirtualKey {
     blocked: item.blocked?.BOOL ?? false,
     created_at: s('created_at') ?? new Date(0).toISOString(),
     expires_at: s('expires_at'),
+    budget_parent: s('budget_parent'),
   };
 }

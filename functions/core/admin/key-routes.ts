@@ -22,7 +22,7 @@ import {
   UpdateKeySchema,
   withSecret,
 } from './keys.ts';
-import { boundSelfServiceKey, checkSelfServiceRequest } from './self-service.ts';
+import { boundSelfServiceKey, checkSelfServiceRequest, personOf } from './self-service.ts';
 
 /**
  * LiteLLM's key routes. The master key may do everything; a person's own key may generate, list,
@@ -116,8 +116,9 @@ export function keyRoutes(ctx: AdminContext): Record<string, Route> {
       let shape: ((key: VirtualKey) => VirtualKey) | undefined;
       if (caller.type === 'person') {
         const held = (await keys.list()).filter((k) => k.user_id === caller.user.user_id).length;
-        checkSelfServiceRequest(caller, input, held);
-        shape = (key) => boundSelfServiceKey(caller, key);
+        const person = await personOf(keys, caller, clock.now());
+        checkSelfServiceRequest(person, input, held);
+        shape = (key) => boundSelfServiceKey(person, key, input);
       }
       await assertTeamExists(input.team_id);
       const { secret, key } = await generateKey(keys, input, clock.now(), shape);

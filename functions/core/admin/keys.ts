@@ -96,6 +96,7 @@ export async function generateKey(
       blocked: false,
       created_at: now.toISOString(),
       expires_at: null,
+      budget_parent: null,
     };
     const key = shape(applyKeyChanges(blank, input, now));
     try {
@@ -211,6 +212,8 @@ export async function describeKey(ledger: BudgetLedger, key: VirtualKey, now: Da
     metadata: key.metadata,
     tags: key.tags,
     billing_type: key.billing_type,
+    /** For a key its person issued themselves: the key_id of the key it was issued from. */
+    budget_parent: key.budget_parent,
     created_at: key.created_at,
   };
 }

@@ -1,6 +1,7 @@
 import { GatewayError } from '../errors.ts';
 import { allowsModel } from '../governance/allow-list.ts';
-import type { ScopedBudget, User, VirtualKey } from '../ports.ts';
+import { assertIssuedFromUsable } from '../governance/keys.ts';
+import type { KeyStore, ScopedBudget, User, VirtualKey } from '../ports.ts';
 import { usdToMicros } from './fields.ts';
 import type { NewKey } from './keys.ts';
 
@@ -8,8 +9,36 @@ import type { NewKey } from './keys.ts';
 export const SELF_SERVICE_MAX_KEYS = 20;
 
 export interface Person {
+  /** The key they called with. */
   key: VirtualKey;
   user: User;
+  /**
+   * The key they were given: the admin-issued key at the root of their call key (the call key itself,
+   * or its `budget_parent`). Every key they issue records it, and spends from its budget when they
+   * have no user budget.
+   */
+  root: VirtualKey;
+}
+
+/** The budget an admin set for the person, which bounds everything their keys spend together. */
+interface BindingBudget {
+  owner: string;
+  duration: string | null;
+}
+
+/**
+ * The person behind a self-service call, with the key they were given. A call key that was itself
+ * self-issued names that key as its `budget_parent`; it must still be usable (403 otherwise).
+ */
+export async function personOf(
+  keys: Pick<KeyStore, 'getById'>,
+  { key, user }: { key: VirtualKey; user: User },
+  now: Date,
+): Promise<Person> {
+  if (key.budget_parent === null) return { key, user, root: key };
+  const root = await keys.getById(key.budget_parent);
+  assertIssuedFromUsable(key, root, user, now); // throws when there is no such key
+  return { key, user, root: root as VirtualKey };
 }
 
 const refuse = (why: string): never => {
@@ -17,11 +46,15 @@ const refuse = (why: string): never => {
 };
 
 /**
- * Refuses what a person may not ask for when making their own key: someone else's or another team's
- * key, a blocked one, another billing type, models their key lacks, a budget above their own or their
- * key's, a rate limit above their key's, or more than SELF_SERVICE_MAX_KEYS keys.
+ * Refuses what a person may not ask for when making their own key: any key at all when no admin set
+ * them a budget (neither a user budget nor one on the key they were given), someone else's or another
+ * team's key, a blocked one, another billing type, models their key lacks, a budget above their own or
+ * their key's, a budget period other than their binding budget's (or none), a rate limit above their
+ * key's, or more than SELF_SERVICE_MAX_KEYS keys.
  */
-export function checkSelfServiceRequest({ key, user }: Person, input: NewKey, keysHeld: number): void {
+export function checkSelfServiceRequest(person: Person, input: NewKey, keysHeld: number): void {
+  const { key, user } = person;
+  const binding = bindingBudget(person);
   if (keysHeld >= SELF_SERVICE_MAX_KEYS)
     refuse(`would be your key number ${keysHeld + 1}; the most is ${SELF_SERVICE_MAX_KEYS}`);
   if (input.user_id != null && input.user_id !== user.user_id)
@@ -33,9 +66,17 @@ export function checkSelfServiceRequest({ key, user }: Person, input: NewKey, ke
     refuse(`is billed as yours is (${key.billing_type})`);
   const denied = (input.models ?? []).filter((m) => !allowsModel(key.models, m, m));
   if (denied.length > 0) refuse(`may only use models your key may use (not ${denied.join(', ')})`);
-  const cap = budgetCap({ key, user });
-  if (input.max_budget != null && cap !== null && usdToMicros(input.max_budget) > cap)
-    refuse(`cannot have a budget above your own (${cap / 1_000_000} USD)`);
+  const cap = budgetCap(person);
+  if (input.max_budget != null && cap !== null && usdToMicros(input.max_budget) > cap.limit_micros)
+    refuse(`cannot have a budget above your own (${cap.limit_micros / 1_000_000} USD)`);
+  // A shorter period resets more often; its own budget would only narrow the pot it shares, but a key
+  // should not look as if it had money that resets every second.
+  if (input.budget_duration != null && input.budget_duration !== binding.duration) {
+    refuse(
+      `may have budget_duration '${binding.duration ?? 'null'}' (the period of ${binding.owner}) or null ` +
+        `(a budget that never resets), not '${input.budget_duration}'`,
+    );
+  }
   for (const limit of ['rpm_limit', 'tpm_limit', 'max_parallel_requests'] as const) {
     const mine = key[limit];
     const asked = input[limit];
@@ -45,23 +86,25 @@ export function checkSelfServiceRequest({ key, user }: Person, input: NewKey, ke
 }
 
 /**
- * The key as it is made: theirs and their team's, billed as their key is; what it leaves unset it
- * takes from their key (models, budget, rate limits, per-model and per-provider budgets), and it
- * expires no later than their key. Every key of theirs also draws on their user budget.
+ * The key as it is made: theirs and their team's, billed as their key is, issued from the key they
+ * were given; what it leaves unset it takes from their key (models, budget, rate limits, per-model and
+ * per-provider budgets; a budget given without a period resets with the binding budget), and it
+ * expires no later than their key. Every key of theirs also draws on
+ * their user budget, or — when they have none — on the budget of the key they were given.
  */
-export function boundSelfServiceKey({ key: mine, user }: Person, made: VirtualKey): VirtualKey {
-  const cap = budgetCap({ key: mine, user });
-  const inheritsBudget = made.max_budget_micros === null && cap !== null;
+export function boundSelfServiceKey(person: Person, made: VirtualKey, input: NewKey): VirtualKey {
+  const { key: mine, user, root } = person;
+  const cap = budgetCap(person);
   return {
     ...made,
     user_id: user.user_id,
     team_id: mine.team_id,
     billing_type: mine.billing_type,
+    budget_parent: root.key_id,
     models: made.models.length > 0 ? made.models : mine.models,
-    ...(inheritsBudget && {
-      max_budget_micros: cap,
-      budget_duration: mine.max_budget_micros === cap ? mine.budget_duration : user.budget_duration,
-    }),
+    ...(made.max_budget_micros === null
+      ? cap !== null && { max_budget_micros: cap.limit_micros, budget_duration: cap.budget_duration }
+      : input.budget_duration === undefined && { budget_duration: bindingBudget(person).duration }),
     rpm_limit: made.rpm_limit ?? mine.rpm_limit,
     tpm_limit: made.tpm_limit ?? mine.tpm_limit,
     max_parallel_requests: made.max_parallel_requests ?? mine.max_parallel_requests,
@@ -74,10 +117,34 @@ export function boundSelfServiceKey({ key: mine, user }: Person, made: VirtualKe
   };
 }
 
-/** The smaller of the person's and their key's budgets, or null when neither has one. */
-function budgetCap({ key, user }: Person): number | null {
-  const caps = [key.max_budget_micros, user.max_budget_micros].filter((c): c is number => c !== null);
-  return caps.length > 0 ? Math.min(...caps) : null;
+/**
+ * The person's user budget, or else the budget of the key they were given; a person with neither has
+ * nothing an admin set to bound what their keys spend, and may not issue keys.
+ */
+function bindingBudget({ user, root }: Person): BindingBudget {
+  if (user.max_budget_micros !== null) return { owner: `your user budget`, duration: user.budget_duration };
+  if (root.max_budget_micros !== null)
+    return {
+      owner: `the budget of your key '${root.key_alias ?? root.key_id}'`,
+      duration: root.budget_duration,
+    };
+  return refuse(
+    `needs a budget to spend from, and you have no budget: neither a user budget nor one on the key ` +
+      `you were given ('${root.key_alias ?? root.key_id}'). Ask an admin to set one`,
+  );
+}
+
+/** The smallest of the person's, their call key's and their given key's budgets, or null when none has one. */
+function budgetCap({
+  key,
+  user,
+  root,
+}: Person): { limit_micros: number; budget_duration: string | null } | null {
+  const owners = [key, root, user].filter((o) => o.max_budget_micros !== null);
+  const least = owners.sort((a, b) => (a.max_budget_micros as number) - (b.max_budget_micros as number))[0];
+  return least
+    ? { limit_micros: least.max_budget_micros as number, budget_duration: least.budget_duration }
+    : null;
 }
 
 /** The new key's part budgets, with each of the caller's that is missing or lower taking its place. */

@@ -31,11 +31,15 @@ export function ttlCache<T>(
 export function cachedKeyStore(store: KeyStore, ttlMs: number, clock: Clock): KeyStore {
   if (ttlMs <= 0) return store;
   const remembered = new Map<string, { value: VirtualKey; until: number }>();
+  // By key_id: the key a self-issued key was issued from, read on each of its requests.
+  const rememberedById = new Map<string, { value: VirtualKey; until: number }>();
   const forget = (key_id: string) => {
     for (const [hash, hit] of remembered) if (hit.value.key_id === key_id) remembered.delete(hash);
+    rememberedById.delete(key_id);
   };
   return {
     get: ttlCache<VirtualKey>((hash) => store.get(hash), ttlMs, clock, remembered),
+    getById: ttlCache<VirtualKey>((key_id) => store.getById(key_id), ttlMs, clock, rememberedById),
     create: (key) => store.create(key),
     async update(key, previousHash) {
       try {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
-import type { BudgetCounter, VirtualKey } from '../ports.ts';
+import type { BudgetCounter, User, VirtualKey } from '../ports.ts';
 import { allowsModel, assertAllowsModel } from './allow-list.ts';
 import { budgetCounter } from './budgets.ts';
 
@@ -41,6 +41,33 @@ export function assertKeyUsable(key: VirtualKey, now: Date): void {
       `Key '${key.key_alias ?? key.key_id}' expired at ${key.expires_at}.`,
     );
   }
+}
+
+/**
+ * A key a person issued themselves works only while the key it was issued from (`budget_parent`) does:
+ * revoking, expiring or deleting that key stops the keys made from it, so a revocation cannot be
+ * sidestepped. And since such a key spends from that key's budget when the person has no user budget,
+ * one of the two must have a budget: otherwise nothing an admin set would bound what it spends.
+ */
+export function assertIssuedFromUsable(
+  key: VirtualKey,
+  parent: VirtualKey | undefined,
+  user: User | undefined,
+  now: Date,
+): void {
+  if (key.budget_parent === null) return;
+  const name = `Key '${key.key_alias ?? key.key_id}'`;
+  // Typed, so that the compiler knows a call to it ends the function (and narrows `parent`).
+  const refuse: (why: string) => never = (why) => {
+    throw new GatewayError('permission', `${name} was issued from ${why}.`);
+  };
+  if (!parent) refuse(`key '${key.budget_parent}', which no longer exists`);
+  const from = `key '${parent.key_alias ?? parent.key_id}'`;
+  if (parent.blocked) refuse(`${from}, which has been revoked`);
+  if (parent.expires_at && new Date(parent.expires_at) <= now)
+    refuse(`${from}, which expired at ${parent.expires_at}`);
+  if ((user?.max_budget_micros ?? null) === null && parent.max_budget_micros === null)
+    refuse(`${from}, and has no budget to spend from: neither that key nor its person has one`);
 }
 
 export function isModelAllowed(key: VirtualKey, requested: string, canonical: string): boolean {

@@ -50,6 +50,17 @@ export interface Principal {
   key: VirtualKey;
   team: Team | undefined;
   user: User | undefined;
+  /** For a key the person issued themselves: the admin-issued key it was issued from (`budget_parent`). */
+  parent?: VirtualKey;
+}
+
+/**
+ * The key whose budget a self-issued key also spends from: the key it was issued from, when the person
+ * has no user budget. Its counters are the ones that key's own requests draw on (same scope, id and
+ * period), so however many keys a person issues, they share one pot an admin set.
+ */
+export function parentBudgetKey({ parent, user }: Principal): VirtualKey | undefined {
+  return parent && (user?.max_budget_micros ?? null) === null ? parent : undefined;
 }
 
 export function orgCounter(org: OrgBudget, now: Date, timeZone: string): BudgetCounter {
@@ -90,9 +101,11 @@ export function budgetCounters(
   now: Date,
 ): BudgetCounter[] {
   const zone = policy.timeZone;
+  const pot = parentBudgetKey(who);
   return [
     keyCounter(who.key, now, zone),
     ...keyPartCounters(who.key, model, now, zone),
+    ...(pot ? [keyCounter(pot, now, zone), ...keyPartCounters(pot, model, now, zone)] : []),
     ...(who.user ? [userCounter(who.user, now, zone)] : []),
     ...(who.team ? [teamCounter(who.team, now, zone)] : []),
     ...(policy.org ? [orgCounter(policy.org, now, zone)] : []),

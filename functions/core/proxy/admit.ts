@@ -6,6 +6,7 @@
  */
 import { GatewayError } from '../errors.ts';
 import { estimatePromptTokensForReservation, reserveBudget } from '../governance/budgets.ts';
+import { assertIssuedFromUsable } from '../governance/keys.ts';
 import {
   budgetCounters,
   type GovernancePolicy,
@@ -18,6 +19,7 @@ import { assertUserUsable } from '../governance/users.ts';
 import type {
   BudgetLedger,
   Clock,
+  KeyStore,
   Lease,
   Logger,
   ParallelSlot,
@@ -34,6 +36,8 @@ import type { CallState } from './finish.ts';
 const LEASE_GRACE_MS = 60_000;
 
 export interface AdmissionDeps {
+  /** Read for a self-issued key: the key it was issued from. */
+  keys: Pick<KeyStore, 'getById'>;
   teams: TeamStore;
   users: UserStore;
   ledger: BudgetLedger;
@@ -42,11 +46,15 @@ export interface AdmissionDeps {
   policy: GovernancePolicy;
 }
 
-/** The key's team (which must exist and not be blocked) and its person, where a user record exists. */
+/**
+ * The key's team (which must exist and not be blocked), its person, where a user record exists, and for
+ * a self-issued key the key it was issued from (which must still be usable).
+ */
 export async function principalOf(deps: AdmissionDeps, key: VirtualKey): Promise<Principal> {
-  const [team, user] = await Promise.all([
+  const [team, user, parent] = await Promise.all([
     key.team_id ? deps.teams.get(key.team_id) : undefined,
     key.user_id ? deps.users.get(key.user_id) : undefined,
+    key.budget_parent ? deps.keys.getById(key.budget_parent) : undefined,
   ]);
   if (key.team_id && !team) {
     throw new GatewayError(
@@ -56,7 +64,8 @@ export async function principalOf(deps: AdmissionDeps, key: VirtualKey): Promise
   }
   if (team) assertTeamUsable(team);
   if (user) assertUserUsable(user);
-  return { key, team, user };
+  assertIssuedFromUsable(key, parent, user, deps.clock.now());
+  return { key, team, user, ...(parent && { parent }) };
 }
 
 /**

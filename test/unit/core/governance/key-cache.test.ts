@@ -15,6 +15,10 @@ function memoryStore() {
       reads += 1;
       return keys.get(hash);
     },
+    async getById(key_id) {
+      reads += 1;
+      return [...keys.values()].find((k) => k.key_id === key_id);
+    },
     async create(key) {
       keys.set(key.hash, key);
     },
@@ -142,6 +146,30 @@ describe('cachedKeyStore', () => {
     expect(await cached.get('old')).toBeUndefined();
     expect((await cached.get('new'))?.key_id).toBe('k1');
     expect(await cached.get('h2')).toBeUndefined();
+  });
+
+  it('caches a lookup by key_id within the TTL, and forgets it when that key is written or deleted through it', async () => {
+    // Prepare: the key a self-issued key was issued from, read on each of its requests.
+    const backing = memoryStore();
+    backing.keys.set('h1', virtualKey('h1', { key_id: 'k1', max_budget_micros: 2_000 }));
+    const { clock, advance } = manualClock(1_000_000);
+    const cached = cachedKeyStore(backing.store, 5_000, clock);
+    await cached.getById('k1');
+    advance(4_999);
+    const remembered = await cached.getById('k1');
+    const readsWithinTtl = backing.reads();
+
+    // Act
+    await cached.update(virtualKey('h1', { key_id: 'k1', max_budget_micros: 500 }));
+    const lowered = await cached.getById('k1');
+    await cached.delete('k1');
+    const deleted = await cached.getById('k1');
+
+    // Assess
+    expect(remembered?.max_budget_micros).toBe(2_000);
+    expect(readsWithinTtl).toBe(1);
+    expect(lowered?.max_budget_micros).toBe(500);
+    expect(deleted).toBeUndefined();
   });
 
   it('is the store itself when the TTL is zero', () => {

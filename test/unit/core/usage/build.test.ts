@@ -26,6 +26,7 @@ const key: VirtualKey = {
   created_at: '2026-11-01T00:00:00.000Z',
   expires_at: null,
   key_name: 'sk-tg-...ffff',
+  budget_parent: null,
 };
 
 const facts = (overrides: Partial<RequestFacts> = {}): RequestFacts => ({
