@@ -43,6 +43,11 @@ export interface RateSettings {
 
 /** A virtual key as stored: never the key itself, only its sha256. Money in micro-dollars. */
 export interface VirtualKey extends BudgetSettings, RateSettings {
+  /**
+   * Set only on a record read back from the store that no longer reads as written (JSON that does not
+   * parse): why, for people. Such a record is listed and may be deleted; it is never served or rewritten.
+   */
+  invalid?: string;
   /** hex sha256 of the current secret; a regenerated key gets a new one. */
   hash: string;
   /**
@@ -254,6 +259,11 @@ export interface TeamMember {
 
 /** A team: a shared budget and model allow-list for the keys that carry its id. Money in micro-dollars. */
 export interface Team extends BudgetSettings, RateSettings {
+  /**
+   * Set only on a record read back from the store that no longer reads as written (JSON that does not
+   * parse): why, for people. Such a record is listed and may be deleted; it is never served or rewritten.
+   */
+  invalid?: string;
   team_id: string;
   team_alias: string | null;
   /** Model names the team's keys may use; empty means any. Intersected with each key's own list. */
@@ -284,6 +294,11 @@ export type UserRole = 'proxy_admin' | 'proxy_admin_viewer' | 'internal_user' | 
 
 /** A person: every key carrying their `user_id` also draws on their budget and obeys their models. */
 export interface User extends BudgetSettings, RateSettings {
+  /**
+   * Set only on a record read back from the store that no longer reads as written (JSON that does not
+   * parse): why, for people. Such a record is listed and may be deleted; it is never served or rewritten.
+   */
+  invalid?: string;
   user_id: string;
   user_alias: string | null;
   user_email: string | null;

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { loadCliConfig, loadConfig } from '../config.ts';
+import { day } from '../core/admin/fields.ts';
 import { systemClock } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
@@ -145,10 +146,16 @@ async function reprice(flags: Flags): Promise<void> {
   if (!flags.from || !flags.to || !flags.version)
     throw new CliError('reprice needs --from, --to and --version');
   if (!PRICE_VERSION_FORMAT.test(flags.version)) throw new CliError('--version is a day, YYYY-MM-DD');
+  for (const [name, value] of [
+    ['from', flags.from],
+    ['to', flags.to],
+  ] as const)
+    if (!day.safeParse(value).success)
+      throw new CliError(`--${name} must be a day as YYYY-MM-DD, not '${value}'`);
   const config = loadConfig();
   // Corrections go over the deployment's own catalog overrides, not over the defaults alone.
   const deployed = mergeModelOverrides(config.modelsJson);
-  const prices = flags.prices ? await readFile(flags.prices, 'utf8') : undefined;
+  const prices = flags.prices ? await readPrices(flags.prices) : undefined;
   const catalog = createModelCatalog(mergeModelOverrides(prices, deployed), flags.version);
   const query = createDuckDbQueryEngine({ dataDir: config.dataDir });
   try {
@@ -206,9 +213,9 @@ function keyBody(flags: Flags): Json {
     ...(flags.team && { team_id: flags.team }),
     ...budgetFields(flags),
     ...(flags.mode && { budget_mode: flags.mode }),
-    ...(flags.rpm && { rpm_limit: number(flags.rpm, 'rpm') }),
-    ...(flags.tpm && { tpm_limit: number(flags.tpm, 'tpm') }),
-    ...(flags.parallel && { max_parallel_requests: number(flags.parallel, 'parallel') }),
+    ...(flags.rpm && { rpm_limit: wholeNumber(flags.rpm, 'rpm') }),
+    ...(flags.tpm && { tpm_limit: wholeNumber(flags.tpm, 'tpm') }),
+    ...(flags.parallel && { max_parallel_requests: wholeNumber(flags.parallel, 'parallel') }),
   };
 }
 
@@ -225,10 +232,25 @@ function budgetFields(flags: Flags): Json {
   };
 }
 
+/** A plain decimal (`12`, `2.50`): not `0x10`, `1e400` or `Infinity`, which Number() would take. */
 function number(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new CliError(`--${name} must be a number, not '${value}'`);
-  return n;
+  if (!/^\d{1,12}(\.\d{1,6})?$/.test(value)) throw new CliError(`--${name} must be a number, not '${value}'`);
+  return Number(value);
+}
+
+function wholeNumber(value: string, name: string): number {
+  if (!/^\d{1,12}$/.test(value)) throw new CliError(`--${name} must be a whole number, not '${value}'`);
+  return Number(value);
+}
+
+async function readPrices(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new CliError(
+      `--prices: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
+  }
 }
 
 function money(usd: unknown): string {
@@ -253,10 +275,11 @@ function table(rows: Json[], columns: string[]): string {
     .join('\n');
 }
 
+// Whatever went wrong is said in one line and exit code 1: a stack trace tells a person at a terminal
+// nothing (bad flags are TypeErrors from parseArgs, bad configuration and ranges are Errors).
 try {
   await main(process.argv.slice(2));
 } catch (err) {
-  if (!(err instanceof CliError) && !(err instanceof TypeError) && !(err instanceof RangeError)) throw err;
-  console.error(`tollgate: ${err.message}`);
+  console.error(`tollgate: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;
 }

@@ -160,7 +160,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   // key, team or person it changes stops being served from a cache at once.
   // No scheduler here: the rollup is built on DuckDB when the dashboard asks, and kept for a minute.
   const rollups = onDemandRollups(
-    () => buildRollup({ query, keys, teams, users, ledger, clock, policy: config.policy, catalog }),
+    () => buildRollup({ query, keys, teams, users, ledger, clock, policy: config.policy, catalog, log }),
     60_000,
     clock,
   );

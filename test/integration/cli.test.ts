@@ -157,4 +157,47 @@ describe('the tollgate CLI', () => {
     expect(unknown.stderr).toContain("Unknown command 'keys frob'");
     expect(badBudget.stderr).toContain("--budget must be a number, not 'lots'");
   });
+
+  it.each(
+    [
+      [['keys', 'create', '--colour', 'red'], /colour/],
+      [['keys', 'create', '--budget'], /budget/],
+      [['keys', 'create', '--budget', '1e400'], /--budget/],
+      [['keys', 'create', '--budget', '0x10'], /--budget/],
+      [['keys', 'create', '--rpm', '1.5'], /--rpm/],
+      [['keys', 'create', '--duration', '999999999999mo'], /budget_duration/],
+      [['teams', 'info', 'x'.repeat(300)], /team_id/],
+      [['reprice', '--from', '2026-13-01', '--to', '2026-12-02', '--version', '2026-12-01'], /--from/],
+      [
+        [
+          'reprice',
+          '--from',
+          '2026-12-01',
+          '--to',
+          '2026-12-02',
+          '--version',
+          '2026-12-01',
+          '--prices',
+          '/no/such.json',
+        ],
+        /--prices/,
+      ],
+    ].map(([args, named]) => ({
+      args: args as string[],
+      named: named as RegExp,
+      line: (args as string[]).join(' ').replace(/x{300}/, '<300 chars>'),
+    })),
+  )(
+    'refuses $line with a message naming what is wrong, exit code 1 and no stack trace',
+    async ({ args, named }) => {
+      // Act
+      const { code, stderr } = await tollgate(args);
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/^tollgate: /);
+      expect(stderr).toMatch(named);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    },
+  );
 });

@@ -19,7 +19,14 @@ import { queryPartition } from './dynamo-query.ts';
 export function createDynamoDocumentStore<T>(
   client: DynamoDBClient,
   tableName: string,
-  kind: { partition: string; label: string; idOf(doc: T): string; normalise(doc: T): T },
+  kind: {
+    partition: string;
+    label: string;
+    idOf(doc: T): string;
+    normalise(doc: T): T;
+    /** What a document that does not parse is answered as: listed and deletable, never served. */
+    unreadable(id: string, invalid: string): T;
+  },
 ): DocumentStore<T> {
   const pk = { S: kind.partition };
   const toItem = (doc: T): Record<string, AttributeValue> => ({
@@ -27,8 +34,18 @@ export function createDynamoDocumentStore<T>(
     sk: { S: kind.idOf(doc) },
     doc_json: { S: JSON.stringify(doc) },
   });
-  const fromItem = (item: Record<string, AttributeValue>): T =>
-    kind.normalise(JSON.parse(item.doc_json?.S ?? item.team_json?.S ?? '{}') as T);
+  const fromItem = (item: Record<string, AttributeValue>): T => {
+    const id = item.sk?.S ?? '';
+    let doc: unknown;
+    try {
+      doc = JSON.parse(item.doc_json?.S ?? item.team_json?.S ?? '{}');
+    } catch {
+      return kind.unreadable(id, `stored ${kind.label.toLowerCase()} is not valid JSON`);
+    }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+      return kind.unreadable(id, `stored ${kind.label.toLowerCase()} is not a JSON object`);
+    return kind.normalise(doc as T);
+  };
   const put = async (doc: T, condition: string, onFail: () => Error) => {
     try {
       await client.send(
@@ -66,12 +83,31 @@ const LIMIT_DEFAULTS = {
   max_parallel_requests: null,
 } as const;
 
+/** An unreadable team or person spends nothing: it is blocked, and its limits are zero. */
+const UNREADABLE_LIMITS = {
+  ...LIMIT_DEFAULTS,
+  max_budget_micros: 0,
+  budget_duration: null,
+} as const;
+const EPOCH = new Date(0).toISOString();
+
 export function createDynamoTeamStore(client: DynamoDBClient, tableName: string): DocumentStore<Team> {
   return createDynamoDocumentStore<Team>(client, tableName, {
     partition: 'TEAMS',
     label: 'Team',
     idOf: (t) => t.team_id,
     normalise: (t) => ({ ...LIMIT_DEFAULTS, ...t }),
+    unreadable: (team_id, invalid) => ({
+      team_id,
+      team_alias: null,
+      models: [],
+      ...UNREADABLE_LIMITS,
+      members: [],
+      metadata: {},
+      blocked: true,
+      created_at: EPOCH,
+      invalid,
+    }),
   });
 }
 
@@ -81,6 +117,18 @@ export function createDynamoUserStore(client: DynamoDBClient, tableName: string)
     label: 'User',
     idOf: (u) => u.user_id,
     normalise: (u) => ({ ...LIMIT_DEFAULTS, ...u }),
+    unreadable: (user_id, invalid) => ({
+      user_id,
+      user_alias: null,
+      user_email: null,
+      user_role: 'internal_user',
+      models: [],
+      ...UNREADABLE_LIMITS,
+      metadata: {},
+      blocked: true,
+      created_at: EPOCH,
+      invalid,
+    }),
   });
 }
 
@@ -91,5 +139,17 @@ export function createDynamoRuleStore(client: DynamoDBClient, tableName: string)
     label: 'Routing rule',
     idOf: (r) => r.id,
     normalise: (r) => r,
+    unreadable: (id, invalid) => ({
+      id,
+      name: id,
+      scope: 'global',
+      priority: 0,
+      condition: 'false',
+      targets: [],
+      fallbacks: [],
+      source: 'api',
+      created_at: EPOCH,
+      invalid,
+    }),
   });
 }

@@ -179,11 +179,25 @@ function toItem(k: VirtualKey): Record<string, AttributeValue> {
   };
 }
 
+/**
+ * A record that no longer reads as written (a JSON attribute that does not parse) is still answered,
+ * so a listing never fails on it and an admin can delete it: blocked, its unreadable fields empty,
+ * and `invalid` saying which.
+ */
 function fromItem(item: Record<string, AttributeValue>): VirtualKey {
   const s = (name: string) => item[name]?.S ?? null;
   const n = (name: string) => (item[name]?.N === undefined ? null : Number(item[name].N));
   const l = (name: string) => (item[name]?.L ?? []).map((v) => v.S ?? '');
-  return {
+  const unreadable: string[] = [];
+  const parsed = <T>(name: string): T => {
+    try {
+      return JSON.parse(s(name) ?? '{}') as T;
+    } catch {
+      unreadable.push(name);
+      return {} as T;
+    }
+  };
+  const key: VirtualKey = {
     hash: s('hash') ?? '',
     key_id: s('key_id') ?? '',
     key_name: s('key_name') ?? '',
@@ -195,12 +209,10 @@ function fromItem(item: Record<string, AttributeValue>): VirtualKey {
     soft_budget_micros: n('soft_budget_micros'),
     budget_duration: s('budget_duration'),
     budget_mode: s('budget_mode') === 'fair' ? 'fair' : 'strict',
-    model_max_budget: JSON.parse(s('model_max_budget_json') ?? '{}') as VirtualKey['model_max_budget'],
-    provider_max_budget: JSON.parse(
-      s('provider_max_budget_json') ?? '{}',
-    ) as VirtualKey['provider_max_budget'],
+    model_max_budget: parsed<VirtualKey['model_max_budget']>('model_max_budget_json'),
+    provider_max_budget: parsed<VirtualKey['provider_max_budget']>('provider_max_budget_json'),
     max_parallel_requests: n('max_parallel_requests'),
-    metadata: JSON.parse(s('metadata_json') ?? '{}') as Record<string, unknown>,
+    metadata: parsed<Record<string, unknown>>('metadata_json'),
     tags: l('tags'),
     billing_type: s('billing_type') === 'subscription' ? 'subscription' : 'usage',
     rpm_limit: n('rpm_limit'),
@@ -210,4 +222,6 @@ function fromItem(item: Record<string, AttributeValue>): VirtualKey {
     expires_at: s('expires_at'),
     budget_parent: s('budget_parent'),
   };
+  if (unreadable.length === 0) return key;
+  return { ...key, blocked: true, invalid: `stored ${unreadable.join(', ')} is not valid JSON` };
 }

@@ -2,6 +2,7 @@
  * The admin API: LiteLLM-compatible routes for keys and spend, and the reports the dashboard reads.
  * Like the proxy it is (Request) => Response; the Lambda handler and the local server are shells.
  */
+import { z } from 'zod';
 import { costByUser, recentUsage } from '../analytics/queries.ts';
 import { GatewayError } from '../errors.ts';
 import { maskKey } from '../governance/keys.ts';
@@ -10,13 +11,18 @@ import { openaiChat } from '../protocols/openai-chat.ts';
 import { actorOf, createAccess } from './access.ts';
 import type { AdminContext, AdminDeps, Route } from './context.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
-import { microsToUsd } from './fields.ts';
+import { day, instant, microsToUsd, parseQuery, queryCount } from './fields.ts';
 import { keyRoutes } from './key-routes.ts';
 import { routingRoutes } from './routing-routes.ts';
 import { teamRoutes } from './team-routes.ts';
 import { userRoutes } from './user-routes.ts';
 
 export type { AdminDeps } from './context.ts';
+
+const AuditQuery = z.looseObject({ since: instant.optional(), limit: queryCount.default(100) });
+/** LiteLLM's `start_date` (a day, or a date-time of which the day counts); its other parameters are ignored. */
+const SpendLogsQuery = z.looseObject({ start_date: instant.optional(), limit: queryCount.default(100) });
+const CostByUserQuery = z.looseObject({ date: day.optional() });
 
 /** Admin bodies are small documents; anything larger is refused before it is parsed. */
 export const ADMIN_MAX_BODY_BYTES = 256 * 1024;
@@ -46,20 +52,18 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
 
     'GET /audit/log': async (request, url) => {
       await requireMaster(request.headers);
-      const since = url.searchParams.get('since') ?? defaultSince(deps.clock.now());
-      if (Number.isNaN(Date.parse(since)))
-        throw new GatewayError('invalid_request', 'since must be an ISO date');
-      const limit = clampLimit(Number(url.searchParams.get('limit') ?? 100));
+      const query = parseQuery(AuditQuery, url);
+      const since = query.since ?? defaultSince(deps.clock.now());
+      const limit = clampLimit(query.limit);
       return json({ entries: await deps.audit.list({ since: new Date(since).toISOString(), limit }) });
     },
 
     'GET /spend/logs': async (request, url) => {
       await requireMaster(request.headers);
-      const limit = Number(url.searchParams.get('limit') ?? 100);
-      const sinceDay = url.searchParams.get('start_date') ?? defaultSince(deps.clock.now());
+      const query = parseQuery(SpendLogsQuery, url);
       const records = await recentUsage(deps.query, {
-        limit: clampLimit(limit),
-        sinceDay: sinceDay.slice(0, 10),
+        limit: clampLimit(query.limit),
+        sinceDay: (query.start_date ?? defaultSince(deps.clock.now())).slice(0, 10),
       });
       // LiteLLM's field names beside Tollgate's own, so existing spend scripts keep working.
       return json(
@@ -85,9 +89,7 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
 
     'GET /api/reports/cost-by-user': async (request, url) => {
       await requireMaster(request.headers);
-      const date = url.searchParams.get('date') ?? deps.clock.now().toISOString().slice(0, 10);
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(date))
-        throw new GatewayError('invalid_request', 'date must be YYYY-MM-DD');
+      const date = parseQuery(CostByUserQuery, url).date ?? deps.clock.now().toISOString().slice(0, 10);
       return json({ date, rows: await costByUser(deps.query, date) });
     },
   };
@@ -144,7 +146,7 @@ function json(body: unknown, status = 200): Response {
 }
 
 function clampLimit(limit: number): number {
-  return Number.isInteger(limit) ? Math.min(Math.max(limit, 1), 1000) : 100;
+  return Math.min(limit, 1000);
 }
 
 /** Without a start date, the last 7 days: bounds what Athena scans. */

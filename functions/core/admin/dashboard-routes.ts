@@ -9,21 +9,22 @@ import { z } from 'zod';
 import { lastDays, type Rollup, statusOfBudgets } from '../analytics/rollup.ts';
 import { personalSpend, spendBy } from '../analytics/spend.ts';
 import { GatewayError } from '../errors.ts';
+import { usableCounters } from '../governance/budgets.ts';
 import { keyCounter } from '../governance/keys.ts';
 import { teamCounter } from '../governance/teams.ts';
 import { userCounter } from '../governance/users.ts';
 import type { BudgetCounter } from '../ports.ts';
 import type { Caller } from './access.ts';
 import type { AdminContext, Route } from './context.ts';
-import { invalidBody } from './fields.ts';
+import { day, id, parseQuery } from './fields.ts';
 import { describeKey } from './keys.ts';
 import { describeUser } from './users.ts';
 
 const SpendQuery = z.strictObject({
   dimension: z.enum(['team', 'model', 'provider', 'agent', 'tag']),
-  team: z.string().min(1).max(256),
-  from: z.string(),
-  to: z.string(),
+  team: id,
+  from: day,
+  to: day,
 });
 
 /** How far back a person's own page looks. */
@@ -47,7 +48,7 @@ export function forViewer(
 }
 
 export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
-  const { rollups, keys, teams, ledger, query, clock, policy } = ctx.deps;
+  const { rollups, keys, teams, ledger, query, clock, policy, log } = ctx.deps;
 
   return {
     'GET /api/rollup': async (request) => {
@@ -68,9 +69,7 @@ export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
     'GET /api/spend': async (request, url) => {
       if (!orgViewOf(await ctx.caller(request.headers)))
         throw new GatewayError('permission', 'The org view needs an admin or viewer role.');
-      const q = SpendQuery.safeParse(Object.fromEntries(url.searchParams));
-      if (!q.success) throw invalidBody(q.error, 'query');
-      const { dimension, team, from, to } = q.data;
+      const { dimension, team, from, to } = parseQuery(SpendQuery, url);
       try {
         return Response.json({ rows: await spendBy(query, dimension, { from, to }, team) });
       } catch (err) {
@@ -89,13 +88,25 @@ export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
       const mine = (await keys.list()).filter((k) => k.user_id === user.user_id);
       const team = key.team_id ? await teams.get(key.team_id) : undefined;
       const counters: BudgetCounter[] = [
-        userCounter(user, now, zone),
-        ...(team ? [teamCounter(team, now, zone)] : []),
-        ...mine.filter((k) => !k.blocked).map((k) => keyCounter(k, now, zone)),
+        ...usableCounters([user], (u) => userCounter(u, now, zone), {
+          kind: 'user',
+          idOf: (u) => u.user_id,
+          log,
+        }),
+        ...usableCounters(team ? [team] : [], (t) => teamCounter(t, now, zone), {
+          kind: 'team',
+          idOf: (t) => t.team_id,
+          log,
+        }),
+        ...usableCounters(
+          mine.filter((k) => !k.blocked),
+          (k) => keyCounter(k, now, zone),
+          { kind: 'key', idOf: (k) => k.key_id, log },
+        ),
       ];
       const [info, described, budgets, usage] = await Promise.all([
-        describeUser(ledger, user, now, zone),
-        Promise.all(mine.map((k) => describeKey(ledger, k, now, zone))),
+        describeUser(ledger, user, now, zone, log),
+        Promise.all(mine.map((k) => describeKey(ledger, k, now, zone, log))),
         statusOfBudgets(ledger, counters, now),
         personalSpend(query, user.user_id, lastDays(now, PERSONAL_DAYS)),
       ]);

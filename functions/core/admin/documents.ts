@@ -1,5 +1,6 @@
 import { ConflictError, GatewayError, NotFoundError } from '../errors.ts';
 import type { DocumentStore } from '../ports.ts';
+import { unreadable } from './period-spend.ts';
 
 /**
  * Teams and users are documents with an id; these turn the store's conflict and absence into the
@@ -24,7 +25,12 @@ export async function requireDocument<T>(store: DocumentStore<T>, id: string, ki
   return doc;
 }
 
-export async function replaceDocument<T>(store: DocumentStore<T>, doc: T, kind: string): Promise<T> {
+export async function replaceDocument<T extends { invalid?: string }>(
+  store: DocumentStore<T>,
+  doc: T,
+  kind: string,
+): Promise<T> {
+  if (doc.invalid) throw unreadable(`${kind} '${store.idOf(doc)}'`, doc.invalid);
   try {
     await store.update(doc);
   } catch (err) {

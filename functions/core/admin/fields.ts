@@ -5,23 +5,33 @@
  */
 import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
-import { isValidDuration } from '../governance/periods.ts';
+import { isValidDuration, isWithinAYear } from '../governance/periods.ts';
 import type { BudgetSettings, RateSettings, ScopedBudget } from '../ports.ts';
 
 export const duration = z
   .string()
-  .refine(isValidDuration, { message: 'expected daily|weekly|monthly or <n>(s|m|h|d|w|mo)' });
-export const id = z.string().min(1).max(256);
+  .max(32)
+  .refine(isValidDuration, { message: 'expected daily|weekly|monthly or <n>(s|m|h|d|w|mo)', abort: true })
+  .refine(isWithinAYear, { message: 'at most a year (12mo, 52w, 366d)' });
+/**
+ * An id, alias or key reference. It becomes a DynamoDB key (at most 2 KB) or is compared with one, so
+ * it is bounded well below that; control characters are refused (they only ever come from a mistake).
+ */
+export const id = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\p{Cc}]+$/u, 'no control characters');
 /** A billion dollars is 10^15 micro-dollars: still an exact integer in a double. */
 export const usd = z.number().nonnegative().max(1_000_000_000);
 const positiveInt = z.number().int().positive().max(1_000_000_000);
-export const modelList = z.array(z.string().min(1).max(256)).max(1000);
+export const modelList = z.array(id).max(1000);
 export const metadata = z.record(z.string(), z.unknown());
 export const budgetMode = z.enum(['strict', 'fair']);
 
 /** LiteLLM's `{model: {budget_limit, time_period}}` (`model_max_budget`); the same shape per provider. */
 export const partBudgets = z.record(
-  z.string().min(1).max(256),
+  id,
   z.strictObject({ budget_limit: usd, time_period: duration.nullish() }),
 );
 
@@ -104,10 +114,63 @@ export function describeLimits(owner: BudgetSettings & RateSettings) {
   };
 }
 
+/** The first and last day a report or query may name: before Tollgate, after anyone's horizon. */
+const FIRST_DAY = '2000-01-01';
+const LAST_DAY = '2099-12-31';
+
+function isRealDay(value: string): boolean {
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+}
+
+/** A real calendar day as `YYYY-MM-DD` (no 2026-02-30), between FIRST_DAY and LAST_DAY. */
+export const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a day as YYYY-MM-DD')
+  .refine(isRealDay, { message: 'not a calendar day', abort: true })
+  .refine((d) => d >= FIRST_DAY && d <= LAST_DAY, {
+    message: `expected a day from ${FIRST_DAY} to ${LAST_DAY}`,
+  });
+
+/** A day, or an ISO 8601 date-time with `Z` or an offset, on a real calendar day in the same range. */
+export const instant = z
+  .union([day, z.iso.datetime({ offset: true })])
+  .refine((v) => isRealDay(v.slice(0, 10)) && v.slice(0, 10) >= FIRST_DAY && v.slice(0, 10) <= LAST_DAY, {
+    message: `expected YYYY-MM-DD or an ISO date-time, from ${FIRST_DAY} to ${LAST_DAY}`,
+  });
+
+/** A positive page size or count in a query; larger ones are the route's to clamp. */
+export const queryCount = z.coerce.number().int().min(1);
+
 export function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw invalidBody(parsed.error);
+  return parseAs(schema, body, 'request body');
+}
+
+function parseAs<T extends z.ZodType>(schema: T, input: unknown, what: string): z.infer<T> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw invalidBody(parsed.error, what);
   return parsed.data;
+}
+
+/** The URL's query parameters through `schema`; a parameter given empty (`?user_id=`) counts as absent. */
+export function parseQuery<T extends z.ZodType>(schema: T, url: URL): z.infer<T> {
+  const given = [...url.searchParams].filter(([, value]) => value !== '');
+  return parseAs(schema, Object.fromEntries(given), 'query');
+}
+
+/**
+ * Path segment `index` (`/routing/rules/{id}` → 3), percent-decoded and checked as an id; a bad escape
+ * (`%ZZ`), an over-long or a control-character value is a 400 naming `name`, before any store call.
+ */
+export function pathParam(url: URL, index: number, name: string): string {
+  const segment = url.pathname.split('/')[index] ?? '';
+  let value: string;
+  try {
+    value = decodeURIComponent(segment);
+  } catch (cause) {
+    throw new GatewayError('invalid_request', `Invalid path: ${name}: not valid percent-encoding`, { cause });
+  }
+  return parseAs(z.object({ [name]: id }), { [name]: value }, 'path')[name] as string;
 }
 
 export function invalidBody(error: z.ZodError, what = 'request body'): GatewayError {

@@ -3,7 +3,7 @@ import { generateSecretKey, presentedKey } from '../governance/keys.ts';
 import type { VirtualKey } from '../ports.ts';
 import { type Caller, mayManage } from './access.ts';
 import type { AdminContext, Route } from './context.ts';
-import { invalidBody, parse } from './fields.ts';
+import { parse, parseQuery, pathParam } from './fields.ts';
 import {
   applyKeyChanges,
   type DeleteKeys,
@@ -12,6 +12,7 @@ import {
   GenerateKeySchema,
   generateKey,
   hashOfRef,
+  KeyInfoQuerySchema,
   KeyRefSchema,
   ListKeysQuerySchema,
   pageOfKeys,
@@ -30,8 +31,8 @@ import { boundSelfServiceKey, checkSelfServiceRequest, personOf } from './self-s
  * generate and regenerate, and never logged. Every change lands in the audit trail.
  */
 export function keyRoutes(ctx: AdminContext): Record<string, Route> {
-  const { keys, teams, ledger, clock, policy } = ctx.deps;
-  const describe = async (key: VirtualKey) => describeKey(ledger, key, clock.now(), policy.timeZone);
+  const { keys, teams, ledger, clock, policy, log } = ctx.deps;
+  const describe = async (key: VirtualKey) => describeKey(ledger, key, clock.now(), policy.timeZone, log);
   const assertTeamExists = async (team_id: string | null | undefined) => {
     if (team_id && !(await teams.get(team_id)))
       throw new GatewayError('invalid_request', `No team '${team_id}': create it with /team/new first.`);
@@ -129,7 +130,7 @@ export function keyRoutes(ctx: AdminContext): Record<string, Route> {
     // LiteLLM lets a key read its own info; the master key reads any, a person any of theirs.
     'GET /key/info': async (request, url) => {
       const caller = await ctx.caller(request.headers);
-      const asked = url.searchParams.get('key') ?? presentedKey(request.headers);
+      const asked = parseQuery(KeyInfoQuerySchema, url).key ?? presentedKey(request.headers);
       if (!asked) throw new GatewayError('invalid_request', 'Pass the key as ?key=...');
       const key = await ownKey(caller, asked);
       return Response.json({ key: asked, info: await describe(key) });
@@ -139,7 +140,7 @@ export function keyRoutes(ctx: AdminContext): Record<string, Route> {
     'POST /key/block': setBlocked(true),
     'POST /key/unblock': setBlocked(false),
     'POST /key/regenerate': (request) => regenerate(request),
-    'POST /key/{key}/regenerate': (request, url) => regenerate(request, pathSegment(url, 2)),
+    'POST /key/{key}/regenerate': (request, url) => regenerate(request, pathParam(url, 2, 'key')),
 
     'POST /key/delete': async (request) => {
       const caller = await ctx.caller(request.headers);
@@ -156,11 +157,9 @@ export function keyRoutes(ctx: AdminContext): Record<string, Route> {
 
     'GET /key/list': async (request, url) => {
       const caller = await ctx.caller(request.headers);
-      const given = [...url.searchParams].filter(([, value]) => value !== '');
-      const query = ListKeysQuerySchema.safeParse(Object.fromEntries(given));
-      if (!query.success) throw invalidBody(query.error, 'query');
+      const query = parseQuery(ListKeysQuerySchema, url);
       const visible = (await keys.list()).filter((k) => mayManage(caller, k));
-      const page = pageOfKeys(visible, query.data);
+      const page = pageOfKeys(visible, query);
       return Response.json({ ...page, keys: await Promise.all(page.keys.map(describe)) });
     },
   };
@@ -171,13 +170,4 @@ const master: Caller = { type: 'master' };
 /** The names of the fields a request set, for the audit trail (values may be secrets or prompts). */
 function changedFields(input: Record<string, unknown>): { fields: string[] } {
   return { fields: Object.keys(input).filter((k) => k !== 'key' && input[k] !== undefined) };
-}
-
-function pathSegment(url: URL, index: number): string {
-  const segment = url.pathname.split('/')[index] ?? '';
-  try {
-    return decodeURIComponent(segment);
-  } catch (cause) {
-    throw new GatewayError('invalid_request', 'The key in the path is not valid URL encoding.', { cause });
-  }
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConflictError, GatewayError, NotFoundError } from '../errors.ts';
 import { generateSecretKey, hashKey, keyCounter, maskKey } from '../governance/keys.ts';
 import { periodFor } from '../governance/periods.ts';
-import type { BudgetLedger, KeyStore, VirtualKey } from '../ports.ts';
+import type { BudgetLedger, KeyStore, Logger, VirtualKey } from '../ports.ts';
 import {
   applyLimits,
   describeLimits,
@@ -11,12 +11,13 @@ import {
   id,
   limitFields,
   metadata,
-  microsToUsd,
   modelList,
   NO_LIMITS,
   partBudgets,
+  queryCount,
   toPartBudgets,
 } from './fields.ts';
+import { describeSpend, periodSpend, silent, unreadable } from './period-spend.ts';
 
 /** LiteLLM's `/key/generate` body, plus Tollgate's `budget_mode` and `provider_max_budget`. */
 const keyFields = {
@@ -29,14 +30,14 @@ const keyFields = {
   provider_max_budget: partBudgets.optional(),
   duration: duration.nullish(),
   metadata: metadata.optional(),
-  tags: z.array(z.string().min(1).max(256)).max(100).optional(),
+  tags: z.array(id).max(100).optional(),
   billing_type: z.enum(['usage', 'subscription']).optional(),
   blocked: z.boolean().optional(),
 };
 export const GenerateKeySchema = z.strictObject(keyFields);
 
 /** `key` is the secret (`sk-...`) or its token (the sha256 that /key/info and /key/list show). */
-const keyRef = z.string().min(1).max(512);
+export const keyRef = id;
 /** What `/key/update` and `/key/regenerate` may change; an absent field is left as it is. */
 export const UpdateKeySchema = z.strictObject({ key: keyRef, ...keyFields });
 /** The key may instead come in the path (`/key/{key}/regenerate`), as LiteLLM allows. */
@@ -54,9 +55,12 @@ export const ListKeysQuerySchema = z.looseObject({
   user_id: id.optional(),
   team_id: id.optional(),
   key_alias: id.optional(),
-  page: z.coerce.number().int().min(1).default(1),
-  size: z.coerce.number().int().min(1).max(100).default(10),
+  page: queryCount.default(1),
+  size: queryCount.max(100).default(10),
 });
+
+/** `/key/info`: the key asked about; without it, the caller's own key. */
+export const KeyInfoQuerySchema = z.looseObject({ key: keyRef.optional() });
 
 export type KeyChanges = z.infer<typeof RegenerateKeySchema>;
 export type NewKey = z.infer<typeof GenerateKeySchema>;
@@ -152,6 +156,7 @@ export async function requireKey(store: KeyStore, ref: string): Promise<VirtualK
 
 /** Writes a changed key back; `previousHash` when its secret was regenerated. */
 export async function saveKey(store: KeyStore, key: VirtualKey, previousHash?: string): Promise<void> {
+  if (key.invalid) throw unreadable(`Key '${key.key_alias ?? key.key_id}'`, key.invalid);
   try {
     await store.update(key, previousHash);
   } catch (err) {
@@ -187,10 +192,23 @@ export function pageOfKeys(keys: VirtualKey[], query: ListKeysQuery) {
   };
 }
 
-/** A key's public description in LiteLLM's field names, with its spend in the current budget period. */
-export async function describeKey(ledger: BudgetLedger, key: VirtualKey, now: Date, timeZone = 'UTC') {
-  const counter = keyCounter(key, now, timeZone);
-  const { spent_micros, committed_micros } = await ledger.read(counter);
+/**
+ * A key's public description in LiteLLM's field names, with its spend in the current budget period;
+ * a key whose period cannot be computed is described with `invalid` and no spend.
+ */
+export async function describeKey(
+  ledger: BudgetLedger,
+  key: VirtualKey,
+  now: Date,
+  timeZone = 'UTC',
+  log: Logger = silent,
+) {
+  const read = await periodSpend(ledger, key, () => keyCounter(key, now, timeZone), {
+    kind: 'key',
+    id: key.key_id,
+    log,
+  });
+  const { budget_reset_at, ...spend } = describeSpend(read);
   return {
     token: key.hash,
     key_id: key.key_id,
@@ -199,14 +217,13 @@ export async function describeKey(ledger: BudgetLedger, key: VirtualKey, now: Da
     user_id: key.user_id,
     team_id: key.team_id,
     models: key.models,
-    spend: microsToUsd(spent_micros),
-    spend_micros: spent_micros,
+    ...spend,
     /** Reserved by requests still in flight. */
-    reserved_micros: committed_micros - spent_micros,
+    reserved_micros: read.committed_micros === null ? null : read.committed_micros - read.spent_micros,
     ...describeLimits(key),
     model_max_budget: fromPartBudgets(key.model_max_budget),
     provider_max_budget: fromPartBudgets(key.provider_max_budget),
-    budget_reset_at: counter.resets_at,
+    budget_reset_at,
     expires: key.expires_at,
     blocked: key.blocked,
     metadata: key.metadata,

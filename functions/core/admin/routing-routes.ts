@@ -3,7 +3,7 @@ import { GatewayError } from '../errors.ts';
 import { compareRules, defineRule, NewRuleSchema } from '../routing/rules.ts';
 import type { AdminContext, Route } from './context.ts';
 import { createDocument, requireDocument } from './documents.ts';
-import { parse } from './fields.ts';
+import { parse, pathParam } from './fields.ts';
 
 /**
  * Routing rules, for the master key: list (config and saved ones alike, in the order they are
@@ -11,14 +11,21 @@ import { parse } from './fields.ts';
  * failure at request time), delete. Each change is audited.
  */
 export function routingRoutes(ctx: AdminContext): Record<string, Route> {
-  const { rules, configRules, catalog, clock } = ctx.deps;
+  const { rules, configRules, catalog, clock, log } = ctx.deps;
   const master = { type: 'master' } as const;
 
   return {
     'GET /routing/rules': async (request) => {
       await ctx.requireMaster(request.headers);
-      const all = [...configRules, ...(await rules.list())];
-      return Response.json({ rules: all.sort(compareRules) });
+      // A stored rule that cannot be read is listed after the others, marked `invalid`.
+      const stored = await rules.list();
+      const readable = [...configRules, ...stored.filter((r) => !r.invalid)].sort(compareRules);
+      const unreadable = stored.filter((r) => r.invalid);
+      for (const r of unreadable)
+        log.warn('admin.invalid_record', { kind: 'routing_rule', id: r.id, reason: r.invalid });
+      return Response.json({
+        rules: [...readable, ...unreadable.map(({ id, invalid }) => ({ id, invalid }))],
+      });
     },
     'POST /routing/rules': async (request) => {
       await ctx.requireMaster(request.headers);
@@ -36,7 +43,7 @@ export function routingRoutes(ctx: AdminContext): Record<string, Route> {
     },
     'DELETE /routing/rules/{id}': async (request, url) => {
       await ctx.requireMaster(request.headers);
-      const id = decodeURIComponent(url.pathname.split('/').at(-1) ?? '');
+      const id = pathParam(url, 3, 'id');
       if (configRules.some((r) => r.id === id)) {
         throw new GatewayError(
           'invalid_request',

@@ -1,7 +1,7 @@
-import { GatewayError } from '../errors.ts';
+import { z } from 'zod';
 import type { Team } from '../ports.ts';
 import type { AdminContext, Route } from './context.ts';
-import { parse } from './fields.ts';
+import { id, parse, parseQuery } from './fields.ts';
 import {
   addMembers,
   createTeam,
@@ -14,14 +14,16 @@ import {
   updateTeam,
 } from './teams.ts';
 
+const TeamInfoQuery = z.looseObject({ team_id: id });
+
 /** LiteLLM's team routes, all for the master key (checked before the body is read); each change is audited. */
 export function teamRoutes(ctx: AdminContext): Record<string, Route> {
-  const { teams, ledger, clock, policy } = ctx.deps;
+  const { teams, ledger, clock, policy, log } = ctx.deps;
   const body = async (request: Request) => {
     await ctx.requireMaster(request.headers);
     return ctx.readJson(request);
   };
-  const describe = async (team: Team) => describeTeam(ledger, team, clock.now(), policy.timeZone);
+  const describe = async (team: Team) => describeTeam(ledger, team, clock.now(), policy.timeZone, log);
   const master = { type: 'master' } as const;
 
   return {
@@ -53,9 +55,8 @@ export function teamRoutes(ctx: AdminContext): Record<string, Route> {
     },
     'GET /team/info': async (request, url) => {
       await ctx.requireMaster(request.headers);
-      const id = url.searchParams.get('team_id');
-      if (!id) throw new GatewayError('invalid_request', 'Pass the team as ?team_id=...');
-      const team = await requireTeam(teams, id);
+      const { team_id } = parseQuery(TeamInfoQuery, url);
+      const team = await requireTeam(teams, team_id);
       return Response.json({ team_id: team.team_id, team_info: await describe(team) });
     },
     'GET /team/list': async (request) => {

@@ -1,18 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { teamCounter } from '../governance/teams.ts';
-import type { BudgetLedger, Team, TeamStore } from '../ports.ts';
+import type { BudgetLedger, Logger, Team, TeamStore } from '../ports.ts';
 import { createDocument, replaceDocument, requireDocument } from './documents.ts';
-import {
-  applyLimits,
-  describeLimits,
-  id,
-  limitFields,
-  metadata,
-  microsToUsd,
-  modelList,
-  NO_LIMITS,
-} from './fields.ts';
+import { applyLimits, describeLimits, id, limitFields, metadata, modelList, NO_LIMITS } from './fields.ts';
+import { describeSpend, periodSpend, silent } from './period-spend.ts';
 
 const Member = z.strictObject({
   user_id: id,
@@ -88,17 +80,24 @@ export function requireTeam(store: TeamStore, team_id: string): Promise<Team> {
 }
 
 /** A team in LiteLLM's field names, with its spend in the current budget period. */
-export async function describeTeam(ledger: BudgetLedger, team: Team, now: Date, timeZone = 'UTC') {
-  const counter = teamCounter(team, now, timeZone);
-  const { spent_micros } = await ledger.read(counter);
+export async function describeTeam(
+  ledger: BudgetLedger,
+  team: Team,
+  now: Date,
+  timeZone = 'UTC',
+  log: Logger = silent,
+) {
+  const read = await periodSpend(ledger, team, () => teamCounter(team, now, timeZone), {
+    kind: 'team',
+    id: team.team_id,
+    log,
+  });
   return {
     team_id: team.team_id,
     team_alias: team.team_alias,
     models: team.models,
     ...describeLimits(team),
-    budget_reset_at: counter.resets_at,
-    spend: microsToUsd(spent_micros),
-    spend_micros: spent_micros,
+    ...describeSpend(read),
     members_with_roles: team.members,
     metadata: team.metadata,
     blocked: team.blocked,

@@ -1,7 +1,8 @@
+import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import type { User } from '../ports.ts';
 import type { AdminContext, Route } from './context.ts';
-import { parse } from './fields.ts';
+import { id as idField, parse, parseQuery } from './fields.ts';
 import { describeKey, generateKey } from './keys.ts';
 import { addMembers, requireTeam } from './teams.ts';
 import {
@@ -14,18 +15,20 @@ import {
   updateUser,
 } from './users.ts';
 
+const UserInfoQuery = z.looseObject({ user_id: idField.optional() });
+
 /**
  * LiteLLM's user routes. The master key manages people; a person's own key may read their own
  * `/user/info` (budget, spend, keys), nobody else's.
  */
 export function userRoutes(ctx: AdminContext): Record<string, Route> {
-  const { users, teams, keys, ledger, clock, policy } = ctx.deps;
+  const { users, teams, keys, ledger, clock, policy, log } = ctx.deps;
   const master = { type: 'master' } as const;
   const body = async (request: Request) => {
     await ctx.requireMaster(request.headers);
     return ctx.readJson(request);
   };
-  const describe = (user: User) => describeUser(ledger, user, clock.now(), policy.timeZone);
+  const describe = (user: User) => describeUser(ledger, user, clock.now(), policy.timeZone, log);
 
   return {
     'POST /user/new': async (request) => {
@@ -70,7 +73,8 @@ export function userRoutes(ctx: AdminContext): Record<string, Route> {
     'GET /user/info': async (request, url) => {
       const caller = await ctx.caller(request.headers);
       const id =
-        url.searchParams.get('user_id') ?? (caller.type === 'person' ? caller.user.user_id : undefined);
+        parseQuery(UserInfoQuery, url).user_id ??
+        (caller.type === 'person' ? caller.user.user_id : undefined);
       if (!id) throw new GatewayError('invalid_request', 'Pass the person as ?user_id=...');
       if (caller.type === 'person' && caller.user.user_id !== id)
         throw new GatewayError('not_found', `No user '${id}'.`);
@@ -81,7 +85,9 @@ export function userRoutes(ctx: AdminContext): Record<string, Route> {
         user_id: user.user_id,
         user_info: info,
         keys: await Promise.all(
-          theirKeys.filter((k) => k.user_id === id).map((k) => describeKey(ledger, k, now, policy.timeZone)),
+          theirKeys
+            .filter((k) => k.user_id === id)
+            .map((k) => describeKey(ledger, k, now, policy.timeZone, log)),
         ),
         teams: allTeams.filter((t) => t.members.some((m) => m.user_id === id)).map((t) => t.team_id),
       });

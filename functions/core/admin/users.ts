@@ -1,18 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { userCounter } from '../governance/users.ts';
-import type { BudgetLedger, User, UserStore } from '../ports.ts';
+import type { BudgetLedger, Logger, User, UserStore } from '../ports.ts';
 import { createDocument, replaceDocument, requireDocument } from './documents.ts';
-import {
-  applyLimits,
-  describeLimits,
-  id,
-  limitFields,
-  metadata,
-  microsToUsd,
-  modelList,
-  NO_LIMITS,
-} from './fields.ts';
+import { applyLimits, describeLimits, id, limitFields, metadata, modelList, NO_LIMITS } from './fields.ts';
+import { describeSpend, periodSpend, silent } from './period-spend.ts';
 
 const role = z.enum(['proxy_admin', 'proxy_admin_viewer', 'internal_user', 'internal_user_viewer']);
 
@@ -78,9 +70,18 @@ export function requireUser(store: UserStore, user_id: string): Promise<User> {
 }
 
 /** A person in LiteLLM's field names, with their spend in the current budget period. */
-export async function describeUser(ledger: BudgetLedger, user: User, now: Date, timeZone = 'UTC') {
-  const counter = userCounter(user, now, timeZone);
-  const { spent_micros } = await ledger.read(counter);
+export async function describeUser(
+  ledger: BudgetLedger,
+  user: User,
+  now: Date,
+  timeZone = 'UTC',
+  log: Logger = silent,
+) {
+  const read = await periodSpend(ledger, user, () => userCounter(user, now, timeZone), {
+    kind: 'user',
+    id: user.user_id,
+    log,
+  });
   return {
     user_id: user.user_id,
     user_alias: user.user_alias,
@@ -88,9 +89,7 @@ export async function describeUser(ledger: BudgetLedger, user: User, now: Date, 
     user_role: user.user_role,
     models: user.models,
     ...describeLimits(user),
-    budget_reset_at: counter.resets_at,
-    spend: microsToUsd(spent_micros),
-    spend_micros: spent_micros,
+    ...describeSpend(read),
     metadata: user.metadata,
     blocked: user.blocked,
     created_at: user.created_at,

@@ -5,6 +5,7 @@
  */
 
 import { usd } from '../errors.ts';
+import { usableCounters } from '../governance/budgets.ts';
 import { forecastBudget } from '../governance/forecast.ts';
 import { keyCounter } from '../governance/keys.ts';
 import { type GovernancePolicy, orgCounter } from '../governance/scopes.ts';
@@ -16,6 +17,7 @@ import type {
   BudgetLedger,
   Clock,
   KeyStore,
+  Logger,
   QueryEngine,
   RollupStore,
   TeamStore,
@@ -116,7 +118,11 @@ export interface RollupDeps {
   policy: GovernancePolicy;
   /** Prices, for the cache savings. */
   catalog: ModelCatalog;
+  /** Where a record left out of budget status is reported; nowhere by default. */
+  log?: Logger;
 }
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** The last `days` UTC days, today included. */
 export function lastDays(now: Date, days: number): DayRange {
@@ -205,10 +211,16 @@ async function keyHoldersByTeam(keys: KeyStore, now: Date): Promise<Map<string, 
 async function budgetStatus(deps: RollupDeps, now: Date): Promise<BudgetStatusRow[]> {
   const zone = deps.policy.timeZone;
   const [keys, users, teams] = await Promise.all([deps.keys.list(), deps.users.list(), deps.teams.list()]);
+  // A record whose period cannot be computed is left out and logged: it must not fail the whole rollup.
+  const log = deps.log ?? silent;
   const counters = [
-    ...keys.filter((k) => !k.blocked).map((k) => keyCounter(k, now, zone)),
-    ...users.map((u) => userCounter(u, now, zone)),
-    ...teams.map((t) => teamCounter(t, now, zone)),
+    ...usableCounters(
+      keys.filter((k) => !k.blocked),
+      (k) => keyCounter(k, now, zone),
+      { kind: 'key', idOf: (k) => k.key_id, log },
+    ),
+    ...usableCounters(users, (u) => userCounter(u, now, zone), { kind: 'user', idOf: (u) => u.user_id, log }),
+    ...usableCounters(teams, (t) => teamCounter(t, now, zone), { kind: 'team', idOf: (t) => t.team_id, log }),
     ...(deps.policy.org ? [orgCounter(deps.policy.org, now, zone)] : []),
   ];
   return statusOfBudgets(deps.ledger, counters, now);

@@ -1,5 +1,5 @@
 import { BudgetExceededError } from '../errors.ts';
-import type { BudgetCounter, BudgetLedger, BudgetMode, Claim, Lease, Reservation } from '../ports.ts';
+import type { BudgetCounter, BudgetLedger, BudgetMode, Claim, Lease, Logger, Reservation } from '../ports.ts';
 import type { ResolvedPrice } from '../pricing/catalog.ts';
 import { affordableOutputTokens, maxCostMicros } from '../pricing/cost.ts';
 import { periodFor } from './periods.ts';
@@ -118,4 +118,35 @@ export function budgetCounter(spec: BudgetSpec, now: Date, timeZone = 'UTC'): Bu
     mode: spec.mode ?? 'strict',
     soft_limit_micros: spec.soft_limit_micros ?? null,
   };
+}
+
+/**
+ * The owner's counter now, or why it has none: a record unreadable in the store, or a stored period
+ * that cannot be computed (a duration far beyond a year, saved before the admin API bounded it). A
+ * listing or report shows the reason instead of failing on one bad record.
+ */
+export function counterOrReason(
+  owner: { invalid?: string },
+  counterOf: () => BudgetCounter,
+): BudgetCounter | string {
+  if (owner.invalid) return owner.invalid;
+  try {
+    return counterOf();
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** The counters of the owners that have one; each other owner is logged as a warning and left out. */
+export function usableCounters<T extends { invalid?: string }>(
+  owners: T[],
+  counterOf: (owner: T) => BudgetCounter,
+  scope: { kind: string; idOf(owner: T): string; log: Logger },
+): BudgetCounter[] {
+  return owners.flatMap((owner) => {
+    const counter = counterOrReason(owner, () => counterOf(owner));
+    if (typeof counter !== 'string') return [counter];
+    scope.log.warn('budget.invalid_record', { kind: scope.kind, id: scope.idOf(owner), reason: counter });
+    return [];
+  });
 }

@@ -33,6 +33,11 @@ export function presentedKey(headers: Headers): string | undefined {
 
 /** Rejects a blocked or expired key with 403: the key exists, it just may not be used. */
 export function assertKeyUsable(key: VirtualKey, now: Date): void {
+  if (key.invalid)
+    throw new GatewayError(
+      'permission',
+      `Key '${key.key_alias ?? key.key_id}' cannot be read (${key.invalid}): ask an admin.`,
+    );
   if (key.blocked)
     throw new GatewayError('permission', `Key '${key.key_alias ?? key.key_id}' has been revoked.`);
   if (key.expires_at && new Date(key.expires_at) <= now) {

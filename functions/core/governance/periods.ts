@@ -20,6 +20,22 @@ export function isValidDuration(duration: string): boolean {
   return ['daily', 'weekly', 'monthly'].includes(duration) || DURATION.test(duration);
 }
 
+/** The longest budget period or key lifetime the admin API accepts: a year (a leap year's 366 days, or 12 months). */
+const MAX_FIXED_MS = 366 * UNIT.d;
+const MAX_MONTHS = 12;
+
+/**
+ * Whether a valid duration is at most a year. Much longer ones (`999999999999mo`) overflow the Date
+ * range, so no period can be computed for them; shorter bounds than a year have no use case here.
+ */
+export function isWithinAYear(duration: string): boolean {
+  const match = DURATION.exec(duration);
+  if (!match) return isValidDuration(duration);
+  const n = Number(match[1]);
+  const unit = match[2] as keyof typeof UNIT | 'mo';
+  return unit === 'mo' ? n <= MAX_MONTHS : n * UNIT[unit] <= MAX_FIXED_MS;
+}
+
 /** Whether `zone` is an IANA time zone this runtime knows (`UTC`, `Europe/Berlin`...). */
 export function isValidTimeZone(zone: string): boolean {
   try {
@@ -44,7 +60,11 @@ export function periodFor(duration: string, anchor: Date, now: Date, timeZone = 
   const n = Number(match[1]);
   const unit = match[2] as keyof typeof UNIT | 'mo';
   if (n <= 0) throw new Error(`Invalid budget_duration '${duration}': must be positive`);
-  return unit === 'mo' ? monthWindow(n, anchor, now) : fixedWindow(n * UNIT[unit], anchor, now);
+  const period = unit === 'mo' ? monthWindow(n, anchor, now) : fixedWindow(n * UNIT[unit], anchor, now);
+  // A stored duration far beyond a year, or an anchor that is not a date, gives no representable window.
+  if (Number.isNaN(period.start.getTime()) || Number.isNaN(period.end.getTime()))
+    throw new RangeError(`budget_duration '${duration}' from ${anchor.toString()} gives no period`);
+  return period;
 }
 
 function calendarDay(now: Date, zone: string): Period {

@@ -5,6 +5,11 @@ import { budgetCounter } from './budgets.ts';
 
 /** Rejects requests on a blocked team's keys with 403. */
 export function assertTeamUsable(team: Team): void {
+  if (team.invalid)
+    throw new GatewayError(
+      'permission',
+      `Team '${team.team_id}' cannot be read (${team.invalid}): ask an admin.`,
+    );
   if (team.blocked)
     throw new GatewayError('permission', `Team '${team.team_alias ?? team.team_id}' is blocked.`);
 }

@@ -5,6 +5,11 @@ import { budgetCounter } from './budgets.ts';
 
 /** Rejects requests on a blocked person's keys with 403. */
 export function assertUserUsable(user: User): void {
+  if (user.invalid)
+    throw new GatewayError(
+      'permission',
+      `User '${user.user_id}' cannot be read (${user.invalid}): ask an admin.`,
+    );
   if (user.blocked) throw new GatewayError('permission', `User '${user.user_id}' is blocked.`);
 }
 

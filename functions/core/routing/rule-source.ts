@@ -24,7 +24,7 @@ export function ruleSource(
     if (cached && cached.until > now) return cached.rules;
     const fetching = generation;
     try {
-      const rules = [...configRules, ...(await store.list())];
+      const rules = [...configRules, ...(await store.list()).filter((r) => !r.invalid)];
       lastGood = rules;
       if (fetching === generation && options.ttlMs > 0) cached = { rules, until: now + options.ttlMs };
       return rules;

@@ -40,6 +40,8 @@ export interface RoutingRule {
   /** `config` rules come from TOLLGATE_ROUTING_RULES_JSON and are changed there, not through the API. */
   source: 'api' | 'config';
   created_at: string;
+  /** Set only on a stored rule that no longer reads as written: listed and deletable, never evaluated. */
+  invalid?: string;
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   isValidDuration,
   isValidTimeZone,
+  isWithinAYear,
   periodFor,
 } from '../../../../functions/core/governance/periods.ts';
 
@@ -407,5 +408,35 @@ describe('days whose midnight a zone skips or repeats', () => {
 
     // Assess
     expect(wrong.map((w) => `${w.zone} ${w.now.toISOString()}`)).toEqual([]);
+  });
+});
+
+describe('isWithinAYear', () => {
+  it.each(['daily', 'weekly', 'monthly', '12mo', '52w', '366d', '8784h'])('accepts %s', (duration) => {
+    expect(isWithinAYear(duration)).toBe(true);
+  });
+
+  it.each(['13mo', '53w', '367d', '999999999999mo', '9999999999999w'])('refuses %s', (duration) => {
+    expect(isWithinAYear(duration)).toBe(false);
+  });
+});
+
+describe('periodFor on a stored duration far beyond a year', () => {
+  it('throws a RangeError naming the duration instead of answering an invalid date', () => {
+    // Prepare
+    const anchor = new Date('2026-01-15T00:00:00Z');
+
+    // Act
+    const compute = () => periodFor('999999999999mo', anchor, new Date('2026-11-25T00:00:00Z'));
+
+    // Assess
+    expect(compute).toThrow(RangeError);
+    expect(compute).toThrow(/999999999999mo/);
+  });
+
+  it('throws for an anchor that is not a date', () => {
+    expect(() => periodFor('30d', new Date('not a date'), new Date('2026-11-25T00:00:00Z'))).toThrow(
+      RangeError,
+    );
   });
 });
