@@ -324,6 +324,7 @@ function record(
     cache_write_5m_tokens: ok ? Math.floor(random() * 4_000) : 0,
     cache_write_1h_tokens: 0,
     reasoning_tokens: ok && agent === 'codex' ? Math.floor(random() * 800) : 0,
+    web_search_requests: 0,
   };
   const cost = resolved && ok ? costMicros(usage, resolved.price) : 0;
   const latency = ok ? 2_000 + Math.floor(random() * 38_000) : 20 + Math.floor(random() * 400);

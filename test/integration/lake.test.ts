@@ -11,6 +11,7 @@ import { compactLake } from '../../functions/adapters/local/lake-compaction.ts';
 import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
 import { costByUser, recentUsage } from '../../functions/core/analytics/queries.ts';
 import type { Clock } from '../../functions/core/ports.ts';
+import { USAGE_SCHEMA_VERSION } from '../../functions/core/usage/record.ts';
 import { usageRecord } from '../support/usage-fixture.ts';
 
 function fixedClock(iso: string): Clock {
@@ -414,6 +415,40 @@ describe('lake files', () => {
       ['n1', 'r', 2, ['anthropic/claude-sonnet-4-5 200']],
       ['o2', null, null, []],
       ['o1', null, null, []],
+    ]);
+  });
+
+  it('reads lines and Parquet days written before web searches were counted (schema 3) as null', async () => {
+    // Prepare: a Parquet day and a JSON-lines day without the column, and one new record with searches.
+    const { web_search_requests, ...old } = usageRecord({ schema_version: 3 });
+    const oldLine = (request_id: string, ts: string) =>
+      `${JSON.stringify({ ...old, request_id, ts, dt: ts.slice(0, 10) })}\n`;
+    const janFirst = join(dataDir, 'usage', 'dt=2026-01-01');
+    const janSecond = join(dataDir, 'usage', 'dt=2026-01-02');
+    await mkdir(janFirst, { recursive: true });
+    await mkdir(janSecond, { recursive: true });
+    await writeFile(join(dataDir, 'old3.jsonl'), oldLine('s1', '2026-01-01T10:00:00.000Z'));
+    const duckdb = await DuckDBInstance.create(':memory:');
+    const connection = await duckdb.connect();
+    await connection.run(
+      `COPY (SELECT * FROM read_json('${join(dataDir, 'old3.jsonl')}')) TO '${join(janFirst, 'part-old.parquet')}' (FORMAT parquet)`,
+    );
+    connection.closeSync();
+    duckdb.closeSync();
+    await writeFile(join(janSecond, 'old.jsonl'), oldLine('s2', '2026-01-02T10:00:00.000Z'));
+    await createLakeSink({ dataDir, clock: fixedClock('2026-03-01T10:00:00Z') }).write([
+      usageRecord({ request_id: 's3', web_search_requests: 4 }),
+    ]);
+
+    // Act
+    const records = await recentUsage(engine, { limit: 10 });
+
+    // Assess
+    expect(web_search_requests).toBe(0);
+    expect(records.map((r) => [r.request_id, r.schema_version, r.web_search_requests])).toEqual([
+      ['s3', USAGE_SCHEMA_VERSION, 4],
+      ['s2', 3, null],
+      ['s1', 3, null],
     ]);
   });
 });

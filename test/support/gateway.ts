@@ -15,7 +15,9 @@ export interface TestGateway extends RunningGateway {
   createKey(body: Record<string, unknown>): Promise<{ key: string; token: string }>;
   /** Creates a team through the admin API; returns its description. */
   createTeam(body: Record<string, unknown>): Promise<{ team_id: string }>;
-  keyInfo(key: string): Promise<{ spend_micros: number; spend: number; reserved_micros: number }>;
+  keyInfo(
+    key: string,
+  ): Promise<{ key_id: string; spend_micros: number; spend: number; reserved_micros: number }>;
   /** Waits until the usage record of a request has landed (records are written after the response). */
   record(requestId: string): Promise<UsageRecord>;
   records(): Promise<UsageRecord[]>;
@@ -73,7 +75,7 @@ export async function startTestGateway(
     },
     async keyInfo(key) {
       const { info } = (await admin(`/key/info?key=${encodeURIComponent(key)}`)) as {
-        info: { spend_micros: number; spend: number; reserved_micros: number };
+        info: { key_id: string; spend_micros: number; spend: number; reserved_micros: number };
       };
       return info;
     },

@@ -32,8 +32,14 @@ export type MockContentBlock =
   | { type: 'text'; text: string }
   | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
 
+/** The blocks of one server-side web search: Claude's call, then the results the API put in its context. */
+type WebSearchBlock =
+  | { type: 'server_tool_use'; id: string; name: 'web_search'; input: { query: string } }
+  | { type: 'web_search_tool_result'; tool_use_id: string; content: Json[] };
+type AnthropicBlock = MockContentBlock | WebSearchBlock;
+
 /** What one request is answered with, when a responder picks it; unset fields come from the script. */
-export type MockReply = Partial<Pick<MockScript, 'text' | 'usage' | 'content'>>;
+export type MockReply = Partial<Pick<MockScript, 'text' | 'usage' | 'content' | 'webSearches'>>;
 
 export interface MockScript {
   text: string;
@@ -57,6 +63,16 @@ export interface MockScript {
   cutStreamAfterEvents?: number;
   /** Report no usage (Anthropic keeps its required usage objects, with zeros). */
   omitUsage?: boolean;
+  /**
+   * Each answer (each choice, with `n`) stops at the request's output limit, as real models do:
+   * `usage.output_tokens` per choice becomes at most `max_tokens` / `max_completion_tokens`.
+   */
+  honourMaxTokens?: boolean;
+  /**
+   * Anthropic Messages only: the web searches Claude runs before answering, when the request offers the
+   * web search tool; never more than its `max_uses`, as the API stops Claude there.
+   */
+  webSearches?: number;
 }
 
 export interface MockUpstream {
@@ -197,8 +213,10 @@ const routes: Record<string, Route> = {
 // ---------- Anthropic Messages ----------
 
 async function anthropicMessages({ body, script, res }: Exchange): Promise<void> {
-  const content = contentOf(script);
+  const searches = webSearchesOf(body, script);
+  const content: AnthropicBlock[] = [...webSearchBlocks(searches), ...contentOf(script)];
   const stopReason = content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn';
+  const output = outputPerChoice(body, script);
   const message = {
     id: `msg_01${randomId(22)}`,
     type: 'message',
@@ -207,7 +225,7 @@ async function anthropicMessages({ body, script, res }: Exchange): Promise<void>
     content,
     stop_reason: stopReason,
     stop_sequence: null,
-    usage: anthropicUsage(script, script.usage.output_tokens),
+    usage: { ...anthropicUsage(script, output), ...serverToolUse(script, searches) },
   };
   if (body.stream !== true) return sendJson(res, 200, message, requestIdHeader('anthropic'));
 
@@ -224,10 +242,11 @@ async function anthropicMessages({ body, script, res }: Exchange): Promise<void>
   for (const [index, block] of content.entries()) {
     await sendAnthropicBlock(sse, index, block);
   }
+  // With server tools the final usage carries the count of each tool's calls, cumulative like output_tokens.
   await sse.send('message_delta', {
     type: 'message_delta',
     delta: { stop_reason: stopReason, stop_sequence: null },
-    usage: { output_tokens: script.omitUsage ? 0 : script.usage.output_tokens },
+    usage: { output_tokens: script.omitUsage ? 0 : output, ...serverToolUse(script, searches) },
   });
   await sse.send('message_stop', { type: 'message_stop' });
   sse.end();
@@ -237,18 +256,26 @@ async function anthropicMessages({ body, script, res }: Exchange): Promise<void>
  * A block streams as start, deltas, stop. A tool call starts with `input: {}` and sends its input as
  * `input_json_delta` fragments of the JSON text, which the client joins and parses at the block's stop.
  */
-async function sendAnthropicBlock(sse: SseWriter, index: number, block: MockContentBlock): Promise<void> {
-  const start = block.type === 'text' ? { type: 'text', text: '' } : { ...block, input: {} };
+async function sendAnthropicBlock(sse: SseWriter, index: number, block: AnthropicBlock): Promise<void> {
+  // A search result block arrives whole in its start event, with no deltas.
+  const start =
+    block.type === 'text'
+      ? { type: 'text', text: '' }
+      : block.type === 'web_search_tool_result'
+        ? block
+        : { ...block, input: {} };
   await sse.send('content_block_start', { type: 'content_block_start', index, content_block: start });
   // The real API sends one ping, after the first block starts.
   if (index === 0) await sse.send('ping', { type: 'ping' });
   const deltas =
     block.type === 'text'
       ? textPieces(block.text).map((text) => ({ type: 'text_delta', text }))
-      : jsonPieces(JSON.stringify(block.input)).map((partial_json) => ({
-          type: 'input_json_delta',
-          partial_json,
-        }));
+      : block.type === 'web_search_tool_result'
+        ? []
+        : jsonPieces(JSON.stringify(block.input)).map((partial_json) => ({
+            type: 'input_json_delta',
+            partial_json,
+          }));
   for (const delta of deltas) {
     await sse.send('content_block_delta', { type: 'content_block_delta', index, delta });
   }
@@ -257,6 +284,48 @@ async function sendAnthropicBlock(sse: SseWriter, index: number, block: MockCont
 
 function contentOf(script: MockScript): MockContentBlock[] {
   return script.content ?? [{ type: 'text', text: script.text }];
+}
+
+/**
+ * The searches run: the script's, if the request offers a web search tool (`web_search_20250305` and its
+ * successors), capped at the tool's `max_uses`.
+ * https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/web-search-tool
+ */
+function webSearchesOf(body: Json, script: MockScript): number {
+  const tools = Array.isArray(body.tools) ? (body.tools as Json[]) : [];
+  const tool = tools.find((t) => typeof t.type === 'string' && t.type.startsWith('web_search_'));
+  if (!tool || !script.webSearches) return 0;
+  const maxUses = typeof tool.max_uses === 'number' ? tool.max_uses : Number.POSITIVE_INFINITY;
+  return Math.min(script.webSearches, maxUses);
+}
+
+function webSearchBlocks(searches: number): WebSearchBlock[] {
+  return Array.from({ length: searches }, (_, i): WebSearchBlock[] => {
+    const id = `srvtoolu_01${randomId(22)}`;
+    const result = {
+      type: 'web_search_result',
+      url: `https://example.com/result-${i + 1}`,
+      title: `Result ${i + 1}`,
+      encrypted_content: randomId(48),
+      page_age: null,
+    };
+    return [
+      { type: 'server_tool_use', id, name: 'web_search', input: { query: `query ${i + 1}` } },
+      { type: 'web_search_tool_result', tool_use_id: id, content: [result] },
+    ];
+  }).flat();
+}
+
+function serverToolUse(script: MockScript, searches: number): Json {
+  if (searches === 0 || script.omitUsage) return {};
+  return { server_tool_use: { web_search_requests: searches } };
+}
+
+/** The output tokens of one answer: the script's, or fewer where the request's limit stops it. */
+function outputPerChoice(body: Json, script: MockScript): number {
+  const limit = body.max_completion_tokens ?? body.max_tokens;
+  const output = script.usage.output_tokens;
+  return script.honourMaxTokens && typeof limit === 'number' ? Math.min(output, limit) : output;
 }
 
 function anthropicUsage(script: MockScript, outputTokens: number): Json {
@@ -274,6 +343,10 @@ function anthropicUsage(script: MockScript, outputTokens: number): Json {
 
 // ---------- OpenAI Chat Completions ----------
 
+/**
+ * `n` asks for that many choices; each is a full answer, and `usage` counts the completion tokens of all
+ * of them (the prompt once).
+ */
 async function chatCompletions({ body, script, res }: Exchange): Promise<void> {
   const base = {
     id: `chatcmpl-${randomId(29)}`,
@@ -282,39 +355,45 @@ async function chatCompletions({ body, script, res }: Exchange): Promise<void> {
     service_tier: 'default',
     system_fingerprint: 'fp_mock0001',
   };
+  const n = typeof body.n === 'number' ? body.n : 1;
+  const indexes = Array.from({ length: n }, (_, i) => i);
+  const usage = { ...script.usage, output_tokens: outputPerChoice(body, script) * n };
   if (body.stream !== true) {
     const message = { role: 'assistant', content: script.text, refusal: null, annotations: [] };
-    const choice = { index: 0, message, logprobs: null, finish_reason: 'stop' };
-    const usage = script.omitUsage ? {} : { usage: chatUsage(script.usage) };
+    const choices = indexes.map((index) => ({ index, message, logprobs: null, finish_reason: 'stop' }));
+    const withUsage = script.omitUsage ? {} : { usage: chatUsage(usage) };
     return sendJson(
       res,
       200,
-      { ...base, object: 'chat.completion', choices: [choice], ...usage },
+      { ...base, object: 'chat.completion', choices, ...withUsage },
       requestIdHeader('openai'),
     );
   }
 
   // With stream_options.include_usage the real API puts `usage: null` on every chunk and adds one
-  // last chunk with `choices: []` and the usage; without it, no chunk has a usage field.
+  // last chunk with `choices: []` and the usage; without it, no chunk has a usage field. Each chunk
+  // carries one choice, told apart by its `index`.
   const streamOptions = body.stream_options as Json | undefined;
   const withUsage = streamOptions?.include_usage === true && !script.omitUsage;
-  const chunk = (choices: unknown[], usage: unknown = null) => ({
+  const chunk = (choices: unknown[], u: unknown = null) => ({
     ...base,
     object: 'chat.completion.chunk',
     choices,
-    ...(withUsage ? { usage } : {}),
-  });
-  const choice = (delta: Json, finish_reason: string | null = null) => ({
-    index: 0,
-    delta,
-    logprobs: null,
-    finish_reason,
+    ...(withUsage ? { usage: u } : {}),
   });
   const sse = new SseWriter(res, script, 'openai');
-  await sse.send(null, chunk([choice({ role: 'assistant', content: '', refusal: null })]));
-  for (const piece of textPieces(script.text)) await sse.send(null, chunk([choice({ content: piece })]));
-  await sse.send(null, chunk([choice({}, 'stop')]));
-  if (withUsage) await sse.send(null, chunk([], chatUsage(script.usage)));
+  for (const index of indexes) {
+    const choice = (delta: Json, finish_reason: string | null = null) => ({
+      index,
+      delta,
+      logprobs: null,
+      finish_reason,
+    });
+    await sse.send(null, chunk([choice({ role: 'assistant', content: '', refusal: null })]));
+    for (const piece of textPieces(script.text)) await sse.send(null, chunk([choice({ content: piece })]));
+    await sse.send(null, chunk([choice({}, 'stop')]));
+  }
+  if (withUsage) await sse.send(null, chunk([], chatUsage(usage)));
   await sse.send(null, '[DONE]');
   sse.end();
 }

@@ -30,6 +30,7 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
     cache_write_5m_tokens: 0,
     cache_write_1h_tokens: 0,
     reasoning_tokens: 0,
+    web_search_requests: 0,
     usage_source: 'provider',
     cost_micros: 600,
     shadow_cost_micros: 600,

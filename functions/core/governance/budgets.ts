@@ -1,7 +1,12 @@
 import { BudgetExceededError } from '../errors.ts';
 import type { BudgetCounter, BudgetLedger, BudgetMode, Claim, Lease, Logger, Reservation } from '../ports.ts';
 import type { ResolvedPrice } from '../pricing/catalog.ts';
-import { affordableOutputTokens, maxCostMicros } from '../pricing/cost.ts';
+import {
+  affordableOutputTokens,
+  maxCostMicros,
+  type RequestMultipliers,
+  SINGLE_ANSWER,
+} from '../pricing/cost.ts';
 import { periodFor } from './periods.ts';
 
 /** Below this many output tokens a capped request is not worth sending: deny it instead. */
@@ -23,8 +28,11 @@ export interface ReserveResult {
 
 export interface ReserveRequest {
   promptTokens: number;
+  /** The output cap of one choice. */
   outputTokens: number;
   price: ResolvedPrice;
+  /** Choices (`n`) and server-side searches the request may have billed; one answer, no search if unset. */
+  multipliers?: RequestMultipliers;
   /** The output a `fair` budget expects a request to use, whatever its `max_tokens`. */
   fairOutputTokens: number;
   /** How far above its limit a `fair` budget's worst case may go, in percent of the limit. */
@@ -33,7 +41,7 @@ export interface ReserveRequest {
 
 /**
  * Reserves on every counter. A `strict` counter reserves the most the request can cost against its
- * limit. A `fair` counter reserves the expected cost (at most `fairOutputTokens` of output) against
+ * limit: the prompt, every choice's whole output cap, and every search it allows. A `fair` counter reserves the expected cost (at most `fairOutputTokens` of output) against
  * its limit, and the worst case against a ceiling `fairOvershootPct` above the limit.
  *
  * Strict guarantee: settled spend never passes the limit.
@@ -41,8 +49,9 @@ export interface ReserveRequest {
  * admitted until their expected costs fill the limit — so forty agents asking for 64,000 output
  * tokens each are not locked out while the budget still has room for what they really use.
  *
- * When the worst case does not fit but the prompt and a useful answer do, the output is capped to
- * what the tightest counter has left (strict: under its limit; fair: under its ceiling).
+ * When the worst case does not fit but the prompt, the searches and a useful answer per choice do, the
+ * output of each choice is capped to its share of what the tightest counter has left (strict: under its
+ * limit; fair: under its ceiling). Searches are never cut: a request whose searches do not fit is refused.
  */
 export async function reserveBudget(
   ledger: BudgetLedger,
@@ -51,9 +60,15 @@ export async function reserveBudget(
   lease: Lease,
 ): Promise<ReserveResult> {
   const { promptTokens, outputTokens, price } = request;
+  const multipliers = request.multipliers ?? SINGLE_ANSWER;
   const claimsFor = (output: number): Claim[] => {
-    const worst = maxCostMicros(promptTokens, output, price);
-    const expected = maxCostMicros(promptTokens, Math.min(output, request.fairOutputTokens), price);
+    const worst = maxCostMicros(promptTokens, output, price, multipliers);
+    const expected = maxCostMicros(
+      promptTokens,
+      Math.min(output, request.fairOutputTokens),
+      price,
+      multipliers,
+    );
     return counters.map((counter) => {
       const limit = counter.limit_micros;
       if (counter.mode === 'strict' || limit === null)
@@ -67,7 +82,10 @@ export async function reserveBudget(
   } catch (err) {
     if (!(err instanceof BudgetExceededError)) throw err;
     const remaining = await tightestRemaining(ledger, claimsFor(outputTokens));
-    const outputCap = Math.min(outputTokens, affordableOutputTokens(remaining, promptTokens, price));
+    const outputCap = Math.min(
+      outputTokens,
+      affordableOutputTokens(remaining, promptTokens, price, multipliers),
+    );
     if (outputCap < MIN_OUTPUT_TOKENS || outputCap >= outputTokens) throw err;
     return { reservation: await ledger.reserve(claimsFor(outputCap), lease), outputCap };
   }

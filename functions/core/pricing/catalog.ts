@@ -1,7 +1,8 @@
 /**
  * The model catalog: which provider serves a model, and what it costs. Data, versioned; a deployment
  * can override it. Prices are USD per million tokens written as decimal strings (exact), from the
- * providers' public price lists; they are converted once to integer picodollars per token.
+ * providers' public price lists; they are converted once to integer picodollars per token. Per-call
+ * fees of server-side tools (web search) are USD per thousand calls, converted to picodollars per call.
  */
 import { z } from 'zod';
 import { PROVIDERS, type ProviderName } from '../../config.ts';
@@ -16,6 +17,13 @@ export interface PriceEntryUsd {
   cache_write_1h?: string;
   /** For providers that price reasoning apart from other output; by default reasoning bills as output. */
   reasoning?: string;
+  /**
+   * USD per 1,000 web searches run by the provider's server-side web search tool, on top of tokens
+   * (the results enter the prompt as input tokens). Anthropic: $10 per 1,000, every Claude model
+   * (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/web-search-tool#usage-and-pricing).
+   * Anthropic's web fetch has no fee of its own, only the tokens of what it fetched.
+   */
+  web_search?: string;
   /** Anthropic's long-context tier: these prices apply when the prompt exceeds `above_input_tokens`. */
   long_context?: {
     above_input_tokens: number;
@@ -42,6 +50,7 @@ const opus45: PriceEntryUsd = {
   cache_read: '0.50',
   cache_write_5m: '6.25',
   cache_write_1h: '10',
+  web_search: '10',
 };
 const opus41: PriceEntryUsd = {
   input: '15',
@@ -49,6 +58,7 @@ const opus41: PriceEntryUsd = {
   cache_read: '1.50',
   cache_write_5m: '18.75',
   cache_write_1h: '30',
+  web_search: '10',
 };
 const sonnet4: PriceEntryUsd = {
   input: '3',
@@ -56,6 +66,7 @@ const sonnet4: PriceEntryUsd = {
   cache_read: '0.30',
   cache_write_5m: '3.75',
   cache_write_1h: '6',
+  web_search: '10',
   long_context: {
     above_input_tokens: 200_000,
     input: '6',
@@ -71,6 +82,7 @@ const haiku45: PriceEntryUsd = {
   cache_read: '0.10',
   cache_write_5m: '1.25',
   cache_write_1h: '2',
+  web_search: '10',
 };
 const gpt5: PriceEntryUsd = { input: '1.25', output: '10', cache_read: '0.125' };
 const gpt52: PriceEntryUsd = { input: '1.75', output: '14', cache_read: '0.175' };
@@ -135,6 +147,7 @@ const PriceSchema = z.object({
   cache_write_5m: usd.optional(),
   cache_write_1h: usd.optional(),
   reasoning: usd.optional(),
+  web_search: usd.optional(),
   long_context: z
     .object({
       above_input_tokens: z.number().int().positive(),
@@ -179,6 +192,8 @@ export interface Price {
 
 export interface ResolvedPrice extends Price {
   long_context: (Price & { above_input_tokens: number }) | null;
+  /** Picodollars per web search run by the provider; 0 where the catalog gives no fee. */
+  web_search: number;
   version: string;
 }
 
@@ -191,7 +206,12 @@ export function picosPerToken(usdPerMillion: string): number {
   return whole * 1_000_000 + fraction;
 }
 
-function toPrice(p: Omit<PriceEntryUsd, 'long_context'>): Price {
+/** USD per thousand calls as integer picodollars per call: per thousand × 1e9, exact like `picosPerToken`. */
+export function picosPerCall(usdPerThousand: string): number {
+  return picosPerToken(usdPerThousand) * 1_000;
+}
+
+function toPrice(p: Omit<PriceEntryUsd, 'long_context' | 'web_search'>): Price {
   const input = picosPerToken(p.input);
   const output = picosPerToken(p.output);
   return {
@@ -260,6 +280,7 @@ export function createModelCatalog(
       price: {
         ...toPrice(e.price),
         long_context: lc ? { ...toPrice(lc), above_input_tokens: lc.above_input_tokens } : null,
+        web_search: e.price.web_search ? picosPerCall(e.price.web_search) : 0,
         version,
       },
     });

@@ -13,6 +13,12 @@ export interface TokenUsage {
   cache_write_5m_tokens: number;
   cache_write_1h_tokens: number;
   reasoning_tokens: number;
+  /**
+   * Searches the provider's server-side web search tool ran (Anthropic's
+   * `usage.server_tool_use.web_search_requests`), each billed at the catalog's per-search fee. Absent
+   * where the protocol has no such tool.
+   */
+  web_search_requests?: number;
 }
 
 export const ZERO_USAGE: TokenUsage = {
@@ -22,6 +28,7 @@ export const ZERO_USAGE: TokenUsage = {
   cache_write_5m_tokens: 0,
   cache_write_1h_tokens: 0,
   reasoning_tokens: 0,
+  web_search_requests: 0,
 };
 
 const PICOS_PER_MICRO = 1_000_000;
@@ -48,7 +55,8 @@ export function costMicros(usage: TokenUsage, price: ResolvedPrice): number {
     reasoning * tier.reasoning +
     usage.cache_read_tokens * tier.cache_read +
     usage.cache_write_5m_tokens * tier.cache_write_5m +
-    usage.cache_write_1h_tokens * tier.cache_write_1h;
+    usage.cache_write_1h_tokens * tier.cache_write_1h +
+    (usage.web_search_requests ?? 0) * price.web_search;
   return Math.round(picos / PICOS_PER_MICRO);
 }
 
@@ -63,28 +71,51 @@ function dearestInputRate(tier: Price): number {
 }
 
 /**
+ * What a request may multiply its answer by, besides its tokens: `choices` answers (OpenAI's `n`, each
+ * up to the output cap, the prompt billed once) and up to `webSearches` searches at the per-search fee.
+ */
+export interface RequestMultipliers {
+  choices: number;
+  webSearches: number;
+}
+
+export const SINGLE_ANSWER: RequestMultipliers = { choices: 1, webSearches: 0 };
+
+/**
  * The most a request can cost, for the reservation: the prompt estimate billed at the dearest input
- * rate and every allowed output token, at the long-context tier if it could apply.
+ * rate, every allowed output token of every choice, and every allowed search, at the long-context tier
+ * if it could apply. `maxOutputTokens` is the cap of one choice, as the providers apply it.
  */
 export function maxCostMicros(
   estimatedInputTokens: number,
   maxOutputTokens: number,
   price: ResolvedPrice,
+  multipliers: RequestMultipliers = SINGLE_ANSWER,
 ): number {
   const tier = reservationTier(estimatedInputTokens, price);
-  const picos = estimatedInputTokens * dearestInputRate(tier) + maxOutputTokens * tier.output;
+  const picos =
+    estimatedInputTokens * dearestInputRate(tier) +
+    multipliers.choices * maxOutputTokens * tier.output +
+    multipliers.webSearches * price.web_search;
   return Math.ceil(picos / PICOS_PER_MICRO);
 }
 
-/** How many output tokens `budgetMicros` pays for after the prompt estimate; 0 if not even the prompt. */
+/**
+ * How many output tokens per choice `budgetMicros` pays for after the prompt estimate and the searches;
+ * 0 if not even those.
+ */
 export function affordableOutputTokens(
   budgetMicros: number,
   estimatedInputTokens: number,
   price: ResolvedPrice,
+  multipliers: RequestMultipliers = SINGLE_ANSWER,
 ): number {
   const tier = reservationTier(estimatedInputTokens, price);
-  const left = budgetMicros * PICOS_PER_MICRO - estimatedInputTokens * dearestInputRate(tier);
-  return left <= 0 ? 0 : Math.floor(left / tier.output);
+  const left =
+    budgetMicros * PICOS_PER_MICRO -
+    estimatedInputTokens * dearestInputRate(tier) -
+    multipliers.webSearches * price.web_search;
+  return left <= 0 ? 0 : Math.floor(left / (tier.output * Math.max(1, multipliers.choices)));
 }
 
 /**

@@ -2,6 +2,9 @@
  * Anthropic Messages API (https://docs.anthropic.com/en/api/messages). Streaming usage arrives in
  * `message_start` (input and cache tokens) and `message_delta` (cumulative output tokens; newer API
  * versions repeat the input counts there too). `input_tokens` excludes cache reads and writes.
+ * Server-side tools run inside the request: each web search is billed per search on top of tokens, and
+ * counted in `usage.server_tool_use.web_search_requests` (web fetches, in `web_fetch_requests`, cost
+ * only the tokens they bring in). There is no `n`: one request, one answer.
  * Through Amazon Bedrock the same events arrive, and the last one (`message_stop`) also carries Bedrock's
  * own count, `amazon-bedrock-invocationMetrics`.
  */
@@ -31,6 +34,53 @@ const ERROR_TYPES: Record<ErrorKind, string> = {
   internal: 'api_error',
 };
 
+/**
+ * The searches held for a web search tool declared without `max_uses`, which the gateway then sends
+ * upstream as its `max_uses`: without it Claude may search as often as it likes, and no strict budget
+ * could hold that. Ten searches are $0.10 at list price.
+ */
+export const DEFAULT_WEB_SEARCH_USES = 10;
+
+/** Web search tool versions (`web_search_20250305`, `web_search_20260209`): billed per search. */
+const WEB_SEARCH_TOOL = /^web_search_\d{8}$/;
+
+function webSearchTools(body: Record<string, unknown>): Array<Record<string, unknown>> {
+  if (!Array.isArray(body.tools)) return [];
+  return body.tools.filter(
+    (t): t is Record<string, unknown> => isRecord(t) && WEB_SEARCH_TOOL.test(String(t.type)),
+  );
+}
+
+/** The searches a request may run: each web search tool's `max_uses`, or the default it will be sent. */
+function webSearchesAllowed(body: Record<string, unknown>): number {
+  let total = 0;
+  for (const tool of webSearchTools(body)) {
+    const { max_uses } = tool;
+    if (max_uses === undefined || max_uses === null) {
+      total += DEFAULT_WEB_SEARCH_USES;
+    } else if (typeof max_uses === 'number' && Number.isInteger(max_uses) && max_uses >= 1) {
+      total += max_uses;
+    } else {
+      throw new GatewayError('invalid_request', 'tools: web search max_uses must be a positive integer');
+    }
+  }
+  return total;
+}
+
+/** Sends the default `max_uses` with every web search tool that has none, as the reservation assumed. */
+function withWebSearchLimits(body: Record<string, unknown>): Record<string, unknown> {
+  const tools = body.tools;
+  if (!Array.isArray(tools) || webSearchTools(body).every((t) => typeof t.max_uses === 'number')) return body;
+  return {
+    ...body,
+    tools: tools.map((t) =>
+      isRecord(t) && WEB_SEARCH_TOOL.test(String(t.type)) && typeof t.max_uses !== 'number'
+        ? { ...t, max_uses: DEFAULT_WEB_SEARCH_USES }
+        : t,
+    ),
+  };
+}
+
 function parseRequest(body: Record<string, unknown>): ParsedRequest {
   const { model, stream, max_tokens, metadata } = body;
   if (typeof model !== 'string' || model === '') {
@@ -43,6 +93,7 @@ function parseRequest(body: Record<string, unknown>): ParsedRequest {
     model,
     stream: stream === true,
     maxOutputTokens: typeof max_tokens === 'number' ? Math.floor(max_tokens) : undefined,
+    webSearches: webSearchesAllowed(body),
     sessionId: sessionIdFrom(metadata),
     tags: bodyTags(body),
     generates: true,
@@ -67,6 +118,7 @@ function sessionIdFrom(metadata: unknown): string | undefined {
 function usageFromObject(u: Record<string, unknown>, base: TokenUsage): TokenUsage {
   const has = (k: string) => u[k] !== undefined && u[k] !== null;
   const creation = isRecord(u.cache_creation) ? u.cache_creation : undefined;
+  const serverTools = isRecord(u.server_tool_use) ? u.server_tool_use : undefined;
   const totalWrite = nonNegInt(u.cache_creation_input_tokens);
   // The 5m/1h split is reported in `cache_creation`; without it, all writes are 5-minute writes.
   // A total without a split that matches what we already know (message_delta repeating message_start)
@@ -93,6 +145,9 @@ function usageFromObject(u: Record<string, unknown>, base: TokenUsage): TokenUsa
     cache_write_1h_tokens:
       has('cache_creation_input_tokens') || creation ? write1h : base.cache_write_1h_tokens,
     reasoning_tokens: 0,
+    web_search_requests: serverTools
+      ? nonNegInt(serverTools.web_search_requests)
+      : (base.web_search_requests ?? 0),
   };
 }
 
@@ -119,12 +174,18 @@ function createMeter(): StreamMeter {
   let usage: TokenUsage | undefined;
   /** Whether `message_delta` reported the final output count; `message_start` only has a placeholder. */
   let finalUsage = false;
+  /** Web searches started in the stream: what is billed if it ends before the final usage says. */
+  let searchesSeen = 0;
   let error: string | undefined;
   const generated = createTextCollector();
   return {
     onEvent({ event, data }) {
       if (event === 'content_block_delta') {
         generated.add(data);
+      } else if (event === 'content_block_start' && data.includes('"server_tool_use"')) {
+        const block = safeParse(data)?.content_block;
+        if (isRecord(block) && block.type === 'server_tool_use' && block.name === 'web_search')
+          searchesSeen++;
       } else if (event === 'message_start' || event === 'message_delta') {
         const parsed = safeParse(data);
         const raw =
@@ -142,7 +203,10 @@ function createMeter(): StreamMeter {
       }
       return 'keep';
     },
-    usage: () => usage,
+    usage: () =>
+      usage && !finalUsage
+        ? { ...usage, web_search_requests: Math.max(usage.web_search_requests ?? 0, searchesSeen) }
+        : usage,
     error: () => error,
     generatedText: () => generated.text(),
   };
@@ -168,7 +232,8 @@ export const anthropicMessages: Protocol = {
       outputCap ?? Number.POSITIVE_INFINITY,
     );
     const capped = Number.isFinite(limit) && limit !== request.maxOutputTokens;
-    return { body: capped ? { ...body, max_tokens: limit } : body, stripUsageChunk: false };
+    const limited = withWebSearchLimits(body);
+    return { body: capped ? { ...limited, max_tokens: limit } : limited, stripUsageChunk: false };
   },
   usageFromJson,
   createMeter,
@@ -188,6 +253,8 @@ export const anthropicCountTokens: Protocol = {
   ...anthropicMessages,
   name: 'anthropic-count-tokens',
   billable: false,
-  parseRequest: (body) => ({ ...parseRequest(body), stream: false, maxOutputTokens: 0 }),
+  parseRequest: (body) => ({ ...parseRequest(body), stream: false, maxOutputTokens: 0, webSearches: 0 }),
+  // Counted as the client wrote it: nothing runs, so no limit needs adding.
+  upstreamBody: (body) => ({ body, stripUsageChunk: false }),
   usageFromJson: () => undefined,
 };

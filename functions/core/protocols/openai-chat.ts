@@ -2,7 +2,8 @@
  * OpenAI Chat Completions (https://platform.openai.com/docs/api-reference/chat). A stream only reports
  * usage when asked with `stream_options.include_usage`, in a final chunk whose `choices` is empty; the
  * gateway always asks, and hides that chunk from clients that did not. `prompt_tokens` include
- * `cached_tokens` and `completion_tokens` include `reasoning_tokens`.
+ * `cached_tokens` and `completion_tokens` include `reasoning_tokens`. With `n` choices the prompt is
+ * billed once and `completion_tokens` sum every choice, in JSON and in the stream's usage chunk alike.
  */
 import { type ErrorKind, GatewayError } from '../errors.ts';
 import type { TokenUsage } from '../pricing/cost.ts';
@@ -30,8 +31,11 @@ const ERROR_TYPES: Record<ErrorKind, { type: string; code: string | null }> = {
   internal: { type: 'server_error', code: null },
 };
 
+/** OpenAI's bound on `n` (https://platform.openai.com/docs/api-reference/chat/create#chat-create-n). */
+const MAX_CHOICES = 128;
+
 function parseRequest(body: Record<string, unknown>): ParsedRequest {
-  const { model, stream, max_tokens, max_completion_tokens } = body;
+  const { model, stream, max_tokens, max_completion_tokens, n } = body;
   if (typeof model !== 'string' || model === '') {
     throw new GatewayError('invalid_request', "'model' is a required property (a string naming the model)");
   }
@@ -39,10 +43,17 @@ function parseRequest(body: Record<string, unknown>): ParsedRequest {
   if (cap !== undefined && cap !== null && (typeof cap !== 'number' || cap < 1)) {
     throw new GatewayError('invalid_request', "'max_completion_tokens' must be a positive integer");
   }
+  // Each of the n choices may use the whole output cap, and all of them are billed: the worst case
+  // counts n answers. An n the gateway cannot count is refused rather than passed on.
+  const choices = n ?? 1;
+  if (typeof choices !== 'number' || !Number.isInteger(choices) || choices < 1 || choices > MAX_CHOICES) {
+    throw new GatewayError('invalid_request', `'n' must be an integer from 1 to ${MAX_CHOICES}`);
+  }
   return {
     model,
     stream: stream === true,
     maxOutputTokens: typeof cap === 'number' ? Math.floor(cap) : undefined,
+    choices,
     sessionId: undefined,
     tags: bodyTags(body),
     generates: true,

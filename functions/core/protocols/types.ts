@@ -15,8 +15,15 @@ export type ProtocolFamily = 'anthropic' | 'openai';
 export interface ParsedRequest {
   model: string;
   stream: boolean;
-  /** The client's output cap, if it set one. */
+  /** The client's output cap, if it set one: per choice where the protocol asks for several. */
   maxOutputTokens: number | undefined;
+  /** Answers the provider generates and bills, each up to the output cap (OpenAI Chat's `n`); 1 if unset. */
+  choices?: number;
+  /**
+   * The most searches the provider's web search tool may run, each billed per search (the tool's
+   * `max_uses`, or the gateway's default, which it then sends upstream); 0 if unset.
+   */
+  webSearches?: number;
   /** Opaque session id from the body (Claude Code puts one in metadata.user_id), if any. */
   sessionId: string | undefined;
   /** Tags the client put in the body (`metadata.tags`, as LiteLLM reads them). */

@@ -114,6 +114,7 @@ export async function reserveFor(
     {
       promptTokens: estimatePromptTokensForReservation(call.prompt_bytes),
       outputTokens: Math.min(parsed.maxOutputTokens ?? model.max_output_tokens, model.max_output_tokens),
+      multipliers: { choices: parsed.choices ?? 1, webSearches: parsed.webSearches ?? 0 },
       price: model.price,
       fairOutputTokens: deps.policy.fairOutputTokens,
       fairOvershootPct: deps.policy.fairOvershootPct,

@@ -70,6 +70,7 @@ export function toUsageRecord(f: RequestFacts): UsageRecord {
     cache_write_5m_tokens: u?.cache_write_5m_tokens ?? 0,
     cache_write_1h_tokens: u?.cache_write_1h_tokens ?? 0,
     reasoning_tokens: u?.reasoning_tokens ?? 0,
+    web_search_requests: u?.web_search_requests ?? 0,
     usage_source: f.usage_source,
     cost_micros: f.cost_micros,
     shadow_cost_micros: f.shadow_cost_micros,

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * definition; the TypeScript type, the lake's column list and (on AWS) the Glue table come from it.
  * Money is integer micro-dollars; times are UTC ISO-8601 strings.
  */
-export const USAGE_SCHEMA_VERSION = 3;
+export const USAGE_SCHEMA_VERSION = 4;
 
 const count = z.number().int().nonnegative();
 
@@ -50,6 +50,8 @@ export const UsageRecordSchema = z.object({
   cache_write_5m_tokens: count,
   cache_write_1h_tokens: count,
   reasoning_tokens: count,
+  /** Searches run by the provider's web search tool, billed per search in `cost_micros`. Null before schema 4. */
+  web_search_requests: count.nullable(),
   usage_source: z.enum(['provider', 'estimated', 'none']),
   /** Billed cost: what budgets are charged. */
   cost_micros: count,

@@ -28,7 +28,8 @@ export function repriceRecord(record: UsageRecord, catalog: ModelCatalog): Usage
   const unbilled = record.cost_micros === 0 && record.shadow_cost_micros === 0;
   if (unbilled) return null;
   const subscription = record.cost_micros === 0 && record.shadow_cost_micros > 0;
-  const list = costMicros(record, model.price);
+  // Records before schema 4 did not count web searches: they are re-priced on their tokens alone.
+  const list = costMicros({ ...record, web_search_requests: record.web_search_requests ?? 0 }, model.price);
   if (list === record.shadow_cost_micros) return null;
   return {
     ...record,

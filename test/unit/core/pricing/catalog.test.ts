@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   createModelCatalog,
   type ModelEntry,
+  mergeModelOverrides,
   PRICE_VERSION,
   picosPerToken,
 } from '../../../../functions/core/pricing/catalog.ts';
@@ -164,8 +165,44 @@ describe('a deployment catalog override', () => {
       cache_write_5m: 600_000,
       cache_write_1h: 600_000,
       long_context: null,
+      web_search: 0,
       version: '2026-12-override',
     });
     expect(catalog.resolve('claude-opus-4-5')).toBeUndefined();
+  });
+});
+
+describe('per-search prices', () => {
+  it('prices a web search at $10 per 1,000 (10,000 µ$) on every Claude model, and none elsewhere', () => {
+    // Prepare
+    const catalog = createModelCatalog();
+    const claude = catalog.models().filter((m) => m.startsWith('claude-'));
+
+    // Act
+    const fees = new Set(claude.map((m) => catalog.resolve(m)?.price.web_search));
+
+    // Assess: picodollars per search.
+    expect([...fees]).toEqual([10_000_000_000]);
+    expect(catalog.resolve('gpt-5')?.price.web_search).toBe(0);
+    expect(catalog.resolve('bedrock/claude-sonnet-4-5')?.price.web_search).toBe(10_000_000_000);
+  });
+
+  it('takes a negotiated search price from a deployment override', () => {
+    // Prepare
+    const json = JSON.stringify([
+      {
+        model: 'claude-sonnet-4-5',
+        provider: 'anthropic',
+        price: { input: '3', output: '15', web_search: '7.5' },
+        max_output_tokens: 64_000,
+      },
+    ]);
+
+    // Act
+    const catalog = createModelCatalog(mergeModelOverrides(json));
+
+    // Assess
+    expect(catalog.resolve('claude-sonnet-4-5')?.price.web_search).toBe(7_500_000_000);
+    expect(catalog.resolve('claude-opus-4-5')?.price.web_search).toBe(10_000_000_000);
   });
 });

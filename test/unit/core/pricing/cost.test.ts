@@ -507,3 +507,98 @@ describe('cacheSavingsMicros', () => {
     expect(saved).toBe(2_700_000);
   });
 });
+
+describe('web searches', () => {
+  it('bills each search run at $10 per 1,000 on top of the tokens', () => {
+    // Prepare
+    // sonnet 4.5: 1,000 × 3 + 100 × 15 + 3 × 10,000 = 3,000 + 1,500 + 30,000
+    const u = usage({ input_tokens: 1_000, output_tokens: 100, web_search_requests: 3 });
+
+    // Act
+    const cost = costMicros(u, price('claude-sonnet-4-5'));
+
+    // Assess
+    expect(cost).toBe(34_500);
+  });
+
+  it('bills no search fee where the catalog gives none', () => {
+    // Prepare
+    const u = usage({ input_tokens: 1_000, web_search_requests: 3 });
+
+    // Act
+    const cost = costMicros(u, price('gpt-4.1'));
+
+    // Assess
+    expect(cost).toBe(2_000);
+  });
+});
+
+describe('the worst case of n choices and allowed searches', () => {
+  it('holds the prompt once and the output cap once per choice', () => {
+    // Prepare
+    // gpt-4.1, the request: 100 × 2 + 8 × 1,000 × 8 = 200 + 64,000
+    const gpt41 = price('gpt-4.1');
+
+    // Act
+    const max = maxCostMicros(100, 1_000, gpt41, { choices: 8, webSearches: 0 });
+
+    // Assess
+    expect(max).toBe(64_200);
+    expect(max).toBeGreaterThanOrEqual(costMicros(usage({ input_tokens: 100, output_tokens: 8_000 }), gpt41));
+  });
+
+  it('holds every search the request allows', () => {
+    // Prepare
+    // sonnet 4.5: 1,000 × 6 (1h cache write) + 1,000 × 15 + 5 × 10,000 = 6,000 + 15,000 + 50,000
+    const sonnet = price('claude-sonnet-4-5');
+
+    // Act
+    const max = maxCostMicros(1_000, 1_000, sonnet, { choices: 1, webSearches: 5 });
+
+    // Assess
+    expect(max).toBe(71_000);
+  });
+
+  it('affords each choice its share of what is left after the prompt and the searches', () => {
+    // Prepare
+    // gpt-4.1, 10,000 µ$: (10,000 − 100 × 2) / (8 × 8) = 153.1 → 153
+    // sonnet 4.5, 100,000 µ$: (100,000 − 1,000 × 6 − 5 × 10,000) / 15 = 2,933.3 → 2,933
+    // sonnet 4.5, 50,000 µ$: the five searches alone do not fit → 0
+
+    // Act
+    const tokens = [
+      affordableOutputTokens(10_000, 100, price('gpt-4.1'), { choices: 8, webSearches: 0 }),
+      affordableOutputTokens(100_000, 1_000, price('claude-sonnet-4-5'), { choices: 1, webSearches: 5 }),
+      affordableOutputTokens(50_000, 1_000, price('claude-sonnet-4-5'), { choices: 1, webSearches: 5 }),
+    ];
+
+    // Assess
+    expect(tokens).toEqual([153, 2_933, 0]);
+  });
+
+  it('never affords more than the budget pays for, whatever the choices and searches', () => {
+    // Prepare
+    const cases: Array<[string, number, number, number, number]> = [
+      ['gpt-4.1', 10_000, 100, 8, 0],
+      ['gpt-4.1-mini', 777_777, 3_333, 128, 0],
+      ['claude-sonnet-4-5', 123_457, 999, 1, 7],
+      ['claude-sonnet-4', 3_000_000, 200_001, 1, 3],
+      ['claude-opus-4-5', 1_000_000, 10_000, 1, 10],
+    ];
+
+    // Act
+    const fits = cases.map(([model, budget, prompt, choices, webSearches]) => {
+      const p = price(model);
+      const shape = { choices, webSearches };
+      const out = affordableOutputTokens(budget, prompt, p, shape);
+      return {
+        model,
+        within: maxCostMicros(prompt, out, p, shape) <= budget,
+        oneMoreOver: maxCostMicros(prompt, out + 1, p, shape) > budget,
+      };
+    });
+
+    // Assess
+    expect(fits.filter((f) => !f.within || !f.oneMoreOver)).toEqual([]);
+  });
+});

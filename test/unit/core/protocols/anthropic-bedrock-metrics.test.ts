@@ -61,6 +61,7 @@ describe("Bedrock's invocation metrics", () => {
       cache_write_5m_tokens: 20,
       cache_write_1h_tokens: 0,
       reasoning_tokens: 0,
+      web_search_requests: 0,
     });
   });
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type ErrorKind, GatewayError } from '../../../../functions/core/errors.ts';
 import { ZERO_USAGE } from '../../../../functions/core/pricing/cost.ts';
-import { anthropicMessages } from '../../../../functions/core/protocols/anthropic-messages.ts';
+import {
+  anthropicCountTokens,
+  anthropicMessages,
+  DEFAULT_WEB_SEARCH_USES,
+} from '../../../../functions/core/protocols/anthropic-messages.ts';
 import { createSseTap } from '../../../../functions/core/protocols/sse.ts';
 
 const encoder = new TextEncoder();
@@ -90,6 +94,7 @@ describe('anthropicMessages.parseRequest', () => {
       model: 'claude-sonnet-4-5-20250929',
       stream: true,
       maxOutputTokens: 64_000,
+      webSearches: 0,
       sessionId: undefined,
       tags: [],
       generates: true,
@@ -198,6 +203,7 @@ describe('anthropicMessages.usageFromJson', () => {
       cache_write_5m_tokens: 20,
       cache_write_1h_tokens: 30,
       reasoning_tokens: 0,
+      web_search_requests: 0,
     });
   });
 
@@ -256,6 +262,7 @@ describe('anthropicMessages stream meter', () => {
       cache_write_5m_tokens: 100,
       cache_write_1h_tokens: 200,
       reasoning_tokens: 0,
+      web_search_requests: 0,
     });
   });
 
@@ -279,6 +286,7 @@ describe('anthropicMessages stream meter', () => {
       cache_write_5m_tokens: 100,
       cache_write_1h_tokens: 200,
       reasoning_tokens: 0,
+      web_search_requests: 0,
     });
   });
 
@@ -418,5 +426,111 @@ describe('anthropicMessages errors', () => {
     expect(event.startsWith('event: error\ndata: ')).toBe(true);
     expect(event.endsWith('\n\n')).toBe(true);
     expect(meter.error()).toBe('billing_error');
+  });
+});
+
+describe('the web search tool', () => {
+  const webSearch = (extra: Record<string, unknown> = {}) => ({
+    type: 'web_search_20250305',
+    name: 'web_search',
+    ...extra,
+  });
+  const body = (tools: unknown[]) => ({ model: 'claude-sonnet-4-5', max_tokens: 1_024, tools, messages: [] });
+
+  it('allows the searches of max_uses, the default without it, and none without the tool', () => {
+    // Prepare
+    const bodies = [
+      body([webSearch({ max_uses: 3 })]),
+      body([webSearch()]),
+      body([{ type: 'web_search_20260209', name: 'web_search', max_uses: 2 }]),
+      body([{ name: 'get_weather', input_schema: { type: 'object' } }, { type: 'web_fetch_20250910' }]),
+      { model: 'claude-sonnet-4-5', messages: [] },
+    ];
+
+    // Act
+    const allowed = bodies.map((b) => anthropicMessages.parseRequest(b).webSearches);
+
+    // Assess
+    expect(allowed).toEqual([3, DEFAULT_WEB_SEARCH_USES, 2, 0, 0]);
+  });
+
+  it.each([[0], [2.5], ['3'], [-1]])('rejects max_uses %j with a 400', (maxUses) => {
+    // Prepare
+    const request = body([webSearch({ max_uses: maxUses })]);
+
+    // Act
+    const err = thrownBy(() => anthropicMessages.parseRequest(request));
+
+    // Assess
+    expect(err).toMatchObject({ status: 400, message: expect.stringMatching(/max_uses/) });
+  });
+
+  it('sends the default max_uses with a web search tool that has none, and leaves the others alone', () => {
+    // Prepare
+    const other = { name: 'get_weather', input_schema: { type: 'object' } };
+    const limited = body([webSearch({ max_uses: 2 }), other]);
+    const open = body([webSearch(), other]);
+
+    // Act
+    const [same, filled] = [limited, open].map(
+      (b) => anthropicMessages.upstreamBody(b, anthropicMessages.parseRequest(b), undefined).body,
+    );
+
+    // Assess
+    expect(same).toBe(limited);
+    expect(filled).toEqual({ ...open, tools: [webSearch({ max_uses: DEFAULT_WEB_SEARCH_USES }), other] });
+    expect(open.tools[0]).toEqual(webSearch());
+  });
+
+  it('passes a token count through as the client wrote it, with nothing held', () => {
+    // Prepare
+    const request = body([webSearch()]);
+
+    // Act
+    const parsed = anthropicCountTokens.parseRequest(request);
+    const out = anthropicCountTokens.upstreamBody(request, parsed, undefined).body;
+
+    // Assess
+    expect(parsed.webSearches).toBe(0);
+    expect(out).toBe(request);
+  });
+
+  it('reads the searches run from usage.server_tool_use, in JSON and in a stream', () => {
+    // Prepare
+    const usage = { input_tokens: 9, output_tokens: 40, server_tool_use: { web_search_requests: 3 } };
+    const stream = claudeStream({ input_tokens: 9, output_tokens: 1 }, usage);
+
+    // Act
+    const fromJson = anthropicMessages.usageFromJson({ type: 'message', usage });
+    const fromStream = meterStream(stream).meter.usage();
+
+    // Assess
+    expect(fromJson?.web_search_requests).toBe(3);
+    expect(fromStream?.web_search_requests).toBe(3);
+  });
+
+  it('bills the searches a stream started when it ends before its final usage', () => {
+    // Prepare: two searches start, then the connection drops before message_delta.
+    const search = (index: number) =>
+      sse('content_block_start', {
+        type: 'content_block_start',
+        index,
+        content_block: { type: 'server_tool_use', id: `srvtoolu_${index}`, name: 'web_search', input: {} },
+      });
+    const fetch = sse('content_block_start', {
+      type: 'content_block_start',
+      index: 2,
+      content_block: { type: 'server_tool_use', id: 'srvtoolu_2', name: 'web_fetch', input: {} },
+    });
+    const start = claudeStream({ input_tokens: 9, output_tokens: 1 }, {}).split(
+      'event: content_block_start',
+    )[0];
+    const cut = `${start}${search(0)}${search(1)}${fetch}`;
+
+    // Act
+    const usage = meterStream(cut).meter.usage();
+
+    // Assess
+    expect(usage?.web_search_requests).toBe(2);
   });
 });

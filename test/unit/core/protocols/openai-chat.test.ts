@@ -66,10 +66,27 @@ describe('openaiChat.parseRequest', () => {
       model: 'o4-mini',
       stream: true,
       maxOutputTokens: 4_000,
+      choices: 1,
       sessionId: undefined,
       tags: [],
       generates: true,
     });
+  });
+
+  it('reads n as the number of choices, one when absent or null', () => {
+    // Prepare
+    const bodies = [
+      { model: 'gpt-4.1', n: 8 },
+      { model: 'gpt-4.1', n: 128 },
+      { model: 'gpt-4.1', n: null },
+      { model: 'gpt-4.1' },
+    ];
+
+    // Act
+    const choices = bodies.map((b) => openaiChat.parseRequest(b).choices);
+
+    // Assess
+    expect(choices).toEqual([8, 128, 1, 1]);
   });
 
   it('reads max_tokens when it is the only limit, and no limit from a null', () => {
@@ -91,6 +108,10 @@ describe('openaiChat.parseRequest', () => {
     ['a numeric model', { model: 4 }, /'model'/],
     ['max_completion_tokens 0', { model: 'gpt-5', max_completion_tokens: 0 }, /max_completion_tokens/],
     ['max_tokens as a string', { model: 'gpt-5', max_tokens: '100' }, /max_completion_tokens/],
+    ['n = 0', { model: 'gpt-4.1', n: 0 }, /'n' must be an integer from 1 to 128/],
+    ['n = 129', { model: 'gpt-4.1', n: 129 }, /'n'/],
+    ['a fractional n', { model: 'gpt-4.1', n: 2.5 }, /'n'/],
+    ['n as a string', { model: 'gpt-4.1', n: '8' }, /'n'/],
   ])('rejects %s with a 400', (_, body, message) => {
     // Prepare
     const request = body as Record<string, unknown>;
