@@ -18,6 +18,7 @@ let raw: DynamoDBClient;
 let gateway: TestGateway;
 let ownKey: string;
 let foreverToken: string;
+let foreverKey: string;
 const warnings: Array<{ msg: string; fields: LogFields }> = [];
 const log: Logger = {
   debug() {},
@@ -63,7 +64,11 @@ beforeAll(async () => {
   await post('/user/new', { user_id: 'dana', max_budget: 5, auto_create_key: false });
   await post('/user/new', { user_id: 'zed', max_budget: 5, auto_create_key: false });
   ownKey = (await gateway.createKey({ key_alias: 'dana-cli', user_id: 'dana', team_id: 'core' })).key;
-  foreverToken = (await gateway.createKey({ key_alias: 'forever', user_id: 'dana', max_budget: 1 })).token;
+  ({ token: foreverToken, key: foreverKey } = await gateway.createKey({
+    key_alias: 'forever',
+    user_id: 'dana',
+    max_budget: 1,
+  }));
 
   // Straight into the store, as an older gateway or a hand edit might have left them.
   const { keys, teams, users } = gateway.stores;
@@ -88,6 +93,23 @@ afterAll(async () => {
   await gateway?.close();
   await dynamo?.close();
   await mock?.close();
+});
+
+describe('the proxy, on a key whose stored budget period cannot be computed', () => {
+  it('refuses with a 403 in the protocol shape that says an admin must fix it, and records the refusal', async () => {
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${foreverKey}` },
+      body: JSON.stringify({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+
+    expect(response.status).toBe(403);
+    const body = (await response.json()) as { error: { type: string; message: string } };
+    expect(body.error.type).toBe('permission_error');
+    expect(body.error.message).toMatch(/budget_duration/);
+    const record = await gateway.record(String(response.headers.get('x-tollgate-request-id')));
+    expect(record).toMatchObject({ outcome: 'denied', status: 403, cost_micros: 0 });
+  });
 });
 
 describe('stored records that no longer read as written', () => {

@@ -3,6 +3,8 @@
  * only if all pass: the key's own, its model's and provider's parts of the key, the person's, the
  * team's and the org's. No scope overrides another; the one with least left is the binding one.
  */
+
+import { GatewayError } from '../errors.ts';
 import type {
   BudgetCounter,
   BudgetSettings,
@@ -93,8 +95,30 @@ export function allowsModelFor(
   );
 }
 
-/** Every budget counter the request draws on, for the period containing `now`. */
+/**
+ * Every budget counter the request draws on, for the period containing `now`. A stored budget whose
+ * period cannot be computed (written before durations were bounded) refuses the request with a 403 an
+ * admin can act on, rather than fail it as the gateway's own error.
+ */
 export function budgetCounters(
+  who: Principal,
+  model: { requested: string; canonical: string; provider: string },
+  policy: GovernancePolicy,
+  now: Date,
+): BudgetCounter[] {
+  try {
+    return allCounters(who, model, policy, now);
+  } catch (cause) {
+    if (!(cause instanceof RangeError) && !/budget_duration/.test(String(cause))) throw cause;
+    throw new GatewayError(
+      'permission',
+      `A budget on this key, its person or its team cannot be applied (${(cause as Error).message}); ask an admin to set a valid budget_duration.`,
+      { cause },
+    );
+  }
+}
+
+function allCounters(
   who: Principal,
   model: { requested: string; canonical: string; provider: string },
   policy: GovernancePolicy,
