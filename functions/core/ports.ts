@@ -184,6 +184,16 @@ export interface BudgetLedger {
    * counter, also when its lease has already expired and been released.
    */
   settle(reservation: Reservation, actual_micros: number): Promise<Settlement[]>;
+  /**
+   * Recovery, for a request that died holding `lease_id`: the worst case it holds when every counter
+   * holds the lease (it finished reserving, so it may have called the provider), else null.
+   */
+  leaseHeld(counters: BudgetCounter[], lease_id: string): Promise<number | null>;
+  /**
+   * Recovery's settle of a dead request's lease, amounts read from the counters: to `actual_micros` on
+   * each counter holding it, or — with null — what any counter holds is given back. Idempotent.
+   */
+  settleLease(counters: BudgetCounter[], lease_id: string, actual_micros: number | null): Promise<void>;
   read(counter: BudgetCounter): Promise<CounterState>;
 }
 
@@ -368,11 +378,16 @@ export interface RateLimiter {
   release(slot: ParallelSlot, lease_id: string): Promise<void>;
 }
 
+/** What one attempt of a request may hold on budget counters: its lease, on each of these counters. */
+export interface InflightHold {
+  lease_id: string;
+  counters: BudgetCounter[];
+}
+
 /**
- * A request in flight, made durable while its provider call starts, so that a process killed
- * mid-request (kill -9 locally; a Lambda timeout or OOM on AWS) still leaves its record and frees
- * what it held: recovery writes `record` (outcome `lost`, usage estimated) and settles `reservation`
- * to its cost.
+ * A request in flight, made durable before it reserves budget and while its provider call starts, so
+ * that a process killed mid-request (kill -9 locally; a Lambda timeout or OOM on AWS) still leaves its
+ * record and frees what it held. See core/usage/recover.ts for how each moment of death is finished.
  */
 export interface InflightEntry {
   request_id: string;
@@ -380,8 +395,14 @@ export interface InflightEntry {
   holder: string;
   /** After this the request cannot still be running: its upstream deadline, plus a grace. ISO. */
   expires_at: string;
-  record: UsageRecord;
-  reservation: Reservation | null;
+  /** The record it leaves if it never finished: outcome `lost`, usage estimated, cost its worst case. */
+  lost: UsageRecord;
+  /** Each attempt's lease and counters, the latest last (a failed attempt gave its hold back). */
+  holds: InflightHold[];
+  /** Parallel slots held under the lease `request_id`. */
+  slots: ParallelSlot[];
+  /** Set as it finishes, before it settles and records: its own record and reservation. */
+  final?: { record: UsageRecord; reservation: Reservation | null };
 }
 
 export interface InflightJournal {
@@ -389,7 +410,9 @@ export interface InflightJournal {
    * Resolves once the entry is durable; a second begin for the same request replaces the first. The
    * journal stamps its own holder.
    */
-  begin(entry: Omit<InflightEntry, 'holder'>): Promise<void>;
+  begin(entry: Omit<InflightEntry, 'holder' | 'final'>): Promise<void>;
+  /** The request knows its record and is about to settle and write it. */
+  finishing(request_id: string, final: NonNullable<InflightEntry['final']>): Promise<void>;
   /** The request recorded and settled itself: forget it. */
   end(request_id: string): Promise<void>;
   /** Entries whose holder died (locally) or whose time is up (AWS), for recovery to finish. */

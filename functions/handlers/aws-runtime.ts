@@ -195,6 +195,7 @@ export function rollupDeps() {
   const recovery = {
     journal: createDynamoInflightJournal(dynamo, config.tableName, 'recovery'),
     ledger: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
+    limiter: createDynamoRateLimiter(dynamo, config.tableName, systemClock),
     usage: stream ? createFirehoseSink({ client: firehose, streamName: stream, spill }) : noUsageSink,
   };
   return { ...analyticsDeps(), store: rollupStore(), replay, recovery, notifier: alertNotifier(), log };

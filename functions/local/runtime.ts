@@ -122,8 +122,9 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   // Requests a killed run left in flight get their records, and their holds are settled, before serving.
   const journal = createFileInflightJournal({ dataDir, log });
   const usage = options.usage ?? createLakeSink({ dataDir, clock });
+  const limiter = createDynamoRateLimiter(client, config.tableName, clock);
   const recover = () =>
-    recoverLost({ journal, ledger, usage, log, now: clock.now() }).catch((err: unknown) => {
+    recoverLost({ journal, ledger, limiter, usage, log, now: clock.now() }).catch((err: unknown) => {
       log.error('recovery.failed', { error: String(err) });
     });
   await recover();
@@ -134,7 +135,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const proxy = createProxy({
     journal,
     keys: proxyKeys,
-    limiter: createDynamoRateLimiter(client, config.tableName, clock),
+    limiter,
     teams: proxyTeams,
     users: proxyUsers,
     ledger,

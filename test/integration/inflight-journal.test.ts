@@ -12,6 +12,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoBudgetLedger } from '../../functions/adapters/aws/dynamo-budget-ledger.ts';
 import { createDynamoInflightJournal } from '../../functions/adapters/aws/dynamo-inflight-journal.ts';
+import { createDynamoRateLimiter } from '../../functions/adapters/aws/dynamo-rate-limiter.ts';
 import { createFileInflightJournal } from '../../functions/adapters/local/inflight-journal.ts';
 import { silentLogger } from '../../functions/adapters/logger.ts';
 import type { BudgetCounter, InflightEntry } from '../../functions/core/ports.ts';
@@ -27,9 +28,10 @@ function entry(overrides: Partial<UsageRecord> = {}, expiresAt = '2026-12-06T09:
   return {
     request_id,
     expires_at: expiresAt,
-    record: usageRecord({ request_id, outcome: 'lost', cost_micros: 1_000, ...overrides }),
-    reservation: null,
-  } satisfies Omit<InflightEntry, 'holder'>;
+    lost: usageRecord({ request_id, outcome: 'lost', cost_micros: 1_000, ...overrides }),
+    holds: [],
+    slots: [],
+  } satisfies Omit<InflightEntry, 'holder' | 'final'>;
 }
 
 describe('the file journal', () => {
@@ -52,6 +54,8 @@ describe('the file journal', () => {
     const [a, b, c] = [entry(), entry(), entry()];
     await Promise.all([dead.begin(a), dead.begin(b), dead.begin(c)]);
     await dead.end(b.request_id);
+    const own = usageRecord({ request_id: c.request_id, outcome: 'success' });
+    await dead.finishing(c.request_id, { record: own, reservation: null });
     await appendFile(dead.file, '{"op":"begin","request_id":"torn');
     await live.begin(entry());
 
@@ -60,6 +64,7 @@ describe('the file journal', () => {
 
     // Assess
     expect(orphans.map((o) => o.request_id).sort()).toEqual([a.request_id, c.request_id].sort());
+    expect(orphans.find((o) => o.request_id === c.request_id)?.final?.record).toEqual(own);
     await live.forget(orphans);
     expect(await live.orphans(NOW)).toEqual([]);
     expect((await readdir(join(dataDir, 'inflight'))).length).toBe(1);
@@ -92,46 +97,76 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB journal and recovery on $name', (eng
     await close?.();
   });
 
+  const counter = (label: string): BudgetCounter => ({
+    scope: 'key',
+    scope_id: randomUUID(),
+    label,
+    period: 'lifetime',
+    starts_at: null,
+    resets_at: null,
+    limit_micros: 10_000,
+    mode: 'strict',
+    soft_limit_micros: null,
+  });
+
   it.skipIf(engine.skip)(
-    'finds only past-expiry items through the index, and recovery records and settles each once',
+    'finishes each moment of death once: reserved, finishing, and before the reservation landed',
     async () => {
-      // Prepare: a reservation held on a strict counter by a request whose function died.
+      // Prepare: three requests of a function that died, one still running elsewhere.
       const ledger = createDynamoBudgetLedger(client, TABLE, { now: () => NOW });
-      const counter: BudgetCounter = {
-        scope: 'key',
-        scope_id: randomUUID(),
-        label: 'crashy',
-        period: 'lifetime',
-        starts_at: null,
-        resets_at: null,
-        limit_micros: 10_000,
-        mode: 'strict',
-        soft_limit_micros: null,
-      };
-      const claim = { counter, amount_micros: 8_000, worst_micros: 8_000, ceiling_micros: null };
-      const lease = { id: randomUUID(), expires_at: new Date(NOW.getTime() + 600_000) };
-      const reservation = await ledger.reserve([claim], lease);
+      const limiter = createDynamoRateLimiter(client, TABLE, { now: () => NOW });
       const journal = createDynamoInflightJournal(client, TABLE, 'lambda-test');
-      const dead = { ...entry({ cost_micros: 3_000 }), reservation };
+      const key = counter('key');
+      const team = counter('team');
+      const claims = (amount: number) =>
+        [key, team].map((c) => ({
+          counter: c,
+          amount_micros: amount,
+          worst_micros: amount,
+          ceiling_micros: null,
+        }));
+      const lease = (id: string) => ({ id, expires_at: new Date(NOW.getTime() + 600_000) });
+      // (a) reserved 4,000 and called the provider; its lost estimate (9,000) is more than it held.
+      const reserved = entry({ cost_micros: 9_000 });
+      await ledger.reserve(claims(4_000), lease(reserved.request_id));
+      await journal.begin({ ...reserved, holds: [{ lease_id: reserved.request_id, counters: [key, team] }] });
+      // (b) finishing with its own record of 1,500.
+      const finishing = entry();
+      const held = await ledger.reserve(claims(2_000), lease(finishing.request_id));
+      await journal.begin({
+        ...finishing,
+        holds: [{ lease_id: finishing.request_id, counters: [key, team] }],
+      });
+      const own = usageRecord({ request_id: finishing.request_id, outcome: 'success', cost_micros: 1_500 });
+      await journal.finishing(finishing.request_id, { record: own, reservation: held });
+      // (c) died mid-reserve: its lease landed on the key counter only.
+      const early = entry({ cost_micros: 5_000 });
+      await ledger.reserve([claims(3_000)[0]!], lease(early.request_id));
+      await journal.begin({ ...early, holds: [{ lease_id: early.request_id, counters: [key, team] }] });
       const running = entry({}, '2026-12-06T11:00:00.000Z');
-      await journal.begin(dead);
       await journal.begin(running);
       const written: UsageRecord[] = [];
       const usage = { write: async (records: UsageRecord[]) => void written.push(...records) };
+      const deps = { journal, ledger, limiter, usage, log: silentLogger, now: NOW };
 
       // Act
-      const first = await recoverLost({ journal, ledger, usage, log: silentLogger, now: NOW });
-      const second = await recoverLost({ journal, ledger, usage, log: silentLogger, now: NOW });
+      const first = await recoverLost(deps);
+      const second = await recoverLost(deps);
 
       // Assess
-      expect(first.recovered).toBe(1);
+      expect(first.recovered).toBe(3);
       expect(second.recovered).toBe(0);
-      expect(written.map((r) => r.request_id)).toEqual([dead.request_id]);
-      const state = await ledger.read(counter);
-      expect(state).toMatchObject({ spent_micros: 3_000, committed_micros: 3_000 });
-      expect((await journal.orphans(new Date('2026-12-06T12:00:00Z'))).map((o) => o.request_id)).toEqual([
-        running.request_id,
-      ]);
+      const costs = Object.fromEntries(written.map((r) => [r.request_id, [r.outcome, r.cost_micros]]));
+      expect(costs).toEqual({
+        [reserved.request_id]: ['lost', 4_000],
+        [finishing.request_id]: ['success', 1_500],
+        [early.request_id]: ['lost', 0],
+      });
+      for (const c of [key, team]) {
+        expect(await ledger.read(c)).toMatchObject({ spent_micros: 5_500, committed_micros: 5_500 });
+      }
+      const later = await journal.orphans(new Date('2026-12-06T12:00:00Z'));
+      expect(later.map((o) => o.request_id)).toEqual([running.request_id]);
     },
   );
 });

@@ -39,7 +39,19 @@ type WebSearchBlock =
 type AnthropicBlock = MockContentBlock | WebSearchBlock;
 
 /** What one request is answered with, when a responder picks it; unset fields come from the script. */
-export type MockReply = Partial<Pick<MockScript, 'text' | 'usage' | 'content' | 'webSearches'>>;
+export type MockReply = Partial<
+  Pick<
+    MockScript,
+    | 'text'
+    | 'usage'
+    | 'content'
+    | 'webSearches'
+    | 'failWith'
+    | 'delayMs'
+    | 'chunkDelayMs'
+    | 'cutStreamAfterEvents'
+  >
+>;
 
 export interface MockScript {
   text: string;

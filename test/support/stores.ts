@@ -31,6 +31,8 @@ export const noUsers: DocumentStore<User> = emptyStore<User>();
 export const memoryLedger: BudgetLedger = {
   reserve: async (claims, lease) => ({ lease_id: lease.id, claims, binding: null }),
   settle: async () => [],
+  leaseHeld: async () => null,
+  settleLease: async () => {},
   read: async () => ({ spent_micros: 0, committed_micros: 0, worst_committed_micros: 0 }),
 };
 
@@ -70,9 +72,13 @@ export function memoryJournal(): InflightJournal & { open: Map<string, InflightE
   const journal = {
     open,
     begun: 0,
-    async begin(entry: Omit<InflightEntry, 'holder'>) {
+    async begin(entry: Omit<InflightEntry, 'holder' | 'final'>) {
       journal.begun++;
       open.set(entry.request_id, { ...entry, holder: 'memory' });
+    },
+    async finishing(request_id: string, final: NonNullable<InflightEntry['final']>) {
+      const entry = open.get(request_id);
+      if (entry) entry.final = final;
     },
     async end(request_id: string) {
       open.delete(request_id);

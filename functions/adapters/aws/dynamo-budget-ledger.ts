@@ -17,6 +17,7 @@ import type {
   Settlement,
 } from '../../core/ports.ts';
 import {
+  heldAmounts,
   holdsLease,
   type ItemKey,
   LEASE_HELD,
@@ -203,7 +204,33 @@ export function createDynamoBudgetLedger(
     }
   }
 
+  /** Recovery: what a dead request's lease holds on each counter (undefined where it holds nothing). */
+  const heldOn = (counters: BudgetCounter[], lease_id: string) =>
+    Promise.all(counters.map(async (c) => heldAmounts(await getItem(c), leaseAttribute(lease_id))));
+
+  async function leaseHeld(counters: BudgetCounter[], lease_id: string): Promise<number | null> {
+    const held = await heldOn(counters, lease_id);
+    if (counters.length === 0 || held.some((h) => h === undefined)) return null;
+    return Math.max(...held.map((h) => h?.w ?? h?.a ?? 0));
+  }
+
+  async function settleLease(counters: BudgetCounter[], lease_id: string, actual: number | null) {
+    const held = await heldOn(counters, lease_id);
+    await Promise.all(
+      counters.map(async (counter, i) => {
+        const h = held[i];
+        if (!h) return;
+        if (actual === null)
+          return releaseLease(client, tableName, key(counter), COUNTERS, leaseAttribute(lease_id), h);
+        const claim = { counter, amount_micros: h.a, worst_micros: h.w ?? h.a, ceiling_micros: null };
+        return settleOne(claim, lease_id, actual);
+      }),
+    );
+  }
+
   return {
+    leaseHeld,
+    settleLease,
     async reserve(claims, lease): Promise<Reservation> {
       const results = await Promise.allSettled(claims.map((claim) => reserveOne(claim, lease)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -31,25 +31,38 @@ export function createDynamoInflightJournal(
   tableName: string,
   holder: string,
 ): InflightJournal {
+  /** This environment's entries, to write one again whole when it is finishing. */
+  const mine = new Map<string, InflightEntry>();
   const end = async (request_id: string) => {
+    mine.delete(request_id);
     await client.send(new DeleteItemCommand({ TableName: tableName, Key: key(request_id) }));
+  };
+  const put = async (entry: InflightEntry) => {
+    const expiresS = Math.floor(Date.parse(entry.expires_at) / 1000);
+    await client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: {
+          ...key(entry.request_id),
+          gsi1pk: { S: `INFLIGHT#${shardOf(entry.request_id)}` },
+          gsi1sk: { S: `${entry.expires_at}#${entry.request_id}` },
+          entry: { S: JSON.stringify(entry) },
+          expires_at: { N: String(expiresS + KEEP_S) },
+        },
+      }),
+    );
   };
   return {
     async begin(started) {
       const entry: InflightEntry = { ...started, holder };
-      const expiresS = Math.floor(Date.parse(entry.expires_at) / 1000);
-      await client.send(
-        new PutItemCommand({
-          TableName: tableName,
-          Item: {
-            ...key(entry.request_id),
-            gsi1pk: { S: `INFLIGHT#${shardOf(entry.request_id)}` },
-            gsi1sk: { S: `${entry.expires_at}#${entry.request_id}` },
-            entry: { S: JSON.stringify(entry) },
-            expires_at: { N: String(expiresS + KEEP_S) },
-          },
-        }),
-      );
+      mine.set(entry.request_id, entry);
+      await put(entry);
+    },
+    async finishing(request_id, final) {
+      const entry = mine.get(request_id);
+      if (!entry) return;
+      entry.final = final;
+      await put(entry);
     },
     end,
     async orphans(now) {

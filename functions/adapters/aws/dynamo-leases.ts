@@ -53,6 +53,13 @@ export function holdsLease(item: Item, attribute: string): boolean {
   return item?.[attribute]?.M?.a !== undefined;
 }
 
+/** What the lease holds on the item, if it is held there (unreleased). */
+export function heldAmounts(item: Item, attribute: string): Held | undefined {
+  const value = item?.[attribute]?.M;
+  if (value?.a?.N === undefined) return undefined;
+  return { a: Number(value.a.N), ...(value.w?.N !== undefined && { w: Number(value.w.N) }) };
+}
+
 /** Conditions, for `#lease`, that the lease is held, or was reclaimed and marked. */
 export const LEASE_HELD = 'attribute_exists(#lease.a)';
 export const LEASE_RECLAIMED = 'attribute_exists(#lease.r)';

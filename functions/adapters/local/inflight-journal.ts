@@ -1,7 +1,7 @@
 /**
  * The embedded runtime's in-flight journal: one append-only JSON-lines file per running process under
- * `<dataDir>/inflight/`, a `begin` line when a request's provider call starts and an `end` line when it
- * has recorded and settled itself. Lines written in the same tick go out in one append. A line handed
+ * `<dataDir>/inflight/`: a `begin` line before a request reserves budget (again for each attempt), a
+ * `final` line with its own record as it finishes, and an `end` line once it has recorded and settled. Lines written in the same tick go out in one append. A line handed
  * to the kernel survives `kill -9` (only a machine crash needs fsync), so nothing here waits on a disk.
  *
  * A process's file is an orphan once the process is gone: its pid no longer runs, or its heartbeat (the
@@ -17,7 +17,10 @@ const HEARTBEAT_MS = 5_000;
 const STALE_AFTER_MS = 30_000;
 const REWRITE_AFTER_ENDS = 5_000;
 
-type Line = ({ op: 'begin' } & InflightEntry) | { op: 'end'; request_id: string };
+type Line =
+  | ({ op: 'begin' } & InflightEntry)
+  | ({ op: 'final'; request_id: string } & Pick<InflightEntry, 'final'>)
+  | { op: 'end'; request_id: string };
 
 export function createFileInflightJournal(options: {
   dataDir: string;
@@ -74,6 +77,12 @@ export function createFileInflightJournal(options: {
       const entry = { ...started, holder };
       open.set(entry.request_id, entry);
       await write({ op: 'begin', ...entry });
+    },
+    async finishing(request_id, final) {
+      const entry = open.get(request_id);
+      if (!entry) return;
+      entry.final = final;
+      await write({ op: 'final', request_id, final });
     },
     async end(request_id) {
       if (!open.delete(request_id)) return;
@@ -136,6 +145,9 @@ function openEntries(text: string, log: Logger, name: string): InflightEntry[] {
     if (line.op === 'begin') {
       const { op: _, ...entry } = line;
       open.set(entry.request_id, entry);
+    } else if (line.op === 'final') {
+      const entry = open.get(line.request_id);
+      if (entry) entry.final = line.final;
     } else open.delete(line.request_id);
   }
   return [...open.values()];

@@ -17,6 +17,7 @@ import {
 import { assertTeamUsable } from '../governance/teams.ts';
 import { assertUserUsable } from '../governance/users.ts';
 import type {
+  BudgetCounter,
   BudgetLedger,
   Clock,
   KeyStore,
@@ -90,24 +91,40 @@ export async function admit(
  * (its model's and provider's parts of the key included). Resolves to the output cap the budgets
  * leave, if they cap it.
  */
-export async function reserveFor(
+/** The budget counters serving the request with `model` draws on; none for a call that bills nothing. */
+export function countersFor(
   deps: AdmissionDeps,
   call: CallState,
   who: Principal,
   model: ResolvedModel,
   parsed: ParsedRequest,
-  attempt: number,
-): Promise<number | undefined> {
-  if (!call.billable || !call.lease) return undefined;
+): BudgetCounter[] {
+  if (!call.billable) return [];
   // Part budgets (`model_max_budget`) know the model by the client's name while it is the one served.
   const asAsked = call.asked?.model === model.model && call.asked.provider === model.provider;
   const requested = !call.rule || asAsked ? parsed.model : model.model;
-  const counters = budgetCounters(
+  return budgetCounters(
     who,
     { requested, canonical: model.model, provider: model.provider },
     deps.policy,
     deps.clock.now(),
   );
+}
+
+/** Each attempt holds its reservation under a lease of its own (see reserveFor). */
+export function attemptLeaseId(call: CallState, attempt: number): string {
+  return attempt === 0 ? call.request_id : `${call.request_id}.${attempt}`;
+}
+
+export async function reserveFor(
+  deps: AdmissionDeps,
+  call: CallState,
+  counters: BudgetCounter[],
+  model: ResolvedModel,
+  parsed: ParsedRequest,
+  attempt: number,
+): Promise<number | undefined> {
+  if (!call.billable || !call.lease) return undefined;
   const { reservation, outputCap } = await reserveBudget(
     deps.ledger,
     counters,
@@ -121,7 +138,7 @@ export async function reserveFor(
     },
     // Each attempt holds its reservation under a lease of its own, so a release that failed can never
     // be mistaken by the ledger for the next attempt's reservation having landed already.
-    attempt === 0 ? call.lease : { ...call.lease, id: `${call.lease.id}.${attempt}` },
+    { ...call.lease, id: attemptLeaseId(call, attempt) },
   );
   call.reservation = reservation;
   return outputCap;

@@ -4,6 +4,7 @@ import type {
   BudgetLedger,
   Clock,
   InflightEntry,
+  InflightHold,
   InflightJournal,
   Lease,
   Logger,
@@ -63,7 +64,9 @@ export interface CallState {
   billable: boolean;
   /** Set by the first `finish`: a call is settled and recorded once, however many paths end it. */
   finished?: boolean;
-  /** The in-flight entry's write, once the provider call started (see InflightJournal). */
+  /** Each attempt's budget hold (lease and counters), for the in-flight entry. */
+  holds: InflightHold[];
+  /** The in-flight entry's write, once the request started reserving (see InflightJournal). */
   journaled?: Promise<void>;
 }
 
@@ -100,28 +103,43 @@ export function createFinisher(deps: {
     const ended = deps.clock.now();
     const { usage, source } = await meteredUsage(call, result);
     const { record, cost } = recordOf(call, { ...result, usage, usage_source: source, ended });
-    const [settlements] = await Promise.all([
+    // Should the process die from here on, recovery writes this very record and settles to its cost.
+    const finishing = journal(call, (j) =>
+      j.finishing(call.request_id, { record, reservation: call.reservation ?? null }),
+    );
+    const [settlements, written] = await Promise.all([
       settle(call, cost),
+      writeRecord(record),
       releaseSlots(call),
       usage ? addRateTokens(call, promptTokens(usage) + usage.output_tokens) : undefined,
     ]);
-    try {
-      await deps.usage.write([record]);
-      await forgetInflight(call);
-    } catch (err) {
-      // The in-flight entry stays: recovery writes this request's record later, as lost.
-      deps.log.error('usage.write_failed', { request_id: call.request_id, error: String(err) });
+    // Not before the record is written: an entry left behind lets recovery write it.
+    if (written) {
+      await finishing;
+      await journal(call, (j) => j.end(call.request_id));
     }
     await alert(call, settlements);
   }
 
-  /** The request recorded and settled itself; its in-flight entry, if it has one, is done with. */
-  async function forgetInflight(call: CallState): Promise<void> {
+  async function writeRecord(record: UsageRecord): Promise<boolean> {
+    try {
+      await deps.usage.write([record]);
+      return true;
+    } catch (err) {
+      deps.log.error('usage.write_failed', { request_id: record.request_id, error: String(err) });
+      return false;
+    }
+  }
+
+  /** A step on the call's in-flight entry, if it has one: after the entry's own write, never failing. */
+  async function journal(call: CallState, step: (j: InflightJournal) => Promise<void>): Promise<void> {
     if (!call.journaled) return;
-    await call.journaled;
-    await deps.journal.end(call.request_id).catch((err: unknown) => {
-      deps.log.error('inflight.end_failed', { request_id: call.request_id, error: String(err) });
-    });
+    try {
+      await call.journaled;
+      await step(deps.journal);
+    } catch (err) {
+      deps.log.error('inflight.write_failed', { request_id: call.request_id, error: String(err) });
+    }
   }
 
   /**
@@ -257,16 +275,17 @@ export function recordOf(
  */
 export function inflightEntry(
   call: CallState,
-  outputTokens: number,
+  allowed: { output: number; choices: number | undefined; searches: number | undefined },
   expiresAt: Date,
   now: Date,
-): Omit<InflightEntry, 'holder'> {
+): Omit<InflightEntry, 'holder' | 'final'> {
   const usage = {
     ...ZERO_USAGE,
     input_tokens: Math.ceil(call.prompt_bytes / 4),
-    output_tokens: outputTokens,
+    output_tokens: allowed.output * (allowed.choices ?? 1),
+    web_search_requests: allowed.searches ?? 0,
   };
-  const { record } = recordOf(call, {
+  const { record: lost } = recordOf(call, {
     status: 0,
     outcome: 'lost',
     error_type: 'process_died',
@@ -277,8 +296,9 @@ export function inflightEntry(
   return {
     request_id: call.request_id,
     expires_at: expiresAt.toISOString(),
-    record,
-    reservation: call.reservation ?? null,
+    lost,
+    holds: call.holds,
+    slots: call.slots ?? [],
   };
 }
 

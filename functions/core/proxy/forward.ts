@@ -1,10 +1,11 @@
 import { type ErrorKind, GatewayError } from '../errors.ts';
 import type { Principal } from '../governance/scopes.ts';
+import type { InflightHold } from '../ports.ts';
 import type { ResolvedModel } from '../pricing/catalog.ts';
 import { isRecord, type ParsedRequest, type Protocol } from '../protocols/types.ts';
 import { upstreamPath } from '../providers/providers.ts';
 import { clientHeaders, setBudgetHeaders, upstreamHeaders } from '../providers/upstream.ts';
-import { releaseReservation, reserveFor } from './admit.ts';
+import { attemptLeaseId, countersFor, releaseReservation, reserveFor } from './admit.ts';
 import { type CallState, type Finisher, inflightEntry } from './finish.ts';
 import { type BodyEnd, jsonMeter, meteredBody, sseMeter } from './metered-body.ts';
 import type { ProxyDeps } from './pipeline.ts';
@@ -37,8 +38,9 @@ export async function forward(
   for (const [i, model] of models.entries()) {
     input.request.signal.throwIfAborted();
     call.model = model;
-    const outputCap = await reserveFor(deps, call, who, model, input.parsed, i);
-    journalStart(deps, call, model, input, outputCap);
+    const counters = countersFor(deps, call, who, model, input.parsed);
+    journalStart(deps, call, model, input, { lease_id: attemptLeaseId(call, i), counters });
+    const outputCap = await reserveFor(deps, call, counters, model, input.parsed, i);
     const fallback = i < models.length - 1;
     const answer = await attempt(deps, finisher, call, input, { model, outputCap, deadline, fallback });
     if (answer !== RETRY) return answer;
@@ -53,21 +55,28 @@ const RETRY = Symbol('retry');
 const INFLIGHT_GRACE_MS = 60_000;
 
 /**
- * Makes the request's existence durable while its provider call starts — in parallel with it, never
- * delaying it — so a process that dies now still leaves a record. Each attempt replaces the entry.
+ * Makes the request's existence durable as it reserves and calls the provider — in parallel with both,
+ * never delaying them — so a process that dies from here on still leaves a record and frees its hold.
+ * Each attempt replaces the entry, adding its own hold.
  */
 function journalStart(
   deps: ProxyDeps,
   call: CallState,
   model: ResolvedModel,
   input: ForwardInput,
-  outputCap: number | undefined,
+  hold: InflightHold,
 ): void {
-  const allowed = input.parsed.maxOutputTokens ?? model.max_output_tokens;
-  const output = Math.min(outputCap ?? allowed, allowed, model.max_output_tokens);
+  if (hold.counters.length > 0) call.holds.push(hold);
+  const output = Math.min(input.parsed.maxOutputTokens ?? model.max_output_tokens, model.max_output_tokens);
   const now = deps.clock.now();
   const expires = new Date(now.getTime() + input.timeoutMs + INFLIGHT_GRACE_MS);
-  const begun = deps.journal.begin(inflightEntry(call, output, expires, now)).catch((err: unknown) => {
+  const entry = inflightEntry(
+    call,
+    { output, choices: input.parsed.choices, searches: input.parsed.webSearches },
+    expires,
+    now,
+  );
+  const begun = deps.journal.begin(entry).catch((err: unknown) => {
     deps.log.error('inflight.begin_failed', { request_id: call.request_id, error: String(err) });
   });
   call.journaled = call.journaled ? Promise.all([call.journaled, begun]).then(() => undefined) : begun;

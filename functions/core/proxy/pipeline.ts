@@ -158,6 +158,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       tags: [],
       billable: protocol.billable,
       attempts: [],
+      holds: [],
     };
   }
 

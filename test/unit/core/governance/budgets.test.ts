@@ -40,6 +40,8 @@ describe('reserveBudget', () => {
       async settle() {
         return [];
       },
+      leaseHeld: async () => null,
+      settleLease: async () => {},
       async read() {
         return { spent_micros: 0, committed_micros: 0, worst_committed_micros: 0 };
       },
