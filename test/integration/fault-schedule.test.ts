@@ -7,7 +7,8 @@
  * Invariants, checked on the restarted gateway once everything has settled:
  * - every request to the surviving gateway, and every request the provider saw, has exactly one record
  *   (matched by the tag each request carries); no request has two;
- * - every key's, person's and team's spend equals the sum of their records' cost;
+ * - every key's, person's and team's spend equals the sum of their records' cost (a fifth key is one a
+ *   person issued herself; some requests ask for `n: 2` or allow web searches);
  * - nothing is held: no key has money reserved, and a key limited to 3 parallel requests serves 3.
  */
 import { rm } from 'node:fs/promises';
@@ -44,6 +45,8 @@ interface Planned {
   key: number;
   fault: MockReply;
   client: Client;
+  /** `n: 2` on a chat request; the web search tool (up to 2 searches) on a Messages request. */
+  multiplier: boolean;
 }
 
 function plan(rand: () => number): Planned[] {
@@ -68,7 +71,7 @@ function plan(rand: () => number): Planned[] {
         : c < 0.8
           ? { kind: 'leaves-early', afterMs: Math.floor(rand() * 300) }
           : { kind: 'leaves-mid', chunks: 1 + Math.floor(rand() * 3) };
-    return { i, route: pick(routes), key: Math.floor(rand() * 4), fault, client };
+    return { i, route: pick(routes), key: Math.floor(rand() * 5), fault, client, multiplier: rand() < 0.3 };
   });
 }
 
@@ -97,7 +100,13 @@ function requestOf(p: Planned, key: string): { path: string; init: RequestInit }
       ? { model, input: marker, stream: true, max_output_tokens: 300 }
       : p.route === 'count-tokens'
         ? { model, messages }
-        : { model, messages, max_tokens: 300, stream: p.route === 'messages' || p.route === 'chat' };
+        : {
+            model,
+            messages,
+            max_tokens: 300,
+            stream: p.route === 'messages' || p.route === 'chat',
+            ...multiplied(p),
+          };
   const path =
     p.route === 'responses'
       ? '/v1/responses'
@@ -107,6 +116,12 @@ function requestOf(p: Planned, key: string): { path: string; init: RequestInit }
           ? '/v1/messages'
           : '/v1/chat/completions';
   return { path, init: { method: 'POST', headers, body: JSON.stringify(body) } };
+}
+
+function multiplied(p: Planned): Record<string, unknown> {
+  if (!p.multiplier) return {};
+  if (p.route === 'chat' || p.route === 'chat-json') return { n: 2 };
+  return { tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 2 }] };
 }
 
 /** Sends one planned request and behaves as its client does; never throws. */
@@ -186,6 +201,13 @@ describe(`a fault schedule (seed ${SEED})`, () => {
       }),
       await gateway.createKey({ key_alias: 'fs-3', user_id: 'bob', max_budget: 5 }),
     ];
+    // Ada issues herself a key: it spends from her budget, whatever it says of its own.
+    const own = await fetch(`${gateway.url}/key/generate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keys[0]}` },
+      body: JSON.stringify({ key_alias: 'fs-4' }),
+    });
+    keys.push(String(((await own.json()) as { key: string }).key));
     const killAt = Math.floor(REQUESTS * (0.4 + 0.2 * random(SEED + 1)()));
     const toFirst = new Set<number>();
 
