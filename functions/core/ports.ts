@@ -163,6 +163,14 @@ export interface Reservation {
    * the budget that binds the request. Null when no counter has a limit.
    */
   binding: { counter: BudgetCounter; remaining_micros: number } | null;
+  /**
+   * Where it is held: `lease` — a conditional write per counter under `lease_id` (the per-request
+   * ledger); `slice` — taken in memory from the slices of `holder` (the leased ledger), settled in the
+   * holder's batch `batch` once it settles. Absent means `lease`.
+   */
+  via?: 'lease' | 'slice';
+  holder?: string;
+  batch?: number;
 }
 
 /** A counter's settled spend just before and just after one settlement: where thresholds are crossed. */
@@ -195,6 +203,69 @@ export interface BudgetLedger {
    */
   settleLease(counters: BudgetCounter[], lease_id: string, actual_micros: number | null): Promise<void>;
   read(counter: BudgetCounter): Promise<CounterState>;
+}
+
+/** What a holder holds on a counter: against its limit (`a`) and, on a fair counter, its ceiling (`w`). */
+export interface Amounts {
+  a: number;
+  w: number;
+}
+
+/** A counter as a slice holder last saw it. */
+export interface SliceState {
+  spent_micros: number;
+  committed_micros: number;
+  worst_micros: number;
+  /** This holder's slice on it, or null when it has none (never had, given back, or reclaimed). */
+  held: Amounts | null;
+  /** The last batch of this holder's settlements the counter applied (0: none). */
+  batch: number;
+  /** Holders with a live slice on the counter, this one included (holder ids start with `h-`). */
+  holders: number;
+  /** Set by a grow the limit refused. */
+  refused?: boolean;
+  /** Set by a grow that made the slice anew (none was there, or it had been reclaimed). */
+  created?: boolean;
+}
+
+/** Settlements a holder applies to one counter at once: their cost, and what its slice gives back. */
+export interface FlushBatch {
+  /** Increasing per holder; a batch applies once, however often its write is retried. */
+  id: number;
+  cost: number;
+  requests: number;
+  /** Taken off the holder's slice (and off the counter's committed total with the cost added). */
+  release: Amounts;
+}
+
+/**
+ * Budget slices (core/governance/leased-ledger.ts): a holder — a process, a Lambda execution
+ * environment — takes part of a counter with one conditional write and admits requests against it in
+ * memory. Every write keeps settled spend plus everything held within the limit.
+ */
+export interface SliceStore {
+  /**
+   * Grows the holder's slice by `by` if the counter can afford it (else `refused`), until `expiresAt`.
+   * A slice made anew records `lastBatch`, the holder's last flushed batch.
+   */
+  grow(
+    counter: BudgetCounter,
+    holder: string,
+    by: Amounts,
+    ceiling: number | null,
+    expiresAt: Date,
+    lastBatch: number,
+  ): Promise<SliceState>;
+  /** Applies a batch of settlements; a batch that landed already is a no-op. */
+  flush(
+    counter: BudgetCounter,
+    holder: string,
+    batch: FlushBatch,
+    expiresAt: Date,
+  ): Promise<{ state: SliceState; settlement: Settlement }>;
+  /** Gives the holder's whole slice back (`amounts` is what it holds). */
+  release(counter: BudgetCounter, holder: string, amounts: Amounts): Promise<void>;
+  read(counter: BudgetCounter, holder: string): Promise<SliceState>;
 }
 
 export interface UsageSink {
@@ -399,6 +470,8 @@ export interface InflightEntry {
   lost: UsageRecord;
   /** Each attempt's lease and counters, the latest last (a failed attempt gave its hold back). */
   holds: InflightHold[];
+  /** The latest attempt's reservation, once it holds one. */
+  reservation?: Reservation;
   /** Parallel slots held under the lease `request_id`. */
   slots: ParallelSlot[];
   /** Set as it finishes, before it settles and records: its own record and reservation. */
@@ -411,12 +484,23 @@ export interface InflightJournal {
    * journal stamps its own holder.
    */
   begin(entry: Omit<InflightEntry, 'holder' | 'final'>): Promise<void>;
+  /** The request holds its reservation (per request, or from the holder's slices). */
+  reserved(request_id: string, reservation: Reservation): Promise<void>;
   /** The request knows its record and is about to settle and write it. */
   finishing(request_id: string, final: NonNullable<InflightEntry['final']>): Promise<void>;
+  /** The holder is about to take its first slice of this counter. */
+  slice(counter: BudgetCounter): Promise<void>;
+  /** Resolves once everything written so far is durable. */
+  flushed(): Promise<void>;
   /** The request recorded and settled itself: forget it. */
   end(request_id: string): Promise<void>;
   /** Entries whose holder died (locally) or whose time is up (AWS), for recovery to finish. */
   orphans(now: Date): Promise<InflightEntry[]>;
+  /**
+   * The counters dead holders took slices of, to give back. Empty where slices are not journaled (AWS:
+   * a Lambda environment's slice is short-lived, and others reclaim it once it expires).
+   */
+  orphanSlices(now: Date): Promise<Array<{ holder: string; counters: BudgetCounter[] }>>;
   /** Forgets entries recovery has finished. */
   forget(entries: InflightEntry[]): Promise<void>;
   /** Writes what is buffered; called on a clean shutdown. */

@@ -23,6 +23,7 @@ import {
 import { createDynamoInflightJournal } from '../adapters/aws/dynamo-inflight-journal.ts';
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
+import { createDynamoSliceStore } from '../adapters/aws/dynamo-slice-store.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
 import { createS3RollupStore } from '../adapters/aws/s3-rollup-store.ts';
 import { createS3Spill } from '../adapters/aws/s3-spill.ts';
@@ -33,6 +34,7 @@ import { type Config, loadConfig, PROVIDERS, SPILL_PREFIX, usesApiKey } from '..
 import type { AdminDeps } from '../core/admin/api.ts';
 import type { RollupDeps } from '../core/analytics/rollup.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
+import { createLeasedLedger } from '../core/governance/leased-ledger.ts';
 import { onceEach } from '../core/governance/thresholds.ts';
 import { systemClock } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
@@ -92,9 +94,22 @@ async function providerSettings(): Promise<ProxyDeps['providers']> {
 
 export async function proxyDeps(): Promise<ProxyDeps> {
   if (!config.firehoseStream) throw new Error('TOLLGATE_FIREHOSE_STREAM is not set');
+  // This execution environment: its in-flight items and its budget slices carry one holder id.
+  const holder = `h-lambda-${randomUUID()}`;
+  const journal = createDynamoInflightJournal(dynamo, config.tableName, holder);
+  // Settlements are written at once (flushMs 0): the invocation ends only once they have landed, since
+  // a frozen environment runs no timers. Its slices outlive invocations while it is warm.
+  const ledger = createLeasedLedger({
+    store: createDynamoSliceStore(dynamo, config.tableName, systemClock),
+    perRequest: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
+    holder,
+    clock: systemClock,
+    log,
+    flushMs: 0,
+    beforeFlush: () => journal.flushed(),
+  });
   return {
-    // This execution environment: its in-flight items say who held them.
-    journal: createDynamoInflightJournal(dynamo, config.tableName, `lambda-${randomUUID()}`),
+    journal,
     keys: cachedKeyStore(createDynamoKeyStore(dynamo, config.tableName), config.keyCacheMs, systemClock),
     limiter: createDynamoRateLimiter(dynamo, config.tableName, systemClock),
     teams: cachedDocumentStore(
@@ -107,7 +122,7 @@ export async function proxyDeps(): Promise<ProxyDeps> {
       config.keyCacheMs,
       systemClock,
     ),
-    ledger: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
+    ledger,
     notifier: alertNotifier(),
     policy: config.policy,
     usage: createFirehoseSink({
@@ -195,6 +210,7 @@ export function rollupDeps() {
   const recovery = {
     journal: createDynamoInflightJournal(dynamo, config.tableName, 'recovery'),
     ledger: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
+    slices: createDynamoSliceStore(dynamo, config.tableName, systemClock),
     limiter: createDynamoRateLimiter(dynamo, config.tableName, systemClock),
     usage: stream ? createFirehoseSink({ client: firehose, streamName: stream, spill }) : noUsageSink,
   };

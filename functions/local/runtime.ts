@@ -22,9 +22,10 @@ import {
 } from '../adapters/aws/dynamo-document-store.ts';
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
+import { createDynamoSliceStore } from '../adapters/aws/dynamo-slice-store.ts';
 import { ensureTable } from '../adapters/aws/dynamo-table.ts';
 import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
-import { createFileInflightJournal } from '../adapters/local/inflight-journal.ts';
+import { createFileInflightJournal, localHolderId } from '../adapters/local/inflight-journal.ts';
 import { compactLake } from '../adapters/local/lake-compaction.ts';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
@@ -36,6 +37,7 @@ import { topSpenders } from '../core/analytics/spend.ts';
 import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
+import { createLeasedLedger } from '../core/governance/leased-ledger.ts';
 import { onceEach, withTopSpenders } from '../core/governance/thresholds.ts';
 import {
   type BudgetLedger,
@@ -96,7 +98,20 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const proxyKeys = cachedKeyStore(keys, config.keyCacheMs, clock);
   const teams = createDynamoTeamStore(client, config.tableName);
   const users = createDynamoUserStore(client, config.tableName);
-  const ledger = createDynamoBudgetLedger(client, config.tableName, clock);
+  // This process: its in-flight entries and its budget slices carry one holder id.
+  const holder = localHolderId();
+  const journal = createFileInflightJournal({ dataDir, log, holder });
+  const perRequest = createDynamoBudgetLedger(client, config.tableName, clock);
+  const slices = createDynamoSliceStore(client, config.tableName, clock);
+  const ledger = createLeasedLedger({
+    store: slices,
+    perRequest,
+    holder,
+    clock,
+    log,
+    beforeFlush: () => journal.flushed(),
+    onFirstSlice: (counter) => journal.slice(counter),
+  });
   const audit = createDynamoAuditLog(client, config.tableName, clock);
   const notifier = onceEach(
     createDynamoAlertClaims(client, config.tableName),
@@ -120,13 +135,14 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   });
 
   // Requests a killed run left in flight get their records, and their holds are settled, before serving.
-  const journal = createFileInflightJournal({ dataDir, log });
   const usage = options.usage ?? createLakeSink({ dataDir, clock });
   const limiter = createDynamoRateLimiter(client, config.tableName, clock);
   const recover = () =>
-    recoverLost({ journal, ledger, limiter, usage, log, now: clock.now() }).catch((err: unknown) => {
-      log.error('recovery.failed', { error: String(err) });
-    });
+    recoverLost({ journal, ledger: perRequest, slices, limiter, usage, log, now: clock.now() }).catch(
+      (err: unknown) => {
+        log.error('recovery.failed', { error: String(err) });
+      },
+    );
   await recover();
   // Another gateway on this data dir may die while this one runs.
   const recovery = setInterval(recover, 60_000);
@@ -216,6 +232,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       });
       await proxy.drain();
       clearInterval(recovery);
+      // Every request has settled: the batch is written and the slices given back, then the journal closed.
+      await ledger.close();
       await journal.close();
       await compaction?.stop();
       clearInterval(forecasts);

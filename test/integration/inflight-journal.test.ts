@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoBudgetLedger } from '../../functions/adapters/aws/dynamo-budget-ledger.ts';
 import { createDynamoInflightJournal } from '../../functions/adapters/aws/dynamo-inflight-journal.ts';
 import { createDynamoRateLimiter } from '../../functions/adapters/aws/dynamo-rate-limiter.ts';
+import { createDynamoSliceStore } from '../../functions/adapters/aws/dynamo-slice-store.ts';
 import { createFileInflightJournal } from '../../functions/adapters/local/inflight-journal.ts';
 import { silentLogger } from '../../functions/adapters/logger.ts';
 import type { BudgetCounter, InflightEntry } from '../../functions/core/ports.ts';
@@ -110,12 +111,13 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB journal and recovery on $name', (eng
   });
 
   it.skipIf(engine.skip)(
-    'finishes each moment of death once: reserved, finishing, and before the reservation landed',
+    'finishes each moment of death once: held per request, finishing, from a slice; not before a reservation',
     async () => {
       // Prepare: three requests of a function that died, one still running elsewhere.
       const ledger = createDynamoBudgetLedger(client, TABLE, { now: () => NOW });
       const limiter = createDynamoRateLimiter(client, TABLE, { now: () => NOW });
-      const journal = createDynamoInflightJournal(client, TABLE, 'lambda-test');
+      const journal = createDynamoInflightJournal(client, TABLE, 'h-lambda-test');
+      const slices = createDynamoSliceStore(client, TABLE, { now: () => NOW });
       const key = counter('key');
       const team = counter('team');
       const claims = (amount: number) =>
@@ -126,28 +128,47 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB journal and recovery on $name', (eng
           ceiling_micros: null,
         }));
       const lease = (id: string) => ({ id, expires_at: new Date(NOW.getTime() + 600_000) });
-      // (a) reserved 4,000 and called the provider; its lost estimate (9,000) is more than it held.
+      const holds = (id: string) => [{ lease_id: id, counters: [key, team] }];
+      // (a) reserved 4,000 per request and called the provider; its lost estimate (9,000) is more.
       const reserved = entry({ cost_micros: 9_000 });
-      await ledger.reserve(claims(4_000), lease(reserved.request_id));
-      await journal.begin({ ...reserved, holds: [{ lease_id: reserved.request_id, counters: [key, team] }] });
+      await journal.begin({ ...reserved, holds: holds(reserved.request_id) });
+      await journal.reserved(
+        reserved.request_id,
+        await ledger.reserve(claims(4_000), lease(reserved.request_id)),
+      );
       // (b) finishing with its own record of 1,500.
       const finishing = entry();
       const held = await ledger.reserve(claims(2_000), lease(finishing.request_id));
-      await journal.begin({
-        ...finishing,
-        holds: [{ lease_id: finishing.request_id, counters: [key, team] }],
-      });
+      await journal.begin({ ...finishing, holds: holds(finishing.request_id) });
+      await journal.reserved(finishing.request_id, held);
       const own = usageRecord({ request_id: finishing.request_id, outcome: 'success', cost_micros: 1_500 });
       await journal.finishing(finishing.request_id, { record: own, reservation: held });
-      // (c) died mid-reserve: its lease landed on the key counter only.
+      // (c) took 2,500 from the environment's 5,000 slices and died streaming.
+      for (const c of [key, team])
+        await slices.grow(c, 'h-lambda-test', { a: 5_000, w: 5_000 }, null, lease('x').expires_at, 0);
+      const streaming = entry({ cost_micros: 9_000 });
+      await journal.begin({ ...streaming, holds: holds(streaming.request_id) });
+      await journal.reserved(streaming.request_id, {
+        lease_id: streaming.request_id,
+        claims: claims(2_500),
+        binding: null,
+        via: 'slice',
+        holder: 'h-lambda-test',
+      });
+      // (d) died mid-reserve: its lease landed on the key counter only. On AWS nothing is journaled
+      // before a reservation holds, so it waits for its lease to expire.
       const early = entry({ cost_micros: 5_000 });
       await ledger.reserve([claims(3_000)[0]!], lease(early.request_id));
-      await journal.begin({ ...early, holds: [{ lease_id: early.request_id, counters: [key, team] }] });
+      await journal.begin({ ...early, holds: holds(early.request_id) });
       const running = entry({}, '2026-12-06T11:00:00.000Z');
       await journal.begin(running);
+      await journal.reserved(
+        running.request_id,
+        await ledger.reserve(claims(100), lease(running.request_id)),
+      );
       const written: UsageRecord[] = [];
       const usage = { write: async (records: UsageRecord[]) => void written.push(...records) };
-      const deps = { journal, ledger, limiter, usage, log: silentLogger, now: NOW };
+      const deps = { journal, ledger, slices, limiter, usage, log: silentLogger, now: NOW };
 
       // Act
       const first = await recoverLost(deps);
@@ -160,11 +181,14 @@ describe.each(DYNAMO_ENGINES)('the DynamoDB journal and recovery on $name', (eng
       expect(costs).toEqual({
         [reserved.request_id]: ['lost', 4_000],
         [finishing.request_id]: ['success', 1_500],
-        [early.request_id]: ['lost', 0],
+        [streaming.request_id]: ['lost', 2_500],
       });
-      for (const c of [key, team]) {
-        expect(await ledger.read(c)).toMatchObject({ spent_micros: 5_500, committed_micros: 5_500 });
-      }
+      // Spent: what the records say. Held: the early lease (until it expires) and the running request's.
+      expect(await ledger.read(key)).toMatchObject({
+        spent_micros: 8_000,
+        committed_micros: 8_000 + 3_000 + 100,
+      });
+      expect(await ledger.read(team)).toMatchObject({ spent_micros: 8_000, committed_micros: 8_000 + 100 });
       const later = await journal.orphans(new Date('2026-12-06T12:00:00Z'));
       expect(later.map((o) => o.request_id)).toEqual([running.request_id]);
     },

@@ -6,6 +6,7 @@ import type {
   KeyStore,
   Notifier,
   RateLimiter,
+  Reservation,
   Team,
   User,
   VirtualKey,
@@ -76,6 +77,13 @@ export function memoryJournal(): InflightJournal & { open: Map<string, InflightE
       journal.begun++;
       open.set(entry.request_id, { ...entry, holder: 'memory' });
     },
+    async reserved(request_id: string, reservation: Reservation) {
+      const entry = open.get(request_id);
+      if (entry) entry.reservation = reservation;
+    },
+    async slice() {},
+    async flushed() {},
+    orphanSlices: async () => [],
     async finishing(request_id: string, final: NonNullable<InflightEntry['final']>) {
       const entry = open.get(request_id);
       if (entry) entry.final = final;

@@ -16,10 +16,10 @@ import type {
   Reservation,
   Settlement,
 } from '../../core/ports.ts';
+import { counterKey, describedCounter } from './dynamo-counter.ts';
 import {
   heldAmounts,
   holdsLease,
-  type ItemKey,
   LEASE_HELD,
   LEASE_RECLAIMED,
   leaseAttribute,
@@ -28,8 +28,6 @@ import {
   releaseLease,
 } from './dynamo-leases.ts';
 
-/** Counters outlive their period by this long (DynamoDB TTL), so recent history stays readable. */
-const RETAIN_AFTER_RESET_S = 90 * 86_400;
 const COUNTERS = { a: 'committed_micros', w: 'worst_micros' } as const;
 
 /**
@@ -45,10 +43,7 @@ export function createDynamoBudgetLedger(
   tableName: string,
   clock: Clock,
 ): BudgetLedger {
-  const key = (c: BudgetCounter): ItemKey => ({
-    pk: { S: `BUDGET#${c.scope}#${c.scope_id}` },
-    sk: { S: `P#${c.period}` },
-  });
+  const key = counterKey;
 
   const getItem = async (c: BudgetCounter) =>
     (await client.send(new GetItemCommand({ TableName: tableName, Key: key(c), ConsistentRead: true }))).Item;
@@ -64,14 +59,7 @@ export function createDynamoBudgetLedger(
       cause,
     });
 
-  /** The counter's own attributes, set on every write so the item describes itself. */
-  function described(c: BudgetCounter, values: Record<string, AttributeValue>): string {
-    values[':limit'] = c.limit_micros === null ? { NULL: true } : { N: String(c.limit_micros) };
-    values[':resets'] = c.resets_at === null ? { NULL: true } : { S: c.resets_at };
-    if (c.resets_at === null) return 'limit_micros = :limit, resets_at = :resets';
-    values[':ttl'] = { N: String(Math.floor(Date.parse(c.resets_at) / 1000) + RETAIN_AFTER_RESET_S) };
-    return 'limit_micros = :limit, resets_at = :resets, expires_at = :ttl';
-  }
+  const described = describedCounter;
 
   /**
    * Adds the claim to the counter under the lease, if it stays within the limit (and a fair

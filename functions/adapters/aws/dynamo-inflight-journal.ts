@@ -31,10 +31,18 @@ export function createDynamoInflightJournal(
   tableName: string,
   holder: string,
 ): InflightJournal {
-  /** This environment's entries, to write one again whole when it is finishing. */
+  /** This environment's entries, to write one again whole as it changes. */
   const mine = new Map<string, InflightEntry>();
+  /** Requests with an item written (a request is written once it holds a reservation). */
+  const written = new Set<string>();
+  const writes = new Set<Promise<unknown>>();
+  const tracked = <T>(p: Promise<T>): Promise<T> => {
+    writes.add(p);
+    return p.finally(() => writes.delete(p));
+  };
   const end = async (request_id: string) => {
     mine.delete(request_id);
+    if (!written.delete(request_id)) return;
     await client.send(new DeleteItemCommand({ TableName: tableName, Key: key(request_id) }));
   };
   const put = async (entry: InflightEntry) => {
@@ -53,17 +61,31 @@ export function createDynamoInflightJournal(
     );
   };
   return {
+    // One PutItem per request once it holds a reservation, one as it finishes, one DeleteItem: a Lambda
+    // environment dies between invocations' writes only by a timeout or running out of memory, while
+    // the request is under way. Before its reservation lands, a dead request holds nothing that does
+    // not expire with its lease.
     async begin(started) {
-      const entry: InflightEntry = { ...started, holder };
-      mine.set(entry.request_id, entry);
-      await put(entry);
+      mine.set(started.request_id, { ...started, holder });
+    },
+    async reserved(request_id, reservation) {
+      const entry = mine.get(request_id);
+      if (!entry) return;
+      entry.reservation = reservation;
+      written.add(request_id);
+      await tracked(put(entry));
     },
     async finishing(request_id, final) {
       const entry = mine.get(request_id);
-      if (!entry) return;
+      if (!entry || !written.has(request_id)) return;
       entry.final = final;
-      await put(entry);
+      await tracked(put(entry));
     },
+    async slice() {},
+    async flushed() {
+      await Promise.allSettled([...writes]);
+    },
+    orphanSlices: async () => [],
     end,
     async orphans(now) {
       const found: InflightEntry[] = [];

@@ -71,6 +71,7 @@ function leasesOf(item: Item) {
       attribute,
       held: value.M?.a !== undefined,
       expiresMs: Number(value.M?.x?.N ?? 0),
+      batch: value.M?.b?.N !== undefined ? Number(value.M.b.N) : undefined,
       amounts: {
         a: Number(value.M?.a?.N ?? 0),
         ...(value.M?.w?.N !== undefined && { w: Number(value.M.w.N) }),
@@ -89,7 +90,7 @@ export async function releaseLease(
   counters: LeasedCounters,
   attribute: string,
   held: Held,
-  options: { mark?: Date } = {},
+  options: { mark?: Date; batch?: number } = {},
 ): Promise<boolean> {
   const names: Record<string, string> = { '#a': counters.a, '#lease': attribute };
   const values: Record<string, AttributeValue> = { ':a': { N: String(-held.a) } };
@@ -101,7 +102,13 @@ export async function releaseLease(
   }
   let then = 'REMOVE #lease';
   if (options.mark) {
-    values[':marker'] = { M: { r: { BOOL: true }, x: { N: String(options.mark.getTime()) } } };
+    const marker: Record<string, AttributeValue> = {
+      r: { BOOL: true },
+      x: { N: String(options.mark.getTime()) },
+    };
+    // A slice's last applied batch survives its reclaim: a late flush of an older batch must not land twice.
+    if (options.batch !== undefined) marker.b = { N: String(options.batch) };
+    values[':marker'] = { M: marker };
     then = 'SET #lease = :marker';
   }
   try {
@@ -142,6 +149,7 @@ export async function reclaimExpired(
       .map((l) =>
         releaseLease(client, tableName, key, counters, l.attribute, l.amounts, {
           mark: options.mark ? new Date(l.expiresMs) : undefined,
+          batch: l.batch,
         }),
       ),
   );

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { InflightEntry, InflightJournal, Logger } from '../../core/ports.ts';
+import type { BudgetCounter, InflightEntry, InflightJournal, Logger, Reservation } from '../../core/ports.ts';
 
 const HEARTBEAT_MS = 5_000;
 const STALE_AFTER_MS = 30_000;
@@ -19,8 +19,15 @@ const REWRITE_AFTER_ENDS = 5_000;
 
 type Line =
   | ({ op: 'begin' } & InflightEntry)
+  | { op: 'reserved'; request_id: string; reservation: Reservation }
   | ({ op: 'final'; request_id: string } & Pick<InflightEntry, 'final'>)
-  | { op: 'end'; request_id: string };
+  | { op: 'end'; request_id: string }
+  | { op: 'slice'; counter: BudgetCounter };
+
+/** This process's id as a holder of in-flight entries and budget slices: `h-<pid>-<nonce>`. */
+export function localHolderId(): string {
+  return `h-${process.pid}-${randomUUID().slice(0, 8)}`;
+}
 
 export function createFileInflightJournal(options: {
   dataDir: string;
@@ -29,9 +36,11 @@ export function createFileInflightJournal(options: {
   holder?: string;
 }): InflightJournal & { holder: string; file: string } {
   const dir = join(options.dataDir, 'inflight');
-  const holder = options.holder ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const holder = options.holder ?? localHolderId();
   const file = join(dir, `${holder}.jsonl`);
   const open = new Map<string, InflightEntry>();
+  /** Counters this holder took slices of (kept through rewrites). */
+  const sliced: BudgetCounter[] = [];
   /** The batch lines join until it is written; each batch waits for the one before. */
   let batch: { lines: string[]; done: Promise<void> } | undefined;
   let tail: Promise<void> = mkdir(dir, { recursive: true }).then(() => undefined);
@@ -65,9 +74,27 @@ export function createFileInflightJournal(options: {
   async function rewrite(): Promise<void> {
     ends = 0;
     const temp = `${file}.tmp`;
-    const lines = [...open.values()].map((e) => `${JSON.stringify({ op: 'begin', ...e })}\n`);
+    const lines = [
+      ...sliced.map((counter) => `${JSON.stringify({ op: 'slice', counter })}\n`),
+      ...[...open.values()].map((e) => `${JSON.stringify({ op: 'begin', ...e })}\n`),
+    ];
     await writeFile(temp, lines.join(''));
     await rename(temp, file);
+  }
+
+  /** What the files of dead holders say. */
+  async function deadFiles(now: Date) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const found = [];
+    for (const name of names.filter((n) => n.endsWith('.jsonl') && n !== `${holder}.jsonl`)) {
+      const path = join(dir, name);
+      if (!(await isOrphan(path, name, now))) continue;
+      found.push({
+        holder: name.slice(0, -'.jsonl'.length),
+        ...readLines(await readFile(path, 'utf8'), options.log, name),
+      });
+    }
+    return found;
   }
 
   return {
@@ -78,6 +105,17 @@ export function createFileInflightJournal(options: {
       open.set(entry.request_id, entry);
       await write({ op: 'begin', ...entry });
     },
+    async reserved(request_id, reservation) {
+      const entry = open.get(request_id);
+      if (!entry) return;
+      entry.reservation = reservation;
+      await write({ op: 'reserved', request_id, reservation });
+    },
+    async slice(counter) {
+      sliced.push(counter);
+      await write({ op: 'slice', counter });
+    },
+    flushed: () => tail,
     async finishing(request_id, final) {
       const entry = open.get(request_id);
       if (!entry) return;
@@ -90,14 +128,10 @@ export function createFileInflightJournal(options: {
       await write({ op: 'end', request_id });
     },
     async orphans(now) {
-      const names = await readdir(dir).catch(() => [] as string[]);
-      const found: InflightEntry[] = [];
-      for (const name of names.filter((n) => n.endsWith('.jsonl') && n !== `${holder}.jsonl`)) {
-        const path = join(dir, name);
-        if (!(await isOrphan(path, name, now))) continue;
-        found.push(...openEntries(await readFile(path, 'utf8'), options.log, name));
-      }
-      return found;
+      return (await deadFiles(now)).flatMap((f) => f.entries);
+    },
+    async orphanSlices(now) {
+      return (await deadFiles(now)).map((f) => ({ holder: f.holder, counters: f.counters }));
     },
     async forget(entries) {
       // Recovery finishes whole files: every entry of a dead holder's file is done once it returns.
@@ -114,7 +148,7 @@ export function createFileInflightJournal(options: {
 }
 
 async function isOrphan(path: string, name: string, now: Date): Promise<boolean> {
-  const pid = Number(name.split('-')[0]);
+  const pid = Number(name.split('-')[1]);
   const running = Number.isInteger(pid) && pid > 0 && pidRuns(pid);
   if (!running) return true;
   const { mtimeMs } = await stat(path);
@@ -130,9 +164,17 @@ function pidRuns(pid: number): boolean {
   }
 }
 
-/** Entries that began and never ended. A torn last line (the process died mid-write) is skipped. */
-function openEntries(text: string, log: Logger, name: string): InflightEntry[] {
+/**
+ * Entries that began and never ended, and the counters the holder took slices of. A torn last line
+ * (the process died mid-write) is skipped.
+ */
+function readLines(
+  text: string,
+  log: Logger,
+  name: string,
+): { entries: InflightEntry[]; counters: BudgetCounter[] } {
   const open = new Map<string, InflightEntry>();
+  const counters: BudgetCounter[] = [];
   for (const raw of text.split('\n')) {
     if (raw.trim() === '') continue;
     let line: Line;
@@ -145,10 +187,14 @@ function openEntries(text: string, log: Logger, name: string): InflightEntry[] {
     if (line.op === 'begin') {
       const { op: _, ...entry } = line;
       open.set(entry.request_id, entry);
+    } else if (line.op === 'reserved') {
+      const entry = open.get(line.request_id);
+      if (entry) entry.reservation = line.reservation;
     } else if (line.op === 'final') {
       const entry = open.get(line.request_id);
       if (entry) entry.final = line.final;
-    } else open.delete(line.request_id);
+    } else if (line.op === 'slice') counters.push(line.counter);
+    else open.delete(line.request_id);
   }
-  return [...open.values()];
+  return { entries: [...open.values()], counters };
 }

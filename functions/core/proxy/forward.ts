@@ -41,6 +41,7 @@ export async function forward(
     const counters = countersFor(deps, call, who, model, input.parsed);
     journalStart(deps, call, model, input, { lease_id: attemptLeaseId(call, i), counters });
     const outputCap = await reserveFor(deps, call, counters, model, input.parsed, i);
+    journalReserved(deps, call);
     const fallback = i < models.length - 1;
     const answer = await attempt(deps, finisher, call, input, { model, outputCap, deadline, fallback });
     if (answer !== RETRY) return answer;
@@ -50,6 +51,18 @@ export async function forward(
 }
 
 const RETRY = Symbol('retry');
+
+/** Notes in the in-flight entry where the request now holds its reservation. */
+function journalReserved(deps: ProxyDeps, call: CallState): void {
+  const reservation = call.reservation;
+  if (!reservation) return;
+  const before = call.journaled ?? Promise.resolve();
+  call.journaled = before.then(() =>
+    deps.journal.reserved(call.request_id, reservation).catch((err: unknown) => {
+      deps.log.error('inflight.reserved_failed', { request_id: call.request_id, error: String(err) });
+    }),
+  );
+}
 
 /** How long past its deadline a request's in-flight entry waits before recovery may call it lost. */
 const INFLIGHT_GRACE_MS = 60_000;
