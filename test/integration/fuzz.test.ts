@@ -246,7 +246,7 @@ async function documents() {
 async function check<T>(property: fc.IAsyncProperty<T>, numRuns: number, show: (value: T) => string) {
   const details = await fc.check(property, { seed: SEED, numRuns, endOnFailure: true });
   if (!details.failed) return;
-  const example = details.counterexample ? show(details.counterexample[0]) : '(none)';
+  const example = details.counterexample ? show(details.counterexample) : '(none)';
   const cause =
     details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
   throw new Error(
@@ -318,7 +318,7 @@ describe('fuzzing the proxy routes', () => {
         },
       ),
       PROXY_BATCHES,
-      (batch) => batch.map((r) => describeRequest(r)).join('\n'),
+      ([batch]) => batch.map((r) => describeRequest(r)).join('\n'),
     );
   }, 300_000);
 });
@@ -346,7 +346,7 @@ describe('fuzzing the admin routes', () => {
         await assertServing();
       }),
       ADMIN_REQUESTS,
-      (request) => describeRequest(request),
+      ([request]) => describeRequest(request),
     );
     // After all of it, a plain request is still served.
     const plain = await send({

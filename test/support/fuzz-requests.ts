@@ -14,7 +14,7 @@ export interface FuzzRequest {
   /** Path and query string, as given to `fetch` (which resolves dot segments and escapes spaces). */
   path: string;
   headers: Record<string, string>;
-  body: string | Uint8Array | undefined;
+  body: string | Uint8Array<ArrayBuffer> | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -238,7 +238,7 @@ export function nearValidBody(family: Family): fc.Arbitrary<string> {
 }
 
 /** Bytes that are not a JSON object: broken JSON, other formats, binary. */
-const notJsonObject: fc.Arbitrary<string | Uint8Array> = fc.oneof(
+const notJsonObject: fc.Arbitrary<string | Uint8Array<ArrayBuffer>> = fc.oneof(
   fc.constantFrom(
     '',
     ' ',
@@ -263,7 +263,7 @@ const notJsonObject: fc.Arbitrary<string | Uint8Array> = fc.oneof(
   fc.integer({ min: 120, max: 140 }).map((d) => serialize({ model: 'claude-sonnet-4-5', deep: nested(d) })),
 );
 
-export function proxyBody(family: Family | undefined): fc.Arbitrary<string | Uint8Array> {
+export function proxyBody(family: Family | undefined): fc.Arbitrary<string | Uint8Array<ArrayBuffer>> {
   const near = family ? [{ weight: 6, arbitrary: nearValidBody(family) }] : [];
   return fc.oneof(
     ...near,
