@@ -103,18 +103,48 @@ export type Family = 'anthropic' | 'count_tokens' | 'chat' | 'responses' | 'embe
 
 const message = { role: 'user', content: 'hello' };
 
-const validBody: Record<Family, fc.Arbitrary<Json>> = {
-  anthropic: fc.record({
-    model: fc.constantFrom('claude-sonnet-4-5', 'claude-haiku-4-5'),
-    max_tokens: fc.constantFrom(1, 100, 1000, 64_000),
-    stream: fc.boolean(),
-    messages: fc.constant([message]),
-    metadata: fc.constantFrom(
-      { user_id: '{"session_id":"5f0b0a6e-3c5e-4d1a-9e3b-2d7c1f0a9b8c"}' },
-      { user_id: 'user_abc_account__session_5f0b0a6e-3c5e-4d1a-9e3b-2d7c1f0a9b8c' },
-      { tags: ['fuzz'] },
+const webSearchTool = fc.record(
+  {
+    type: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom('web_search_20250305', 'web_search_20260209') },
+      { weight: 1, arbitrary: fc.constantFrom('web_search', 'function', 'bash_20250124') },
     ),
-  }),
+    name: fc.oneof(fc.constant('web_search'), weirdText),
+    max_uses: fc.oneof(
+      { weight: 2, arbitrary: fc.constantFrom(1, 5, 1_000, 2 ** 31, 2 ** 53, 1e15, 1e300, `${RAW}1e999`) },
+      { weight: 1, arbitrary: weirdNumber },
+      { weight: 1, arbitrary: wrongType },
+    ),
+  },
+  { requiredKeys: ['type'] },
+);
+
+const tools: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constant([]),
+  { weight: 3, arbitrary: fc.array(webSearchTool, { minLength: 1, maxLength: 5 }) },
+  fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 4 }),
+  fc
+    .tuple(fc.integer({ min: 20, max: 300 }), weirdNumber)
+    .map(([n, uses]) => Array.from({ length: n }, () => ({ type: 'web_search_20250305', max_uses: uses }))),
+  wrongType,
+);
+
+const validBody: Record<Family, fc.Arbitrary<Json>> = {
+  anthropic: fc.record(
+    {
+      model: fc.constantFrom('claude-sonnet-4-5', 'claude-haiku-4-5'),
+      max_tokens: fc.constantFrom(1, 100, 1000, 64_000),
+      stream: fc.boolean(),
+      messages: fc.constant([message]),
+      metadata: fc.constantFrom(
+        { user_id: '{"session_id":"5f0b0a6e-3c5e-4d1a-9e3b-2d7c1f0a9b8c"}' },
+        { user_id: 'user_abc_account__session_5f0b0a6e-3c5e-4d1a-9e3b-2d7c1f0a9b8c' },
+        { tags: ['fuzz'] },
+      ),
+      tools: fc.array(webSearchTool, { minLength: 1, maxLength: 3 }),
+    },
+    { requiredKeys: ['model', 'max_tokens', 'stream', 'messages'] },
+  ),
   count_tokens: fc.record({
     model: fc.constantFrom('claude-sonnet-4-5', 'claude-haiku-4-5'),
     messages: fc.constant([message]),
@@ -137,31 +167,6 @@ const validBody: Record<Family, fc.Arbitrary<Json>> = {
     input: fc.constantFrom('hello', ['a', 'b']),
   }),
 };
-
-const webSearchTool = fc.record(
-  {
-    type: fc.constantFrom(
-      'web_search_20250305',
-      'web_search_20260209',
-      'web_search',
-      'function',
-      'bash_20250124',
-    ),
-    name: fc.oneof(fc.constant('web_search'), weirdText),
-    max_uses: fc.oneof(weirdNumber, wrongType),
-  },
-  { requiredKeys: ['type'] },
-);
-
-const tools: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constant([]),
-  fc.array(webSearchTool, { maxLength: 5 }),
-  fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 4 }),
-  fc
-    .tuple(fc.integer({ min: 20, max: 300 }), weirdNumber)
-    .map(([n, uses]) => Array.from({ length: n }, () => ({ type: 'web_search_20250305', max_uses: uses }))),
-  wrongType,
-);
 
 /** The fields whose type or size the gateway reads, with values it should refuse or pass on. */
 const fieldValues: Record<string, fc.Arbitrary<unknown>> = {
@@ -204,12 +209,17 @@ const fieldNames = Object.keys(fieldValues);
 
 type Mutation = { op: 'set'; field: string; value: unknown } | { op: 'delete'; field: string };
 
+/** The fields that size a request's worst case come up three times as often as the rest. */
+const SIZING = ['max_tokens', 'max_completion_tokens', 'max_output_tokens', 'n', 'stream', 'tools'];
+const fieldName = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...SIZING) },
+  { weight: 1, arbitrary: fc.constantFrom(...fieldNames) },
+);
+
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc
-    .constantFrom(...fieldNames)
-    .chain((field) =>
-      (fieldValues[field] as fc.Arbitrary<unknown>).map((value) => ({ op: 'set' as const, field, value })),
-    ),
+  fieldName.chain((field) =>
+    (fieldValues[field] as fc.Arbitrary<unknown>).map((value) => ({ op: 'set' as const, field, value })),
+  ),
   fc.constantFrom(...fieldNames).map((field) => ({ op: 'delete' as const, field })),
   fc.tuple(weirdText, wrongType).map(([field, value]) => ({ op: 'set' as const, field, value })),
 );
@@ -285,11 +295,12 @@ const headerChar = fc
 
 export const headerText = fc.string({ unit: headerChar, maxLength: 64 });
 
-/** How a client presents its key: mostly right, sometimes missing, empty or garbled. */
-export function authHeaders(key: string, master: string): fc.Arbitrary<Record<string, string>> {
+/** How a client presents one of `keys`: mostly right, sometimes missing, empty or garbled. */
+export function authHeaders(keys: string[], master: string): fc.Arbitrary<Record<string, string>> {
+  const [key = ''] = keys;
   return fc.oneof(
-    { weight: 6, arbitrary: fc.constant({ 'x-api-key': key }) },
-    { weight: 3, arbitrary: fc.constant({ authorization: `Bearer ${key}` }) },
+    { weight: 10, arbitrary: fc.constantFrom(...keys).map((k) => ({ 'x-api-key': k })) },
+    { weight: 5, arbitrary: fc.constantFrom(...keys).map((k) => ({ authorization: `Bearer ${k}` })) },
     {
       weight: 2,
       arbitrary: fc.constantFrom<Record<string, string>>(
@@ -397,7 +408,7 @@ export const query: fc.Arbitrary<string> = fc.oneof(
 /** A route path as clients get it wrong: trailing and doubled slashes, escapes, case, dot segments. */
 export function pathVariant(path: string): fc.Arbitrary<string> {
   return fc.oneof(
-    { weight: 8, arbitrary: fc.constant(path) },
+    { weight: 12, arbitrary: fc.constant(path) },
     {
       weight: 3,
       arbitrary: fc.constantFrom(
@@ -427,25 +438,28 @@ export const method: fc.Arbitrary<Method> = fc.oneof(
 // ---------- whole requests ----------
 
 /** Proxy paths: the five proxied routes, the model list, and paths next to them that are no route. */
-const PROXY_PATHS: Array<[string, Family | undefined]> = [
-  ['/v1/messages', 'anthropic'],
-  ['/v1/messages/count_tokens', 'count_tokens'],
-  ['/v1/chat/completions', 'chat'],
-  ['/v1/responses', 'responses'],
-  ['/v1/embeddings', 'embeddings'],
-  ['/v1/models', undefined],
-  ['/v1/complete', 'anthropic'],
-  ['/v1/messages/batches', 'anthropic'],
-];
+const PROXY_PATHS: Array<{ weight: number; arbitrary: fc.Arbitrary<[string, Family | undefined]> }> = [
+  ['/v1/messages', 'anthropic', 4],
+  ['/v1/messages/count_tokens', 'count_tokens', 2],
+  ['/v1/chat/completions', 'chat', 4],
+  ['/v1/responses', 'responses', 4],
+  ['/v1/embeddings', 'embeddings', 2],
+  ['/v1/models', undefined, 1],
+  ['/v1/complete', 'anthropic', 1],
+  ['/v1/messages/batches', 'anthropic', 1],
+].map(([path, family, weight]) => ({
+  weight: weight as number,
+  arbitrary: fc.constant<[string, Family | undefined]>([path as string, family as Family | undefined]),
+}));
 
-export function proxyRequest(key: string, master: string): fc.Arbitrary<FuzzRequest> {
+export function proxyRequest(keys: string[], master: string): fc.Arbitrary<FuzzRequest> {
   return fc
-    .tuple(fc.constantFrom(...PROXY_PATHS), fc.constantFrom('', '', '/anthropic', '/openai'))
+    .tuple(fc.oneof(...PROXY_PATHS), fc.constantFrom('', '', '/anthropic', '/openai'))
     .chain(([[path, family], prefix]) =>
       fc.record({
         method: path === '/v1/models' ? fc.constantFrom<Method>('GET', 'GET', 'POST') : method,
         path: fc.tuple(pathVariant(`${prefix}${path}`), query).map(([p, q]) => `${p}${q}`),
-        headers: fc.tuple(authHeaders(key, master), otherHeaders).map(([a, o]) => ({ ...o, ...a })),
+        headers: fc.tuple(authHeaders(keys, master), otherHeaders).map(([a, o]) => ({ ...o, ...a })),
         body: proxyBody(family),
       }),
     )
