@@ -33,8 +33,8 @@ const SEED =
     : Number.parseInt(process.env.FUZZ_SEED ?? '20260515', 10);
 const RUNS = process.env.FUZZ_RUNS ? Number.parseInt(process.env.FUZZ_RUNS, 10) : undefined;
 /** Defaults that keep this file well under a minute on two cores. */
-const PROXY_BATCHES = RUNS ?? 60;
-const ADMIN_REQUESTS = RUNS ?? 150;
+const PROXY_BATCHES = RUNS ?? 100;
+const ADMIN_REQUESTS = RUNS ?? 200;
 
 let upstream: MockUpstream;
 let gateway: TestGateway;
@@ -96,7 +96,8 @@ beforeAll(async () => {
   await admin('POST', '/team/new', { team_id: 'adm-team', max_budget: 5 });
   await admin('POST', '/user/new', { user_id: 'adm-user', max_budget: 5, auto_create_key: false });
   const admKey = (await gateway.createKey({ key_alias: 'adm-key', user_id: 'adm-user', max_budget: 1 })).key;
-  adminIds = { key: admKey, team: 'adm-team', user: 'adm-user' };
+  const spare = (await gateway.createKey({ key_alias: 'adm-spare', user_id: 'adm-user' })).key;
+  adminIds = { key: admKey, spare, team: 'adm-team', user: 'adm-user' };
 });
 
 afterAll(async () => {

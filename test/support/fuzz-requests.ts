@@ -469,9 +469,22 @@ export function proxyRequest(keys: string[], master: string): fc.Arbitrary<FuzzR
 /** A valid-looking body for each admin route that takes one; `ids` are the fixtures it may name. */
 export interface AdminIds {
   key: string;
+  /** A key the routes that replace or remove one (regenerate, delete) act on. */
+  spare: string;
   team: string;
   user: string;
 }
+
+/** Limits every owner accepts, with values it should accept. */
+const validLimits: Record<string, fc.Arbitrary<unknown>> = {
+  max_budget: fc.constantFrom(0, 5, 1e9),
+  soft_budget: fc.constantFrom(1, 2.5),
+  budget_duration: fc.constantFrom('daily', '30d', '1mo'),
+  budget_mode: fc.constantFrom('strict', 'fair'),
+  rpm_limit: fc.constantFrom(1, 1_000),
+  tpm_limit: fc.constantFrom(1, 1_000_000),
+  max_parallel_requests: fc.constantFrom(1, 8),
+};
 
 const adminRoutes = (ids: AdminIds): Array<[Method, string, fc.Arbitrary<Json> | undefined]> => {
   const budget = {
@@ -496,36 +509,63 @@ const adminRoutes = (ids: AdminIds): Array<[Method, string, fc.Arbitrary<Json> |
       wrongType,
     ),
   };
-  const partial = (fields: Record<string, fc.Arbitrary<unknown>>, required: string[]) =>
-    fc.record({ ...budget, ...fields }, { requiredKeys: required as never[] }) as fc.Arbitrary<Json>;
+  /**
+   * A valid body (`base`, and some valid limits) with up to three fields set to odd values from `odd`
+   * (its own and the limits') or to a field the route does not know.
+   */
+  const partial = (
+    odd: Record<string, fc.Arbitrary<unknown>>,
+    base: Record<string, fc.Arbitrary<unknown>> = {},
+  ) => {
+    const fields: Record<string, fc.Arbitrary<unknown>> = { ...budget, ...odd };
+    const change = fc.oneof(
+      fc
+        .constantFrom(...Object.keys(fields))
+        .chain((f) => (fields[f] as fc.Arbitrary<unknown>).map((v) => [f, v] as const)),
+      fc.tuple(weirdText, wrongType),
+    );
+    return fc
+      .tuple(
+        fc.record({ ...validLimits, ...base }, { requiredKeys: Object.keys(base) as never[] }),
+        fc.array(change, { maxLength: 3 }),
+      )
+      .map(([body, changes]) =>
+        mutate(
+          body,
+          changes.map(([field, value]) => ({ op: 'set', field, value })),
+        ),
+      );
+  };
+  const fresh = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/);
   const ref = (value: string) => fc.oneof({ weight: 3, arbitrary: fc.constant(value) }, weirdText, wrongType);
   const key = ref(ids.key);
+  const spare = ref(ids.spare);
   const team = ref(ids.team);
   const user = ref(ids.user);
   return [
     [
       'POST',
       '/key/generate',
-      partial({ key_alias: weirdText, team_id: team, user_id: user, duration: weirdText }, []),
+      partial({ key_alias: weirdText, team_id: team, user_id: user, duration: weirdText }),
     ],
-    ['POST', '/key/update', partial({ key }, ['key'])],
+    ['POST', '/key/update', partial({ key }, { key: fc.constant(ids.key) })],
     ['POST', '/key/block', fc.record({ key })],
     ['POST', '/key/unblock', fc.record({ key })],
-    ['POST', '/key/regenerate', partial({ key }, [])],
-    ['POST', `/key/${encodeURIComponent(ids.key)}/regenerate`, partial({}, [])],
+    ['POST', '/key/regenerate', partial({ key: spare }, { key: fc.constant(ids.spare) })],
+    ['POST', `/key/${encodeURIComponent(ids.spare)}/regenerate`, partial({})],
     ['POST', '/key/%ZZ/regenerate', fc.constant({})],
     [
       'POST',
       '/key/delete',
       fc.record(
-        { keys: fc.oneof(fc.tuple(key), wrongType), key_aliases: fc.oneof(fc.array(weirdText), wrongType) },
+        { keys: fc.oneof(fc.tuple(spare), wrongType), key_aliases: fc.oneof(fc.array(weirdText), wrongType) },
         { requiredKeys: [] },
       ),
     ],
     ['GET', '/key/info', undefined],
     ['GET', '/key/list', undefined],
-    ['POST', '/team/new', partial({ team_id: team, team_alias: weirdText }, [])],
-    ['POST', '/team/update', partial({ team_id: team }, ['team_id'])],
+    ['POST', '/team/new', partial({ team_id: team, team_alias: weirdText }, { team_id: fresh })],
+    ['POST', '/team/update', partial({ team_id: team }, { team_id: fc.constant(ids.team) })],
     [
       'POST',
       '/team/member_add',
@@ -551,10 +591,10 @@ const adminRoutes = (ids: AdminIds): Array<[Method, string, fc.Arbitrary<Json> |
           teams: fc.oneof(fc.tuple(team), wrongType),
           auto_create_key: wrongType,
         },
-        [],
+        { user_id: fresh, auto_create_key: fc.constant(false) },
       ),
     ],
-    ['POST', '/user/update', partial({ user_id: user }, ['user_id'])],
+    ['POST', '/user/update', partial({ user_id: user }, { user_id: fc.constant(ids.user) })],
     ['POST', '/user/delete', fc.record({ user_ids: fc.oneof(fc.tuple(user), wrongType) })],
     ['GET', '/user/info', undefined],
     ['GET', '/user/list', undefined],
