@@ -6,7 +6,9 @@
  * and every request that reached a proxied route leaves exactly one usage record.
  *
  * Seeded and reproducible: the seed is printed; `FUZZ_SEED=<n>` (or `random`) and `FUZZ_RUNS=<n>`
- * override the defaults. A failure prints fast-check's counterexample, seed and path.
+ * (runs of each property) override the defaults. The server's state carries from run to run, so a
+ * failure is replayed with its seed from the start, and not shrunk: it prints the failing request,
+ * the assertion and the gateway's logged errors. Generators: test/support/fuzz/.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,14 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
 import { type LogFields, type Logger, systemClock } from '../../functions/core/ports.ts';
 import type { UsageRecord } from '../../functions/core/usage/record.ts';
-import {
-  type AdminIds,
-  adminRequest,
-  authHeaders,
-  type FuzzRequest,
-  headerText,
-  proxyRequest,
-} from '../support/fuzz-requests.ts';
+import { type AdminIds, adminRequest } from '../support/fuzz/admin-requests.ts';
+import { proxyRequest } from '../support/fuzz/proxy-requests.ts';
+import { authHeaders, type FuzzRequest, headerText } from '../support/fuzz/values.ts';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
 
@@ -261,8 +258,8 @@ async function documents() {
 }
 
 /**
- * Runs a property and, on failure, throws a short report: the seed and path to replay it, the failing
- * request (headers and bodies cut short) and the assertion that failed.
+ * Runs a property and, on failure, throws a short report: the seed to replay it with, the failing
+ * request (long headers and bodies cut short) and the assertion that failed.
  */
 async function check<T>(property: fc.IAsyncProperty<T>, numRuns: number, show: (value: T) => string) {
   const details = await fc.check(property, { seed: SEED, numRuns, endOnFailure: true });
@@ -271,7 +268,7 @@ async function check<T>(property: fc.IAsyncProperty<T>, numRuns: number, show: (
   const cause =
     details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
   throw new Error(
-    `Property failed after ${details.numRuns} runs; replay with FUZZ_SEED=${details.seed} (path ${details.counterexamplePath}).\n` +
+    `Property failed after ${details.numRuns} runs; replay with FUZZ_SEED=${details.seed}.\n` +
       `Counterexample:\n${example}\n${cause}\nErrors logged: ${JSON.stringify(errorsLogged).slice(0, 2000)}`,
   );
 }
