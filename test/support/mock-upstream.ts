@@ -225,6 +225,11 @@ const routes: Record<string, Route> = {
 // ---------- Anthropic Messages ----------
 
 async function anthropicMessages({ body, script, res }: Exchange): Promise<void> {
+  // The API checks each tool is an object (`tools.0: Input should be a valid dictionary`).
+  const tools = body.tools;
+  if (tools !== undefined && (!Array.isArray(tools) || tools.some((t) => !isObject(t)))) {
+    return sendError(res, 'anthropic', 400, 'tools: Input should be a list of objects.');
+  }
   const searches = webSearchesOf(body, script);
   const content: AnthropicBlock[] = [...webSearchBlocks(searches), ...contentOf(script)];
   const stopReason = content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn';
@@ -570,6 +575,10 @@ function embeddings({ body, script, res }: Exchange): void {
 }
 
 // ---------- plumbing ----------
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 class SseWriter {
   private count = 0;

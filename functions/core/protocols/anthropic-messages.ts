@@ -41,6 +41,13 @@ const ERROR_TYPES: Record<ErrorKind, string> = {
  */
 export const DEFAULT_WEB_SEARCH_USES = 10;
 
+/**
+ * The most searches one web search tool may allow. The API sets no maximum, but the gateway holds
+ * every allowed search at the per-search fee in integer micro-dollars: a larger `max_uses` ($10 at
+ * list price here) is refused, as an `n` it cannot count is, rather than held beyond exact arithmetic.
+ */
+export const MAX_WEB_SEARCH_USES = 1_000;
+
 /** Web search tool versions (`web_search_20250305`, `web_search_20260209`): billed per search. */
 const WEB_SEARCH_TOOL = /^web_search_\d{8}$/;
 
@@ -58,10 +65,18 @@ function webSearchesAllowed(body: Record<string, unknown>): number {
     const { max_uses } = tool;
     if (max_uses === undefined || max_uses === null) {
       total += DEFAULT_WEB_SEARCH_USES;
-    } else if (typeof max_uses === 'number' && Number.isInteger(max_uses) && max_uses >= 1) {
+    } else if (
+      typeof max_uses === 'number' &&
+      Number.isInteger(max_uses) &&
+      max_uses >= 1 &&
+      max_uses <= MAX_WEB_SEARCH_USES
+    ) {
       total += max_uses;
     } else {
-      throw new GatewayError('invalid_request', 'tools: web search max_uses must be a positive integer');
+      throw new GatewayError(
+        'invalid_request',
+        `tools: web search max_uses must be an integer from 1 to ${MAX_WEB_SEARCH_USES}`,
+      );
     }
   }
   return total;

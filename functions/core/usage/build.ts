@@ -36,6 +36,10 @@ export interface RequestFacts {
 }
 
 export function toUsageRecord(f: RequestFacts): UsageRecord {
+  return wellFormed(recordOf(f));
+}
+
+function recordOf(f: RequestFacts): UsageRecord {
   const ts = f.started.toISOString();
   const latency = Math.max(0, f.ended.getTime() - f.started.getTime());
   const upstream =
@@ -87,4 +91,19 @@ export function toUsageRecord(f: RequestFacts): UsageRecord {
     attempt_log: f.attempts,
     cost_as_requested_micros: f.cost_as_requested_micros ?? null,
   };
+}
+
+/** Half of a surrogate pair, without its other half. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * The record with every string made well-formed UTF-16 (a lone surrogate becomes U+FFFD). A client's
+ * model name, tags or session id may carry one, which `JSON.stringify` writes as a `\ud800` escape that
+ * DuckDB's JSON reader (and so every query over the day's lake file) refuses.
+ */
+function wellFormed(record: UsageRecord): UsageRecord {
+  const fix = (v: unknown) => (typeof v === 'string' ? v.replace(LONE_SURROGATE, '\ufffd') : v);
+  return Object.fromEntries(
+    Object.entries(record).map(([k, v]) => [k, Array.isArray(v) ? v.map(fix) : fix(v)]),
+  ) as UsageRecord;
 }

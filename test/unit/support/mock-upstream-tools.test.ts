@@ -29,6 +29,18 @@ const ask = {
 };
 
 describe('mock upstream tool calls, Anthropic Messages', () => {
+  it('answers 400, as the API does, to a tools list holding something that is not an object', async () => {
+    // Found by the fuzz: a `null` tool made the mock throw and answer 500, which the gateway passed on.
+    const response = await fetch(`${mock.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'sk-ant-test', 'content-type': 'application/json' },
+      body: JSON.stringify({ ...ask, tools: [null, { type: 'web_search_20250305' }] }),
+    });
+
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
   it('answers with the scripted blocks and stop_reason tool_use', async () => {
     mock.script.content = toolCall;
 
