@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { type BuildOptions, build } from 'esbuild';
+import { build } from 'esbuild';
+import {
+  lambdaBuildOptions,
+  lazyModuleCommands,
+  PROXY_LAZY_MODULES,
+} from '../../infra/constructs/bundling.ts';
 
 const run = promisify(execFile);
 
@@ -17,24 +22,8 @@ export interface BundleSize {
   gzipBytes: number;
 }
 
-/**
- * The esbuild settings of `infra/constructs/node-function.ts` (minus the source map), copied rather
- * than imported so the bench does not load aws-cdk-lib.
- */
-const lambdaBuild: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  mainFields: ['module', 'main'],
-  minify: true,
-  external: ['@aws-sdk/*', 'dynalite', '@duckdb/*', 'tsx', 'esbuild'],
-  logLevel: 'error',
-  // Bundled CommonJS dependencies call require(); an ESM bundle has none unless it is made.
-  banner: {
-    js: "import { createRequire as __benchCreateRequire } from 'node:module'; const require = __benchCreateRequire(import.meta.url);",
-  },
-};
+/** The proxy's esbuild settings, from the module the CDK construct takes them from (no aws-cdk-lib load). */
+const lambdaBuild = lambdaBuildOptions(PROXY_LAZY_MODULES);
 
 /** `cdk.out/asset.*\/index.mjs`, named after the function that uses each asset when the template says. */
 export async function cdkBundleSizes(root: string): Promise<BundleSize[]> {
@@ -46,9 +35,18 @@ export async function cdkBundleSizes(root: string): Promise<BundleSize[]> {
     const file = join(out, entry, 'index.mjs');
     if (!entry.startsWith('asset.') || !existsSync(file)) continue;
     const hash = entry.slice('asset.'.length);
-    sizes.push(await sizeOf(`cdk.out ${names.get(hash) ?? hash.slice(0, 12)}`, file));
+    const name = `cdk.out ${names.get(hash) ?? hash.slice(0, 12)}`;
+    sizes.push(await sizeOf(name, file));
+    const lazy = join(out, entry, 'node_modules');
+    if (existsSync(lazy)) sizes.push(...(await lazySizes(`${name} (lazy)`, lazy)));
   }
   return sizes;
+}
+
+/** The `.mjs` files of an asset's `node_modules`: modules shipped beside the bundle, read on first import. */
+async function lazySizes(prefix: string, dir: string): Promise<BundleSize[]> {
+  const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.mjs')).sort();
+  return Promise.all(files.map((f) => sizeOf(`${prefix} node_modules/${f}`, join(dir, f))));
 }
 
 async function assetNames(out: string): Promise<Map<string, string>> {
@@ -114,11 +112,18 @@ export async function measureBundles(root: string, runs: number): Promise<Bundle
       },
       outfile: coreFile,
     });
+    for (const command of lazyModuleCommands(root, dir, PROXY_LAZY_MODULES)) {
+      await run('bash', ['-c', command], { cwd: root });
+    }
     const sizes = [
       ...(await cdkBundleSizes(root)),
       await sizeOf('fresh functions/handlers/proxy.ts', handlerFile),
       await sizeOf('fresh pipeline + create-proxy-handler', coreFile),
+      ...(await lazySizes('fresh proxy (lazy)', join(dir, 'node_modules'))),
     ];
+    const lazyFiles = (await readdir(join(dir, 'node_modules'), { recursive: true }))
+      .filter((f) => f.endsWith('.mjs'))
+      .map((f) => join(dir, 'node_modules', f));
     const sources = [
       join(root, 'functions/core/proxy/pipeline.ts'),
       join(root, 'functions/handlers/create-proxy-handler.ts'),
@@ -126,6 +131,7 @@ export async function measureBundles(root: string, runs: number): Promise<Bundle
     const cold = [
       await coldImport('bundled pipeline + handler factory (node)', [coreFile], [], runs),
       await coldImport('source pipeline + handler factory (tsx)', sources, ['--import', 'tsx'], runs),
+      await coldImport('bundled lazy modules, on the first usage estimate (node)', lazyFiles, [], runs),
     ];
     return { sizes, cold };
   } finally {
