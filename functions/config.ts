@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { isValidDuration, isValidTimeZone } from './core/governance/periods.ts';
 import type { GovernancePolicy } from './core/governance/scopes.ts';
+import * as z from './core/zod-mini.ts';
 
 /**
  * The one place that reads the environment. Everything else receives a typed Config.
@@ -89,59 +89,65 @@ export interface Config {
   weeklyDigest: boolean;
 }
 
-const optional = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
-const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+const optional = z.pipe(
+  z.optional(z.string()),
+  z.transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
+);
+const int = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.nonnegative()), fallback);
+const text = (fallback: string) => z._default(z.string(), fallback);
+const flag = (fallback: 'true' | 'false') => z._default(z.enum(['true', 'false']), fallback);
 
 const EnvSchema = z.object({
-  TOLLGATE_TABLE: z.string().default('tollgate'),
+  TOLLGATE_TABLE: text('tollgate'),
   TOLLGATE_DYNAMODB_ENDPOINT: optional,
-  AWS_REGION: z.string().default('us-east-1'),
+  AWS_REGION: text('us-east-1'),
   TOLLGATE_MASTER_KEY: optional,
   TOLLGATE_MASTER_KEY_SECRET_ARN: optional,
   TOLLGATE_PROVIDER_KEYS_SECRET_ARN: optional,
   TOLLGATE_FIREHOSE_STREAM: optional,
-  TOLLGATE_ATHENA_WORKGROUP: z.string().default('tollgate'),
-  TOLLGATE_ATHENA_DATABASE: z.string().default('tollgate'),
-  TOLLGATE_USAGE_TABLE: z.string().default('usage'),
+  TOLLGATE_ATHENA_WORKGROUP: text('tollgate'),
+  TOLLGATE_ATHENA_DATABASE: text('tollgate'),
+  TOLLGATE_USAGE_TABLE: text('usage'),
   TOLLGATE_SNS_TOPIC_ARN: optional,
   TOLLGATE_ROLLUP_BUCKET: optional,
-  TOLLGATE_ROLLUP_KEY: z.string().default('rollups/latest.json'),
+  TOLLGATE_ROLLUP_KEY: text('rollups/latest.json'),
   TOLLGATE_SPILL_BUCKET: optional,
   TOLLGATE_SLACK_WEBHOOK_URL: optional,
   TOLLGATE_SLACK_WEBHOOK_SECRET_ARN: optional,
   TOLLGATE_DASHBOARD_URL: optional,
-  TOLLGATE_DATA_DIR: z.string().default('.tollgate'),
-  TOLLGATE_HOST: z.string().default('127.0.0.1'),
+  TOLLGATE_DATA_DIR: text('.tollgate'),
+  TOLLGATE_HOST: text('127.0.0.1'),
   TOLLGATE_PORT: int(4000),
   TOLLGATE_KEY_CACHE_MS: int(5_000),
   TOLLGATE_UPSTREAM_TIMEOUT_MS: int(600_000),
   TOLLGATE_MAX_BODY_BYTES: int(6 * 1024 * 1024),
-  TOLLGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  TOLLGATE_LOG_LEVEL: z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info'),
   TOLLGATE_MODELS_JSON: optional,
   TOLLGATE_ROUTING_RULES_JSON: optional,
-  TOLLGATE_ROUTING_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(5).default(3),
-  TOLLGATE_FALLBACK_AFTER_MS: z.coerce.number().int().positive().default(20_000),
-  TOLLGATE_LAKE_COMPACT: z.enum(['true', 'false']).default('true'),
-  TOLLGATE_WEEKLY_DIGEST: z.enum(['true', 'false']).default('false'),
-  TOLLGATE_BUDGET_TIMEZONE: z.string().default('UTC').refine(isValidTimeZone, 'expected an IANA time zone'),
-  TOLLGATE_FAIR_OUTPUT_TOKENS: z.coerce.number().int().positive().default(4_096),
-  TOLLGATE_FAIR_OVERSHOOT_PCT: z.coerce.number().nonnegative().max(100).default(10),
-  TOLLGATE_ORG_MAX_BUDGET: z.coerce.number().nonnegative().optional(),
-  TOLLGATE_ORG_SOFT_BUDGET: z.coerce.number().nonnegative().optional(),
+  TOLLGATE_ROUTING_MAX_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(5)), 3),
+  TOLLGATE_FALLBACK_AFTER_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 20_000),
+  TOLLGATE_LAKE_COMPACT: flag('true'),
+  TOLLGATE_WEEKLY_DIGEST: flag('false'),
+  TOLLGATE_BUDGET_TIMEZONE: z
+    ._default(z.string(), 'UTC')
+    .check(z.refine(isValidTimeZone, 'expected an IANA time zone')),
+  TOLLGATE_FAIR_OUTPUT_TOKENS: z._default(z.coerce.number().check(z.int(), z.positive()), 4_096),
+  TOLLGATE_FAIR_OVERSHOOT_PCT: z._default(z.coerce.number().check(z.nonnegative(), z.lte(100)), 10),
+  TOLLGATE_ORG_MAX_BUDGET: z.optional(z.coerce.number().check(z.nonnegative())),
+  TOLLGATE_ORG_SOFT_BUDGET: z.optional(z.coerce.number().check(z.nonnegative())),
   TOLLGATE_ORG_BUDGET_DURATION: z
-    .string()
-    .default('monthly')
-    .refine(isValidDuration, 'expected daily|weekly|monthly or <n>(d|w|mo)'),
-  TOLLGATE_ORG_BUDGET_MODE: z.enum(['strict', 'fair']).default('strict'),
-  TOLLGATE_ORG_BUDGET_START: z.iso.datetime({ offset: true }).default('2026-01-01T00:00:00Z'),
+    ._default(z.string(), 'monthly')
+    .check(z.refine(isValidDuration, 'expected daily|weekly|monthly or <n>(d|w|mo)')),
+  TOLLGATE_ORG_BUDGET_MODE: z._default(z.enum(['strict', 'fair']), 'strict'),
+  TOLLGATE_ORG_BUDGET_START: z._default(z.iso.datetime({ offset: true }), '2026-01-01T00:00:00Z'),
   TOLLGATE_ALERT_THRESHOLDS: z
-    .string()
-    .default('50,80,100')
-    .transform((v) => v.split(',').map((p) => Number(p.trim())))
-    .refine((l) => l.every((p) => Number.isFinite(p) && p > 0), 'expected percentages, e.g. 50,80,100'),
+    .pipe(
+      z._default(z.string(), '50,80,100'),
+      z.transform((v) => v.split(',').map((p) => Number(p.trim()))),
+    )
+    .check(
+      z.refine((l) => l.every((p) => Number.isFinite(p) && p > 0), 'expected percentages, e.g. 50,80,100'),
+    ),
 });
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {

@@ -10,28 +10,28 @@
  * records go through Firehose, and every query reads them from then on.
  */
 import middy from '@middy/core';
-import { z } from 'zod';
 import { replaySpilled } from '../adapters/aws/firehose-sink.ts';
 import { buildRollup, weeklyDigest } from '../core/analytics/rollup.ts';
 import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { recoverLost } from '../core/usage/recover.ts';
 import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
+import * as z from '../core/zod-mini.ts';
 import { config, rollupDeps } from './aws-runtime.ts';
 
 const deps = rollupDeps();
 const REPLAY_BUDGET_MS = 120_000;
 
 const Event = z.looseObject({
-  recover: z.boolean().optional(),
-  reprice: z
-    .strictObject({
+  recover: z.optional(z.boolean()),
+  reprice: z.optional(
+    z.strictObject({
       from: z.string(),
       to: z.string(),
-      version: z.string().regex(PRICE_VERSION_FORMAT, 'a price version is a day, YYYY-MM-DD'),
-      prices: z.array(z.unknown()).optional(),
-    })
-    .optional(),
+      version: z.string().check(z.regex(PRICE_VERSION_FORMAT, 'a price version is a day, YYYY-MM-DD')),
+      prices: z.optional(z.array(z.unknown())),
+    }),
+  ),
 });
 
 export const handler = middy().handler(async (event: unknown) => {

@@ -4,20 +4,10 @@ import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { EXTERNAL_MODULES, LAMBDA_BUNDLING, lazyModuleCommands } from './bundling.ts';
 import { acknowledge, LAMBDA_BASIC_EXECUTION_FINDING } from './nag.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * Modules that exist only for the local runtime (`npm start`) or the toolchain. Marked external so that
- * an accidental import from a handler can never drag LevelDB, DuckDB's native binary or esbuild into a
- * Lambda bundle. `@aws-sdk/*` is provided by the nodejs22.x runtime (ESM resolves it through NODE_PATH).
- */
-export const EXTERNAL_MODULES = ['@aws-sdk/*', 'dynalite', '@duckdb/*', 'tsx', 'esbuild'];
-
-/** Bundled code is ESM, but some CommonJS dependencies still call `require`; esbuild needs one in scope. */
-const REQUIRE_SHIM =
-  "import { createRequire as __tollgateCreateRequire } from 'node:module'; const require = __tollgateCreateRequire(import.meta.url);";
 
 export interface GatewayFunctionProps {
   /** Handler module, relative to the repository root; it must export `handler`. */
@@ -31,14 +21,24 @@ export interface GatewayFunctionProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * Modules the handler imports with `import()` only on a rare path, kept out of `index.mjs` and shipped
+   * beside it in the asset (see `lazyModuleCommands`), so a cold start does not parse them.
+   * @default - none
+   */
+  readonly lazyModules?: readonly string[];
 }
 
-/** A Node.js 22 arm64 Lambda bundled locally with esbuild as one minified ESM file with a source map. */
+/**
+ * A Node.js 22 arm64 Lambda bundled locally with esbuild as one minified ESM file with a source map, and
+ * its lazy modules, if any, beside it.
+ */
 export function gatewayFunction(scope: Construct, id: string, props: GatewayFunctionProps): NodejsFunction {
   const logGroup = new LogGroup(scope, `${id}Logs`, {
     retention: props.logRetention ?? RetentionDays.ONE_MONTH,
     removalPolicy: RemovalPolicy.DESTROY,
   });
+  const lazyModules = props.lazyModules ?? [];
   const fn = new NodejsFunction(scope, id, {
     entry: `${REPO_ROOT}${props.entry}`,
     handler: 'handler',
@@ -53,14 +53,17 @@ export function gatewayFunction(scope: Construct, id: string, props: GatewayFunc
     loggingFormat: LoggingFormat.JSON,
     environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
     bundling: {
+      ...LAMBDA_BUNDLING,
       format: OutputFormat.ESM,
-      target: 'node22',
-      mainFields: ['module', 'main'],
-      banner: REQUIRE_SHIM,
-      minify: true,
+      mainFields: [...LAMBDA_BUNDLING.mainFields],
       sourceMap: true,
       sourcesContent: false,
-      externalModules: EXTERNAL_MODULES,
+      externalModules: [...EXTERNAL_MODULES, ...lazyModules],
+      commandHooks: {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        afterBundling: (inputDir, outputDir) => lazyModuleCommands(inputDir, outputDir, lazyModules),
+      },
     },
   });
   acknowledge(

@@ -9,6 +9,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV, SPILL_PREFIX } from '../../functions/config.ts';
 import type { Alerts } from './alerts.ts';
+import { PROXY_LAZY_MODULES } from './bundling.ts';
 import { acknowledge, objectWildcardFinding, tableIndexFinding } from './nag.ts';
 import { gatewayFunction } from './node-function.ts';
 
@@ -59,6 +60,7 @@ export class ProxyFunction extends Construct {
         [ENV.providerKeysSecretArn]: props.providerKeysSecret.secretArn,
         [ENV.snsTopicArn]: props.alerts.topic.topicArn,
       },
+      lazyModules: PROXY_LAZY_MODULES,
     });
     // Agents authenticate with their virtual key inside the request, so the URL itself is public.
     // RESPONSE_STREAM is what lets SSE reach the client as it is produced.

@@ -1,13 +1,18 @@
 /** Lambda bundle sizes and cold-import times: what a cold start pays before the first request. */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { type BuildOptions, build } from 'esbuild';
+import { build } from 'esbuild';
+import {
+  lambdaBuildOptions,
+  lazyModuleCommands,
+  PROXY_LAZY_MODULES,
+} from '../../infra/constructs/bundling.ts';
 
 const run = promisify(execFile);
 
@@ -17,24 +22,8 @@ export interface BundleSize {
   gzipBytes: number;
 }
 
-/**
- * The esbuild settings of `infra/constructs/node-function.ts` (minus the source map), copied rather
- * than imported so the bench does not load aws-cdk-lib.
- */
-const lambdaBuild: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  mainFields: ['module', 'main'],
-  minify: true,
-  external: ['@aws-sdk/*', 'dynalite', '@duckdb/*', 'tsx', 'esbuild'],
-  logLevel: 'error',
-  // Bundled CommonJS dependencies call require(); an ESM bundle has none unless it is made.
-  banner: {
-    js: "import { createRequire as __benchCreateRequire } from 'node:module'; const require = __benchCreateRequire(import.meta.url);",
-  },
-};
+/** The proxy's esbuild settings, from the module the CDK construct takes them from (no aws-cdk-lib load). */
+const lambdaBuild = lambdaBuildOptions(PROXY_LAZY_MODULES);
 
 /** `cdk.out/asset.*\/index.mjs`, named after the function that uses each asset when the template says. */
 export async function cdkBundleSizes(root: string): Promise<BundleSize[]> {
@@ -46,9 +35,18 @@ export async function cdkBundleSizes(root: string): Promise<BundleSize[]> {
     const file = join(out, entry, 'index.mjs');
     if (!entry.startsWith('asset.') || !existsSync(file)) continue;
     const hash = entry.slice('asset.'.length);
-    sizes.push(await sizeOf(`cdk.out ${names.get(hash) ?? hash.slice(0, 12)}`, file));
+    const name = `cdk.out ${names.get(hash) ?? hash.slice(0, 12)}`;
+    sizes.push(await sizeOf(name, file));
+    const lazy = join(out, entry, 'node_modules');
+    if (existsSync(lazy)) sizes.push(...(await lazySizes(`${name} (lazy)`, lazy)));
   }
   return sizes;
+}
+
+/** The `.mjs` files of an asset's `node_modules`: modules shipped beside the bundle, read on first import. */
+async function lazySizes(prefix: string, dir: string): Promise<BundleSize[]> {
+  const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.mjs')).sort();
+  return Promise.all(files.map((f) => sizeOf(`${prefix} node_modules/${f}`, join(dir, f))));
 }
 
 async function assetNames(out: string): Promise<Map<string, string>> {
@@ -87,11 +85,16 @@ export interface BundleReport {
 }
 
 /**
- * Builds the proxy handler bundle fresh, and measures cold imports in child processes. The handler
- * bundle itself cannot be imported here: its top-level await loads secrets from AWS. So the cold
- * import covers what it wraps — the pipeline and the streaming handler factory — bundled as Lambda
- * bundles them, and, for comparison, from source through tsx.
+ * Builds the proxy handler bundle fresh, and measures cold imports in child processes: the handler
+ * bundle whole, as Lambda's init phase runs it (AWS SDK clients, config, catalog; no secret ARN is set,
+ * so nothing is fetched, and `awslambda` is a two-line stand-in for the runtime's global); what it wraps —
+ * the pipeline and the streaming handler factory — bundled and, for comparison, from source through tsx;
+ * and the lazy tokenizer, which the first usage estimate of an execution environment loads.
  */
+const HANDLER_ENV = { TOLLGATE_FIREHOSE_STREAM: 'bench', AWS_REGION: 'us-east-1' };
+const AWSLAMBDA_STAND_IN =
+  'globalThis.awslambda = { streamifyResponse: (h) => h, HttpResponseStream: { from: (s) => s } };';
+
 export async function measureBundles(root: string, runs: number): Promise<BundleReport> {
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-bundle-'));
   try {
@@ -114,18 +117,41 @@ export async function measureBundles(root: string, runs: number): Promise<Bundle
       },
       outfile: coreFile,
     });
+    for (const command of lazyModuleCommands(root, dir, PROXY_LAZY_MODULES)) {
+      await run('bash', ['-c', command], { cwd: root });
+    }
     const sizes = [
       ...(await cdkBundleSizes(root)),
       await sizeOf('fresh functions/handlers/proxy.ts', handlerFile),
       await sizeOf('fresh pipeline + create-proxy-handler', coreFile),
+      ...(await lazySizes('fresh proxy (lazy)', join(dir, 'node_modules'))),
     ];
+    const lazyFiles = (await readdir(join(dir, 'node_modules'), { recursive: true }))
+      .filter((f) => f.endsWith('.mjs'))
+      .map((f) => join(dir, 'node_modules', f));
     const sources = [
       join(root, 'functions/core/proxy/pipeline.ts'),
       join(root, 'functions/handlers/create-proxy-handler.ts'),
     ];
+    // The handler resolves `@aws-sdk/*` (external, as on Lambda) from the repository's node_modules.
+    const withSdk = join(dir, 'with-sdk');
+    await mkdir(withSdk);
+    await symlink(join(root, 'node_modules'), join(withSdk, 'node_modules'), 'dir');
+    await copyFile(handlerFile, join(withSdk, 'proxy-handler.mjs'));
     const cold = [
+      await coldImport(
+        'bundled proxy handler, init included (node)',
+        [join(withSdk, 'proxy-handler.mjs')],
+        [],
+        runs,
+        {
+          env: HANDLER_ENV,
+          preamble: AWSLAMBDA_STAND_IN,
+        },
+      ),
       await coldImport('bundled pipeline + handler factory (node)', [coreFile], [], runs),
       await coldImport('source pipeline + handler factory (tsx)', sources, ['--import', 'tsx'], runs),
+      await coldImport('bundled lazy modules, on the first usage estimate (node)', lazyFiles, [], runs),
     ];
     return { sizes, cold };
   } finally {
@@ -138,9 +164,11 @@ async function coldImport(
   files: string[],
   nodeArgs: string[],
   runs: number,
+  options: { env?: Record<string, string>; preamble?: string } = {},
 ): Promise<ColdImport> {
   const urls = JSON.stringify(files.map((f) => pathToFileURL(f).href));
-  const code = `const t0 = performance.now();
+  const code = `${options.preamble ?? ''}
+const t0 = performance.now();
 for (const url of ${urls}) await import(url);
 console.log(JSON.stringify({ importMs: performance.now() - t0 }));`;
   const result: ColdImport = { name, importMs: [], processMs: [] };
@@ -148,6 +176,7 @@ console.log(JSON.stringify({ importMs: performance.now() - t0 }));`;
     const started = performance.now();
     const { stdout } = await run(process.execPath, [...nodeArgs, '--input-type=module', '-e', code], {
       cwd: process.cwd(),
+      env: { ...process.env, ...options.env },
     });
     result.processMs.push(performance.now() - started);
     result.importMs.push(

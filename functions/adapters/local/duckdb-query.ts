@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { QueryEngine, Row, SqlValue } from '../../core/ports.ts';
 import { usageColumns } from '../../core/usage/record.ts';
 
@@ -39,10 +39,11 @@ const SETTINGS = ["SET disabled_optimizers = 'top_n_window_elimination'"];
  */
 export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): DuckDbQueryEngine {
   const columns = usageColumnsForDuckDb();
-  // Opened on first use, so the engine can be created at module scope like an SDK client.
+  // Loaded and opened on the first query, so the engine can be created at start like an SDK client and
+  // a gateway nobody asks for a report never maps DuckDB's native library (tens of MB of RSS).
   let opened: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
   const open = () => {
-    opened ??= DuckDBInstance.create(':memory:').then(async (instance) => {
+    opened ??= openDuckDb().then(async (instance) => {
       const connection = await instance.connect();
       for (const statement of [...SETTINGS, ...ATHENA_SHIMS]) await connection.run(statement);
       return { instance, connection };
@@ -76,6 +77,12 @@ export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): 
       instance.closeSync();
     },
   };
+}
+
+/** A new in-memory DuckDB, its module imported on first call only. */
+export async function openDuckDb(): Promise<DuckDBInstance> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  return DuckDBInstance.create(':memory:');
 }
 
 /** The lake's columns in DuckDB types, from the record schema. */

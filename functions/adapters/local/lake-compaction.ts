@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { Clock } from '../../core/ports.ts';
-import { sqlString, usageColumnsForDuckDb } from './duckdb-query.ts';
+import { openDuckDb, sqlString, usageColumnsForDuckDb } from './duckdb-query.ts';
 
 /**
  * Compacts the local lake like Firehose's Parquet conversion does on AWS: each day's JSON-lines files
@@ -25,7 +24,8 @@ export async function compactLake(options: {
     .sort();
   const done = { days: [] as string[], records: 0 };
   if (partitions.length === 0) return done;
-  const instance = await DuckDBInstance.create(':memory:');
+  // Only now: most hourly runs find nothing to compact and never load DuckDB.
+  const instance = await openDuckDb();
   const connection = await instance.connect();
   try {
     const columns = usageColumnsForDuckDb();

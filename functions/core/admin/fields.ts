@@ -142,18 +142,21 @@ export const instant = z
 /** A positive page size or count in a query; larger ones are the route's to clamp. */
 export const queryCount = z.coerce.number().int().min(1);
 
-export function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+/** Any zod schema: these classic ones, or the zod/mini ones of modules the proxy bundles (`NewRuleSchema`). */
+type Schema = z.core.$ZodType;
+
+export function parse<T extends Schema>(schema: T, body: unknown): z.infer<T> {
   return parseAs(schema, body, 'request body');
 }
 
-function parseAs<T extends z.ZodType>(schema: T, input: unknown, what: string): z.infer<T> {
-  const parsed = schema.safeParse(input);
+function parseAs<T extends Schema>(schema: T, input: unknown, what: string): z.infer<T> {
+  const parsed = z.safeParse(schema, input);
   if (!parsed.success) throw invalidBody(parsed.error, what);
   return parsed.data;
 }
 
 /** The URL's query parameters through `schema`; a parameter given empty (`?user_id=`) counts as absent. */
-export function parseQuery<T extends z.ZodType>(schema: T, url: URL): z.infer<T> {
+export function parseQuery<T extends Schema>(schema: T, url: URL): z.infer<T> {
   const given = [...url.searchParams].filter(([, value]) => value !== '');
   return parseAs(schema, Object.fromEntries(given), 'query');
 }

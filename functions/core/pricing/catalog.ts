@@ -4,8 +4,8 @@
  * providers' public price lists; they are converted once to integer picodollars per token. Per-call
  * fees of server-side tools (web search) are USD per thousand calls, converted to picodollars per call.
  */
-import { z } from 'zod';
 import { PROVIDERS, type ProviderName } from '../../config.ts';
+import * as z from '../zod-mini.ts';
 
 export const PRICE_VERSION = '2026-11-01';
 
@@ -139,31 +139,33 @@ export const DEFAULT_MODELS: ModelEntry[] = [
   },
 ];
 
-const usd = z.string().regex(/^\d+(\.\d{1,6})?$/, 'a decimal USD-per-million string such as "3" or "0.125"');
+const usd = z
+  .string()
+  .check(z.regex(/^\d+(\.\d{1,6})?$/, 'a decimal USD-per-million string such as "3" or "0.125"'));
 const PriceSchema = z.object({
   input: usd,
   output: usd,
-  cache_read: usd.optional(),
-  cache_write_5m: usd.optional(),
-  cache_write_1h: usd.optional(),
-  reasoning: usd.optional(),
-  web_search: usd.optional(),
-  long_context: z
-    .object({
-      above_input_tokens: z.number().int().positive(),
+  cache_read: z.optional(usd),
+  cache_write_5m: z.optional(usd),
+  cache_write_1h: z.optional(usd),
+  reasoning: z.optional(usd),
+  web_search: z.optional(usd),
+  long_context: z.optional(
+    z.object({
+      above_input_tokens: z.number().check(z.int(), z.positive()),
       input: usd,
       output: usd,
       cache_read: usd,
       cache_write_5m: usd,
       cache_write_1h: usd,
-    })
-    .optional(),
+    }),
+  ),
 });
 const ModelEntrySchema = z.object({
-  model: z.string().min(1),
+  model: z.string().check(z.minLength(1)),
   provider: z.enum(PROVIDERS),
   price: PriceSchema,
-  max_output_tokens: z.number().int().nonnegative(),
+  max_output_tokens: z.number().check(z.int(), z.nonnegative()),
 });
 
 /**

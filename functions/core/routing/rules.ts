@@ -5,10 +5,10 @@
  * catalog knows — so nothing about a rule can fail at request time except its own evaluation.
  */
 import { Environment } from '@marcbachmann/cel-js';
-import { z } from 'zod';
 import { PROVIDERS, type ProviderName } from '../../config.ts';
 import { GatewayError } from '../errors.ts';
 import type { ModelCatalog, ResolvedModel } from '../pricing/catalog.ts';
+import * as z from '../zod-mini.ts';
 
 /** Where a rule applies: one key (by alias), one team, or every request. */
 export type RuleScope = 'global' | { team_id: string } | { key_alias: string };
@@ -148,33 +148,33 @@ function offers(provider: ProviderName, own: ProviderName): boolean {
   return provider === own || provider === 'openrouter' || (provider === 'bedrock' && own === 'anthropic');
 }
 
-const name = z.string().trim().min(1).max(128);
+const name = z.string().check(z.trim(), z.minLength(1), z.maxLength(128));
+const scopeId = z.string().check(z.minLength(1), z.maxLength(256));
 const target = z
   .strictObject({
-    model: z.string().min(1).max(256).optional(),
-    provider: z.enum(PROVIDERS).optional(),
-    weight: z.number().int().min(1).max(1000).optional(),
+    model: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+    provider: z.optional(z.enum(PROVIDERS)),
+    weight: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
   })
-  .refine((t) => t.model !== undefined || t.provider !== undefined, {
-    message: 'a target names a model, a provider, or both',
-  });
+  .check(
+    z.refine((t) => t.model !== undefined || t.provider !== undefined, {
+      message: 'a target names a model, a provider, or both',
+    }),
+  );
 
 /** `POST /routing/rules`, and each entry of TOLLGATE_ROUTING_RULES_JSON (which may also set `id`). */
 export const NewRuleSchema = z.strictObject({
-  id: z
-    .string()
-    .regex(/^[\w.-]{1,64}$/, 'letters, digits, "_", "-" and "." only')
-    .optional(),
+  id: z.optional(z.string().check(z.regex(/^[\w.-]{1,64}$/, 'letters, digits, "_", "-" and "." only'))),
   name,
   scope: z.union([
     z.literal('global'),
-    z.strictObject({ team_id: z.string().min(1).max(256) }),
-    z.strictObject({ key_alias: z.string().min(1).max(256) }),
+    z.strictObject({ team_id: scopeId }),
+    z.strictObject({ key_alias: scopeId }),
   ]),
-  priority: z.number().int().min(-1_000_000).max(1_000_000).default(100),
-  condition: z.string().trim().min(1).max(4096),
-  targets: z.array(target).min(1).max(16),
-  fallbacks: z.array(target).max(8).default([]),
+  priority: z._default(z.number().check(z.int(), z.gte(-1_000_000), z.lte(1_000_000)), 100),
+  condition: z.string().check(z.trim(), z.minLength(1), z.maxLength(4096)),
+  targets: z.array(target).check(z.minLength(1), z.maxLength(16)),
+  fallbacks: z._default(z.array(target).check(z.maxLength(8)), []),
 });
 
 export type NewRule = z.infer<typeof NewRuleSchema>;

@@ -3,6 +3,8 @@
  * or it omitted usage). Counted with the o200k_base BPE (gpt-tokenizer), which is exact for current
  * OpenAI models and close for Claude and Kimi, whose tokenizers are not public. The 2.4 MB rank table
  * is loaded on first use only: estimates are rare, and they are made after the client has its answer.
+ * On Lambda it is not in the bundle at all but a file beside it (`PROXY_LAZY_MODULES` in
+ * infra/constructs/bundling.ts), so a cold start never parses it.
  */
 type CountTokens = (text: string) => number;
 

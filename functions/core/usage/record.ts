@@ -1,34 +1,34 @@
-import { z } from 'zod';
+import * as z from '../zod-mini.ts';
 
 /**
- * The usage record: one per proxied request, whatever its outcome. This zod schema is the single
+ * The usage record: one per proxied request, whatever its outcome. This zod (mini) schema is the single
  * definition; the TypeScript type, the lake's column list and (on AWS) the Glue table come from it.
  * Money is integer micro-dollars; times are UTC ISO-8601 strings.
  */
 export const USAGE_SCHEMA_VERSION = 4;
 
-const count = z.number().int().nonnegative();
+const count = z.number().check(z.int(), z.nonnegative());
 
 export const UsageRecordSchema = z.object({
-  schema_version: z.number().int(),
+  schema_version: z.number().check(z.int()),
   request_id: z.string(),
-  ts: z.string().datetime(),
+  ts: z.iso.datetime(),
   /** Partition day (UTC) of `ts`, `YYYY-MM-DD`. */
-  dt: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
-  key_id: z.string().nullable(),
-  key_alias: z.string().nullable(),
-  user_id: z.string().nullable(),
-  team_id: z.string().nullable(),
+  dt: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/)),
+  key_id: z.nullable(z.string()),
+  key_alias: z.nullable(z.string()),
+  user_id: z.nullable(z.string()),
+  team_id: z.nullable(z.string()),
   agent: z.string(),
-  agent_version: z.string().nullable(),
-  session_id: z.string().nullable(),
+  agent_version: z.nullable(z.string()),
+  session_id: z.nullable(z.string()),
   route: z.string(),
   protocol: z.string(),
-  provider: z.string().nullable(),
-  model_requested: z.string().nullable(),
-  model_used: z.string().nullable(),
+  provider: z.nullable(z.string()),
+  model_requested: z.nullable(z.string()),
+  model_used: z.nullable(z.string()),
   stream: z.boolean(),
-  status: z.number().int(),
+  status: z.number().check(z.int()),
   /**
    * `client_closed`: the client left before the answer ended (its provider call was cancelled); `lost`:
    * written by recovery for a request whose process died before it recorded it (usage estimated).
@@ -43,7 +43,7 @@ export const UsageRecordSchema = z.object({
     'lost',
     'error',
   ]),
-  error_type: z.string().nullable(),
+  error_type: z.nullable(z.string()),
   input_tokens: count,
   output_tokens: count,
   cache_read_tokens: count,
@@ -51,30 +51,30 @@ export const UsageRecordSchema = z.object({
   cache_write_1h_tokens: count,
   reasoning_tokens: count,
   /** Searches run by the provider's web search tool, billed per search in `cost_micros`. Null before schema 4. */
-  web_search_requests: count.nullable(),
+  web_search_requests: z.nullable(count),
   usage_source: z.enum(['provider', 'estimated', 'none']),
   /** Billed cost: what budgets are charged. */
   cost_micros: count,
   /** List-price cost; differs from cost_micros for subscription-billed keys and unbilled calls. */
   shadow_cost_micros: count,
   reserved_micros: count,
-  price_version: z.string().nullable(),
+  price_version: z.nullable(z.string()),
   latency_ms: count,
-  ttfb_ms: count.nullable(),
+  ttfb_ms: z.nullable(count),
   /** Time spent on the provider call (request sent to last byte); null if it was never made. */
-  upstream_ms: count.nullable(),
+  upstream_ms: z.nullable(count),
   /** latency_ms − upstream_ms: the time the gateway itself added. */
-  overhead_ms: count.nullable(),
+  overhead_ms: z.nullable(count),
   tags: z.array(z.string()),
   /** The routing rule that chose the model (id and name), or null when the request went as asked. */
-  route_rule_id: z.string().nullable(),
-  route_rule: z.string().nullable(),
+  route_rule_id: z.nullable(z.string()),
+  route_rule: z.nullable(z.string()),
   /** Upstream calls made: 1, more after fallbacks, 0 if refused first. Null in records before schema 3. */
-  attempts: count.nullable(),
+  attempts: z.nullable(count),
   /** Each call as `<provider>/<model> <status|timeout|unreachable>`, in order. */
   attempt_log: z.array(z.string()),
   /** With a rule: the list cost of the same tokens on the model asked for (what the rule moved). */
-  cost_as_requested_micros: count.nullable(),
+  cost_as_requested_micros: z.nullable(count),
 });
 
 export type UsageRecord = z.infer<typeof UsageRecordSchema>;
@@ -90,11 +90,11 @@ export function usageColumns(): Array<{ name: keyof UsageRecord; sqlType: string
   }));
 }
 
-function sqlTypeOf(name: string, type: z.ZodType): string {
+function sqlTypeOf(name: string, type: z.ZodMiniType): string {
   if (name === 'ts') return 'TIMESTAMP';
-  const inner = type instanceof z.ZodNullable ? type.unwrap() : type;
-  if (inner instanceof z.ZodNumber) return 'BIGINT';
-  if (inner instanceof z.ZodBoolean) return 'BOOLEAN';
-  if (inner instanceof z.ZodArray) return 'ARRAY<STRING>';
+  const inner = type instanceof z.ZodMiniNullable ? type._zod.def.innerType : type;
+  if (inner instanceof z.ZodMiniNumber) return 'BIGINT';
+  if (inner instanceof z.ZodMiniBoolean) return 'BOOLEAN';
+  if (inner instanceof z.ZodMiniArray) return 'ARRAY<STRING>';
   return 'STRING';
 }

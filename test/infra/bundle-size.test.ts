@@ -1,0 +1,77 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  lambdaBuildOptions,
+  lazyModuleCommands,
+  PROXY_LAZY_MODULES,
+} from '../../infra/constructs/bundling.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * What a cold start of the proxy parses before its first request. The tokenizer is shipped beside the
+ * bundle, not in it; a dependency that pushes the bundle past this should be questioned (or loaded lazily).
+ */
+const PROXY_BUNDLE_CAP_BYTES = 300 * 1024;
+
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-bundle-size-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the proxy Lambda bundle', () => {
+  it('stays under its size cap, minified as CDK bundles it', async () => {
+    // Prepare
+    const entry = join(ROOT, 'functions/handlers/proxy.ts');
+
+    // Act
+    const result = await build({
+      ...lambdaBuildOptions(PROXY_LAZY_MODULES),
+      entryPoints: [entry],
+      outfile: join(dir, 'proxy.mjs'),
+      write: false,
+    });
+
+    // Assess
+    const bytes = result.outputFiles[0]?.contents.byteLength ?? 0;
+    console.log(
+      `proxy bundle: ${(bytes / 1024).toFixed(1)} KiB minified (cap ${PROXY_BUNDLE_CAP_BYTES / 1024} KiB)`,
+    );
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThanOrEqual(PROXY_BUNDLE_CAP_BYTES);
+  });
+
+  it('loads the tokenizer for a usage estimate from beside the bundle, as Node resolves it on Lambda', async () => {
+    // Prepare: the usage estimator bundled as the proxy bundles it, with the asset's lazy modules beside it
+    for (const command of lazyModuleCommands(ROOT, dir, PROXY_LAZY_MODULES)) {
+      execFileSync('bash', ['-c', command], { cwd: ROOT, stdio: 'inherit' });
+    }
+    const estimator = join(dir, 'estimate.mjs');
+    await build({
+      ...lambdaBuildOptions(PROXY_LAZY_MODULES),
+      entryPoints: [join(ROOT, 'functions/core/usage/estimate.ts')],
+      outfile: estimator,
+    });
+    // o200k_base: 'The' ' quick' ' brown' ' fox' ' jumps' ' over' ' the' ' lazy' ' dog' '.'; were the
+    // tokenizer missing, the estimate would fall back to four characters a token: 11.
+    const text = 'The quick brown fox jumps over the lazy dog.';
+
+    // Act: in a fresh node process, outside the repository, so nothing resolves from its node_modules
+    const stdout = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { countTokens } = await import(${JSON.stringify(pathToFileURL(estimator).href)});
+console.log(await countTokens(${JSON.stringify(text)}));`,
+      ],
+      { cwd: dir, encoding: 'utf8' },
+    );
+
+    // Assess
+    expect(Number(stdout.trim())).toBe(10);
+  });
+});
