@@ -31,6 +31,9 @@ if (!values.direct || !values.gateway || !values.key)
 const n = Number(values.n);
 const warmup = Number(values.warmup);
 
+// Started by latency.ts: leave with it.
+process.on('disconnect', () => process.exit(1));
+
 const results: SeriesTimings[] = [];
 for (const series of SERIES) {
   const direct = exchangeOf(series, values.direct, values.key);
@@ -49,3 +52,5 @@ for (const series of SERIES) {
   process.stderr.write(`  ${series.id}: ${warmup} + ${n} requests each way\n`);
 }
 process.stdout.write(`${JSON.stringify(results)}\n`);
+process.removeAllListeners('disconnect');
+process.disconnect?.();

@@ -39,3 +39,5 @@ const stop = async () => {
 };
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
+// Started by latency.ts: leave with it, even when it dies without stopping us.
+process.on('disconnect', () => void stop());

@@ -18,10 +18,13 @@ export interface ScriptProcess {
   finished(): Promise<string>;
 }
 
-/** `node --import tsx test/bench/<script> ...args`, its stderr passed through. */
+/**
+ * `node --import tsx test/bench/<script> ...args`, its stderr passed through. With an IPC channel, so
+ * the script can leave when this process goes (`process.on('disconnect')`) instead of outliving it.
+ */
 export function runScript(script: string, args: string[]): ScriptProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   return wrap(child, script);
 }
