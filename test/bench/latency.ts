@@ -1,23 +1,25 @@
 /**
- * What the gateway adds to a request. Starts the mock upstream and the embedded gateway in this process,
- * then times the same requests sent straight to the mock and through the gateway: JSON, Anthropic SSE,
- * OpenAI chat SSE, throughput, memory, start-up, bundle size and cold import. Prints figures and asserts
- * nothing about time (STYLE.md: benchmarks are never timing assertions).
+ * What the gateway adds, measured as `npm start` runs it. Three processes besides this one: the mock
+ * upstream (`mock-server.ts`), the gateway (`node --import tsx functions/local/main.ts` on a fresh data
+ * dir, default key cache) and the load generator (`client.ts` one request at a time, then autocannon at
+ * 50 connections). The key has strict key, person and team budgets, created through the admin API.
+ * Prints figures and writes them to test-results/bench/latency.json; asserts nothing about time
+ * (STYLE.md: benchmarks are never timing assertions).
  *
- *   npx tsx test/bench/latency.ts [--n 300] [--warmup 30] [--concurrency 8] [--seconds 5]
- *                                 [--chunk-delay 2] [--cold-runs 5]
+ *   npx tsx test/bench/latency.ts [--n 300] [--warmup 30] [--connections 50] [--seconds 5]
+ *                                 [--chunk-delay 1] [--settle-seconds 20]
+ *                                 [--breakdown] [--bundles] [--cold-runs 5]
  */
-import { availableParallelism, loadavg } from 'node:os';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { startTestGateway } from '../support/gateway.ts';
-import { startMockUpstream } from '../support/mock-upstream.ts';
-import { measureBreakdown } from './breakdown.ts';
-import { measureBundles } from './bundle.ts';
-import { type Exchange, runFor, runPool, timeExchange } from './measure.ts';
-import { type LatencyRow, type MemoryPoint, printResults } from './report.ts';
+import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts';
+import type { SeriesTimings } from './client.ts';
+import { cpuSecondsOf, memoryOf, runAutocannon, runScript } from './processes.ts';
+import { type LoadRun, printResults, type RecordCheck, type Results, summarise } from './report.ts';
+import { bodyOf, headersOf, pathOf, SMALL_BODY } from './requests.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -25,205 +27,247 @@ const { values: flags } = parseArgs({
   options: {
     n: { type: 'string', default: '300' },
     warmup: { type: 'string', default: '30' },
-    concurrency: { type: 'string', default: '8' },
+    connections: { type: 'string', default: '50' },
     seconds: { type: 'string', default: '5' },
-    'chunk-delay': { type: 'string', default: '2' },
+    'chunk-delay': { type: 'string', default: '1' },
+    'settle-seconds': { type: 'string', default: '20' },
+    breakdown: { type: 'boolean', default: false },
+    bundles: { type: 'boolean', default: false },
     'cold-runs': { type: 'string', default: '5' },
   },
 });
-const numberFlag = (name: keyof typeof flags) => {
+const numberFlag = (
+  name: 'n' | 'warmup' | 'connections' | 'seconds' | 'chunk-delay' | 'settle-seconds' | 'cold-runs',
+) => {
   const value = Number(flags[name]);
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
   return value;
 };
-const N = numberFlag('n');
-const WARMUP = numberFlag('warmup');
-const CONCURRENCY = numberFlag('concurrency');
-const SECONDS = numberFlag('seconds');
-const CHUNK_DELAY_MS = numberFlag('chunk-delay');
-const COLD_RUNS = numberFlag('cold-runs');
+const settings = {
+  n: numberFlag('n'),
+  warmup: numberFlag('warmup'),
+  connections: numberFlag('connections'),
+  seconds: numberFlag('seconds'),
+  chunkDelayMs: numberFlag('chunk-delay'),
+  settleSeconds: numberFlag('settle-seconds'),
+};
+const LOAD_TAG = 'load-anthropic-json-2k';
+const BUDGET_USD = 1_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Target = 'direct' | 'gateway';
-type Scenario = (base: string, key: string) => Exchange;
+/** A team, a person in it and their key, each with a strict monthly budget of $1,000. */
+async function setUpKey(gateway: GatewayProcess): Promise<string> {
+  const budget = { max_budget: BUDGET_USD, budget_duration: '1mo', budget_mode: 'strict' };
+  const post = (path: string, body: Record<string, unknown>) =>
+    gateway.admin(path, { method: 'POST', body: JSON.stringify(body) });
+  await post('/team/new', { team_id: 'bench-team', ...budget });
+  await post('/user/new', {
+    user_id: 'bench-person',
+    teams: ['bench-team'],
+    auto_create_key: false,
+    ...budget,
+  });
+  return gateway.createKey({ key_alias: 'bench', user_id: 'bench-person', team_id: 'bench-team', ...budget });
+}
 
-const anthropicJson: Scenario = (base, key) => ({
-  url: `${base}/v1/messages`,
-  headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
-  body: JSON.stringify({
-    model: 'claude-sonnet-4-5',
-    max_tokens: 256,
-    messages: [{ role: 'user', content: 'hi' }],
-  }),
-  endsWith: '}',
-});
+/** Throughput at `connections`, straight to the mock and through the gateway, with both processes' CPU. */
+async function measureLoad(
+  bases: Record<LoadRun['target'], string>,
+  key: string,
+  pids: Record<string, number>,
+) {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-load-'));
+  const bodyFile = join(dir, 'body.json');
+  await writeFile(bodyFile, bodyOf({ api: 'anthropic', stream: false, bodyBytes: SMALL_BODY }));
+  const runs: LoadRun[] = [];
+  let sentToGateway = 0;
+  try {
+    for (const target of ['direct', 'gateway'] as const) {
+      const options = {
+        url: `${bases[target]}${pathOf('anthropic')}`,
+        connections: settings.connections,
+        headers: headersOf('anthropic', key, LOAD_TAG),
+        bodyFile,
+      };
+      const warm = await runAutocannon({ ...options, seconds: 1 });
+      const cpuBefore = { gateway: cpuSecondsOf(pids.gateway ?? 0), mock: cpuSecondsOf(pids.mock ?? 0) };
+      const result = await runAutocannon({ ...options, seconds: settings.seconds });
+      const cpu = (name: 'gateway' | 'mock') =>
+        (cpuSecondsOf(pids[name] ?? 0) - cpuBefore[name]) / result.duration;
+      if (target === 'gateway') sentToGateway += warm.requests.sent + result.requests.sent;
+      runs.push({
+        target,
+        connections: settings.connections,
+        seconds: result.duration,
+        completed: result.requests.total,
+        sent: result.requests.sent,
+        perSecond: result.requests.total / result.duration,
+        latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99 },
+        failures: result.errors + result.timeouts + result.non2xx,
+        cpu: { gateway: cpu('gateway'), mock: cpu('mock') },
+      });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return { runs, sentToGateway };
+}
 
-const anthropicStream: Scenario = (base, key) => ({
-  ...anthropicJson(base, key),
-  body: JSON.stringify({
-    model: 'claude-sonnet-4-5',
-    max_tokens: 256,
-    stream: true,
-    messages: [{ role: 'user', content: 'hi' }],
-  }),
-  endsWith: '{"type":"message_stop"}',
-});
+const today = () => new Date().toISOString().slice(0, 10);
 
 /**
- * A request the size Claude Code sends: ~80 KB of system prompt, tool definitions and history. The
- * gateway forwards it untouched (no re-serialisation) unless it must change a field.
+ * Waits until the lake holds a record of every request sent, or `settleSeconds` pass, then counts.
+ * `/spend/logs` returns at most 1,000 records, fewer than a load run sends, so the count per tag comes
+ * from `/api/spend?dimension=tag` (count(*) over the same records, deduplicated on request_id), and
+ * `/spend/logs?limit=1000` is checked to return its full page.
  */
-const CLAUDE_CODE_BODY = JSON.stringify({
-  model: 'claude-sonnet-4-5',
-  max_tokens: 32_000,
-  stream: true,
-  system: [{ type: 'text', text: 'You are an agent for software engineering. '.repeat(700) }],
-  tools: Array.from({ length: 16 }, (_, i) => ({
-    name: `Tool${i}`,
-    description: 'Runs a command in the workspace and returns its output. '.repeat(20),
-    input_schema: { type: 'object', properties: { command: { type: 'string' } }, required: ['command'] },
-  })),
-  messages: Array.from({ length: 20 }, (_, i) => ({
-    role: i % 2 === 0 ? 'user' : 'assistant',
-    content: `Step ${i}: ${'const value = compute(input);\n'.repeat(40)}`,
-  })),
-  metadata: { user_id: JSON.stringify({ session_id: '0a6f3e8e-4c1b-4b7e-9a51-2f1f7d9c1e42' }) },
-});
-
-const claudeCodeSized: Scenario = (base, key) => ({
-  ...anthropicJson(base, key),
-  body: CLAUDE_CODE_BODY,
-  endsWith: '{"type":"message_stop"}',
-});
-
-/** A long answer: LONG_WORDS text deltas, streamed without delay, to show the per-event pass-through cost. */
-const LONG_WORDS = 2_000;
-const LONG_TEXT = Array.from({ length: LONG_WORDS }, (_, i) => `word${i}`).join(' ');
-
-// include_usage in both directions: the gateway injects it anyway, so direct and gateway stream the
-// same number of chunks.
-const openaiStream: Scenario = (base, key) => ({
-  url: `${base}/v1/chat/completions`,
-  headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-  body: JSON.stringify({
-    model: 'gpt-4.1-mini',
-    stream: true,
-    stream_options: { include_usage: true },
-    messages: [{ role: 'user', content: 'hi' }],
-  }),
-  endsWith: 'data: [DONE]',
-});
+async function checkRecords(
+  gateway: GatewayProcess,
+  sentByTag: Map<string, number>,
+  firstDay: string,
+): Promise<RecordCheck> {
+  const sent = [...sentByTag.values()].reduce((a, b) => a + b, 0);
+  const started = performance.now();
+  const count = async () => {
+    const { rows } = (await gateway.admin(
+      `/api/spend?dimension=tag&team=bench-team&from=${firstDay}&to=${today()}`,
+    )) as unknown as { rows: Array<{ value: string; requests: number }> };
+    const byTag = new Map<string, number>();
+    for (const row of rows) byTag.set(row.value, (byTag.get(row.value) ?? 0) + row.requests);
+    return byTag;
+  };
+  let recorded = await count();
+  const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  while (total(recorded) < sent && performance.now() - started < settings.settleSeconds * 1000) {
+    await sleep(500);
+    recorded = await count();
+  }
+  const settleMs = performance.now() - started;
+  const logs = (await gateway.admin('/spend/logs?limit=1000')) as unknown as Array<{ outcome: string }>;
+  const outcomes: Record<string, number> = {};
+  for (const log of logs) outcomes[log.outcome] = (outcomes[log.outcome] ?? 0) + 1;
+  return {
+    alive: gateway.alive(),
+    sent,
+    records: total(recorded),
+    settleMs,
+    byTag: [...sentByTag].map(([tag, n]) => ({ tag, sent: n, records: recorded.get(tag) ?? 0 })),
+    spendLogs: { limit: 1000, returned: logs.length, expected: Math.min(1000, sent), outcomes },
+  };
+}
 
 async function main(): Promise<void> {
   const benchStarted = performance.now();
   const loadAtStart = loadavg()[0] ?? 0;
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  const memory: MemoryPoint[] = [];
-  const snapshot = (label: string) => memory.push({ label, usage: process.memoryUsage() });
-  snapshot('start (modules loaded, nothing running)');
+  const firstDay = today();
 
-  const mock = await startMockUpstream();
-  const initStarted = performance.now();
-  // The default key cache (5 s), as a deployment runs; the test default of 0 reads dynalite every time.
-  const gateway = await startTestGateway(mock.url, { TOLLGATE_KEY_CACHE_MS: '5000' });
-  const initMs = performance.now() - initStarted;
-  snapshot('gateway listening');
-
+  const mock = runScript('mock-server.ts', ['--chunk-delay', String(settings.chunkDelayMs)]);
+  const mockUrl = (await mock.waitFor(/listening at (http:\/\/\S+)/))[1] ?? '';
+  const startStarted = performance.now();
+  // As `npm start` runs it: the gateway's own defaults for the key cache, logs and lake compaction.
+  const gateway = await startGatewayProcess(mockUrl, {
+    TOLLGATE_KEY_CACHE_MS: undefined,
+    TOLLGATE_LOG_LEVEL: undefined,
+    TOLLGATE_LAKE_COMPACT: undefined,
+  });
+  const startMs = performance.now() - startStarted;
+  const gatewayPid = gateway.child.pid ?? 0;
+  const mockPid = mock.child.pid ?? 0;
   try {
-    const { key } = await gateway.createKey({ key_alias: 'bench', user_id: 'bench' });
-    const bases: Record<Target, string> = { direct: mock.url, gateway: gateway.url };
-    const rows: LatencyRow[] = [];
-    const throughput: string[][] = [
-      ['target', 'concurrency', 'completed', 'seconds', 'req/s', 'process CPU'],
-    ];
+    await sleep(2_000);
+    const idle = memoryOf(gatewayPid);
+    const key = await setUpKey(gateway);
 
-    let upstreamRequests = 0;
-    // Bookkeeping runs after each response; let it finish so it does not slow the next series. The
-    // mock keeps every request it saw: forget them, or they show up as gateway heap.
-    const settle = async () => {
-      await gateway.proxy.drain();
-      upstreamRequests += mock.requests.length;
-      mock.requests.length = 0;
-    };
-    const measure = async (scenario: Scenario, target: Target, concurrency: number, n: number) => {
-      const exchange = scenario(bases[target], key);
-      await runPool(Math.min(WARMUP, n), concurrency, () => timeExchange(exchange));
-      const timings = await runPool(n, concurrency, () => timeExchange(exchange));
-      await settle();
-      return timings;
-    };
-    const compare = async (name: string, scenario: Scenario, streaming: boolean, n = N) => {
-      for (const concurrency of [1, CONCURRENCY]) {
-        const direct = await measure(scenario, 'direct', concurrency, n);
-        const through = await measure(scenario, 'gateway', concurrency, n);
-        rows.push({ scenario: name, concurrency, direct, gateway: through, streaming });
-      }
-    };
+    console.error(`one request at a time: ${settings.warmup} warm-up + ${settings.n} per series and target`);
+    const client = runScript('client.ts', [
+      ...['--direct', mockUrl, '--gateway', gateway.url, '--key', key],
+      ...['--n', String(settings.n), '--warmup', String(settings.warmup)],
+    ]);
+    const sequential = JSON.parse(await client.finished()) as SeriesTimings[];
+    const afterSequential = memoryOf(gatewayPid);
 
-    mock.script.chunkDelayMs = 0;
-    await compare('anthropic /v1/messages JSON', anthropicJson, false);
-    mock.script.chunkDelayMs = CHUNK_DELAY_MS;
-    await compare('anthropic /v1/messages SSE', anthropicStream, true);
-    await compare('openai /v1/chat/completions SSE', openaiStream, true);
-    await compare(
-      `Claude-Code-sized SSE (${Math.round(CLAUDE_CODE_BODY.length / 1024)} KB body)`,
-      claudeCodeSized,
-      true,
-    );
-    const shortText = mock.script.text;
-    mock.script.chunkDelayMs = 0;
-    mock.script.text = LONG_TEXT;
-    await compare(`long SSE (${LONG_WORDS} deltas, no delay)`, anthropicStream, true, Math.ceil(N / 5));
-    mock.script.text = shortText;
-
-    mock.script.chunkDelayMs = 0;
-    let drainMs = 0;
-    for (const concurrency of [8, 32]) {
-      for (const target of ['direct', 'gateway'] as const) {
-        const exchange = anthropicJson(bases[target], key);
-        await runPool(WARMUP, concurrency, () => timeExchange(exchange));
-        const cpuBefore = process.cpuUsage();
-        const result = await runFor(SECONDS * 1000, concurrency, () => timeExchange(exchange));
-        const cpu = process.cpuUsage(cpuBefore);
-        const drainStarted = performance.now();
-        await settle();
-        if (target === 'gateway') drainMs = Math.max(drainMs, performance.now() - drainStarted);
-        throughput.push([
-          target,
-          String(concurrency),
-          String(result.completed),
-          result.seconds.toFixed(1),
-          result.perSecond.toFixed(0),
-          `${(((cpu.user + cpu.system) / 1e6 / result.seconds) * 100).toFixed(0)} %`,
-        ]);
-      }
-    }
-    snapshot('after load (records drained)');
-    gc();
-    snapshot('after load, after a full GC');
-
-    const breakdown = await measureBreakdown(mock.url, N, WARMUP);
-    const bundles = await measureBundles(ROOT, COLD_RUNS);
-
-    printResults({
-      settings: { n: N, warmup: WARMUP, seconds: SECONDS, chunkDelayMs: CHUNK_DELAY_MS },
-      rows,
-      upstreamRequests,
-      breakdown,
-      throughput,
-      drainMs,
-      memory,
-      initMs,
-      bundles,
+    console.error(`throughput: ${settings.connections} connections, ${settings.seconds} s per target`);
+    const load = await measureLoad({ direct: mockUrl, gateway: gateway.url }, key, {
+      gateway: gatewayPid,
+      mock: mockPid,
     });
+    const afterLoad = memoryOf(gatewayPid);
+
+    const sentByTag = new Map(sequential.map((s) => [s.id, s.sentToGateway]));
+    sentByTag.set(LOAD_TAG, load.sentToGateway);
+    const records = await checkRecords(gateway, sentByTag, firstDay);
+    const afterSettle = memoryOf(gatewayPid);
+
+    const results: Results = {
+      date: new Date().toISOString(),
+      machine: {
+        cpus: availableParallelism(),
+        node: process.version,
+        loadAverageAtStart: loadAtStart,
+      },
+      settings,
+      gatewayStartMs: startMs,
+      sequential: sequential.map(summarise),
+      throughput: load.runs,
+      memory: [
+        { point: 'idle, 2 s after start', ...idle },
+        { point: 'after the one-at-a-time series', ...afterSequential },
+        { point: 'right after the load', ...afterLoad },
+        { point: 'after the records settled', ...afterSettle },
+      ],
+      records,
+    };
+    printResults(results);
+    await mkdir(join(ROOT, 'test-results/bench'), { recursive: true });
+    const file = join(ROOT, 'test-results/bench/latency.json');
+    await writeFile(
+      file,
+      `${JSON.stringify({ ...results, loadAverageAtEnd: loadavg()[0] ?? 0 }, null, 2)}\n`,
+    );
+
+    if (flags.breakdown || flags.bundles) await optionalBenches(mockUrl);
     console.log(
-      `\nbench wall time ${((performance.now() - benchStarted) / 1000).toFixed(1)} s; node ${process.version}, ` +
-        `${availableParallelism()} CPUs, 1-min load average ${loadAtStart.toFixed(2)} at start and ` +
-        `${(loadavg()[0] ?? 0).toFixed(2)} at the end (other work on the machine skews every figure)`,
+      `\nfigures written to ${file}\nbench wall time ${((performance.now() - benchStarted) / 1000).toFixed(1)} s; ` +
+        `node ${process.version}, ${availableParallelism()} CPUs shared by the mock, the gateway and the load ` +
+        `generator; 1-min load average ${loadAtStart.toFixed(2)} at start and ${(loadavg()[0] ?? 0).toFixed(2)} at the end`,
     );
   } finally {
     await gateway.close();
-    await mock.close();
+    mock.child.kill('SIGTERM');
+    await mock.finished().catch(() => undefined);
+  }
+}
+
+/**
+ * The in-process pipeline breakdown and the Lambda bundles, on request: imported only then, so the
+ * process bench does not depend on modules other work is changing.
+ */
+async function optionalBenches(mockUrl: string): Promise<void> {
+  const { printTable, ms, kib, median } = await import('./measure.ts');
+  if (flags.breakdown) {
+    const { measureBreakdown, breakdownTable } = await import('./breakdown.ts');
+    const rows = await measureBreakdown(mockUrl, settings.n, settings.warmup);
+    printTable(
+      'Where the added latency goes: the pipeline called in this process (no HTTP hop into the gateway), ms',
+      breakdownTable(rows, ms),
+    );
+  }
+  if (flags.bundles) {
+    const { measureBundles } = await import('./bundle.ts');
+    const bundles = await measureBundles(ROOT, numberFlag('cold-runs'));
+    printTable('Lambda bundles (esbuild, minified ESM, @aws-sdk/* external)', [
+      ['bundle', 'size', 'gzip -9'],
+      ...bundles.sizes.map((b) => [b.name, kib(b.bytes), kib(b.gzipBytes)]),
+    ]);
+    printTable('Cold import in a fresh node process, ms', [
+      ['module', 'import median', 'process median', 'runs'],
+      ...bundles.cold.map((c) => [
+        c.name,
+        ms(median(c.importMs)),
+        ms(median(c.processMs)),
+        String(c.importMs.length),
+      ]),
+    ]);
   }
 }
 

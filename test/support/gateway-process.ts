@@ -29,9 +29,13 @@ export interface GatewayProcess {
 
 const MAIN = join(import.meta.dirname, '../../functions/local/main.ts');
 
+/**
+ * `env` is laid over the harness's defaults (no key cache, warn logs, no lake compaction); a value of
+ * `undefined` removes a default, so the gateway falls back to its own (as `npm start` runs it).
+ */
 export async function startGatewayProcess(
   upstreamUrl: string,
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
   options: { dataDir?: string } = {},
 ): Promise<GatewayProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tollgate-proc-')));
