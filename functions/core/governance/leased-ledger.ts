@@ -44,7 +44,7 @@ const SLICE_CAP_MICROS = 25_000_000;
 /** How long a counter stays per-request before slices are tried again. */
 const PER_REQUEST_FOR_MS = 5_000;
 /** A slice is used until this long before it expires (clock skew, a slow write). */
-const EXPIRY_MARGIN_MS = 5_000;
+const EXPIRY_MARGIN_MS = 2_000;
 
 export interface LeasedLedgerOptions {
   store: SliceStore;
@@ -97,7 +97,7 @@ const ZERO: Amounts = { a: 0, w: 0 };
 
 export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
   const { store, perRequest, holder, clock, log } = options;
-  const ttl = options.sliceTtlMs ?? 30_000;
+  const ttl = options.sliceTtlMs ?? 10_000;
   const flushMs = options.flushMs ?? 20;
   const slices = new Map<string, Slice>();
   /** The journal's note of each counter, written before the first slice of it is taken. */
@@ -183,23 +183,32 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
     const stale = now() >= s.usableUntil;
     const have = stale ? { a: -s.inUse.a - s.pending.cost, w: -s.inUse.w - s.pending.cost } : free(s);
     const need = { a: Math.max(0, c.amount_micros - have.a), w: Math.max(0, c.worst_micros - have.w) };
-    const room = left(s, c);
-    const holders = Math.max(1, s.state?.holders ?? 1);
-    const share = Number.isFinite(room) ? Math.floor(room / (K * holders)) : SLICE_CAP_MICROS;
-    const size = Math.min(SLICE_CAP_MICROS, Math.max(share, c.worst_micros));
-    const by = { a: Math.max(need.a, Math.min(size, room)), w: Math.max(need.w, Math.min(size, room)) };
+    let by = sliceFor(s, c, need);
     let state = await store.grow(s.counter, holder, by, c.ceiling_micros, expiry(), batch);
     grown(s, by, state);
-    if (state.refused && (by.a > need.a || by.w > need.w)) {
-      // Not a whole slice: just what this claim needs, if that fits.
-      state = await store.grow(s.counter, holder, need, c.ceiling_micros, expiry(), batch);
-      grown(s, need, state);
+    // Refused: sized again from what the counter says it has left, then just what this claim needs.
+    for (const next of [() => sliceFor(s, c, need), () => need]) {
+      if (!state.refused) break;
+      const smaller = next();
+      if (smaller.a >= by.a && smaller.w >= by.w) continue;
+      by = smaller;
+      state = await store.grow(s.counter, holder, by, c.ceiling_micros, expiry(), batch);
+      grown(s, by, state);
     }
     if (state.refused && left(s, c) < FEW * c.amount_micros) {
       // Little is left for anyone: serve this counter per request, and strand nothing in this slice.
       s.perRequestUntil = now() + PER_REQUEST_FOR_MS;
       giveBackFree(s);
     }
+  }
+
+  /** clamp(left / (K × holders), the claim, SLICE_CAP), and at least what the claim needs now. */
+  function sliceFor(s: Slice, c: Claim, need: Amounts): Amounts {
+    const room = left(s, c);
+    const holders = Math.max(1, s.state?.holders ?? 1);
+    const share = Number.isFinite(room) ? Math.floor(room / (K * holders)) : SLICE_CAP_MICROS;
+    const size = Math.min(SLICE_CAP_MICROS, Math.max(share, c.worst_micros), room);
+    return { a: Math.max(need.a, size), w: Math.max(need.w, size) };
   }
 
   /** A metered counter holds nothing, but its settlements need the holder's (empty) slice to land once. */
