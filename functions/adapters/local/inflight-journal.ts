@@ -42,7 +42,7 @@ export function createFileInflightJournal(options: {
   /** Counters this holder took slices of (kept through rewrites). */
   const sliced: BudgetCounter[] = [];
   /** The batch lines join until it is written; each batch waits for the one before. */
-  let batch: { lines: string[]; done: Promise<void> } | undefined;
+  let batch: { lines: Line[]; done: Promise<void> } | undefined;
   let tail: Promise<void> = mkdir(dir, { recursive: true }).then(() => undefined);
   let ends = 0;
 
@@ -55,18 +55,21 @@ export function createFileInflightJournal(options: {
   /** Appends every line queued in this tick in one write; the next tick's lines wait for it. */
   function write(line: Line): Promise<void> {
     if (!batch) {
-      const next: { lines: string[]; done: Promise<void> } = { lines: [], done: Promise.resolve() };
+      const next: { lines: Line[]; done: Promise<void> } = { lines: [], done: Promise.resolve() };
       next.done = tail
         .then(() => new Promise((r) => setImmediate(r)))
         .then(async () => {
           if (batch === next) batch = undefined;
-          await appendFile(file, next.lines.join(''));
+          const text = collapsed(next.lines)
+            .map((l) => `${JSON.stringify(l)}\n`)
+            .join('');
+          if (text !== '') await appendFile(file, text);
           if (ends >= REWRITE_AFTER_ENDS) await rewrite();
         });
       tail = next.done.catch(() => undefined);
       batch = next;
     }
-    batch.lines.push(`${JSON.stringify(line)}\n`);
+    batch.lines.push(line);
     return batch.done;
   }
 
@@ -145,6 +148,28 @@ export function createFileInflightJournal(options: {
       if (open.size === 0) await rm(file, { force: true });
     },
   };
+}
+
+/**
+ * The lines of one batch with what happened to a request within it folded into its `begin` line (a
+ * slice-held reservation lands in the same tick as the request begins), and a request that began and
+ * ended within it left out: the file says the same in fewer, smaller lines.
+ */
+function collapsed(lines: Line[]): Line[] {
+  const begun = new Map<string, Line & { op: 'begin' }>();
+  const out: Array<Line | undefined> = [];
+  for (const line of lines) {
+    const first = line.op !== 'slice' ? begun.get(line.request_id) : undefined;
+    if (line.op === 'begin') {
+      const copy = { ...line };
+      begun.set(line.request_id, copy);
+      out.push(copy);
+    } else if (first && line.op === 'reserved') first.reservation = line.reservation;
+    else if (first && line.op === 'final') first.final = line.final;
+    else if (first && line.op === 'end') out[out.indexOf(first)] = undefined;
+    else out.push(line);
+  }
+  return out.filter((l): l is Line => l !== undefined);
 }
 
 async function isOrphan(path: string, name: string, now: Date): Promise<boolean> {

@@ -41,19 +41,30 @@ export function createLakeSink({
     return `usage-${hour}-${writerId}${file.roll === 0 ? '' : `-${file.roll}`}.jsonl`;
   };
   // Serialised so that concurrent writes never interleave inside a file: fs/promises splits large
-  // buffers into several write(2) calls.
+  // buffers into several write(2) calls. The records of one event-loop tick go out in one append per
+  // day; each write resolves once its own lines are appended.
   let tail: Promise<unknown> = Promise.resolve();
+  let batch: { lines: Map<string, string>; done: Promise<void> } | undefined;
 
   return {
     async write(records: UsageRecord[]): Promise<void> {
+      // Checked here, so a bad record fails its own write and never a batch it shares.
       const linesByDay = toLinesByDay(records);
-      const hour = hourStamp(clock.now());
-      for (const key of files.keys()) if (!key.endsWith(hour)) files.delete(key);
-      const run = tail.then(() =>
-        appendAll(dataDir, linesByDay, (day, lines) => fileFor(day, hour, Buffer.byteLength(lines))),
-      );
-      tail = run.catch(() => undefined);
-      await run;
+      if (!batch) {
+        const next = { lines: new Map<string, string>(), done: Promise.resolve() };
+        next.done = tail
+          .then(() => new Promise((r) => setImmediate(r)))
+          .then(() => {
+            if (batch === next) batch = undefined;
+            const hour = hourStamp(clock.now());
+            for (const key of files.keys()) if (!key.endsWith(hour)) files.delete(key);
+            return appendAll(dataDir, next.lines, (day, text) => fileFor(day, hour, Buffer.byteLength(text)));
+          });
+        tail = next.done.catch(() => undefined);
+        batch = next;
+      }
+      for (const [day, text] of linesByDay) batch.lines.set(day, (batch.lines.get(day) ?? '') + text);
+      await batch.done;
     },
   };
 }
@@ -73,6 +84,9 @@ function toLinesByDay(records: UsageRecord[]): Map<string, string> {
   return byDay;
 }
 
+/** Partition folders known to exist (a folder is never removed while a sink writes into it). */
+const madeDirs = new Set<string>();
+
 async function appendAll(
   dataDir: string,
   linesByDay: Map<string, string>,
@@ -80,7 +94,10 @@ async function appendAll(
 ): Promise<void> {
   for (const [day, lines] of linesByDay) {
     const dir = join(dataDir, 'usage', `dt=${day}`);
-    await mkdir(dir, { recursive: true });
+    if (!madeDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      madeDirs.add(dir);
+    }
     await appendFile(join(dir, fileName(day, lines)), lines, 'utf8');
   }
 }

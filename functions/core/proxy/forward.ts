@@ -121,7 +121,7 @@ async function attempt(
   const target = `${settings.baseUrl}${upstreamPath(model.provider, protocol.name)}${input.url.search}`;
   const cancel = new AbortController();
   // The client's own signal is in it: a client that leaves cancels the provider call at once.
-  const signal = AbortSignal.any([cancel.signal, a.deadline, input.request.signal]);
+  const signal = linked(cancel, a.deadline, input.request.signal);
   // A stream's headers come within seconds; with somewhere else to go, do not wait for the deadline.
   // (A non-streamed answer's headers come only with the whole answer, so it waits.)
   const patience =
@@ -244,6 +244,19 @@ function protocolError(call: CallState, kind: ErrorKind, message: string, status
     status,
     headers: { 'content-type': 'application/json', 'x-tollgate-request-id': call.request_id },
   });
+}
+
+/**
+ * `cancel`'s signal, aborted with the reason of whichever of `sources` aborts first. (AbortSignal.any
+ * does the same, but on Node 20 each composite signal is tracked for the garbage collector, which costs
+ * a busy gateway measurably; these sources live exactly as long as the request.)
+ */
+function linked(cancel: AbortController, ...sources: AbortSignal[]): AbortSignal {
+  for (const source of sources) {
+    if (source.aborted) cancel.abort(source.reason);
+    else source.addEventListener('abort', () => cancel.abort(source.reason), { once: true });
+  }
+  return cancel.signal;
 }
 
 function unreachable(provider: string, cause: unknown, signal: AbortSignal): GatewayError {

@@ -93,16 +93,16 @@ function recordOf(f: RequestFacts): UsageRecord {
   };
 }
 
-/** Half of a surrogate pair, without its other half. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
 /**
  * The record with every string made well-formed UTF-16 (a lone surrogate becomes U+FFFD). A client's
  * model name, tags or session id may carry one, which `JSON.stringify` writes as a `\ud800` escape that
  * DuckDB's JSON reader (and so every query over the day's lake file) refuses.
  */
 function wellFormed(record: UsageRecord): UsageRecord {
-  const fix = (v: unknown) => (typeof v === 'string' ? v.replace(LONE_SURROGATE, '\ufffd') : v);
+  const bad = (v: unknown) => typeof v === 'string' && !v.isWellFormed();
+  const values = Object.values(record);
+  if (!values.some((v) => bad(v) || (Array.isArray(v) && v.some(bad)))) return record;
+  const fix = (v: unknown) => (typeof v === 'string' ? v.toWellFormed() : v);
   return Object.fromEntries(
     Object.entries(record).map(([k, v]) => [k, Array.isArray(v) ? v.map(fix) : fix(v)]),
   ) as UsageRecord;
