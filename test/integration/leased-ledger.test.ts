@@ -193,6 +193,22 @@ describe.each(DYNAMO_ENGINES)('budget leases on $name', (engine) => {
     ledgers.splice(ledgers.indexOf(dead), 1);
   });
 
+  it.skipIf(engine.skip)(
+    'applies a lowered limit at once, though the instance holds a slice taken under the old one',
+    async () => {
+      const roomy = counter(10_000_000);
+      const ledger = leased('h-lowered');
+      const first = await ledger.reserve([claim(roomy, 100_000)], lease());
+      await ledger.settle(first, 100_000);
+
+      const lowered = { ...roomy, limit_micros: 100_000 };
+      const refused = await ledger.reserve([claim(lowered, 100_000)], lease()).catch((e: unknown) => e);
+
+      expect(first.via).toBe('slice');
+      expect(refused).toBeInstanceOf(BudgetExceededError);
+    },
+  );
+
   it.skipIf(engine.skip)('gives every slice back on a clean shutdown', async () => {
     const budget = counter(10_000_000);
     const ledger = leased('h-shutdown');

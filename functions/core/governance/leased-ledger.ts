@@ -132,7 +132,10 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
       };
       slices.set(id, slice);
     }
-    // The owner's budget may have changed (a new limit, a mode): the newest description wins.
+    // The owner's budget may have changed (a new limit, a mode): the newest description wins, and a
+    // slice taken under another limit is used again only once a grow under this one succeeds.
+    if (slice.counter.limit_micros !== counter.limit_micros || slice.counter.mode !== counter.mode)
+      slice.usableUntil = 0;
     slice.counter = counter;
     return slice;
   }
