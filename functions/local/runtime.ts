@@ -29,6 +29,7 @@ import { createFileInflightJournal, localHolderId } from '../adapters/local/infl
 import { compactLake } from '../adapters/local/lake-compaction.ts';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
+import { undiciFetch } from '../adapters/local/undici-fetch.ts';
 import { createSlackNotifier, fanOut } from '../adapters/slack.ts';
 import type { Config } from '../config.ts';
 import { createAdminApi } from '../core/admin/api.ts';
@@ -158,7 +159,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     notifier,
     policy: config.policy,
     usage,
-    upstream: options.upstream ?? ((input, init) => fetch(input, init)),
+    upstream: options.upstream ?? undiciFetch,
     upstreams: { bedrock: createBedrockFetch(bedrock) },
     clock,
     catalog,
