@@ -164,7 +164,11 @@ function collapsed(lines: Line[]): Line[] {
       const copy = { ...line };
       begun.set(line.request_id, copy);
       out.push(copy);
-    } else if (first && line.op === 'reserved') first.reservation = line.reservation;
+    } else if (first && line.op === 'reserved') {
+      first.reservation = line.reservation;
+      // Held in this holder's slices: recovery needs the reservation, not the per-request leases.
+      if (line.reservation.via === 'slice') first.holds = [];
+    }
     else if (first && line.op === 'final') first.final = line.final;
     else if (first && line.op === 'end') out[out.indexOf(first)] = undefined;
     else out.push(line);
