@@ -14,6 +14,7 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../functions/core/usage/record.ts';
+import { seeded } from '../../functions/local/demo-data.ts';
 import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts';
 import { type MockReply, type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
 
@@ -21,17 +22,7 @@ const SEED = Number(process.env.FAULT_SEED ?? 20_261_206);
 const REQUESTS = 240;
 const CONCURRENCY = 12;
 
-/** mulberry32: a small seeded generator, so a schedule replays exactly. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+const random = seeded;
 
 type Route = 'messages' | 'messages-json' | 'chat' | 'chat-json' | 'responses' | 'count-tokens';
 type Client =
