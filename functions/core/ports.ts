@@ -435,6 +435,21 @@ export interface ParallelSlot {
   max: number;
 }
 
+/** A rate window as its item last said: requests counted in it, and tokens of requests finished. */
+export interface WindowState {
+  requests: number;
+  tokens: number;
+}
+
+/**
+ * Rate windows taken in chunks (core/governance/leased-limiter.ts): a holder counts `n` requests into a
+ * window at once, if the window's limits allow them all, and admits them in memory.
+ */
+export interface RateQuotaStore {
+  /** Counts `n` requests into the window if it stays within its rpm and under its tpm; null if not. */
+  takeRequests(window: RateWindow, n: number): Promise<WindowState | null>;
+}
+
 export interface RateLimiter {
   /** Counts a request into its window; throws a 429 GatewayError when the window is full. */
   admit(window: RateWindow): Promise<void>;

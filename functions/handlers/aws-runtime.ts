@@ -35,6 +35,7 @@ import type { AdminDeps } from '../core/admin/api.ts';
 import type { RollupDeps } from '../core/analytics/rollup.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { createLeasedLedger } from '../core/governance/leased-ledger.ts';
+import { createLeasedLimiter } from '../core/governance/leased-limiter.ts';
 import { onceEach } from '../core/governance/thresholds.ts';
 import { systemClock } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
@@ -96,6 +97,7 @@ export async function proxyDeps(): Promise<ProxyDeps> {
   if (!config.firehoseStream) throw new Error('TOLLGATE_FIREHOSE_STREAM is not set');
   // This execution environment: its in-flight items and its budget slices carry one holder id.
   const holder = `h-lambda-${randomUUID()}`;
+  const rateLimiter = createDynamoRateLimiter(dynamo, config.tableName, systemClock);
   const journal = createDynamoInflightJournal(dynamo, config.tableName, holder);
   // Settlements are written at once (flushMs 0): the invocation ends only once they have landed, since
   // a frozen environment runs no timers. Its slices outlive invocations while it is warm.
@@ -111,7 +113,13 @@ export async function proxyDeps(): Promise<ProxyDeps> {
   return {
     journal,
     keys: cachedKeyStore(createDynamoKeyStore(dynamo, config.tableName), config.keyCacheMs, systemClock),
-    limiter: createDynamoRateLimiter(dynamo, config.tableName, systemClock),
+    limiter: createLeasedLimiter({
+      inner: rateLimiter,
+      store: rateLimiter,
+      clock: systemClock,
+      log,
+      flushMs: 0,
+    }),
     teams: cachedDocumentStore(
       createDynamoTeamStore(dynamo, config.tableName),
       config.keyCacheMs,

@@ -39,6 +39,7 @@ import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
 import { createLeasedLedger } from '../core/governance/leased-ledger.ts';
+import { createLeasedLimiter } from '../core/governance/leased-limiter.ts';
 import { onceEach, withTopSpenders } from '../core/governance/thresholds.ts';
 import {
   type BudgetLedger,
@@ -138,6 +139,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   // Requests a killed run left in flight get their records, and their holds are settled, before serving.
   const usage = options.usage ?? createLakeSink({ dataDir, clock });
   const limiter = createDynamoRateLimiter(client, config.tableName, clock);
+  // Rate windows counted in chunks, tokens in batches (parallel slots stay per request).
+  const proxyLimiter = createLeasedLimiter({ inner: limiter, store: limiter, clock, log });
   const recover = () =>
     recoverLost({ journal, ledger: perRequest, slices, limiter, usage, log, now: clock.now() }).catch(
       (err: unknown) => {
@@ -152,7 +155,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const proxy = createProxy({
     journal,
     keys: proxyKeys,
-    limiter,
+    limiter: proxyLimiter,
     teams: proxyTeams,
     users: proxyUsers,
     ledger,

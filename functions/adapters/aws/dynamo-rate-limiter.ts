@@ -7,7 +7,14 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GatewayError } from '../../core/errors.ts';
 import { retryAfterSeconds } from '../../core/governance/rate-limits.ts';
-import type { Clock, Lease, ParallelSlot, RateLimiter, RateWindow } from '../../core/ports.ts';
+import type {
+  Clock,
+  Lease,
+  ParallelSlot,
+  RateLimiter,
+  RateQuotaStore,
+  RateWindow,
+} from '../../core/ports.ts';
 import { holdsLease, leaseAttribute, leaseValue, reclaimExpired, releaseLease } from './dynamo-leases.ts';
 
 /** Seconds a client refused for parallelism is told to wait: slots free up as requests finish. */
@@ -24,7 +31,7 @@ export function createDynamoRateLimiter(
   client: DynamoDBClient,
   tableName: string,
   clock: Clock,
-): RateLimiter {
+): RateLimiter & RateQuotaStore {
   const key = (w: RateWindow): Record<string, AttributeValue> => ({
     pk: { S: `RATE#${w.scope}` },
     sk: { S: w.window },
@@ -132,6 +139,35 @@ export function createDynamoRateLimiter(
         );
       } catch (err) {
         if (err instanceof ConditionalCheckFailedException) throw await refuse(w, err);
+        throw err;
+      }
+    },
+    async takeRequests(w, n) {
+      const conditions: string[] = [];
+      const values: Record<string, AttributeValue> = { ':n': { N: String(n) }, ':ttl': ttl(w) };
+      if (w.rpm !== null) {
+        conditions.push('(attribute_not_exists(requests) OR requests <= :rpm)');
+        values[':rpm'] = { N: String(w.rpm - n) };
+      }
+      if (w.tpm !== null) {
+        conditions.push('(attribute_not_exists(tokens) OR tokens < :tpm)');
+        values[':tpm'] = { N: String(w.tpm) };
+      }
+      if (w.rpm !== null && n > w.rpm) return null;
+      try {
+        const { Attributes } = await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: key(w),
+            UpdateExpression: 'ADD requests :n SET expires_at = :ttl',
+            ConditionExpression: conditions.join(' AND ') || undefined,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return { requests: Number(Attributes?.requests?.N ?? n), tokens: Number(Attributes?.tokens?.N ?? 0) };
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) return null;
         throw err;
       }
     },

@@ -168,8 +168,7 @@ function collapsed(lines: Line[]): Line[] {
       first.reservation = line.reservation;
       // Held in this holder's slices: recovery needs the reservation, not the per-request leases.
       if (line.reservation.via === 'slice') first.holds = [];
-    }
-    else if (first && line.op === 'final') first.final = line.final;
+    } else if (first && line.op === 'final') first.final = line.final;
     else if (first && line.op === 'end') out[out.indexOf(first)] = undefined;
     else out.push(line);
   }
