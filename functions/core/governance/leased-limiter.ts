@@ -119,10 +119,12 @@ export function createLeasedLimiter(options: {
     const p = pendingTokens.get(id) ?? { window: w, tokens: 0, waiters: [] };
     p.tokens += tokens;
     pendingTokens.set(id, p);
-    timer ??= setTimeout(() => {
-      timer = undefined;
-      void flush();
-    }, flushMs);
+    if (!timer) {
+      timer = setTimeout(() => {
+        timer = undefined;
+        void flush();
+      }, flushMs);
+    }
     return new Promise((resolve) => p.waiters.push(resolve));
   }
 
