@@ -184,7 +184,9 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
   async function grow(s: Slice, c: Claim): Promise<void> {
     await notedOf(s.counter);
     const stale = now() >= s.usableUntil;
-    const have = stale ? { a: -s.inUse.a - s.pending.cost, w: -s.inUse.w - s.pending.cost } : free(s);
+    // A stale slice may have been reclaimed: ask for room for everything this instance still counts on.
+    const owed = s.pending.cost + s.inFlush;
+    const have = stale ? { a: -s.inUse.a - owed, w: -s.inUse.w - owed } : free(s);
     const need = { a: Math.max(0, c.amount_micros - have.a), w: Math.max(0, c.worst_micros - have.w) };
     let by = sliceFor(s, c, need);
     let state = await store.grow(s.counter, holder, by, c.ceiling_micros, expiry(), batch);
