@@ -86,6 +86,8 @@ interface Slice {
   pending: { cost: number; requests: number; waiters: Array<(s: Settlement) => void> };
   /** The cost of the batch being written: still consumes the slice until the write lands. */
   inFlush: number;
+  /** Free parts being given back (near the limit): no longer free, off the slice once written. */
+  releasing: Amounts;
   /** The last state the counter reported. */
   state: SliceState | undefined;
   usableUntil: number;
@@ -103,8 +105,6 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
   /** The journal's note of each counter, written before the first slice of it is taken. */
   const noted = new Map<string, Promise<void>>();
   const notedOf = (c: BudgetCounter) => noted.get(`${c.scope}#${c.scope_id}#${c.period}`);
-  /** Free parts to give back with the next batch, by slice. */
-  const releaseNext = new Map<Slice, Amounts>();
   let batch = 0;
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
   let flushing: Promise<void> = Promise.resolve();
@@ -125,6 +125,7 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
         inUse: { ...ZERO },
         pending: { cost: 0, requests: 0, waiters: [] },
         inFlush: 0,
+        releasing: { ...ZERO },
         state: undefined,
         usableUntil: 0,
         perRequestUntil: 0,
@@ -142,8 +143,8 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
 
   const limited = (c: Claim) => c.counter.limit_micros !== null || c.ceiling_micros !== null;
   const free = (s: Slice): Amounts => ({
-    a: s.held.a - s.inUse.a - s.pending.cost - s.inFlush,
-    w: s.held.w - s.inUse.w - s.pending.cost - s.inFlush,
+    a: s.held.a - s.inUse.a - s.pending.cost - s.inFlush - s.releasing.a,
+    w: s.held.w - s.inUse.w - s.pending.cost - s.inFlush - s.releasing.w,
   });
   /**
    * The slice's size is tracked by what this holder's own writes did to it — grows and flushes land in
@@ -233,7 +234,10 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
   function giveBackFree(s: Slice): void {
     const spare = free(s);
     if (spare.a <= 0 && spare.w <= 0) return;
-    releaseNext.set(s, { a: Math.max(0, spare.a), w: Math.max(0, spare.w) });
+    s.releasing = {
+      a: s.releasing.a + Math.max(0, spare.a),
+      w: s.releasing.w + Math.max(0, spare.w),
+    };
     schedule(0);
   }
 
@@ -306,7 +310,9 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
   }
 
   async function writeBatch(): Promise<void> {
-    const due = [...slices.values()].filter((s) => s.pending.requests > 0 || releaseNext.has(s));
+    const due = [...slices.values()].filter(
+      (s) => s.pending.requests > 0 || s.releasing.a > 0 || s.releasing.w > 0,
+    );
     if (due.length === 0) return;
     batch += 1;
     const id = batch;
@@ -314,9 +320,7 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
       const p = s.pending;
       s.pending = { cost: 0, requests: 0, waiters: [] };
       s.inFlush += p.cost;
-      const release = releaseNext.get(s) ?? ZERO;
-      releaseNext.delete(s);
-      return { s, p, release };
+      return { s, p, release: { ...s.releasing } };
     });
     await options.beforeFlush?.();
     await Promise.all(
@@ -331,8 +335,8 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
         const shrink = metered
           ? { ...ZERO }
           : {
-              a: shrinkBy(p.cost + release.a, spare.a + p.cost),
-              w: shrinkBy(p.cost + release.w, spare.w + p.cost),
+              a: shrinkBy(p.cost + release.a, spare.a + p.cost + release.a),
+              w: shrinkBy(p.cost + release.w, spare.w + p.cost + release.w),
             };
         const write = () =>
           store.flush(
@@ -346,6 +350,7 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
             const { state, settlement } = await write();
             s.state = state;
             s.inFlush -= p.cost;
+            s.releasing = { a: s.releasing.a - release.a, w: s.releasing.w - release.w };
             if (state.held) {
               s.held = { a: s.held.a - shrink.a, w: s.held.w - shrink.w };
               s.usableUntil = Math.max(s.usableUntil, now() + ttl - EXPIRY_MARGIN_MS);
