@@ -72,8 +72,6 @@ export interface LeasedLedger extends BudgetLedger {
   flush(): Promise<void>;
   /** Flushes, then gives every slice back (a clean shutdown). */
   close(): Promise<void>;
-  /** The counters this instance holds slices of, for recovery should it die. */
-  counters(): BudgetCounter[];
 }
 
 interface Slice {
@@ -422,7 +420,6 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
     },
     leaseHeld: (counters, lease_id) => perRequest.leaseHeld(counters, lease_id),
     settleLease: (counters, lease_id, actual) => perRequest.settleLease(counters, lease_id, actual),
-    counters: () => [...slices.values()].map((s) => s.counter),
     async close() {
       clearInterval(keepAlive);
       clearTimeout(flushTimer);
