@@ -3,17 +3,14 @@
  * scope, reused across invocations) and the secrets (master key, provider keys) from Secrets Manager.
  */
 import { randomUUID } from 'node:crypto';
-import { AthenaClient } from '@aws-sdk/client-athena';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { createAthenaQueryEngine } from '../adapters/aws/athena-query.ts';
 import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
 import { createDynamoAlertClaims } from '../adapters/aws/dynamo-alert-claims.ts';
-import { createDynamoAuditLog } from '../adapters/aws/dynamo-audit-log.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
 import {
   createDynamoRuleStore,
@@ -25,14 +22,11 @@ import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
 import { createDynamoSliceStore } from '../adapters/aws/dynamo-slice-store.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
-import { createS3RollupStore } from '../adapters/aws/s3-rollup-store.ts';
 import { createS3Spill } from '../adapters/aws/s3-spill.ts';
 import { createSnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
 import { createLogger } from '../adapters/logger.ts';
 import { type Config, loadConfig, PROVIDERS, SPILL_PREFIX, usesApiKey } from '../config.ts';
-import type { AdminDeps } from '../core/admin/api.ts';
-import type { RollupDeps } from '../core/analytics/rollup.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { createLeasedLedger } from '../core/governance/leased-ledger.ts';
 import { createLeasedLimiter } from '../core/governance/leased-limiter.ts';
@@ -44,17 +38,17 @@ import { ruleSource } from '../core/routing/rule-source.ts';
 import { rulesFromConfig } from '../core/routing/rules.ts';
 
 export const config: Config = loadConfig();
-const log = createLogger(config.logLevel);
-const dynamo = new DynamoDBClient({ region: config.region });
+export const log = createLogger(config.logLevel);
+export const dynamo = new DynamoDBClient({ region: config.region });
 const secrets = new SecretsManagerClient({ region: config.region });
-const firehose = new FirehoseClient({ region: config.region });
-const s3 = new S3Client({ region: config.region });
-const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
+export const firehose = new FirehoseClient({ region: config.region });
+export const s3 = new S3Client({ region: config.region });
+export const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
 // Checked here as at synth: a rule in config that does not compile stops the cold start, loudly.
-const configRules = rulesFromConfig(config.routing.rulesJson, catalog);
+export const configRules = rulesFromConfig(config.routing.rulesJson, catalog);
 
 /** Alerts to the SNS topic (the log without one), each claimed once. */
-function alertNotifier() {
+export function alertNotifier() {
   return onceEach(
     createDynamoAlertClaims(dynamo, config.tableName),
     config.snsTopicArn
@@ -64,7 +58,7 @@ function alertNotifier() {
 }
 
 /** Spilled usage records in the lake bucket, when the function is given one. */
-function usageSpill() {
+export function usageSpill() {
   return config.spillBucket ? createS3Spill(s3, config.spillBucket, SPILL_PREFIX, systemClock) : undefined;
 }
 // Signed with the function's role (bedrock:InvokeModel*). One attempt: the agent's client owns retries,
@@ -157,70 +151,4 @@ export async function proxyDeps(): Promise<ProxyDeps> {
       fallbackAfterMs: config.routing.fallbackAfterMs,
     },
   };
-}
-
-/** The stores, ledger and Athena engine that the admin API and the rollup function both read. */
-function analyticsDeps(): RollupDeps {
-  return {
-    keys: createDynamoKeyStore(dynamo, config.tableName),
-    teams: createDynamoTeamStore(dynamo, config.tableName),
-    users: createDynamoUserStore(dynamo, config.tableName),
-    ledger: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
-    policy: config.policy,
-    query: createAthenaQueryEngine({
-      client: new AthenaClient({ region: config.region }),
-      workgroup: config.athena.workgroup,
-      database: config.athena.database,
-    }),
-    clock: systemClock,
-    catalog,
-  };
-}
-
-function rollupStore() {
-  if (!config.rollup.bucket) throw new Error('TOLLGATE_ROLLUP_BUCKET is not set');
-  return createS3RollupStore(
-    new S3Client({ region: config.region }),
-    config.rollup.bucket,
-    config.rollup.key,
-  );
-}
-
-export async function adminDeps(): Promise<AdminDeps> {
-  const masterKey = config.masterKey ?? (await secretString(config.masterKeySecretArn));
-  if (!masterKey) throw new Error('No master key: set TOLLGATE_MASTER_KEY_SECRET_ARN');
-  return {
-    ...analyticsDeps(),
-    audit: createDynamoAuditLog(dynamo, config.tableName, systemClock),
-    rollups: rollupStore(),
-    rules: createDynamoRuleStore(dynamo, config.tableName),
-    configRules,
-    log,
-    masterKey,
-  };
-}
-
-/** Without a stream nothing can be recorded, so recovery leaves every entry for a run that can. */
-const noUsageSink = {
-  write: async () => {
-    throw new Error('TOLLGATE_FIREHOSE_STREAM is not set');
-  },
-};
-
-/** The rollup function also replays spilled usage records into Firehose (without spilling again). */
-export function rollupDeps() {
-  const spill = usageSpill();
-  const stream = config.firehoseStream;
-  const replay =
-    spill && stream
-      ? { spill, sink: createFirehoseSink({ client: firehose, streamName: stream }) }
-      : undefined;
-  const recovery = {
-    journal: createDynamoInflightJournal(dynamo, config.tableName, 'recovery'),
-    ledger: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
-    slices: createDynamoSliceStore(dynamo, config.tableName, systemClock),
-    limiter: createDynamoRateLimiter(dynamo, config.tableName, systemClock),
-    usage: stream ? createFirehoseSink({ client: firehose, streamName: stream, spill }) : noUsageSink,
-  };
-  return { ...analyticsDeps(), store: rollupStore(), replay, recovery, notifier: alertNotifier(), log };
 }

@@ -17,7 +17,8 @@ import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog
 import { recoverLost } from '../core/usage/recover.ts';
 import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
 import * as z from '../core/zod-mini.ts';
-import { config, rollupDeps } from './aws-runtime.ts';
+import { rollupDeps } from './aws-analytics.ts';
+import { config } from './aws-runtime.ts';
 
 const deps = rollupDeps();
 const REPLAY_BUDGET_MS = 120_000;
