@@ -170,6 +170,23 @@ describe('upstream failures', () => {
     expect((await gateway.keyInfo(key)).reserved_micros).toBe(0);
   });
 
+  it('turns a JSON answer cut off mid-body into a 502 and an upstream_error record', async () => {
+    mock.script.rawReply = {
+      status: 200,
+      contentType: 'application/json',
+      body: '{"id":"chatcmpl-1","cho',
+      cut: true,
+    };
+
+    const response = await post('/v1/chat/completions', gpt, { authorization: `Bearer ${key}` });
+
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ error: { type: 'server_error', code: 'upstream_error' } });
+    const record = await gateway.record(response.headers.get('x-tollgate-request-id')!);
+    expect(record).toMatchObject({ outcome: 'upstream_error', cost_micros: 0 });
+    expect((await gateway.keyInfo(key)).reserved_micros).toBe(0);
+  });
+
   it('answers 502 when the provider cannot be reached', async () => {
     const dead = await startTestGateway('http://127.0.0.1:9');
     try {

@@ -66,7 +66,7 @@ export interface MockScript {
   /** Answer every request with this error; the body defaults to the route's protocol shape. */
   failWith?: { status: number; body?: unknown; headers?: Record<string, string> };
   /** Answer every request with these bytes as they are (a proxy's HTML page, a cut body). */
-  rawReply?: { status: number; contentType: string; body: string };
+  rawReply?: { status: number; contentType: string; body: string; cut?: boolean };
   /** Wait before the first byte of any answer. */
   delayMs?: number;
   /** Wait between SSE events. */
@@ -171,7 +171,12 @@ async function serve(req: IncomingMessage, res: ServerResponse, mock: MockUpstre
   }
   if (script.rawReply) {
     res.writeHead(script.rawReply.status, { 'content-type': script.rawReply.contentType });
-    res.end(script.rawReply.body);
+    if (!script.rawReply.cut) {
+      res.end(script.rawReply.body);
+      return;
+    }
+    // Part of the body, then the connection drops: an upstream that dies mid-answer.
+    res.write(script.rawReply.body, () => res.destroy());
     return;
   }
   if (script.failWith) {

@@ -20,13 +20,17 @@ export const undiciFetch: UpstreamFetch = async (input, init) => {
     if (Array.isArray(value)) for (const v of value) headers.append(name, v);
     else if (value !== undefined) headers.set(name, value);
   }
-  // A body-less status cannot carry a stream; anything else streams through as the Response's body.
+  // A body-less status cannot carry a stream. An event stream streams through as the Response's body;
+  // anything else (a JSON answer, an error) arrives whole anyway and is read here, without web streams.
   const empty = answer.statusCode === 204 || answer.statusCode === 304 || init.method === 'HEAD';
   if (empty) answer.body.resume();
-  return new Response(empty ? null : (answer.body as unknown as ReadableStream<Uint8Array>), {
-    status: answer.statusCode,
-    headers,
-  });
+  const streamed = (headers.get('content-type') ?? '').includes('text/event-stream');
+  const body = empty
+    ? null
+    : streamed
+      ? (answer.body as unknown as ReadableStream<Uint8Array>)
+      : await answer.body.arrayBuffer();
+  return new Response(body, { status: answer.statusCode, headers });
 };
 
 function headerObject(headers: RequestInit['headers']): Record<string, string> {

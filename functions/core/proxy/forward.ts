@@ -160,7 +160,13 @@ async function attempt(
   }
 
   const isSse = (response.headers.get('content-type') ?? '').includes('text/event-stream');
-  if (!isSse && !call.stream) return jsonAnswer(call, finisher, response, deps.clock, model.provider);
+  if (!isSse && !call.stream) {
+    // A body cut or timed out while it is read is the provider's failure (502/504), not the gateway's.
+    return jsonAnswer(call, finisher, response, deps.clock, model.provider).catch((cause: unknown) => {
+      if (input.request.signal.aborted) throw cause;
+      throw unreachable(model.provider, cause, signal);
+    });
+  }
   const meter = isSse ? sseMeter(protocol, stripUsageChunk) : jsonMeter(protocol);
   const status = response.status;
   const stream = meteredBody(response.body, meter, {
