@@ -45,6 +45,8 @@ export function createLakeSink({
   // day; each write resolves once its own lines are appended.
   let tail: Promise<unknown> = Promise.resolve();
   let batch: { lines: Map<string, string>; done: Promise<void> } | undefined;
+  // Partition folders this sink made (compaction removes files, never a folder).
+  const madeDirs = new Set<string>();
 
   return {
     async write(records: UsageRecord[]): Promise<void> {
@@ -58,7 +60,9 @@ export function createLakeSink({
             if (batch === next) batch = undefined;
             const hour = hourStamp(clock.now());
             for (const key of files.keys()) if (!key.endsWith(hour)) files.delete(key);
-            return appendAll(dataDir, next.lines, (day, text) => fileFor(day, hour, Buffer.byteLength(text)));
+            return appendAll(madeDirs, dataDir, next.lines, (day, text) =>
+              fileFor(day, hour, Buffer.byteLength(text)),
+            );
           });
         tail = next.done.catch(() => undefined);
         batch = next;
@@ -84,10 +88,8 @@ function toLinesByDay(records: UsageRecord[]): Map<string, string> {
   return byDay;
 }
 
-/** Partition folders known to exist (a folder is never removed while a sink writes into it). */
-const madeDirs = new Set<string>();
-
 async function appendAll(
+  madeDirs: Set<string>,
   dataDir: string,
   linesByDay: Map<string, string>,
   fileName: (day: string, lines: string) => string,

@@ -32,6 +32,7 @@ interface Setup {
   ledger?: BudgetLedger;
   keyOverrides?: Partial<VirtualKey>;
   upstreamTimeoutMs?: number;
+  usage?: UsageSink;
 }
 
 const cannedJson = async () => Response.json({ id: 'x', usage: { input_tokens: 1, output_tokens: 1 } });
@@ -42,17 +43,19 @@ function setup({
   ledger = memoryLedger,
   keyOverrides,
   upstreamTimeoutMs,
+  usage: sink,
 }: Setup = {}) {
   const sent: Array<{ url: string; body: string }> = [];
   const records: UsageRecord[] = [];
-  const usage: UsageSink = { write: async (r) => void records.push(...r) };
+  const usage: UsageSink = sink ?? { write: async (r) => void records.push(...r) };
+  const journal = memoryJournal();
   const proxy = createProxy({
     keys: keysOf({ ...key, ...keyOverrides }),
     teams: noTeams,
     users: noUsers,
     notifier: collectingNotifier(),
     policy: DEFAULT_POLICY,
-    journal: memoryJournal(),
+    journal,
     limiter: noLimits,
     ledger,
     usage,
@@ -77,7 +80,7 @@ function setup({
     await proxy.drain();
     return response;
   };
-  return { post, sent, records };
+  return { post, sent, records, journal };
 }
 
 const routingRule = (input: Record<string, unknown>) =>
@@ -145,14 +148,27 @@ describe('the proxy pipeline', () => {
     });
   });
 
-  it('writes exactly one record for a request', async () => {
+  it('keeps the in-flight entry, with its own record, when the record cannot be written', async () => {
+    // Prepare: a lake that refuses every write.
+    const { post, journal } = setup({ usage: { write: async () => Promise.reject(new Error('disk full')) } });
+
+    // Act
+    await post('/v1/messages', '{"model":"claude-haiku-4-5","max_tokens":5,"messages":[]}');
+
+    // Assess: recovery will write exactly this record later.
+    expect([...journal.open.values()].map((e) => e.final?.record.outcome)).toEqual(['success']);
+  });
+
+  it('writes exactly one record for a request, and forgets its in-flight entry once it is written', async () => {
     // Prepare
-    const { post, records } = setup();
+    const { post, records, journal } = setup();
 
     // Act
     await post('/v1/messages', '{"model":"claude-haiku-4-5","max_tokens":5,"messages":[]}');
 
     // Assess
+    expect(journal.begun).toBe(1);
+    expect(journal.open.size).toBe(0);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({
       request_id: 'req',
