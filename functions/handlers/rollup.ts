@@ -11,7 +11,7 @@
  */
 import middy from '@middy/core';
 import { replaySpilled } from '../adapters/aws/firehose-sink.ts';
-import { buildRollup, weeklyDigest } from '../core/analytics/rollup.ts';
+import { buildRollup, topSpendersOfBudgets, weeklyDigest } from '../core/analytics/rollup.ts';
 import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { recoverLost } from '../core/usage/recover.ts';
@@ -75,6 +75,12 @@ export const handler = middy().handler(async (event: unknown) => {
   if (replayed?.failed) deps.log.error('usage.spill_replay_incomplete', { ...replayed });
   else if (replayed?.batches) deps.log.info('usage.spill_replayed', { ...replayed });
   const rollup = await buildRollup(deps);
+  // For the Slack forwarder, which names an alert's top spenders from here rather than from Athena.
+  rollup.top_spenders = await topSpendersOfBudgets(deps.query, rollup.budgets, {
+    now: deps.clock.now(),
+    thresholdsPct: config.policy.alertThresholdsPct,
+    log: deps.log,
+  });
   await deps.store.save(rollup);
   // Budgets on pace to run out before they reset: one warning each per period.
   const forecasts = await sendForecastAlerts(rollup.budgets, deps.notifier, deps.clock.now());

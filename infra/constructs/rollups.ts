@@ -4,7 +4,9 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV, SPILL_PREFIX } from '../../functions/config.ts';
 import type { Alerts } from './alerts.ts';
@@ -42,6 +44,8 @@ export interface RollupsProps extends AthenaQueryAccess {
  */
 export class Rollups extends Construct {
   public readonly function: NodejsFunction;
+  /** Scheduled runs that failed after Lambda's retries: the event and the error, kept 14 days. */
+  public readonly failedRuns: Queue;
   /** The object the rollup is written to. */
   public readonly key = 'rollups/latest.json';
 
@@ -115,6 +119,22 @@ export class Rollups extends Construct {
       'Spilled usage batches have generated names under spill/; the function reads and removes them after replay.',
       objectWildcardFinding(bucket, `${SPILL_PREFIX}*`),
     );
+    // EventBridge invokes asynchronously: a run that still fails after Lambda's two retries is kept
+    // here (its event and error) instead of vanishing, and its depth is alarmed (see Monitoring).
+    this.failedRuns = new Queue(this, 'FailedRuns', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    acknowledge(
+      this.failedRuns,
+      'This is itself the on-failure destination of the rollup runs.',
+      'AwsSolutions-SQS3',
+    );
+    this.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      onFailure: new SqsDestination(this.failedRuns),
+    });
     new Rule(this, 'Schedule', {
       description: 'Rebuild the Tollgate dashboard rollup',
       schedule: Schedule.rate(props.every ?? Duration.hours(1)),
