@@ -10,7 +10,7 @@ import middy from '@middy/core';
 import type { SNSEvent } from 'aws-lambda';
 import { createS3RollupStore } from '../adapters/aws/s3-rollup-store.ts';
 import { rollupTopSpenders } from '../core/analytics/rollup.ts';
-import { config, secretString } from './aws-runtime.ts';
+import { config, lambdaMiddlewares, metrics, secretString } from './aws-runtime.ts';
 import { createSlackForwarder } from './slack-forward.ts';
 
 // The secret holds `none` until an operator puts a webhook URL in it.
@@ -20,10 +20,16 @@ const rollups = config.rollup.bucket
   ? createS3RollupStore(new S3Client({ region: config.region }), config.rollup.bucket, config.rollup.key)
   : undefined;
 
-export const handler = middy<SNSEvent>().handler(
-  createSlackForwarder({
-    webhookUrl,
-    dashboardUrl: config.dashboardUrl,
-    ...(rollups && { lookup: rollupTopSpenders(rollups) }),
-  }),
-);
+const forward = createSlackForwarder({
+  webhookUrl,
+  dashboardUrl: config.dashboardUrl,
+  ...(rollups && { lookup: rollupTopSpenders(rollups) }),
+});
+
+export const handler = middy<SNSEvent>()
+  .use(lambdaMiddlewares({ flushMetrics: true }))
+  .handler(async (event: SNSEvent) => {
+    const result = await forward(event);
+    metrics.add('alerts_posted', result.posted);
+    return result;
+  });
