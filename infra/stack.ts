@@ -7,6 +7,7 @@ import { AdminApi } from './constructs/admin-api.ts';
 import { Alerts } from './constructs/alerts.ts';
 import { BudgetTable } from './constructs/budget-table.ts';
 import { DashboardSite } from './constructs/dashboard-site.ts';
+import { Monitoring } from './constructs/monitoring.ts';
 import { NamedQueries } from './constructs/named-queries.ts';
 import { ProxyFunction } from './constructs/proxy-function.ts';
 import { Rollups } from './constructs/rollups.ts';
@@ -91,6 +92,14 @@ export class TollgateStack extends Stack {
       topic: alerts.topic,
       dashboardUrl: dashboard.url,
       rollup: { bucket: lake.bucket, key: rollups.key },
+    });
+    new Monitoring(this, 'Monitoring', {
+      alerts,
+      proxy: proxy.function,
+      admin: admin.function,
+      rollup: rollups.function,
+      slack: slack.function,
+      deadLetters: { 'Slack dead letters': slack.deadLetters, 'Failed rollup runs': rollups.failedRuns },
     });
     // Alerts link the dashboard (email through SNS; Slack through the forwarder).
     for (const fn of [proxy.function, rollups.function]) fn.addEnvironment(ENV.dashboardUrl, dashboard.url);

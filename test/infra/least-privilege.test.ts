@@ -36,6 +36,8 @@ const IAM_SERVICE: Record<string, string> = {
   athena: 'athena',
   'bedrock-runtime': 'bedrock',
 };
+/** Actions a call needs beyond its own: publishing to a KMS-encrypted topic uses its key. */
+const IMPLIED: Record<string, string[]> = { 'sns:Publish': ['kms:Decrypt', 'kms:GenerateDataKey'] };
 /** SDK commands whose IAM action is named differently. */
 const IAM_ACTION: Record<string, string> = { 's3:ListObjectsV2': 's3:ListBucket' };
 
@@ -63,8 +65,8 @@ async function actionsBundledFrom(entry: string): Promise<Set<string>> {
       for (const name of names!.split(',').map((n) => n.replace(/^\s*type\s+/, '').trim())) {
         const command = /^(\w+)Command$/.exec(name)?.[1] ?? /^paginate(\w+)$/.exec(name)?.[1];
         if (!command) continue;
-        const action = `${service}:${command}`;
-        actions.add(IAM_ACTION[action] ?? action);
+        const action = IAM_ACTION[`${service}:${command}`] ?? `${service}:${command}`;
+        for (const a of [action, ...(IMPLIED[action] ?? [])]) actions.add(a);
       }
     }
   }

@@ -139,14 +139,20 @@ describe('proxy function', () => {
     ]);
   });
 
-  it('publishes alerts with sns:Publish on the alert topic and no KMS wildcard', () => {
+  it("publishes alerts with sns:Publish on the alert topic, and uses that topic's key alone", () => {
     const statements = statementsOf(template, roleOfFunction(template, proxyId));
     expect(statements).toContainEqual({
       Effect: 'Allow',
       Action: 'sns:Publish',
       Resource: { Ref: logicalIdOf(template, 'AWS::SNS::Topic') },
     });
-    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('kms:'))).toEqual([]);
+    expect(statements.filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: getAtt(logicalIdOf(template, 'AWS::KMS::Key')),
+      },
+    ]);
   });
 });
 
@@ -402,9 +408,20 @@ describe('buckets', () => {
 });
 
 describe('alerts', () => {
-  it('encrypt the topic with the SNS managed key and refuse plain HTTP', () => {
-    template.hasResourceProperties('AWS::SNS::Topic', {
-      KmsMasterKeyId: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':alias/aws/sns'])] }),
+  it('encrypt the topic with a rotated key CloudWatch alarms may use, and refuse plain HTTP', () => {
+    const keyId = logicalIdOf(template, 'AWS::KMS::Key');
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: getAtt(keyId) });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ]),
+      },
     });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
