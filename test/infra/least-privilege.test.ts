@@ -167,6 +167,46 @@ describe('the proxy role', () => {
   });
 });
 
+describe('the admin API and rollup roles', () => {
+  it.each([
+    ['admin API', /^Tollgate admin API/, 'functions/handlers/admin.ts'],
+    ['rollup', /^Tollgate rollup/, 'functions/handlers/rollup.ts'],
+  ])(
+    'the %s is granted no table, stream, topic or secret action its bundle has no command for',
+    async (_, description, entry) => {
+      // Prepare
+      const bundled = await actionsBundledFrom(entry);
+
+      // Act: Athena's own reads (Glue, S3 for the query) are the caller's but not SDK calls; left out here
+      const granted = statementsOfFunction(description)
+        .flatMap(actionsOf)
+        .filter((a) => /^(dynamodb|firehose|sns|secretsmanager|bedrock|kms):/.test(a));
+
+      // Assess
+      expect(granted.filter((a) => !bundled.has(a))).toEqual([]);
+      expect(
+        granted.filter((a) =>
+          /^dynamodb:(Scan|Batch\w+|Transact\w+|DescribeTable|GetRecords|GetShardIterator)$/.test(a),
+        ),
+      ).toEqual([]);
+    },
+  );
+
+  it('lets only recovery read the in-flight index, by its name', () => {
+    const tableId = logicalIdOf(template, 'AWS::DynamoDB::Table');
+    const onIndex = (description: RegExp) =>
+      statementsOfFunction(description).filter((s) => JSON.stringify(s.Resource).includes('/index/'));
+    expect(onIndex(/^Tollgate admin API/)).toEqual([]);
+    expect(onIndex(/^Tollgate rollup/)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:Query'],
+        Resource: [getAtt(tableId), { 'Fn::Join': ['', [getAtt(tableId), '/index/inflight']] }],
+      },
+    ]);
+  });
+});
+
 describe('the Slack forwarder role', () => {
   it('grants only what its bundle calls: its secret, the rollup object, its dead-letter queue', async () => {
     // Prepare

@@ -634,14 +634,15 @@ describe('rollup function', () => {
     const tableWrites = statementsOf(template, roleOfFunction(template, rollupId)).filter((s) =>
       actionsOf(s).some((a) => /^dynamodb:.*(Put|Update|Delete|Write)/.test(a)),
     );
-    const leading = (action: string, prefix: string) =>
+    const leading = (action: string, ...prefixes: string[]) =>
       expect.objectContaining({
         Action: action,
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [prefix] } },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes } },
       });
     expect(tableWrites).toEqual([
       leading('dynamodb:PutItem', 'ALERT#*'),
-      leading('dynamodb:UpdateItem', 'BUDGET#*'),
+      // Recovery settles budget counters and gives back a dead request's parallel slots.
+      leading('dynamodb:UpdateItem', 'BUDGET#*', 'PARALLEL#*'),
       leading('dynamodb:DeleteItem', 'INFLIGHT#*'),
     ]);
     expect(dynamo.filter((a) => /Write/.test(a))).toEqual([]);
