@@ -10,7 +10,7 @@ import { forecastBudget } from '../../functions/core/governance/forecast.ts';
 import { api } from './api.ts';
 import { lines, pivot, stackedBars } from './charts.ts';
 import { byId, type Column, el, renderTable, setCsv, showStatus } from './dom.ts';
-import { formatCount, formatMicros } from './format.ts';
+import { formatCount, formatUsd } from './format.ts';
 
 /** A rollup built before routing existed has no `routing`: read as none. */
 type OrgRollup = Omit<Rollup, 'spend' | 'routing'> & {
@@ -19,7 +19,7 @@ type OrgRollup = Omit<Rollup, 'spend' | 'routing'> & {
 };
 
 const pct = (ratio: number | null) => (ratio === null ? '—' : `${(ratio * 100).toFixed(0)}%`);
-const money = (micros: number) => formatMicros(micros);
+const money = (micros: number) => formatUsd(micros);
 const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '—');
 
 export interface OrgFilters {
@@ -186,7 +186,7 @@ const TOTAL_COLUMNS: Column<SpendTotalRow>[] = [
   { label: 'Value', value: (r) => r.value },
   {
     label: 'Cost',
-    value: (r) => formatMicros(r.cost_micros, { fixed: true }),
+    value: (r) => formatUsd(r.cost_micros),
     raw: (r) => r.cost_micros,
     numeric: true,
   },
@@ -243,7 +243,7 @@ function drawSpend(rows: SpendRow[], dimension: string, range: string): void {
     (r) => r.value,
     (r) => r.cost_micros,
   );
-  stackedBars(byId<HTMLCanvasElement>('spend-chart'), labels, series, (v) => formatMicros(Math.round(v)));
+  stackedBars(byId<HTMLCanvasElement>('spend-chart'), labels, series, (v) => formatUsd(Math.round(v)));
   const label = byId('spend-table').querySelector('caption');
   if (label) label.textContent = `Spend by ${dimension}, ${range}`;
   renderTable(

@@ -55,7 +55,7 @@ const SENT: Sent[] = [
 const EXPECTED_PEOPLE = [
   ['alice', '$0.0473', '3', '3,210', '2,310', '10,000'], // 47,280 µ$
   ['carol', '$0.0255', '2', '4,100', '1,200', '8,000'], // 25,500 µ$
-  ['bob', '$0.0200', '2', '11,234', '5,000', '0'], // 20,034 µ$
+  ['bob', '$0.02', '2', '11,234', '5,000', '0'], // 20,034 µ$
 ];
 /** Spend by team: platform = alice + bob = 67,314 µ$; research = carol. */
 const EXPECTED_TEAMS = [
@@ -356,7 +356,7 @@ describe.skipIf(!hasChromium)(
       await expect
         .poll(() => cells(page, 'spend-table'))
         .toEqual([
-          ['gpt-4.1', '$0.0200', '1', '4,000', '1,000', '8,000'],
+          ['gpt-4.1', '$0.02', '1', '4,000', '1,000', '8,000'],
           ['claude-opus-4-5', '$0.0055', '1', '100', '200', '0'],
         ]);
       await page.close();
