@@ -7,7 +7,7 @@
 import { api } from './api.ts';
 import { pivot, stackedBars } from './charts.ts';
 import { byId, el, renderTable } from './dom.ts';
-import { formatCount, formatMicros } from './format.ts';
+import { formatCount, formatUsd } from './format.ts';
 
 export interface MyPage {
   user: { user_id: string; user_alias: string | null; spend_micros: number };
@@ -51,7 +51,7 @@ export function renderMe(page: MyPage, reload: () => Promise<void>): void {
           const outlook = b.runs_out_at
             ? `at this pace it runs out on ${b.runs_out_at.slice(0, 10)}`
             : b.forecast_micros !== null
-              ? `about ${formatMicros(b.forecast_micros)} by ${b.resets_at?.slice(0, 10)}`
+              ? `about ${formatUsd(b.forecast_micros)} by ${b.resets_at?.slice(0, 10)}`
               : 'no reset';
           return el(
             'div',
@@ -60,7 +60,7 @@ export function renderMe(page: MyPage, reload: () => Promise<void>): void {
             meter,
             el('p', {
               className: 'hint',
-              textContent: `${formatMicros(b.spent_micros)} of ${formatMicros(b.limit_micros)} (${b.used_pct.toFixed(1)}%); ${outlook}`,
+              textContent: `${formatUsd(b.spent_micros)} of ${formatUsd(b.limit_micros)} (${b.used_pct.toFixed(1)}%); ${outlook}`,
             }),
           );
         })),
@@ -71,7 +71,7 @@ export function renderMe(page: MyPage, reload: () => Promise<void>): void {
     (r) => r.agent,
     (r) => r.cost_micros,
   );
-  stackedBars(byId<HTMLCanvasElement>('me-chart'), labels, series, (v) => formatMicros(Math.round(v)));
+  stackedBars(byId<HTMLCanvasElement>('me-chart'), labels, series, (v) => formatUsd(Math.round(v)));
   const byModel = new Map<string, { model: string; requests: number; cost: number }>();
   for (const r of page.usage) {
     const row = byModel.get(`${r.agent} ${r.model}`) ?? {
@@ -90,7 +90,7 @@ export function renderMe(page: MyPage, reload: () => Promise<void>): void {
       { label: 'Requests', value: (r) => formatCount(r.requests), raw: (r) => r.requests, numeric: true },
       {
         label: 'Cost',
-        value: (r) => formatMicros(r.cost, { fixed: true }),
+        value: (r) => formatUsd(r.cost),
         raw: (r) => r.cost,
         numeric: true,
       },
@@ -110,7 +110,7 @@ function renderKeys(page: MyPage, reload: () => Promise<void>): void {
       { label: 'Secret', value: (k) => k.key_name },
       {
         label: 'Spend',
-        value: (k) => formatMicros(k.spend_micros, { fixed: true }),
+        value: (k) => formatUsd(k.spend_micros),
         raw: (k) => k.spend_micros,
         numeric: true,
       },

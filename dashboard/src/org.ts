@@ -8,9 +8,10 @@ import { type RoutingRow, routingTotals } from '../../functions/core/analytics/r
 import { type SpendRow, type SpendTotalRow, totalsByValue } from '../../functions/core/analytics/spend.ts';
 import { forecastBudget } from '../../functions/core/governance/forecast.ts';
 import { api } from './api.ts';
+import { type Change, periodChange, previousFrom } from './change.ts';
 import { lines, pivot, stackedBars } from './charts.ts';
 import { byId, type Column, el, renderTable, setCsv, showStatus } from './dom.ts';
-import { formatCount, formatMicros } from './format.ts';
+import { formatCount, formatUsd } from './format.ts';
 
 /** A rollup built before routing existed has no `routing`: read as none. */
 type OrgRollup = Omit<Rollup, 'spend' | 'routing'> & {
@@ -19,7 +20,7 @@ type OrgRollup = Omit<Rollup, 'spend' | 'routing'> & {
 };
 
 const pct = (ratio: number | null) => (ratio === null ? '—' : `${(ratio * 100).toFixed(0)}%`);
-const money = (micros: number) => formatMicros(micros);
+const money = (micros: number) => formatUsd(micros);
 const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '—');
 
 export interface OrgFilters {
@@ -41,7 +42,7 @@ export function renderOrg(rollup: OrgRollup, filters: OrgFilters, dimension: str
   const teamRows = inRange(rollup.spend.team).filter((r) => !filters.team || r.value === filters.team);
   byId('org-range').textContent =
     `${from} to ${rollup.range.to} (UTC)${filters.team ? `, team ${filters.team}` : ''}`;
-  renderTiles(rollup, teamRows, filters.team, from);
+  renderTiles(rollup, teamRows, filters, from);
   renderBudgets(
     rollup.budgets.filter(
       (b) => !filters.team || b.scope === 'org' || (b.scope === 'team' && b.scope_id === filters.team),
@@ -83,8 +84,18 @@ export function renderOrg(rollup: OrgRollup, filters: OrgFilters, dimension: str
   );
 }
 
-function renderTiles(rollup: OrgRollup, teamRows: SpendRow[], team: string, from: string): void {
+function renderTiles(rollup: OrgRollup, teamRows: SpendRow[], filters: OrgFilters, from: string): void {
+  const { team, days } = filters;
   const sum = (pick: (r: SpendRow) => number, rows = teamRows) => rows.reduce((s, r) => s + pick(r), 0);
+  // The range just before this one, of the same length, when the rollup reaches back that far.
+  const before = previousFrom(from, days);
+  const previousRows =
+    rollup.range.from <= before
+      ? rollup.spend.team.filter((r) => r.day >= before && r.day < from && (!team || r.value === team))
+      : null;
+  const versus = (pick: (r: SpendRow) => number) =>
+    periodChange(sum(pick), previousRows && sum(pick, previousRows));
+  const vsNote = `vs the ${days} days before`;
   const month = rollup.range.to.slice(0, 7);
   const monthRows = rollup.spend.team.filter((r) => r.day.startsWith(month) && (!team || r.value === team));
   // The month at its pace so far, the same projection the budgets get (governance/forecast.ts).
@@ -105,31 +116,53 @@ function renderTiles(rollup: OrgRollup, teamRows: SpendRow[], team: string, from
   const latest = weeks.filter((r) => r.week === lastWeek);
   const active = latest.reduce((s, r) => s + r.active_people, 0);
   const holders = latest.reduce((s, r) => s + r.key_holders, 0);
+  const weekBefore = latestWeek(weeks.filter((r) => r.week < lastWeek));
+  const activeBefore = weekBefore
+    ? weeks.filter((r) => r.week === weekBefore).reduce((s, r) => s + r.active_people, 0)
+    : null;
   const prompt = sum((r) => r.input_tokens + r.cache_read_tokens + r.cache_write_tokens);
   const saved = rollup.cache_savings.filter((r) => r.day >= from).reduce((s, r) => s + r.savings_micros, 0);
   const share = prompt ? pct(sum((r) => r.cache_read_tokens) / prompt) : '—';
-  const tiles: Array<[string, string, string]> = [
-    ['Spend', money(sum((r) => r.cost_micros)), 'billed in this range'],
-    ['Forecast', forecast ? money(forecast.forecast_micros) : '—', `for ${month} at this month's pace`],
-    ['Requests', formatCount(sum((r) => r.requests)), 'in this range'],
+  const tiles: Array<[string, string, string, Change | null, string]> = [
+    ['Spend', money(sum((r) => r.cost_micros)), 'billed in this range', versus((r) => r.cost_micros), vsNote],
+    [
+      'Forecast',
+      forecast ? money(forecast.forecast_micros) : '—',
+      `for ${month} at this month's pace`,
+      null,
+      '',
+    ],
+    ['Requests', formatCount(sum((r) => r.requests)), 'in this range', versus((r) => r.requests), vsNote],
     [
       'Weekly active',
       holders ? pct(active / holders) : '—',
       `${active} of ${holders} key holders, week of ${lastWeek || '—'}`,
+      periodChange(active, activeBefore),
+      'active people vs the week before',
     ],
     [
       'Cache savings',
       money(saved),
       `${share} of prompt tokens read from cache${team ? ' (savings: all teams)' : ''}`,
+      null,
+      '',
     ],
   ];
   byId('tiles').replaceChildren(
-    ...tiles.map(([label, value, note]) =>
+    ...tiles.map(([label, value, note, change, versusWhat]) =>
       el(
         'div',
         { className: 'tile' },
         el('p', { className: 'tile-label', textContent: label }),
         el('p', { className: 'tile-value', textContent: value }),
+        ...(change
+          ? [
+              el('p', {
+                className: `tile-change ${change.trend}`,
+                textContent: `${change.text} ${versusWhat}`,
+              }),
+            ]
+          : []),
         el('p', { className: 'hint', textContent: note }),
       ),
     ),
@@ -186,7 +219,7 @@ const TOTAL_COLUMNS: Column<SpendTotalRow>[] = [
   { label: 'Value', value: (r) => r.value },
   {
     label: 'Cost',
-    value: (r) => formatMicros(r.cost_micros, { fixed: true }),
+    value: (r) => formatUsd(r.cost_micros),
     raw: (r) => r.cost_micros,
     numeric: true,
   },
@@ -243,7 +276,7 @@ function drawSpend(rows: SpendRow[], dimension: string, range: string): void {
     (r) => r.value,
     (r) => r.cost_micros,
   );
-  stackedBars(byId<HTMLCanvasElement>('spend-chart'), labels, series, (v) => formatMicros(Math.round(v)));
+  stackedBars(byId<HTMLCanvasElement>('spend-chart'), labels, series, (v) => formatUsd(Math.round(v)));
   const label = byId('spend-table').querySelector('caption');
   if (label) label.textContent = `Spend by ${dimension}, ${range}`;
   renderTable(

@@ -1,5 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatUsd } from '../core/money.ts';
 import type { Alert, Logger, Notifier } from '../core/ports.ts';
 
 /**
@@ -9,7 +10,7 @@ import type { Alert, Logger, Notifier } from '../core/ports.ts';
  */
 export function slackPayload(alert: Alert, dashboardUrl?: string): Record<string, unknown> {
   const d = alert.details ?? {};
-  const money = (micros: unknown) => (typeof micros === 'number' ? `$${(micros / 1e6).toFixed(2)}` : '—');
+  const money = (micros: unknown) => (typeof micros === 'number' ? formatUsd(micros) : '—');
   const emoji =
     alert.severity === 'critical'
       ? ':red_circle:'

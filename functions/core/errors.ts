@@ -2,6 +2,8 @@
  * Domain errors. Each sets `name`, keeps its `cause`, and says which HTTP status and which
  * protocol error type it becomes, so the protocol modules can shape it for the client.
  */
+import { formatUsd } from './money.ts';
+
 export type ErrorKind =
   | 'invalid_request'
   | 'authentication'
@@ -85,15 +87,7 @@ function budgetMessage(
 ): string {
   const reset = resetsAt ? `; it resets at ${resetsAt}` : '';
   return (
-    `Budget exceeded for ${scope} '${id}': ${usd(committed)} of ${usd(limit)} used or reserved, ` +
-    `${usd(Math.max(0, limit - committed))} remaining${reset}.`
+    `Budget exceeded for ${scope} '${id}': ${formatUsd(committed)} of ${formatUsd(limit)} used or reserved, ` +
+    `${formatUsd(Math.max(0, limit - committed))} remaining${reset}.`
   );
-}
-
-/** Formats micro-dollars as dollars for messages, without floating-point arithmetic on the amount. */
-export function usd(micros: number): string {
-  const abs = Math.abs(Math.round(micros));
-  const cents = Math.round(abs / 10_000);
-  const sign = micros < 0 && cents > 0 ? '-' : '';
-  return `${sign}$${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
 }

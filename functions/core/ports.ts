@@ -460,6 +460,30 @@ export interface RateQuotaStore {
   takeRequests(window: RateWindow, n: number): Promise<WindowState | null>;
 }
 
+/**
+ * A scope's parallel slots as its item last said: every slot taken, those the asking holder's lease
+ * holds, and how many instances hold some.
+ */
+export interface SlotState {
+  inflight: number;
+  held: number;
+  holders: number;
+}
+
+/**
+ * Parallel slots held by an instance (`holder`) rather than per request: one lease on the scope's item
+ * holding `n` slots, counted in the same `inflight` total as per-request slots, so the sum of all slots
+ * taken never passes the scope's max.
+ */
+export interface SlotStore {
+  /** Adds `n` slots to the holder's lease if the scope stays within its max; null if it would not. */
+  takeSlots(slot: ParallelSlot, holder: string, n: number, expiresAt: Date): Promise<SlotState | null>;
+  /** Gives back every slot the holder holds (a dead holder's, on recovery). */
+  dropSlots(slot: ParallelSlot, holder: string): Promise<void>;
+  /** Gives `n` of the holder's slots back (0 renews its lease); false when its lease is gone. */
+  returnSlots(slot: ParallelSlot, holder: string, n: number, expiresAt: Date): Promise<boolean>;
+}
+
 export interface RateLimiter {
   /** Counts a request into its window; throws a 429 GatewayError when the window is full. */
   admit(window: RateWindow): Promise<void>;
@@ -515,6 +539,8 @@ export interface InflightJournal {
   finishing(request_id: string, final: NonNullable<InflightEntry['final']>): Promise<void>;
   /** The holder is about to take its first slice of this counter. */
   slice(counter: BudgetCounter): Promise<void>;
+  /** The holder is about to hold its first parallel slots of this scope. */
+  slots(slot: ParallelSlot): Promise<void>;
   /** Resolves once everything written so far is durable. */
   flushed(): Promise<void>;
   /** The request recorded and settled itself: forget it. */
@@ -525,7 +551,9 @@ export interface InflightJournal {
    * The counters dead holders took slices of, to give back. Empty where slices are not journaled (AWS:
    * a Lambda environment's slice is short-lived, and others reclaim it once it expires).
    */
-  orphanSlices(now: Date): Promise<Array<{ holder: string; counters: BudgetCounter[] }>>;
+  orphanSlices(
+    now: Date,
+  ): Promise<Array<{ holder: string; counters: BudgetCounter[]; slots?: ParallelSlot[] }>>;
   /** Forgets entries recovery has finished. */
   forget(entries: InflightEntry[]): Promise<void>;
   /** Writes what is buffered; called on a clean shutdown. */

@@ -10,6 +10,7 @@ import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { loadCliConfig, loadConfig } from '../config.ts';
 import { day } from '../core/admin/fields.ts';
+import { formatDollars, formatUsd } from '../core/money.ts';
 import { systemClock } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
@@ -104,7 +105,8 @@ async function main(argv: string[]): Promise<void> {
       });
       return print(
         team,
-        () => `team ${team.team_id} (${team.team_alias ?? 'no alias'}), budget ${money(team.max_budget)}`,
+        () =>
+          `team ${team.team_id} (${team.team_alias ?? 'no alias'}), budget ${formatDollars(team.max_budget)}`,
       );
     }
     case 'teams list': {
@@ -129,7 +131,7 @@ async function main(argv: string[]): Promise<void> {
       return print(
         user,
         () =>
-          `user ${user.user_id}, budget ${money(user.max_budget)}\n${user.key}\n  (their first key, shown once)`,
+          `user ${user.user_id}, budget ${formatDollars(user.max_budget)}\n${user.key}\n  (their first key, shown once)`,
       );
     }
     case 'users info': {
@@ -165,7 +167,7 @@ async function reprice(flags: Flags): Promise<void> {
       flags.json
         ? JSON.stringify(result, null, 2)
         : `${result.repriced} of ${result.records} records over ${result.days} days re-priced to ${flags.version}: ` +
-            `$${(result.cost_before_micros / 1e6).toFixed(2)} → $${(result.cost_after_micros / 1e6).toFixed(2)}`,
+            `${formatUsd(result.cost_before_micros)} → ${formatUsd(result.cost_after_micros)}`,
     );
   } finally {
     await query.close();
@@ -253,13 +255,9 @@ async function readPrices(file: string): Promise<string> {
   }
 }
 
-function money(usd: unknown): string {
-  return typeof usd === 'number' ? `$${usd.toFixed(2)}` : 'none';
-}
-
 function describeKey(key: Json): string {
   const owner = [key.user_id && `user ${key.user_id}`, key.team_id && `team ${key.team_id}`].filter(Boolean);
-  return `${key.key_alias ?? key.key_name} (${owner.join(', ') || 'no owner'}), budget ${money(key.max_budget)}`;
+  return `${key.key_alias ?? key.key_name} (${owner.join(', ') || 'no owner'}), budget ${formatDollars(key.max_budget)}`;
 }
 
 function table(rows: Json[], columns: string[]): string {

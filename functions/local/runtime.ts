@@ -143,14 +143,29 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   // Requests a killed run left in flight get their records, and their holds are settled, before serving.
   const usage = meteredSink(options.usage ?? createLakeSink({ dataDir, clock }), metrics);
   const limiter = createDynamoRateLimiter(client, config.tableName, clock);
-  // Rate windows counted in chunks, tokens in batches (parallel slots stay per request).
-  const proxyLimiter = createLeasedLimiter({ inner: limiter, store: limiter, clock, log });
+  // Rate windows counted in chunks, tokens in batches, parallel slots held by this process.
+  const proxyLimiter = createLeasedLimiter({
+    inner: limiter,
+    store: limiter,
+    slots: limiter,
+    holder,
+    clock,
+    log,
+    onFirstHolding: (slot) => journal.slots(slot),
+  });
   const recover = () =>
-    recoverLost({ journal, ledger: perRequest, slices, limiter, usage, log, now: clock.now() }).catch(
-      (err: unknown) => {
-        log.error('recovery.failed', { error: String(err) });
-      },
-    );
+    recoverLost({
+      journal,
+      ledger: perRequest,
+      slices,
+      limiter,
+      slotStore: limiter,
+      usage,
+      log,
+      now: clock.now(),
+    }).catch((err: unknown) => {
+      log.error('recovery.failed', { error: String(err) });
+    });
   await recover();
   // Another gateway on this data dir may die while this one runs.
   const recovery = setInterval(recover, 60_000);
@@ -241,8 +256,10 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       });
       await proxy.drain();
       clearInterval(recovery);
-      // Every request has settled: the batch is written and the slices given back, then the journal closed.
+      // Every request has settled: the batch is written and the slices and slots given back, then the
+      // journal closed.
       await ledger.close();
+      await proxyLimiter.close();
       await journal.close();
       await compaction?.stop();
       clearInterval(forecasts);

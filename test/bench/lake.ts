@@ -152,16 +152,23 @@ async function generate(dir: string): Promise<number> {
   const started = performance.now();
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
+  await c.run(`CREATE TEMP VIEW synthetic AS ${syntheticSql(RECORDS)}`);
+  // Every column of the record schema, in its order: a column the generator does not make (one added
+  // to the schema since) is written as NULL, as in records from before it existed.
+  const generated = new Set(
+    (await c.runAndReadAll('DESCRIBE synthetic')).getRowObjectsJS().map((r) => String(r.column_name)),
+  );
   const columns = usageColumnsForDuckDb()
     .map((col) =>
       col.name === 'dt'
         ? `strftime(ts, '%Y-%m-%d') AS dt`
-        : `CAST(${col.name} AS ${col.type}) AS ${col.name}`,
+        : generated.has(col.name)
+          ? `CAST(${col.name} AS ${col.type}) AS ${col.name}`
+          : `CAST(NULL AS ${col.type}) AS ${col.name}`,
     )
     .join(', ');
   // 0.5 % of the records delivered a second time, a second later: at-least-once delivery.
   const duplicates = Math.floor(RECORDS * 0.005);
-  await c.run(`CREATE TEMP VIEW synthetic AS ${syntheticSql(RECORDS)}`);
   await c.run(
     `COPY (
       SELECT ${columns} FROM synthetic

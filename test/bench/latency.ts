@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts';
+import { setUpKey } from './bench-key.ts';
 import type { SeriesTimings } from './client.ts';
 import { cpuSecondsOf, memoryOf, runAutocannon, runScript } from './processes.ts';
 import { type LoadRun, printResults, type RecordCheck, type Results, summarise } from './report.ts';
@@ -52,23 +53,7 @@ const settings = {
   settleSeconds: numberFlag('settle-seconds'),
 };
 const LOAD_TAG = 'load-anthropic-json-2k';
-const BUDGET_USD = 1_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A team, a person in it and their key, each with a strict monthly budget of $1,000. */
-async function setUpKey(gateway: GatewayProcess): Promise<string> {
-  const budget = { max_budget: BUDGET_USD, budget_duration: '1mo', budget_mode: 'strict' };
-  const post = (path: string, body: Record<string, unknown>) =>
-    gateway.admin(path, { method: 'POST', body: JSON.stringify(body) });
-  await post('/team/new', { team_id: 'bench-team', ...budget });
-  await post('/user/new', {
-    user_id: 'bench-person',
-    teams: ['bench-team'],
-    auto_create_key: false,
-    ...budget,
-  });
-  return gateway.createKey({ key_alias: 'bench', user_id: 'bench-person', team_id: 'bench-team', ...budget });
-}
 
 /** Throughput at `connections`, straight to the mock and through the gateway, with both processes' CPU. */
 async function measureLoad(

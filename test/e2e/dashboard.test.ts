@@ -55,7 +55,7 @@ const SENT: Sent[] = [
 const EXPECTED_PEOPLE = [
   ['alice', '$0.0473', '3', '3,210', '2,310', '10,000'], // 47,280 µ$
   ['carol', '$0.0255', '2', '4,100', '1,200', '8,000'], // 25,500 µ$
-  ['bob', '$0.0200', '2', '11,234', '5,000', '0'], // 20,034 µ$
+  ['bob', '$0.02', '2', '11,234', '5,000', '0'], // 20,034 µ$
 ];
 /** Spend by team: platform = alice + bob = 67,314 µ$; research = carol. */
 const EXPECTED_TEAMS = [
@@ -356,10 +356,46 @@ describe.skipIf(!hasChromium)(
       await expect
         .poll(() => cells(page, 'spend-table'))
         .toEqual([
-          ['gpt-4.1', '$0.0200', '1', '4,000', '1,000', '8,000'],
+          ['gpt-4.1', '$0.02', '1', '4,000', '1,000', '8,000'],
           ['claude-opus-4-5', '$0.0055', '1', '100', '200', '0'],
         ]);
       await page.close();
+    });
+
+    it('compares the headline figures with the period before, and makes no comparison without one', async () => {
+      const page = await openDashboard('period over period');
+      // Every record is from today: the 30 days before hold nothing, so there is nothing to compare.
+      await signIn(page, MASTER_KEY, '#org');
+      expect(await page.locator('.tile-change').count()).toBe(0);
+      await page.close();
+      // The same rollup with platform's spend of 40 and 35 days ago added (one request each, $0.05 in all):
+      // the 30 days before the last 30 then hold $0.05 and 2 requests against $0.0928 and 7 now.
+      const withHistory = await openDashboard('period over period, with history');
+      await withHistory.route('**/api/rollup', async (route) => {
+        const rollup = await (await route.fetch()).json();
+        const to = Date.parse(`${rollup.range.to}T00:00:00Z`);
+        const daysAgo = (n: number) => new Date(to - n * 86_400_000).toISOString().slice(0, 10);
+        const earlier = [
+          [40, 30_000],
+          [35, 20_000],
+        ].map(([ago, cost]) => ({
+          ...rollup.spend.team.find((r: { value: string }) => r.value === 'platform'),
+          day: daysAgo(ago),
+          cost_micros: cost,
+          requests: 1,
+        }));
+        await route.fulfill({
+          json: { ...rollup, spend: { ...rollup.spend, team: [...rollup.spend.team, ...earlier] } },
+        });
+      });
+      await signIn(withHistory, MASTER_KEY, '#org');
+
+      const changes = await withHistory.locator('.tile-change').allTextContents();
+      // 92,814 against 50,000 µ$ is +86 %; 7 requests against 2 is +250 %.
+      expect(changes).toEqual(['+86% vs the 30 days before', '+250% vs the 30 days before']);
+      await withHistory.locator('#range').selectOption('7');
+      expect(await withHistory.locator('.tile-change').count()).toBe(0);
+      await withHistory.close();
     });
 
     it("shows a viewer the org view without anyone's personal spend", async () => {

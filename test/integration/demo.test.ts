@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
 import { type Rollup, weeklyDigest } from '../../functions/core/analytics/rollup.ts';
-import { usd } from '../../functions/core/errors.ts';
 import { sendForecastAlerts } from '../../functions/core/governance/forecast.ts';
+import { formatUsd } from '../../functions/core/money.ts';
 import { type DemoSummary, seedDemo } from '../../functions/local/demo-data.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
@@ -110,7 +110,7 @@ describe('the demo history', () => {
     const digest = weeklyDigest(rollup, clock.now());
 
     // Assess
-    expect(digest?.subject).toBe(`Tollgate weekly digest: ${usd(expected)} in the last 7 days`);
+    expect(digest?.subject).toBe(`Tollgate weekly digest: ${formatUsd(expected)} in the last 7 days`);
     expect(
       digest?.message
         .split('\n')

@@ -1,16 +1,24 @@
 /**
  * Rate windows counted in chunks, on both local DynamoDB engines: an instance admits most requests in
  * memory, never admits past a window's rpm (alone, or racing another instance), and refuses once the
- * window's tokens reach its tpm.
+ * window's tokens reach its tpm. Parallel slots held by instances: taken and given back in memory,
+ * never more in flight than the limit across instances, spare ones given back, a dead holder's reclaimed.
  */
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoRateLimiter } from '../../functions/adapters/aws/dynamo-rate-limiter.ts';
 import { silentLogger } from '../../functions/adapters/logger.ts';
 import { GatewayError } from '../../functions/core/errors.ts';
 import { createLeasedLimiter } from '../../functions/core/governance/leased-limiter.ts';
-import type { RateQuotaStore, RateWindow } from '../../functions/core/ports.ts';
+import type {
+  Clock,
+  Lease,
+  ParallelSlot,
+  RateQuotaStore,
+  RateWindow,
+  SlotStore,
+} from '../../functions/core/ports.ts';
 import { DYNAMO_ENGINES, startEngineTable } from '../support/dynamo-engines.ts';
 
 const TABLE = 'tollgate-limiter-test';
@@ -97,5 +105,149 @@ describe.each(DYNAMO_ENGINES)('rate windows in chunks on $name', (engine) => {
     const next = await outcome(l.admit(w));
 
     expect(next).toBe('refused');
+  });
+});
+
+describe.each(DYNAMO_ENGINES)('parallel slots held by instances on $name', (engine) => {
+  let client: DynamoDBClient;
+  let close: (() => Promise<void>) | undefined;
+  const open: Array<{ close(): Promise<void> }> = [];
+
+  beforeAll(async () => {
+    if (engine.skip) return;
+    ({ client, close } = await startEngineTable(engine, TABLE));
+  });
+  afterAll(async () => {
+    await Promise.all(open.map((l) => l.close()));
+    await close?.();
+  });
+
+  const slotOf = (max: number): ParallelSlot => ({ scope: `key:${randomUUID()}`, max });
+  const leaseOf = (): Lease => ({ id: randomUUID(), expires_at: new Date(clock.now().getTime() + 60_000) });
+
+  /** An instance holding slots as `holder`; `writes` counts its slot store's writes. */
+  function instance(options: { clock?: Clock; lingerMs?: number; ttlMs?: number } = {}) {
+    const at = options.clock ?? clock;
+    const inner = createDynamoRateLimiter(client, TABLE, at);
+    let writes = 0;
+    const counted: SlotStore = {
+      takeSlots: (...args) => {
+        writes++;
+        return inner.takeSlots(...args);
+      },
+      returnSlots: (...args) => {
+        writes++;
+        return inner.returnSlots(...args);
+      },
+      dropSlots: (...args) => inner.dropSlots(...args),
+    };
+    const limiter = createLeasedLimiter({
+      inner,
+      store: inner,
+      slots: counted,
+      holder: `h-test-${randomUUID().slice(0, 8)}`,
+      clock: at,
+      log: silentLogger,
+      flushMs: 5,
+      slotLingerMs: options.lingerMs ?? 50,
+      slotTtlMs: options.ttlMs ?? 10_000,
+    });
+    open.push(limiter);
+    return { limiter, writes: () => writes };
+  }
+
+  async function inflight(slot: ParallelSlot): Promise<number> {
+    const { Item } = await client.send(
+      new GetItemCommand({
+        TableName: TABLE,
+        Key: { pk: { S: `PARALLEL#${slot.scope}` }, sk: { S: 'inflight' } },
+        ConsistentRead: true,
+      }),
+    );
+    return Number(Item?.inflight?.N ?? 0);
+  }
+
+  it.skipIf(engine.skip)('serves fifty requests in turn from its slots with a few writes', async () => {
+    const slot = slotOf(10);
+    const { limiter, writes } = instance({ lingerMs: 60_000 });
+
+    for (let i = 0; i < 50; i++) {
+      const lease = leaseOf();
+      await limiter.acquire(slot, lease);
+      await limiter.release(slot, lease.id);
+    }
+
+    expect(writes()).toBeLessThanOrEqual(3);
+  });
+
+  it.skipIf(engine.skip)('never has more in flight than the limit with three instances racing', async () => {
+    const slot = slotOf(5);
+    const instances = [instance(), instance(), instance()].map((i) => i.limiter);
+    let now = 0;
+    let most = 0;
+
+    const results = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const limiter = instances[i % 3] as (typeof instances)[number];
+        const lease = leaseOf();
+        const admitted = await outcome(limiter.acquire(slot, lease));
+        if (admitted === 'refused') return admitted;
+        now++;
+        most = Math.max(most, now);
+        await new Promise((r) => setTimeout(r, 5 + (i % 4) * 5));
+        now--;
+        await limiter.release(slot, lease.id);
+        return admitted;
+      }),
+    );
+    await Promise.all(instances.map((l) => l.close()));
+
+    expect(most).toBeLessThanOrEqual(5);
+    expect(results.filter((r) => r === 'admitted').length).toBeGreaterThanOrEqual(5);
+    expect(await inflight(slot)).toBe(0);
+  });
+
+  it.skipIf(engine.skip)(
+    'gives spare slots back once they sat unused, so another instance can take them',
+    async () => {
+      const slot = slotOf(2);
+      const a = instance({ lingerMs: 30 }).limiter;
+      const b = instance({ lingerMs: 30 }).limiter;
+      const first = leaseOf();
+      await a.acquire(slot, first);
+      await a.release(slot, first.id);
+
+      await new Promise((r) => setTimeout(r, 200));
+      const taken = [leaseOf(), leaseOf()];
+      const results = await Promise.all(taken.map((lease) => outcome(b.acquire(slot, lease))));
+
+      expect(results).toEqual(['admitted', 'admitted']);
+    },
+  );
+
+  it.skipIf(engine.skip)("reclaims a dead instance's slots once its lease expires", async () => {
+    const slot = slotOf(1);
+    const dead = instance({ ttlMs: 1_000, lingerMs: 60_000 }).limiter;
+    await dead.acquire(slot, leaseOf());
+    const later = { now: () => new Date(clock.now().getTime() + 5_000) };
+    const alive = instance({ clock: later }).limiter;
+
+    const result = await outcome(alive.acquire(slot, leaseOf()));
+
+    expect(result).toBe('admitted');
+  });
+
+  it.skipIf(engine.skip)('gives every slot back on a clean shutdown', async () => {
+    const slot = slotOf(4);
+    const { limiter } = instance({ lingerMs: 60_000 });
+    const lease = leaseOf();
+    await limiter.acquire(slot, lease);
+    await limiter.release(slot, lease.id);
+    const held = await inflight(slot);
+
+    await limiter.close();
+
+    expect(held).toBeGreaterThan(0);
+    expect(await inflight(slot)).toBe(0);
   });
 });

@@ -96,11 +96,11 @@ describe('Slack delivery', () => {
     expect(dead).toEqual([]);
     const text = JSON.stringify(posts[2]);
     expect(posts[2]?.text).toBe(
-      "Tollgate: team 'backend-eng' reached 80% of its budget: The team 'backend-eng' has reached 80% of its budget: $1610.00 spent of $2000.00 (period 2026-12). It resets at 2027-01-01T00:00:00.000Z.",
+      "Tollgate: team 'backend-eng' reached 80% of its budget: The team 'backend-eng' has reached 80% of its budget: $1,610.00 spent of $2,000.00 (period 2026-12). It resets at 2027-01-01T00:00:00.000Z.",
     );
     for (const piece of [
-      '*Spent*\\n$1610.00',
-      '*Limit*\\n$2000.00',
+      '*Spent*\\n$1,610.00',
+      '*Limit*\\n$2,000.00',
       '*Resets*\\n2027-01-01',
       'https://dash.example/|Open the Tollgate dashboard',
     ])
@@ -172,7 +172,7 @@ describe('the forwarder function (SNS to Slack)', () => {
 
     // Assess
     expect(result).toEqual({ posted: 1 });
-    expect(JSON.stringify(posts[0])).toContain('*Spent*\\n$1610.00');
+    expect(JSON.stringify(posts[0])).toContain('*Spent*\\n$1,610.00');
   });
 
   it('posts a CloudWatch alarm from the same topic as its name, state and reason, not as JSON', async () => {
@@ -228,7 +228,7 @@ describe('the forwarder function (SNS to Slack)', () => {
       { budget: { scope: 'team', scope_id: 'backend' }, range: { from: '2026-12-01', to: '2026-12-20' } },
     ]);
     expect(String(posts[0]?.text)).toContain(
-      'Top spenders this period — users: ann $900.00; models: claude-opus-4-5 $1200.00; agents: claude-code $1500.00.',
+      'Top spenders this period — users: ann $900.00; models: claude-opus-4-5 $1,200.00; agents: claude-code $1,500.00.',
     );
   });
 
@@ -272,7 +272,7 @@ describe('a gateway with TOLLGATE_SLACK_WEBHOOK_URL', () => {
     // The 80 % message names where the money went in that budget: 4 × 164 µ$ by then.
     const eighty = posts.find((p) => String(p.text).includes('reached 80%'));
     expect(String(eighty?.text)).toContain(
-      'Top spenders this period — users: (none) $0.00; models: gpt-4.1-mini $0.00; agents: other $0.00.',
+      'Top spenders this period — users: (none) $0.0008; models: gpt-4.1-mini $0.0008; agents: other $0.0008.',
     );
   });
 });

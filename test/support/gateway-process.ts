@@ -36,10 +36,10 @@ const MAIN = join(import.meta.dirname, '../../functions/local/main.ts');
 export async function startGatewayProcess(
   upstreamUrl: string,
   env: Record<string, string | undefined> = {},
-  options: { dataDir?: string } = {},
+  options: { dataDir?: string; nodeArgs?: string[] } = {},
 ): Promise<GatewayProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tollgate-proc-')));
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', MAIN], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

@@ -82,6 +82,7 @@ export function memoryJournal(): InflightJournal & { open: Map<string, InflightE
       if (entry) entry.reservation = reservation;
     },
     async slice() {},
+    async slots() {},
     async flushed() {},
     orphanSlices: async () => [],
     async finishing(request_id: string, final: NonNullable<InflightEntry['final']>) {

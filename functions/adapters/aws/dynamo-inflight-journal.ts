@@ -82,6 +82,7 @@ export function createDynamoInflightJournal(
       await tracked(put(entry));
     },
     async slice() {},
+    async slots() {},
     async flushed() {
       await Promise.allSettled([...writes]);
     },

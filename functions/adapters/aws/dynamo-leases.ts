@@ -90,10 +90,16 @@ export async function releaseLease(
   counters: LeasedCounters,
   attribute: string,
   held: Held,
-  options: { mark?: Date; batch?: number } = {},
+  options: { mark?: Date; batch?: number; ifExpiresAt?: number } = {},
 ): Promise<boolean> {
   const names: Record<string, string> = { '#a': counters.a, '#lease': attribute };
   const values: Record<string, AttributeValue> = { ':a': { N: String(-held.a) } };
+  let condition = LEASE_HELD;
+  if (options.ifExpiresAt !== undefined) {
+    // Reclaiming what a read saw: a lease renewed or grown since (a holder's slots) is not this one.
+    condition += ' AND #lease.x = :x';
+    values[':x'] = { N: String(options.ifExpiresAt) };
+  }
   let add = 'ADD #a :a';
   if (counters.w && held.w !== undefined) {
     names['#w'] = counters.w;
@@ -117,7 +123,7 @@ export async function releaseLease(
         TableName: tableName,
         Key: key,
         UpdateExpression: `${add} ${then}`,
-        ConditionExpression: LEASE_HELD,
+        ConditionExpression: condition,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
@@ -150,6 +156,7 @@ export async function reclaimExpired(
         releaseLease(client, tableName, key, counters, l.attribute, l.amounts, {
           mark: options.mark ? new Date(l.expiresMs) : undefined,
           batch: l.batch,
+          ifExpiresAt: l.expiresMs,
         }),
       ),
   );

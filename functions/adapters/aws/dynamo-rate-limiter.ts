@@ -14,6 +14,8 @@ import type {
   RateLimiter,
   RateQuotaStore,
   RateWindow,
+  SlotState,
+  SlotStore,
 } from '../../core/ports.ts';
 import { holdsLease, leaseAttribute, leaseValue, reclaimExpired, releaseLease } from './dynamo-leases.ts';
 
@@ -25,13 +27,14 @@ const PARALLEL_RETRY_AFTER_S = 1;
  * ADD. Admission is one conditional update: the request counts only if both counts are under their
  * limits (tokens are those of requests already finished in the minute). Items expire by TTL.
  * Parallel slots are one item per scope, `inflight` counted under a lease per request
- * (dynamo-leases.ts), so a crashed invocation's slot frees itself once its lease expires.
+ * (dynamo-leases.ts), so a crashed invocation's slot frees itself once its lease expires. An instance
+ * may hold several slots under one lease of its own (`L_<holder>`, same shape), counted in the same total.
  */
 export function createDynamoRateLimiter(
   client: DynamoDBClient,
   tableName: string,
   clock: Clock,
-): RateLimiter & RateQuotaStore {
+): RateLimiter & RateQuotaStore & SlotStore {
   const key = (w: RateWindow): Record<string, AttributeValue> => ({
     pk: { S: `RATE#${w.scope}` },
     sk: { S: w.window },
@@ -83,7 +86,124 @@ export function createDynamoRateLimiter(
       }),
     );
 
+  const slotStateOf = (item: Record<string, AttributeValue> | undefined, holder: string): SlotState => {
+    const now = clock.now().getTime();
+    return {
+      inflight: Number(item?.inflight?.N ?? 0),
+      held: Number(item?.[leaseAttribute(holder)]?.M?.a?.N ?? 0),
+      holders: Object.entries(item ?? {}).filter(
+        ([name, v]) => name.startsWith('L_h-') && v.M?.a !== undefined && Number(v.M?.x?.N ?? 0) > now,
+      ).length,
+    };
+  };
+
+  /** One conditional update on the scope's item; null when its condition fails. */
+  async function updateSlots(
+    s: ParallelSlot,
+    holder: string,
+    update: string,
+    condition: string,
+    values: Record<string, AttributeValue>,
+  ): Promise<SlotState | null> {
+    try {
+      const { Attributes } = await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: slotKey(s),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#lease': leaseAttribute(holder) },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return slotStateOf(Attributes, holder);
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return null;
+      throw err;
+    }
+  }
+
   return {
+    async takeSlots(s, holder, n, expiresAt) {
+      if (n > s.max) return null;
+      const values: Record<string, AttributeValue> = {
+        ':n': { N: String(n) },
+        ':max': { N: String(s.max - n) },
+        ':x': { N: String(expiresAt.getTime()) },
+        ':now': { N: String(clock.now().getTime()) },
+      };
+      const within = '(attribute_not_exists(inflight) OR inflight <= :max)';
+      for (let attempt = 1; ; attempt++) {
+        // The holder's lease is there and alive: it grows. (An expired one may be reclaimed any moment.)
+        const grown = await updateSlots(
+          s,
+          holder,
+          'ADD inflight :n SET #lease.a = #lease.a + :n, #lease.x = :x',
+          `attribute_exists(#lease.a) AND #lease.x > :now AND ${within}`,
+          values,
+        );
+        if (grown) return grown;
+        const { Item } = await client.send(
+          new GetItemCommand({ TableName: tableName, Key: slotKey(s), ConsistentRead: true }),
+        );
+        const own = Item?.[leaseAttribute(holder)]?.M;
+        const alive = own?.a !== undefined && Number(own.x?.N ?? 0) > clock.now().getTime();
+        if (!alive) {
+          // None (or one expired or reclaimed): made afresh, once an expired one of its own is released.
+          if (own?.a !== undefined)
+            await releaseLease(
+              client,
+              tableName,
+              slotKey(s),
+              { a: 'inflight' },
+              leaseAttribute(holder),
+              { a: Number(own.a.N) },
+              { ifExpiresAt: Number(own.x?.N ?? 0) },
+            );
+          const made = await updateSlots(
+            s,
+            holder,
+            'ADD inflight :n SET #lease = :lease',
+            `attribute_not_exists(#lease) AND ${within}`,
+            {
+              ':n': values[':n'] as AttributeValue,
+              ':max': values[':max'] as AttributeValue,
+              ':lease': leaseValue({ a: n }, { id: holder, expires_at: expiresAt }),
+            },
+          );
+          if (made) return made;
+        }
+        // Full: slots whose leases expired (a dead holder's, a lost request's) are given back, then once more.
+        const reclaimed =
+          attempt === 1
+            ? await reclaimExpired(client, tableName, slotKey(s), { a: 'inflight' }, Item, clock.now(), {
+                mark: false,
+              })
+            : 0;
+        if (reclaimed === 0) return null;
+      }
+    },
+    async dropSlots(s, holder) {
+      const { Item } = await client.send(
+        new GetItemCommand({ TableName: tableName, Key: slotKey(s), ConsistentRead: true }),
+      );
+      const held = Number(Item?.[leaseAttribute(holder)]?.M?.a?.N ?? 0);
+      if (held > 0)
+        await releaseLease(client, tableName, slotKey(s), { a: 'inflight' }, leaseAttribute(holder), {
+          a: held,
+        });
+    },
+    async returnSlots(s, holder, n, expiresAt) {
+      const state = await updateSlots(
+        s,
+        holder,
+        'ADD inflight :n SET #lease.a = #lease.a - :k, #lease.x = :x',
+        'attribute_exists(#lease.a) AND #lease.a >= :k',
+        { ':n': { N: String(-n) }, ':k': { N: String(n) }, ':x': { N: String(expiresAt.getTime()) } },
+      );
+      return state !== null;
+    },
     async acquire(s, lease) {
       for (let attempt = 1; ; attempt++) {
         try {

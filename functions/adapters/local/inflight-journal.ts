@@ -11,7 +11,14 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BudgetCounter, InflightEntry, InflightJournal, Logger, Reservation } from '../../core/ports.ts';
+import type {
+  BudgetCounter,
+  InflightEntry,
+  InflightJournal,
+  Logger,
+  ParallelSlot,
+  Reservation,
+} from '../../core/ports.ts';
 
 const HEARTBEAT_MS = 5_000;
 const STALE_AFTER_MS = 30_000;
@@ -22,7 +29,8 @@ type Line =
   | { op: 'reserved'; request_id: string; reservation: Reservation }
   | ({ op: 'final'; request_id: string } & Pick<InflightEntry, 'final'>)
   | { op: 'end'; request_id: string }
-  | { op: 'slice'; counter: BudgetCounter };
+  | { op: 'slice'; counter: BudgetCounter }
+  | { op: 'slots'; slot: ParallelSlot };
 
 /** This process's id as a holder of in-flight entries and budget slices: `h-<pid>-<nonce>`. */
 export function localHolderId(): string {
@@ -41,6 +49,8 @@ export function createFileInflightJournal(options: {
   const open = new Map<string, InflightEntry>();
   /** Counters this holder took slices of (kept through rewrites). */
   const sliced: BudgetCounter[] = [];
+  /** Scopes this holder held parallel slots of (kept through rewrites). */
+  const slotted: ParallelSlot[] = [];
   /** The batch lines join until it is written; each batch waits for the one before. */
   let batch: { lines: Line[]; done: Promise<void> } | undefined;
   let tail: Promise<void> = mkdir(dir, { recursive: true }).then(() => undefined);
@@ -79,6 +89,7 @@ export function createFileInflightJournal(options: {
     const temp = `${file}.tmp`;
     const lines = [
       ...sliced.map((counter) => `${JSON.stringify({ op: 'slice', counter })}\n`),
+      ...slotted.map((slot) => `${JSON.stringify({ op: 'slots', slot })}\n`),
       ...[...open.values()].map((e) => `${JSON.stringify({ op: 'begin', ...e })}\n`),
     ];
     await writeFile(temp, lines.join(''));
@@ -118,6 +129,10 @@ export function createFileInflightJournal(options: {
       sliced.push(counter);
       await write({ op: 'slice', counter });
     },
+    async slots(slot) {
+      slotted.push(slot);
+      await write({ op: 'slots', slot });
+    },
     flushed: () => tail,
     async finishing(request_id, final) {
       const entry = open.get(request_id);
@@ -134,7 +149,7 @@ export function createFileInflightJournal(options: {
       return (await deadFiles(now)).flatMap((f) => f.entries);
     },
     async orphanSlices(now) {
-      return (await deadFiles(now)).map((f) => ({ holder: f.holder, counters: f.counters }));
+      return (await deadFiles(now)).map((f) => ({ holder: f.holder, counters: f.counters, slots: f.slots }));
     },
     async forget(entries) {
       // Recovery finishes whole files: every entry of a dead holder's file is done once it returns.
@@ -159,7 +174,7 @@ function collapsed(lines: Line[]): Line[] {
   const begun = new Map<string, Line & { op: 'begin' }>();
   const out: Array<Line | undefined> = [];
   for (const line of lines) {
-    const first = line.op !== 'slice' ? begun.get(line.request_id) : undefined;
+    const first = line.op !== 'slice' && line.op !== 'slots' ? begun.get(line.request_id) : undefined;
     if (line.op === 'begin') {
       const copy = { ...line };
       begun.set(line.request_id, copy);
@@ -200,9 +215,10 @@ function readLines(
   text: string,
   log: Logger,
   name: string,
-): { entries: InflightEntry[]; counters: BudgetCounter[] } {
+): { entries: InflightEntry[]; counters: BudgetCounter[]; slots: ParallelSlot[] } {
   const open = new Map<string, InflightEntry>();
   const counters: BudgetCounter[] = [];
+  const slots: ParallelSlot[] = [];
   for (const raw of text.split('\n')) {
     if (raw.trim() === '') continue;
     let line: Line;
@@ -222,7 +238,8 @@ function readLines(
       const entry = open.get(line.request_id);
       if (entry) entry.final = line.final;
     } else if (line.op === 'slice') counters.push(line.counter);
+    else if (line.op === 'slots') slots.push(line.slot);
     else open.delete(line.request_id);
   }
-  return { entries: [...open.values()], counters };
+  return { entries: [...open.values()], counters, slots };
 }

@@ -4,13 +4,13 @@
  * locally the admin API builds it on DuckDB on demand and keeps it for a minute. Same code, same SQL.
  */
 
-import { usd } from '../errors.ts';
 import { usableCounters } from '../governance/budgets.ts';
 import { forecastBudget } from '../governance/forecast.ts';
 import { keyCounter } from '../governance/keys.ts';
 import { type GovernancePolicy, orgCounter } from '../governance/scopes.ts';
 import { teamCounter } from '../governance/teams.ts';
 import { userCounter } from '../governance/users.ts';
+import { formatUsd } from '../money.ts';
 import type {
   Alert,
   BudgetCounter,
@@ -371,7 +371,7 @@ export function weeklyDigest(rollup: Rollup, now: Date): Alert | null {
     .sort(([, a], [, b]) => b - a)
     .map(([team, micros]) => {
       const r = rate(team);
-      return `${team}: ${usd(micros)}${r === undefined || r === null ? '' : `, ${Math.round(r * 100)}% of key holders active`}`;
+      return `${team}: ${formatUsd(micros)}${r === undefined || r === null ? '' : `, ${Math.round(r * 100)}% of key holders active`}`;
     });
   const total = [...spend.values()].reduce((a, b) => a + b, 0);
   const monday = new Date(
@@ -379,7 +379,7 @@ export function weeklyDigest(rollup: Rollup, now: Date): Alert | null {
   );
   return {
     severity: 'info',
-    subject: `Tollgate weekly digest: ${usd(total)} in the last 7 days`,
+    subject: `Tollgate weekly digest: ${formatUsd(total)} in the last 7 days`,
     message: `Spend and adoption by team, the 7 days to ${rollup.range.to}:\n${lines.join('\n')}`,
     scope: 'org:digest',
     once_key: `digest|${monday.toISOString().slice(0, 10)}`,

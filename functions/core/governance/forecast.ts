@@ -3,7 +3,7 @@
  * burned since the period began. A straight line is what a team lead can check in their head, and
  * it errs early — a budget on pace to run out is named before the day it does.
  */
-import { usd } from '../errors.ts';
+import { formatUsd } from '../money.ts';
 import type { Alert } from '../ports.ts';
 
 export interface Forecast {
@@ -74,8 +74,8 @@ export function forecastAlert(
     severity: 'warning',
     subject: `Tollgate: ${what} is on pace to run out of budget around ${when}`,
     message:
-      `At its pace so far this period, the ${what} will reach its ${usd(b.limit_micros)} budget around ${when} ` +
-      `(UTC), before it resets at ${b.resets_at}: ${usd(b.spent_micros)} spent, about ${usd(b.forecast_micros ?? 0)} by the end of the period.`,
+      `At its pace so far this period, the ${what} will reach its ${formatUsd(b.limit_micros)} budget around ${when} ` +
+      `(UTC), before it resets at ${b.resets_at}: ${formatUsd(b.spent_micros)} spent, about ${formatUsd(b.forecast_micros ?? 0)} by the end of the period.`,
     scope: `${b.scope}:${b.scope_id}`,
     once_key: `${b.scope}:${b.scope_id}|${b.period}|forecast`,
     once_until: b.resets_at,

@@ -3,7 +3,7 @@
  * or the owner's soft budget. Spend only grows, and each settlement is one atomic ADD that reports the
  * total after it, so of many concurrent settlements exactly one sees a given level crossed.
  */
-import { usd } from '../errors.ts';
+import { formatUsd } from '../money.ts';
 import type { Alert, AlertClaims, BudgetCounter, Notifier, Settlement } from '../ports.ts';
 import { forecastBudget } from './forecast.ts';
 
@@ -40,19 +40,21 @@ export function toAlert(c: BudgetCrossing, now?: Date): Alert {
   const outlook = pace
     ? pace.runs_out_at
       ? ` At this pace it runs out around ${pace.runs_out_at.slice(0, 10)}.`
-      : ` At this pace it ends the period near ${usd(pace.forecast_micros)}.`
+      : ` At this pace it ends the period near ${formatUsd(pace.forecast_micros)}.`
     : '';
   const what = `${counter.scope} '${counter.label}'`;
-  const limit = counter.limit_micros === null ? 'no limit' : usd(counter.limit_micros);
+  const limit = counter.limit_micros === null ? 'no limit' : formatUsd(counter.limit_micros);
   const reached =
-    c.level === 'soft_budget' ? `its soft budget of ${usd(c.level_micros)}` : `${c.level}% of its budget`;
+    c.level === 'soft_budget'
+      ? `its soft budget of ${formatUsd(c.level_micros)}`
+      : `${c.level}% of its budget`;
   const resets = counter.resets_at ? ` It resets at ${counter.resets_at}.` : '';
   const severity =
     c.level === 'soft_budget' || c.level < 80 ? 'info' : c.level < 100 ? 'warning' : 'critical';
   return {
     severity,
     subject: `Tollgate: ${what} reached ${c.level === 'soft_budget' ? 'its soft budget' : `${c.level}% of its budget`}`,
-    message: `The ${what} has reached ${reached}: ${usd(c.spent_micros)} spent of ${limit} (period ${counter.period}).${outlook}${resets}`,
+    message: `The ${what} has reached ${reached}: ${formatUsd(c.spent_micros)} spent of ${limit} (period ${counter.period}).${outlook}${resets}`,
     scope: `${counter.scope}:${counter.scope_id}`,
     once_key: `${counter.scope}:${counter.scope_id}|${counter.period}|${c.level}`,
     once_until: counter.resets_at,
@@ -109,7 +111,9 @@ export function withTopSpenders(lookup: TopSpendersLookup, notifier: Notifier, n
         );
         const lines = Object.entries(top)
           .filter(([, rows]) => rows.length > 0)
-          .map(([by, rows]) => `${by}: ${rows.map((r) => `${r.value} ${usd(r.cost_micros)}`).join(', ')}`);
+          .map(
+            ([by, rows]) => `${by}: ${rows.map((r) => `${r.value} ${formatUsd(r.cost_micros)}`).join(', ')}`,
+          );
         if (lines.length === 0) return notifier.notify(alert);
         return notifier.notify({
           ...alert,

@@ -24,6 +24,7 @@ import type {
   RateLimiter,
   Reservation,
   SliceStore,
+  SlotStore,
   UsageSink,
 } from '../ports.ts';
 import type { UsageRecord } from './record.ts';
@@ -34,6 +35,8 @@ export interface RecoveryDeps {
   ledger: BudgetLedger;
   slices: SliceStore;
   limiter: RateLimiter;
+  /** Where instances hold parallel slots, if they do. */
+  slotStore?: SlotStore;
   usage: UsageSink;
   log: Logger;
   now: Date;
@@ -46,6 +49,11 @@ export async function recoverLost(deps: RecoveryDeps): Promise<{ recovered: numb
   if (records.length > 0) await deps.usage.write(records);
   await Promise.all(orphans.map((entry, i) => settlePerRequest(deps, entry, records[i] as UsageRecord)));
   await settleSliced(deps, orphans, records, deadSlices);
+  await Promise.all(
+    deadSlices.flatMap(({ holder, slots = [] }) =>
+      slots.map((slot) => deps.slotStore?.dropSlots(slot, holder)),
+    ),
+  );
   await deps.journal.forget(orphans);
   const cost = records.reduce((sum, r) => sum + r.cost_micros, 0);
   if (orphans.length > 0)

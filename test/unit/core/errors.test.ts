@@ -4,31 +4,7 @@ import {
   ConflictError,
   type ErrorKind,
   GatewayError,
-  usd,
 } from '../../../functions/core/errors.ts';
-
-describe('usd', () => {
-  it.each([
-    [0, '$0.00'],
-    [1_500_000, '$1.50'],
-    [10_000, '$0.01'],
-    [4_999, '$0.00'], // 0.4999 cent rounds down
-    [5_000, '$0.01'], // half a cent rounds up
-    [994_999, '$0.99'],
-    [995_000, '$1.00'], // rounding carries into the dollars
-    [12_345_678_900, '$12345.68'],
-    [-1_500_000, '-$1.50'],
-  ])('formats %i µ$ as %s', (micros, expected) => {
-    // Prepare
-    const amount = micros;
-
-    // Act
-    const text = usd(amount);
-
-    // Assess
-    expect(text).toBe(expected);
-  });
-});
 
 describe('BudgetExceededError', () => {
   it('says which budget, how much is used, what remains and when it resets', () => {

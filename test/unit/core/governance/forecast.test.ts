@@ -71,7 +71,7 @@ describe('forecastAlert', () => {
 
     // Assess
     expect(alert?.subject).toBe("Tollgate: team 'backend-eng' is on pace to run out of budget around 21 Nov");
-    expect(alert?.message).toContain('$2000.00 budget around 21 Nov');
+    expect(alert?.message).toContain('$2,000.00 budget around 21 Nov');
     expect(alert?.once_key).toBe('team:backend|2026-11|forecast');
   });
 

@@ -80,7 +80,7 @@ describe('toAlert', () => {
       scope: 'team:backend',
       subject: "Tollgate: team 'backend-eng' reached 80% of its budget",
     });
-    expect(alert.message).toContain('$1602.00 spent of $2000.00');
+    expect(alert.message).toContain('$1,602.00 spent of $2,000.00');
     expect(alert.message).toContain('2027-01-01T00:00:00.000Z');
     expect(toAlert({ ...crossing!, level: 100 }).severity).toBe('critical');
   });
