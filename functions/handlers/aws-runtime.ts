@@ -140,6 +140,7 @@ export async function proxyDeps(): Promise<ProxyDeps> {
     log,
     newRequestId: randomUUID,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    journalFirst: false,
     maxBodyBytes: config.maxBodyBytes,
     routing: {
       rules: ruleSource(configRules, createDynamoRuleStore(dynamo, config.tableName), {

@@ -185,6 +185,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     log,
     newRequestId: randomUUID,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    journalFirst: true,
     maxBodyBytes: config.maxBodyBytes,
     routing: {
       rules: rules.list,
