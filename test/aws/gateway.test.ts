@@ -277,6 +277,8 @@ describe.each(NODE_LINES)('on Node %s under aws-lambda-ric', (line) => {
     const records = await lakeRecords();
     expect(records).toHaveLength(proxied.length);
     expect(new Set(records.map((r) => r.request_id)).size).toBe(proxied.length);
+    // What Firehose partitions on (template.test.ts): each record's dt is the UTC day of its ts.
+    for (const r of records) expect(r.dt).toBe(String(r.ts).slice(0, 10));
     const roomySpend = records
       .filter((r) => r.key_id === keys.roomy.key_id)
       .reduce((sum, r) => sum + Number(r.cost_micros), 0);
