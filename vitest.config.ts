@@ -14,11 +14,12 @@ export default defineConfig({
         },
       },
       {
+        // The stack tests synthesize in beforeAll: seconds alone, past vitest's 10 s hook default on a busy machine.
         test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
           testTimeout: 120_000,
-          hookTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
       {

@@ -163,6 +163,7 @@ export async function proxyDeps(): Promise<ProxyDeps> {
     metrics,
     newRequestId: randomUUID,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    journalFirst: false,
     maxBodyBytes: config.maxBodyBytes,
     routing: {
       rules: ruleSource(configRules, createDynamoRuleStore(dynamo, config.tableName), {

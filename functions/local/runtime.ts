@@ -190,6 +190,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     metrics,
     newRequestId: randomUUID,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    journalFirst: true,
     maxBodyBytes: config.maxBodyBytes,
     routing: {
       rules: rules.list,

@@ -8,7 +8,7 @@ import type { BuildOptions } from 'esbuild';
 /**
  * Modules that exist only for the local runtime (`npm start`) or the toolchain. Marked external so that
  * an accidental import from a handler can never drag LevelDB, DuckDB's native binary or esbuild into a
- * Lambda bundle. `@aws-sdk/*` is provided by the nodejs22.x runtime (ESM resolves it through NODE_PATH).
+ * Lambda bundle. `@aws-sdk/*` is provided by the nodejs24.x runtime (outside the task root; see test/aws).
  */
 export const EXTERNAL_MODULES = ['@aws-sdk/*', 'dynalite', '@duckdb/*', 'tsx', 'esbuild'];
 
@@ -19,6 +19,8 @@ export const REQUIRE_SHIM =
 /** The esbuild settings NodejsFunction is given (it adds `--bundle --platform=node` itself). */
 export const LAMBDA_BUNDLING = {
   format: 'esm',
+  // The functions deploy on nodejs24.x; the bundles stay Node 22 syntax so npm run test:aws can run
+  // them on both lines (and a rollback to nodejs22.x needs no rebuild).
   target: 'node22',
   mainFields: ['module', 'main'],
   banner: REQUIRE_SHIM,

@@ -30,7 +30,7 @@ export interface GatewayFunctionProps {
 }
 
 /**
- * A Node.js 22 arm64 Lambda bundled locally with esbuild as one minified ESM file with a source map, and
+ * A Node.js 24 arm64 Lambda bundled locally with esbuild as one minified ESM file with a source map, and
  * its lazy modules, if any, beside it.
  */
 export function gatewayFunction(scope: Construct, id: string, props: GatewayFunctionProps): NodejsFunction {
@@ -45,7 +45,7 @@ export function gatewayFunction(scope: Construct, id: string, props: GatewayFunc
     projectRoot: REPO_ROOT,
     depsLockFilePath: `${REPO_ROOT}package-lock.json`,
     description: props.description,
-    runtime: Runtime.NODEJS_22_X,
+    runtime: Runtime.NODEJS_24_X,
     architecture: Architecture.ARM_64,
     memorySize: props.memorySize,
     timeout: props.timeout,
@@ -73,7 +73,7 @@ export function gatewayFunction(scope: Construct, id: string, props: GatewayFunc
   );
   acknowledge(
     fn,
-    'nodejs22.x is pinned so the esbuild target, the runtime-provided AWS SDK and the Node line the code is tested on move together, by a deliberate change.',
+    'nodejs24.x is pinned so the runtime-provided AWS SDK and the Node lines the bundles are tested on (npm run test:aws: 22 and 24) move together, by a deliberate change.',
     'AwsSolutions-L1',
   );
   return fn;

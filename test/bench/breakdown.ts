@@ -85,6 +85,7 @@ export async function measureBreakdown(upstreamUrl: string, n: number, warmup: n
         log: silentLogger,
         newRequestId: randomUUID,
         upstreamTimeoutMs: 60_000,
+        journalFirst: true,
         maxBodyBytes: 6 * 1024 * 1024,
         routing: noRouting,
       });

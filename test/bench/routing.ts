@@ -393,6 +393,7 @@ async function endToEndTable(): Promise<string[][]> {
         log: silentLogger,
         newRequestId: randomUUID,
         upstreamTimeoutMs: 60_000,
+        journalFirst: true,
         maxBodyBytes: 6 * 1024 * 1024,
         routing: { ...noRouting, rules: async () => variant.rules },
       });

@@ -375,10 +375,12 @@ describe.skipIf(!hasChromium)(
         const rollup = await (await route.fetch()).json();
         const to = Date.parse(`${rollup.range.to}T00:00:00Z`);
         const daysAgo = (n: number) => new Date(to - n * 86_400_000).toISOString().slice(0, 10);
-        const earlier = [
-          [40, 30_000],
-          [35, 20_000],
-        ].map(([ago, cost]) => ({
+        const earlier = (
+          [
+            [40, 30_000],
+            [35, 20_000],
+          ] as const
+        ).map(([ago, cost]) => ({
           ...rollup.spend.team.find((r: { value: string }) => r.value === 'platform'),
           day: daysAgo(ago),
           cost_micros: cost,

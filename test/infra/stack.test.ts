@@ -30,9 +30,9 @@ beforeAll(() => {
 });
 
 describe('proxy function', () => {
-  it('runs on nodejs22.x arm64 with 1024 MB and the 15-minute ceiling', () => {
+  it('runs on nodejs24.x arm64 with 1024 MB and the 15-minute ceiling', () => {
     expect(template.toJSON().Resources[proxyId].Properties).toMatchObject({
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       MemorySize: 1024,
       Timeout: 900,

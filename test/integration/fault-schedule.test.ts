@@ -157,7 +157,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const g of gateways) await g.kill();
   await upstream?.close();
-  if (gateways[0]) await rm(gateways[0].dataDir, { recursive: true, force: true });
+  if (gateways[0] && !process.env.FAULT_KEEP) await rm(gateways[0].dataDir, { recursive: true, force: true });
 });
 
 describe(`a fault schedule (seed ${SEED})`, () => {
@@ -266,6 +266,11 @@ describe(`a fault schedule (seed ${SEED})`, () => {
       ),
     };
     console.info(`fault schedule: ${JSON.stringify(summary)}`);
+    for (const i of missing)
+      console.info(
+        `request ${i} (${toFirst.has(i) ? 'to the killed gateway' : 'after the restart'}): ` +
+          `${JSON.stringify(schedule[i])}; records: ${JSON.stringify(perRequest.get(i) ?? [])}`,
+      );
     expect({ missing, doubled }).toEqual({ missing: [], doubled: [] });
     expect(summary.lost).toBeGreaterThan(0);
 

@@ -103,8 +103,10 @@ export function createFinisher(deps: {
     const ended = deps.clock.now();
     const { usage, source } = await meteredUsage(call, result);
     const { record, cost } = recordOf(call, { ...result, usage, usage_source: source, ended });
-    // Should the process die from here on, recovery writes this very record and settles to its cost.
-    const finishing = journal(call, (j) =>
+    // Write-ahead: the outcome is in the journal before anything applies it. Should the process die
+    // from here on, recovery writes this very record and settles to its cost, never a `lost` estimate
+    // beside a cost already settled or a record already written.
+    await journal(call, (j) =>
       j.finishing(call.request_id, { record, reservation: call.reservation ?? null }),
     );
     const [settlements, written] = await Promise.all([
@@ -113,11 +115,8 @@ export function createFinisher(deps: {
       releaseSlots(call),
       usage ? addRateTokens(call, promptTokens(usage) + usage.output_tokens) : undefined,
     ]);
-    // Not before the record is written: an entry left behind lets recovery write it.
-    if (written) {
-      await finishing;
-      await journal(call, (j) => j.end(call.request_id));
-    }
+    // Ended only once the record is written: an entry left behind lets recovery write it.
+    if (written) await journal(call, (j) => j.end(call.request_id));
     await alert(call, settlements);
   }
 

@@ -68,9 +68,9 @@ function journalReserved(deps: ProxyDeps, call: CallState): void {
 const INFLIGHT_GRACE_MS = 60_000;
 
 /**
- * Makes the request's existence durable as it reserves and calls the provider — in parallel with both,
- * never delaying them — so a process that dies from here on still leaves a record and frees its hold.
- * Each attempt replaces the entry, adding its own hold.
+ * Makes the request's existence durable as it reserves — in parallel with the reservation — so a
+ * process that dies from here on still leaves a record and frees its hold. The provider call waits
+ * for it where the write is cheap (`journalFirst`). Each attempt replaces the entry, adding its own hold.
  */
 function journalStart(
   deps: ProxyDeps,
@@ -133,6 +133,8 @@ async function attempt(
       : undefined;
 
   let response: Response;
+  // Never a provider call that recovery could not account for (see ProxyDeps.journalFirst).
+  if (deps.journalFirst) await call.journaled;
   call.upstream_started ??= deps.clock.now();
   try {
     const upstream = deps.upstreams?.[model.provider] ?? deps.upstream;

@@ -44,6 +44,14 @@ export interface ProxyDeps {
   keys: KeyStore;
   /** Where requests in flight are made durable, for recovery after a crash. */
   journal: InflightJournal;
+  /**
+   * Whether the provider is called only once the request's in-flight entry is written. Locally the
+   * write is a file append shared by every request of the tick (tens of microseconds), so a `kill -9`
+   * at any moment leaves an entry, and so a record, for every request the provider saw. On Lambda it
+   * is a DynamoDB write, so it runs beside the call instead: an environment that dies in the few
+   * milliseconds before the write lands leaves no entry (README, "What each budget mode guarantees").
+   */
+  journalFirst: boolean;
   teams: TeamStore;
   users: UserStore;
   ledger: BudgetLedger;

@@ -33,6 +33,9 @@ interface Setup {
   keyOverrides?: Partial<VirtualKey>;
   upstreamTimeoutMs?: number;
   usage?: UsageSink;
+  /** The in-flight journal's first write takes this long (a slow disk, a DynamoDB round trip). */
+  journalDelayMs?: number;
+  journalFirst?: boolean;
 }
 
 const cannedJson = async () => Response.json({ id: 'x', usage: { input_tokens: 1, output_tokens: 1 } });
@@ -44,11 +47,35 @@ function setup({
   keyOverrides,
   upstreamTimeoutMs,
   usage: sink,
+  journalDelayMs = 0,
+  journalFirst = true,
 }: Setup = {}) {
   const sent: Array<{ url: string; body: string }> = [];
   const records: UsageRecord[] = [];
-  const usage: UsageSink = sink ?? { write: async (r) => void records.push(...r) };
+  const usage: UsageSink = {
+    write: async (r) => {
+      events.push('lake: record');
+      if (sink) return sink.write(r);
+      records.push(...r);
+    },
+  };
   const journal = memoryJournal();
+  /** Entries whose write had completed when the provider was called, per call. */
+  const journaledAtCall: number[] = [];
+  let journaled = 0;
+  /** What happened to each request's outcome, in order. */
+  const events: string[] = [];
+  const { begin, finishing } = journal;
+  journal.begin = async (entry) => {
+    await new Promise((r) => setTimeout(r, journalDelayMs));
+    await begin(entry);
+    journaled++;
+  };
+  journal.finishing = async (id, final) => {
+    await new Promise((r) => setTimeout(r, journalDelayMs));
+    await finishing(id, final);
+    events.push('journal: final');
+  };
   const proxy = createProxy({
     keys: keysOf({ ...key, ...keyOverrides }),
     teams: noTeams,
@@ -57,9 +84,16 @@ function setup({
     policy: DEFAULT_POLICY,
     journal,
     limiter: noLimits,
-    ledger,
+    ledger: {
+      ...ledger,
+      settle: async (reservation, cost) => {
+        events.push('ledger: settle');
+        return ledger.settle(reservation, cost);
+      },
+    },
     usage,
     upstream: async (url, init) => {
+      journaledAtCall.push(journaled);
       sent.push({ url, body: String(init.body) });
       return answer(url, init);
     },
@@ -69,6 +103,7 @@ function setup({
     log: silentLogger,
     newRequestId: () => 'req',
     upstreamTimeoutMs: upstreamTimeoutMs ?? 10_000,
+    journalFirst,
     maxBodyBytes: 1_000_000,
     routing: { ...noRouting, rules: async () => rules },
   });
@@ -80,7 +115,7 @@ function setup({
     await proxy.drain();
     return response;
   };
-  return { post, sent, records, journal };
+  return { post, sent, records, journal, journaledAtCall, events };
 }
 
 const routingRule = (input: Record<string, unknown>) =>
@@ -148,16 +183,57 @@ describe('the proxy pipeline', () => {
     });
   });
 
-  it('keeps the in-flight entry, with its own record, when the record cannot be written', async () => {
-    // Prepare: a lake that refuses every write.
-    const { post, journal } = setup({ usage: { write: async () => Promise.reject(new Error('disk full')) } });
+  it('calls the provider only once the in-flight entry is written, where the journal says so', async () => {
+    // Prepare: a journal whose write takes 20 ms, longer than the rest of the way to the provider.
+    const body = '{"model":"claude-haiku-4-5","max_tokens":5,"messages":[]}';
+    const first = setup({ journalDelayMs: 20, journalFirst: true });
+    const beside = setup({ journalDelayMs: 20, journalFirst: false });
+
+    // Act
+    await first.post('/v1/messages', body);
+    await beside.post('/v1/messages', body);
+
+    // Assess: locally a kill -9 can never leave a provider call without an entry; on Lambda the call
+    // does not wait for the DynamoDB write.
+    expect(first.journaledAtCall).toEqual([1]);
+    expect(beside.journaledAtCall).toEqual([0]);
+    expect([first.records.length, beside.records.length]).toEqual([1, 1]);
+  });
+
+  it('writes the outcome to the journal before it settles or records it (write-ahead)', async () => {
+    // Prepare: a journal slower than the ledger and the lake.
+    const { post, events, records } = setup({ journalDelayMs: 20 });
 
     // Act
     await post('/v1/messages', '{"model":"claude-haiku-4-5","max_tokens":5,"messages":[]}');
 
-    // Assess: recovery will write exactly this record later.
-    expect([...journal.open.values()].map((e) => e.final?.record.outcome)).toEqual(['success']);
+    // Assess: a process that dies between the two leaves recovery the real record and cost, never a
+    // `lost` estimate settled beside a cost or a record that already landed.
+    expect(events[0]).toBe('journal: final');
+    expect(events.slice(1).sort()).toEqual(['lake: record', 'ledger: settle']);
+    expect(records).toHaveLength(1);
   });
+
+  it.each([
+    ['the provider waits for the journal', true],
+    ['the journal is slower than the request (Lambda)', false],
+  ])(
+    'keeps the in-flight entry, with its own record, when the record cannot be written: %s',
+    async (_, journalFirst) => {
+      // Prepare: a lake that refuses every write.
+      const { post, journal } = setup({
+        usage: { write: async () => Promise.reject(new Error('disk full')) },
+        journalDelayMs: 20,
+        journalFirst,
+      });
+
+      // Act: `post` returns once the proxy has drained, as a Lambda invocation ends.
+      await post('/v1/messages', '{"model":"claude-haiku-4-5","max_tokens":5,"messages":[]}');
+
+      // Assess: recovery will write exactly this record later.
+      expect([...journal.open.values()].map((e) => e.final?.record.outcome)).toEqual(['success']);
+    },
+  );
 
   it('writes exactly one record for a request, and forgets its in-flight entry once it is written', async () => {
     // Prepare

@@ -1,0 +1,231 @@
+/**
+ * moto_server (Python moto 5.2) on a free loopback port, behind a recording proxy that counts the calls
+ * made to each emulated service: the functions under test and the test itself reach moto only through
+ * it, so the table printed at the end is every AWS call of the run. With `AWS_ENDPOINT_URL` set, that
+ * endpoint is used instead of starting moto (and is assumed to be moto: its `/moto-api` is used to reset
+ * and to seed Athena results).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const REGION = 'us-east-1';
+export const ACCOUNT = '123456789012';
+/** moto accepts any credentials while IAM enforcement is off; these are never real. */
+export const DUMMY_CREDENTIALS = { accessKeyId: 'AKIAMOTOTESTING00000', secretAccessKey: 'moto-test-secret' };
+
+/** The recording proxy answers its counts here, for tests running in another process than the proxy. */
+const CALLS_PATH = '/__recorded-calls';
+
+/** The calls recorded so far through the proxy at `endpoint`: `service Action` → count. */
+export async function recordedCalls(endpoint: string): Promise<Map<string, number>> {
+  const res = await fetch(`${endpoint}${CALLS_PATH}`);
+  return new Map(Object.entries((await res.json()) as Record<string, number>));
+}
+
+/** Where the emulator answers; all a function or a client needs. */
+export interface AwsEndpoint {
+  endpoint: string;
+}
+
+export interface Moto extends AwsEndpoint {
+  /** The recording proxy's URL: what every client is given as `AWS_ENDPOINT_URL`. */
+  endpoint: string;
+  /** `service action` → count, e.g. `dynamodb UpdateItem` → 12. */
+  calls: Map<string, number>;
+  /** A call counter for one service and action (0 when never made). */
+  count(service: string, action: string): number;
+  close(): Promise<void>;
+}
+
+export async function startMoto(): Promise<Moto> {
+  const given = process.env.AWS_ENDPOINT_URL;
+  let child: ChildProcess | undefined;
+  let upstream: URL;
+  if (given) upstream = new URL(given);
+  else {
+    const port = await freePort();
+    child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      // Keep only the tail, for a failure message; moto logs every request here.
+      stderr = (stderr + chunk.toString('utf8')).slice(-4_000);
+    });
+    upstream = new URL(`http://127.0.0.1:${port}`);
+    await waitUntilUp(upstream, child, () => stderr);
+  }
+  const calls = new Map<string, number>();
+  const proxy = await startRecordingProxy(upstream, calls);
+  const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  return {
+    endpoint,
+    calls,
+    count: (service, action) => calls.get(`${service} ${action}`) ?? 0,
+    async close() {
+      await new Promise<void>((resolve) => {
+        proxy.close(() => resolve());
+        proxy.closeAllConnections();
+      });
+      if (child && child.exitCode === null) {
+        const exited = new Promise((resolve) => child?.once('exit', resolve));
+        child.kill('SIGTERM');
+        await Promise.race([exited, sleep(5_000)]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    },
+  };
+}
+
+/** The table printed after the run: calls per service and action, most frequent first within a service. */
+export function formatCalls(calls: Map<string, number>): string {
+  const rows = [...calls].map(([key, n]) => {
+    const [service = '', action = ''] = key.split(' ');
+    return { service, action, n };
+  });
+  rows.sort((a, b) => a.service.localeCompare(b.service) || b.n - a.n || a.action.localeCompare(b.action));
+  const byService = new Map<string, number>();
+  for (const r of rows) byService.set(r.service, (byService.get(r.service) ?? 0) + r.n);
+  const lines = ['calls to the emulated AWS services (through the recording proxy):'];
+  for (const [service, total] of byService) {
+    lines.push(`  ${service.padEnd(16)} ${String(total).padStart(5)}`);
+    for (const r of rows.filter((row) => row.service === service))
+      lines.push(`    ${r.action.padEnd(30)} ${String(r.n).padStart(5)}`);
+  }
+  const all = [...byService.values()].reduce((a, b) => a + b, 0);
+  lines.push(`  ${'total'.padEnd(16)} ${String(all).padStart(5)}`);
+  return lines.join('\n');
+}
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitUntilUp(url: URL, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited (${child.exitCode}): ${stderr()}`);
+    try {
+      const res = await fetch(new URL('/moto-api/data.json', url));
+      await res.arrayBuffer();
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`moto_server did not start within 30 s: ${stderr()}`);
+}
+
+function startRecordingProxy(upstream: URL, calls: Map<string, number>): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url === CALLS_PATH) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(Object.fromEntries(calls)));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const call = describeCall(req, body);
+      if (call) calls.set(call, (calls.get(call) ?? 0) + 1);
+      const out = httpRequest(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      out.on('error', (err) => {
+        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(`recording proxy: ${err.message}`);
+      });
+      out.end(body);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/**
+ * `service Action` from a signed request: the service from the SigV4 credential scope, the action from
+ * `X-Amz-Target` (JSON protocols: DynamoDB, Firehose, Secrets Manager, Athena, SQS), the `Action` form
+ * field (query protocols: SNS, IAM, STS) or, for S3's REST API, the method and the shape of the path.
+ * Calls to moto's own `/moto-api` are not AWS calls and are not counted.
+ */
+function describeCall(req: IncomingMessage, body: Buffer): string | undefined {
+  const path = req.url ?? '/';
+  if (path.startsWith('/moto-api')) return undefined;
+  const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? '');
+  const service = scope?.[1] ?? 'unsigned';
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string') return `${service} ${target.split('.').pop()}`;
+  const form = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString('utf8', 0, Math.min(body.length, 2_000)));
+  if (form) return `${service} ${form[1]}`;
+  if (service === 's3') return `s3 ${s3Action(req.method ?? 'GET', path)}`;
+  return `${service} ${req.method} ${path.split('?')[0]}`;
+}
+
+function s3Action(method: string, rawPath: string): string {
+  const [pathname = '/', query = ''] = rawPath.split('?');
+  const parts = pathname.split('/').filter(Boolean);
+  const onObject = parts.length > 1;
+  if (method === 'GET' && !onObject) return query.includes('list-type=2') ? 'ListObjectsV2' : 'ListObjects';
+  if (method === 'PUT' && !onObject) return query ? `PutBucket(${query.split('=')[0]})` : 'CreateBucket';
+  if (method === 'POST' && query.startsWith('delete')) return 'DeleteObjects';
+  const verbs: Record<string, string> = {
+    GET: 'GetObject',
+    PUT: 'PutObject',
+    DELETE: 'DeleteObject',
+    HEAD: 'HeadObject',
+  };
+  return onObject ? (verbs[method] ?? method) : `${method} bucket`;
+}
+
+/** Seeds the next Athena query results (moto answers queued results in order, then empty ones). */
+export async function seedAthenaResults(
+  moto: AwsEndpoint,
+  results: Array<{ rows: string[][]; columns: Array<{ name: string; type: string }> }>,
+): Promise<void> {
+  const body = {
+    account_id: ACCOUNT,
+    region: REGION,
+    results: results.map(({ rows, columns }) => ({
+      rows: rows.map((row) => ({ Data: row.map((value) => ({ VarCharValue: value })) })),
+      column_info: columns.map(({ name, type }) => ({
+        CatalogName: 'hive',
+        SchemaName: '',
+        TableName: '',
+        Name: name,
+        Label: name,
+        Type: type,
+        Precision: 0,
+        Scale: 0,
+        Nullable: 'UNKNOWN',
+        CaseSensitive: false,
+      })),
+    })),
+  };
+  const res = await fetch(`${moto.endpoint}/moto-api/static/athena/query-results`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`seeding Athena results: ${res.status} ${await res.text()}`);
+}
