@@ -99,11 +99,11 @@ export class ProxyFunction extends Construct {
       },
       lazyModules: PROXY_LAZY_MODULES,
     });
-    // Agents authenticate with their virtual key inside the request, so the URL itself is public.
-    // RESPONSE_STREAM is what lets SSE reach the client as it is produced.
     if (props.reservedConcurrency !== undefined)
       (this.function.node.defaultChild as CfnFunction).reservedConcurrentExecutions =
         props.reservedConcurrency;
+    // Agents authenticate with their virtual key inside the request, so the URL itself is public.
+    // RESPONSE_STREAM is what lets SSE reach the client as it is produced.
     this.url = this.function.addFunctionUrl({
       authType: FunctionUrlAuthType.NONE,
       invokeMode: InvokeMode.RESPONSE_STREAM,
