@@ -1,42 +1,24 @@
-import { isValidDuration, isValidTimeZone } from './core/governance/periods.ts';
-import type { GovernancePolicy } from './core/governance/scopes.ts';
-import * as z from './core/zod-mini.ts';
-
 /**
  * The one place that reads the environment. Everything else receives a typed Config.
  * Local runs (`npm start`) and Lambda share the variable names; CDK sets the AWS ones.
  */
-export const PROVIDERS = ['openai', 'anthropic', 'openrouter', 'moonshot', 'bedrock'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
+import { isValidDuration, isValidTimeZone } from './core/governance/periods.ts';
+import type { GovernancePolicy } from './core/governance/scopes.ts';
+import {
+  DEFAULT_BASE_URLS,
+  PROVIDERS,
+  type ProviderName,
+  type ProviderSettings,
+} from './core/providers/list.ts';
+import * as z from './core/zod-mini.ts';
 
-const DEFAULT_BASE_URLS: Record<ProviderName, string> = {
-  openai: 'https://api.openai.com',
-  anthropic: 'https://api.anthropic.com',
-  openrouter: 'https://openrouter.ai/api',
-  moonshot: 'https://api.moonshot.ai',
-  // What the AWS SDK resolves by itself in the standard partition (`{region}` is AWS_REGION). The
-  // gateway never dials it: Bedrock calls go through the SDK, see `bedrockEndpoint`.
-  bedrock: 'https://bedrock-runtime.{region}.amazonaws.com',
-};
-
-/** Bedrock has no key: its calls are signed (SigV4) with the function's IAM role, or the local AWS profile. */
+/** The variables holding each keyed provider's API key (see `usesApiKey`). */
 const API_KEY_VARS: Partial<Record<ProviderName, string>> = {
   openai: 'OPENAI_API_KEY',
   anthropic: 'ANTHROPIC_API_KEY',
   openrouter: 'OPENROUTER_API_KEY',
   moonshot: 'MOONSHOT_API_KEY',
 };
-
-/** Whether the provider authenticates the gateway with an API key (the others use AWS credentials). */
-export function usesApiKey(provider: ProviderName): boolean {
-  return API_KEY_VARS[provider] !== undefined;
-}
-
-export interface ProviderSettings {
-  baseUrl: string;
-  /** Absent locally when the variable is unset; on AWS filled from Secrets Manager at cold start. */
-  apiKey: string | undefined;
-}
 
 export interface Config {
   tableName: string;

@@ -1,7 +1,8 @@
 /** `npm start`: the whole gateway on this machine. */
 
 import { createLogger } from '../adapters/logger.ts';
-import { loadConfig, type ProviderName, usesApiKey } from '../config.ts';
+import { loadConfig } from '../config.ts';
+import { type ProviderName, usesApiKey } from '../core/providers/list.ts';
 import { startGateway } from './runtime.ts';
 
 const config = loadConfig();

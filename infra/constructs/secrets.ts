@@ -1,7 +1,7 @@
 import { RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { PROVIDERS, usesApiKey } from '../../functions/config.ts';
+import { PROVIDERS, usesApiKey } from '../../functions/core/providers/list.ts';
 import { acknowledge } from './nag.ts';
 
 export interface GatewaySecretsProps {

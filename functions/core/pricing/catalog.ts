@@ -4,7 +4,7 @@
  * providers' public price lists; they are converted once to integer picodollars per token. Per-call
  * fees of server-side tools (web search) are USD per thousand calls, converted to picodollars per call.
  */
-import { PROVIDERS, type ProviderName } from '../../config.ts';
+import { PROVIDERS, type ProviderName } from '../providers/list.ts';
 import * as z from '../zod-mini.ts';
 
 export const PRICE_VERSION = '2026-11-01';

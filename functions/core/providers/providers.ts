@@ -1,5 +1,5 @@
-import type { ProviderName } from '../../config.ts';
 import type { ProtocolName } from '../protocols/types.ts';
+import type { ProviderName } from './list.ts';
 
 /**
  * Where each provider serves each protocol, relative to its base URL. The gateway proxies a protocol

@@ -1,7 +1,7 @@
-import { type ProviderName, type ProviderSettings, usesApiKey } from '../../config.ts';
 import { GatewayError } from '../errors.ts';
 import type { Reservation } from '../ports.ts';
 import type { ProtocolFamily } from '../protocols/types.ts';
+import { type ProviderName, type ProviderSettings, usesApiKey } from './list.ts';
 
 /**
  * The request headers an upstream provider gets: its own credential (never the client's virtual key),

@@ -3,7 +3,6 @@
  * the model, reserve budget, forward with streaming, and — however the request ends — settle the
  * reservation to the real cost and write exactly one usage record.
  */
-import { type ProviderName, type ProviderSettings, usesApiKey } from '../../config.ts';
 import { GatewayError } from '../errors.ts';
 import { assertKeyUsable, assertModelAllowed, hashKey, presentedKey } from '../governance/keys.ts';
 import { allowsModelFor, type GovernancePolicy, type Principal } from '../governance/scopes.ts';
@@ -30,6 +29,7 @@ import type { ModelCatalog, ResolvedModel } from '../pricing/catalog.ts';
 import { anthropicMessages } from '../protocols/anthropic-messages.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
 import type { Protocol } from '../protocols/types.ts';
+import { type ProviderName, type ProviderSettings, usesApiKey } from '../providers/list.ts';
 import { upstreamPath } from '../providers/providers.ts';
 import { createRouter } from '../routing/router.ts';
 import type { RoutingRule } from '../routing/rules.ts';

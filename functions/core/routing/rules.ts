@@ -5,9 +5,9 @@
  * catalog knows — so nothing about a rule can fail at request time except its own evaluation.
  */
 import { Environment } from '@marcbachmann/cel-js';
-import { PROVIDERS, type ProviderName } from '../../config.ts';
 import { GatewayError } from '../errors.ts';
 import type { ModelCatalog, ResolvedModel } from '../pricing/catalog.ts';
+import { PROVIDERS, type ProviderName } from '../providers/list.ts';
 import * as z from '../zod-mini.ts';
 
 /** Where a rule applies: one key (by alias), one team, or every request. */
