@@ -3,7 +3,7 @@
  * (anyone with their own key). No data is in the static files; everything comes from the admin API,
  * which decides what the key may see.
  */
-import type { Rollup } from '../../functions/core/analytics/rollup.ts';
+import type { Rollup } from '../../functions/core/analytics/rollup-document.ts';
 import { ApiError, api, forgetKey, loadApiBase, storedKey, storeKey } from './api.ts';
 import { byId, showStatus, wireCsvButtons } from './dom.ts';
 import { type MyPage, renderMe, wireNewKey } from './me.ts';

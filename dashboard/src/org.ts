@@ -3,7 +3,7 @@
  * risk, where the money goes (team, model, agent, tag), whether people keep using the tools (by team,
  * never ranking individuals), and how the gateway behaves. Everything comes from the rollup.
  */
-import type { BudgetStatusRow, Rollup } from '../../functions/core/analytics/rollup.ts';
+import type { BudgetStatusRow, Rollup } from '../../functions/core/analytics/rollup-document.ts';
 import { type RoutingRow, routingTotals } from '../../functions/core/analytics/routing.ts';
 import { type SpendRow, type SpendTotalRow, totalsByValue } from '../../functions/core/analytics/spend.ts';
 import { forecastBudget } from '../../functions/core/governance/forecast.ts';

@@ -1,4 +1,4 @@
-import type { LogFields, Logger } from '../core/ports.ts';
+import type { LogFields, Logger } from '../core/ports/logging.ts';
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 type Level = keyof typeof LEVELS;

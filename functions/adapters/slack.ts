@@ -1,7 +1,8 @@
 import { appendFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatUsd } from '../core/money.ts';
-import type { Alert, Logger, Notifier } from '../core/ports.ts';
+import type { Alert, Notifier } from '../core/ports/alerts.ts';
+import type { Logger } from '../core/ports/logging.ts';
 
 /**
  * Alerts to a Slack incoming webhook (https://api.slack.com/messaging/webhooks): the readable text,

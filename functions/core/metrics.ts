@@ -1,95 +1,14 @@
 /**
- * The gateway's operational metrics: their names, units and the one dimension each may carry, how a
- * usage record becomes metric points, and wrappers that count what passes through a port. On AWS the
+ * The gateway's operational metrics: how a usage record becomes metric points, and wrappers that count
+ * what passes through a port (their names, units and dimensions are in ports/metrics.ts). On AWS the
  * points leave as CloudWatch embedded metric format (adapters/aws/emf-metrics.ts), locally as a
  * Prometheus text page at `/metrics` (adapters/local/prometheus-metrics.ts): the same names in both.
  */
 import { BudgetExceededError, type GatewayError } from './errors.ts';
-import type { Metrics, SliceStore, UsageSink } from './ports.ts';
+import type { UsageSink } from './ports/lake.ts';
+import { METRICS, type MetricDefinition, type MetricName, type Metrics } from './ports/metrics.ts';
+import type { SliceStore } from './ports/slices.ts';
 import type { UsageRecord } from './usage/record.ts';
-
-export interface MetricDefinition {
-  /** `counter`: summed; `timing`: each value kept (percentiles); `gauge`: the last value. */
-  kind: 'counter' | 'timing' | 'gauge';
-  unit: 'Count' | 'Milliseconds';
-  /** The dimension it may be broken down by; its total is always there too. */
-  dimension?: 'outcome' | 'scope' | 'provider' | 'status';
-  help: string;
-}
-
-export const METRICS = {
-  requests: {
-    kind: 'counter',
-    unit: 'Count',
-    dimension: 'outcome',
-    help: 'Requests finished (one per usage record), by outcome',
-  },
-  refusals: {
-    kind: 'counter',
-    unit: 'Count',
-    dimension: 'scope',
-    help: 'Requests refused before any provider call, by the scope that refused (a budget scope, rate_limit, authentication, permission)',
-  },
-  upstream_requests: {
-    kind: 'counter',
-    unit: 'Count',
-    dimension: 'provider',
-    help: 'Requests that reached a provider, by provider',
-  },
-  upstream_errors: {
-    kind: 'counter',
-    unit: 'Count',
-    dimension: 'provider',
-    help: 'Requests that failed at the provider (5xx, timeout, unreachable, broken answer), by provider',
-  },
-  gateway_overhead_ms: {
-    kind: 'timing',
-    unit: 'Milliseconds',
-    help: "Time the gateway added to a request (its latency less the provider's)",
-  },
-  ttfb_ms: { kind: 'timing', unit: 'Milliseconds', help: 'Time to the first byte of the answer' },
-  usage_write_failures: {
-    kind: 'counter',
-    unit: 'Count',
-    help: 'Usage records neither the record sink nor its spill took: records at risk',
-  },
-  usage_spilled: {
-    kind: 'counter',
-    unit: 'Count',
-    help: 'Usage records Firehose would not take, kept in the spill for replay',
-  },
-  spill_backlog: {
-    kind: 'gauge',
-    unit: 'Count',
-    help: 'Spilled batches still waiting after a replay (rollup function)',
-  },
-  lease_renewals: {
-    kind: 'counter',
-    unit: 'Count',
-    help: 'Budget slice grows and renewals (one conditional write each)',
-  },
-  lease_refusals: {
-    kind: 'counter',
-    unit: 'Count',
-    help: 'Budget slice grows the counter refused (near or at its limit)',
-  },
-  admin_requests: {
-    kind: 'counter',
-    unit: 'Count',
-    dimension: 'status',
-    help: 'Admin API requests, by status class (2xx, 4xx, 5xx)',
-  },
-  alerts_posted: { kind: 'counter', unit: 'Count', help: 'Alerts the Slack forwarder posted' },
-  rollup_runs: {
-    kind: 'counter',
-    unit: 'Count',
-    dimension: 'outcome',
-    help: 'Rollup function runs, by outcome',
-  },
-} as const satisfies Record<string, MetricDefinition>;
-
-export type MetricName = keyof typeof METRICS;
-export type MetricDimension = Readonly<Record<string, string>>;
 
 export const noMetrics: Metrics = { add() {} };
 

@@ -21,7 +21,7 @@ import { createS3RollupStore } from '../adapters/aws/s3-rollup-store.ts';
 import type { AdminDeps } from '../core/admin/api.ts';
 import type { RollupDeps } from '../core/analytics/rollup.ts';
 import { meteredSink } from '../core/metrics.ts';
-import { systemClock } from '../core/ports.ts';
+import { systemClock } from '../core/ports/clock.ts';
 import {
   alertNotifier,
   catalog,

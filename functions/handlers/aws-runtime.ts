@@ -35,7 +35,7 @@ import { createLeasedLedger } from '../core/governance/leased-ledger.ts';
 import { createLeasedLimiter } from '../core/governance/leased-limiter.ts';
 import { onceEach } from '../core/governance/thresholds.ts';
 import { meteredSink, meteredSliceStore, meteredSpill } from '../core/metrics.ts';
-import { systemClock } from '../core/ports.ts';
+import { systemClock } from '../core/ports/clock.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { PROVIDERS, usesApiKey } from '../core/providers/list.ts';
 import type { ProxyDeps } from '../core/proxy/pipeline.ts';

@@ -1,6 +1,6 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2, Context, LambdaFunctionURLEvent } from 'aws-lambda';
-import type { Metrics } from '../core/ports.ts';
+import type { Metrics } from '../core/ports/metrics.ts';
 import { eventToRequest, responseToResult } from './lambda-url.ts';
 
 /** The admin API as a buffered Lambda handler behind its own function URL. */

@@ -1,7 +1,8 @@
 import type { SNSEvent } from 'aws-lambda';
 import { postToSlack, type SlackOptions } from '../adapters/slack.ts';
 import { type TopSpendersLookup, withTopSpenders } from '../core/governance/thresholds.ts';
-import { type Alert, type Notifier, systemClock } from '../core/ports.ts';
+import type { Alert, Notifier } from '../core/ports/alerts.ts';
+import { systemClock } from '../core/ports/clock.ts';
 
 /**
  * The forwarder's work, apart from its Lambda shell: an SNS alert (subject, message, and the `event`,

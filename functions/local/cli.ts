@@ -11,7 +11,7 @@ import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { loadCliConfig, loadConfig } from '../config.ts';
 import { day } from '../core/admin/fields.ts';
 import { formatDollars, formatUsd } from '../core/money.ts';
-import { systemClock } from '../core/ports.ts';
+import { systemClock } from '../core/ports/clock.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
 

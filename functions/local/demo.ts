@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { createLogger } from '../adapters/logger.ts';
 import { loadDemoConfig } from '../config.ts';
-import { systemClock } from '../core/ports.ts';
+import { systemClock } from '../core/ports/clock.ts';
 import { type DemoSummary, seedDemo } from './demo-data.ts';
 import { startGateway } from './runtime.ts';
 

@@ -43,18 +43,14 @@ import { createLeasedLedger } from '../core/governance/leased-ledger.ts';
 import { createLeasedLimiter } from '../core/governance/leased-limiter.ts';
 import { onceEach, withTopSpenders } from '../core/governance/thresholds.ts';
 import { meteredSink, meteredSliceStore } from '../core/metrics.ts';
-import {
-  type BudgetLedger,
-  type Clock,
-  type KeyStore,
-  type Logger,
-  type Notifier,
-  systemClock,
-  type TeamStore,
-  type UpstreamFetch,
-  type UsageSink,
-  type UserStore,
-} from '../core/ports.ts';
+import type { Notifier } from '../core/ports/alerts.ts';
+import type { BudgetLedger } from '../core/ports/budgets.ts';
+import { type Clock, systemClock } from '../core/ports/clock.ts';
+import type { TeamStore, UserStore } from '../core/ports/documents.ts';
+import type { KeyStore } from '../core/ports/keys.ts';
+import type { UsageSink } from '../core/ports/lake.ts';
+import type { Logger } from '../core/ports/logging.ts';
+import type { UpstreamFetch } from '../core/ports/upstream.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { createProxy, type ProxyPipeline } from '../core/proxy/pipeline.ts';
 import { ruleSource } from '../core/routing/rule-source.ts';

@@ -11,7 +11,7 @@ import { extname, join, normalize } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { dashboardCsp } from '../../dashboard/csp.ts';
 import { GatewayError } from '../core/errors.ts';
-import type { Logger } from '../core/ports.ts';
+import type { Logger } from '../core/ports/logging.ts';
 import { anthropicMessages } from '../core/protocols/anthropic-messages.ts';
 import { openaiChat } from '../core/protocols/openai-chat.ts';
 import { MAX_HEADER_BYTES, type ProxyPipeline } from '../core/proxy/pipeline.ts';

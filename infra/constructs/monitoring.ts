@@ -5,7 +5,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { DefaultDashboardFactory, MonitoringFacade, SnsAlarmActionStrategy } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
 import { FUNCTION_DIMENSION, METRIC_NAMESPACE } from '../../functions/adapters/aws/emf-metrics.ts';
-import type { MetricName } from '../../functions/core/metrics.ts';
+import type { MetricName } from '../../functions/core/ports/metrics.ts';
 import type { Alerts } from './alerts.ts';
 
 export interface MonitoringProps {

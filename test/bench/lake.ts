@@ -40,7 +40,7 @@ import {
   spendSql,
 } from '../../functions/core/analytics/spend.ts';
 import type { DayRange } from '../../functions/core/analytics/sql.ts';
-import type { QueryEngine } from '../../functions/core/ports.ts';
+import type { QueryEngine } from '../../functions/core/ports/lake.ts';
 import { USAGE_SCHEMA_VERSION } from '../../functions/core/usage/record.ts';
 
 const { values: flags } = parseArgs({

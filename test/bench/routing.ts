@@ -23,7 +23,10 @@ import { loadConfig } from '../../functions/config.ts';
 import { NO_LIMITS } from '../../functions/core/admin/fields.ts';
 import { generateSecretKey, hashKey } from '../../functions/core/governance/keys.ts';
 import { DEFAULT_POLICY, type Principal } from '../../functions/core/governance/scopes.ts';
-import { type BudgetLedger, systemClock, type Team, type UsageSink } from '../../functions/core/ports.ts';
+import type { BudgetLedger } from '../../functions/core/ports/budgets.ts';
+import { systemClock } from '../../functions/core/ports/clock.ts';
+import type { Team } from '../../functions/core/ports/documents.ts';
+import type { UsageSink } from '../../functions/core/ports/lake.ts';
 import { createModelCatalog } from '../../functions/core/pricing/catalog.ts';
 import { createProxy } from '../../functions/core/proxy/pipeline.ts';
 import {

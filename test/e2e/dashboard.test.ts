@@ -4,7 +4,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Rollup } from '../../functions/core/analytics/rollup.ts';
+import type { Rollup } from '../../functions/core/analytics/rollup-document.ts';
 import type { UsageRecord } from '../../functions/core/usage/record.ts';
 import { CHROMIUM_PATH, hasChromium, launchChromium } from '../support/browser.ts';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';

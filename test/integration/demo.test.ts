@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
-import { type Rollup, weeklyDigest } from '../../functions/core/analytics/rollup.ts';
+import { weeklyDigest } from '../../functions/core/analytics/rollup.ts';
+import type { Rollup } from '../../functions/core/analytics/rollup-document.ts';
 import { sendForecastAlerts } from '../../functions/core/governance/forecast.ts';
 import { formatUsd } from '../../functions/core/money.ts';
 import { type DemoSummary, seedDemo } from '../../functions/local/demo-data.ts';

@@ -16,7 +16,8 @@ import { createDynamoRateLimiter } from '../../functions/adapters/aws/dynamo-rat
 import { createDynamoSliceStore } from '../../functions/adapters/aws/dynamo-slice-store.ts';
 import { createFileInflightJournal } from '../../functions/adapters/local/inflight-journal.ts';
 import { silentLogger } from '../../functions/adapters/logger.ts';
-import type { BudgetCounter, InflightEntry } from '../../functions/core/ports.ts';
+import type { BudgetCounter } from '../../functions/core/ports/budgets.ts';
+import type { InflightEntry } from '../../functions/core/ports/journal.ts';
 import type { UsageRecord } from '../../functions/core/usage/record.ts';
 import { recoverLost } from '../../functions/core/usage/recover.ts';
 import { DYNAMO_ENGINES, startEngineTable } from '../support/dynamo-engines.ts';

@@ -3,7 +3,7 @@ import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoKeyStore } from '../../functions/adapters/aws/dynamo-key-store.ts';
 import { ConflictError, NotFoundError } from '../../functions/core/errors.ts';
-import type { KeyStore, VirtualKey } from '../../functions/core/ports.ts';
+import type { KeyStore, VirtualKey } from '../../functions/core/ports/keys.ts';
 import { DYNAMO_ENGINES, rejectionOf, startEngineTable } from '../support/dynamo-engines.ts';
 import { virtualKey } from '../support/virtual-key.ts';
 

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LogFields, Logger } from '../../functions/core/ports.ts';
+import type { LogFields, Logger } from '../../functions/core/ports/logging.ts';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
 

@@ -10,7 +10,7 @@ import {
 import { compactLake } from '../../functions/adapters/local/lake-compaction.ts';
 import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
 import { costByUser, recentUsage } from '../../functions/core/analytics/queries.ts';
-import type { Clock } from '../../functions/core/ports.ts';
+import type { Clock } from '../../functions/core/ports/clock.ts';
 import { USAGE_SCHEMA_VERSION } from '../../functions/core/usage/record.ts';
 import { usageRecord } from '../support/usage-fixture.ts';
 

@@ -12,7 +12,8 @@ import { createDynamoSliceStore } from '../../functions/adapters/aws/dynamo-slic
 import { silentLogger } from '../../functions/adapters/logger.ts';
 import { BudgetExceededError } from '../../functions/core/errors.ts';
 import { createLeasedLedger, type LeasedLedger } from '../../functions/core/governance/leased-ledger.ts';
-import type { BudgetCounter, BudgetLedger, Claim, SliceStore } from '../../functions/core/ports.ts';
+import type { BudgetCounter, BudgetLedger, Claim } from '../../functions/core/ports/budgets.ts';
+import type { SliceStore } from '../../functions/core/ports/slices.ts';
 import { DYNAMO_ENGINES, startEngineTable } from '../support/dynamo-engines.ts';
 
 const TABLE = 'tollgate-leases-test';

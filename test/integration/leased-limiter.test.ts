@@ -11,14 +11,14 @@ import { createDynamoRateLimiter } from '../../functions/adapters/aws/dynamo-rat
 import { silentLogger } from '../../functions/adapters/logger.ts';
 import { GatewayError } from '../../functions/core/errors.ts';
 import { createLeasedLimiter } from '../../functions/core/governance/leased-limiter.ts';
+import type { Lease } from '../../functions/core/ports/budgets.ts';
+import type { Clock } from '../../functions/core/ports/clock.ts';
 import type {
-  Clock,
-  Lease,
   ParallelSlot,
   RateQuotaStore,
   RateWindow,
   SlotStore,
-} from '../../functions/core/ports.ts';
+} from '../../functions/core/ports/rate-limits.ts';
 import { DYNAMO_ENGINES, startEngineTable } from '../support/dynamo-engines.ts';
 
 const TABLE = 'tollgate-limiter-test';

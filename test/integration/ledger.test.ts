@@ -13,8 +13,8 @@ import type {
   Claim,
   Lease,
   Reservation,
-  VirtualKey,
-} from '../../functions/core/ports.ts';
+} from '../../functions/core/ports/budgets.ts';
+import type { VirtualKey } from '../../functions/core/ports/keys.ts';
 import { createModelCatalog } from '../../functions/core/pricing/catalog.ts';
 import { DYNAMO_ENGINES, rejectionOf, startEngineTable } from '../support/dynamo-engines.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Rollup } from '../../functions/core/analytics/rollup.ts';
+import type { Rollup } from '../../functions/core/analytics/rollup-document.ts';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
 

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../functions/adapters/logger.ts';
 import { loadConfig } from '../../functions/config.ts';
-import type { Clock, Logger, Notifier, UsageSink } from '../../functions/core/ports.ts';
+import type { Notifier } from '../../functions/core/ports/alerts.ts';
+import type { Clock } from '../../functions/core/ports/clock.ts';
+import type { UsageSink } from '../../functions/core/ports/lake.ts';
+import type { Logger } from '../../functions/core/ports/logging.ts';
 import type { UsageRecord } from '../../functions/core/usage/record.ts';
 import { type RunningGateway, startGateway } from '../../functions/local/runtime.ts';
 

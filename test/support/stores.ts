@@ -1,16 +1,9 @@
-import type {
-  BudgetLedger,
-  DocumentStore,
-  InflightEntry,
-  InflightJournal,
-  KeyStore,
-  Notifier,
-  RateLimiter,
-  Reservation,
-  Team,
-  User,
-  VirtualKey,
-} from '../../functions/core/ports.ts';
+import type { Notifier } from '../../functions/core/ports/alerts.ts';
+import type { BudgetLedger, Reservation } from '../../functions/core/ports/budgets.ts';
+import type { DocumentStore, Team, User } from '../../functions/core/ports/documents.ts';
+import type { InflightEntry, InflightJournal } from '../../functions/core/ports/journal.ts';
+import type { KeyStore, VirtualKey } from '../../functions/core/ports/keys.ts';
+import type { RateLimiter } from '../../functions/core/ports/rate-limits.ts';
 
 function emptyStore<T>(): DocumentStore<T> {
   return {

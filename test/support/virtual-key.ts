@@ -1,4 +1,4 @@
-import type { VirtualKey } from '../../functions/core/ports.ts';
+import type { VirtualKey } from '../../functions/core/ports/keys.ts';
 
 /** A usable key with no limits, for tests that need one; override what the test is about. */
 export function virtualKey(overrides: Partial<VirtualKey> = {}): VirtualKey {

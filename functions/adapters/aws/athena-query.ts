@@ -8,7 +8,7 @@ import {
   StartQueryExecutionCommand,
   type StartQueryExecutionCommandOutput,
 } from '@aws-sdk/client-athena';
-import type { QueryEngine, Row, SqlValue } from '../../core/ports.ts';
+import type { QueryEngine, Row, SqlValue } from '../../core/ports/lake.ts';
 
 export type AthenaCommand = StartQueryExecutionCommand | GetQueryExecutionCommand | GetQueryResultsCommand;
 type AthenaOutput =

@@ -13,7 +13,7 @@ import {
   type ResponseStream,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { ErrorKind } from '../../core/errors.ts';
-import type { UpstreamFetch } from '../../core/ports.ts';
+import type { UpstreamFetch } from '../../core/ports/upstream.ts';
 import { anthropicMessages } from '../../core/protocols/anthropic-messages.ts';
 import { isRecord } from '../../core/protocols/types.ts';
 

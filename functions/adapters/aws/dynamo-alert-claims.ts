@@ -3,7 +3,7 @@ import {
   type DynamoDBClient,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { AlertClaims } from '../../core/ports.ts';
+import type { AlertClaims } from '../../core/ports/alerts.ts';
 
 /** Claims outlive the period they are about by this long, then DynamoDB's TTL removes them. */
 const RETAIN_S = 90 * 86_400;

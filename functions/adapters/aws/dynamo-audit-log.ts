@@ -5,7 +5,8 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { AuditEntry, AuditLog, Clock } from '../../core/ports.ts';
+import type { AuditEntry, AuditLog } from '../../core/ports/audit.ts';
+import type { Clock } from '../../core/ports/clock.ts';
 
 /** Entries are kept this long (DynamoDB TTL), long enough for a yearly access review. */
 const RETAIN_S = 400 * 86_400;

@@ -10,12 +10,12 @@ import type {
   BudgetCounter,
   BudgetLedger,
   Claim,
-  Clock,
   CounterState,
   Lease,
   Reservation,
   Settlement,
-} from '../../core/ports.ts';
+} from '../../core/ports/budgets.ts';
+import type { Clock } from '../../core/ports/clock.ts';
 import { counterKey, describedCounter } from './dynamo-counter.ts';
 import {
   heldAmounts,

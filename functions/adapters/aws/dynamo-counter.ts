@@ -3,7 +3,7 @@
  * attributes (its limit, when it resets, its TTL), so an item always describes itself.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { BudgetCounter } from '../../core/ports.ts';
+import type { BudgetCounter } from '../../core/ports/budgets.ts';
 import type { ItemKey } from './dynamo-leases.ts';
 
 /** Counters outlive their period by this long (DynamoDB TTL), so recent history stays readable. */

@@ -7,7 +7,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
-import type { DocumentStore, RuleStore, Team, User } from '../../core/ports.ts';
+import type { DocumentStore, RuleStore, Team, User } from '../../core/ports/documents.ts';
 import type { RoutingRule } from '../../core/routing/rules.ts';
 import { queryPartition } from './dynamo-query.ts';
 

@@ -11,7 +11,7 @@ import {
   PutItemCommand,
   paginateQuery,
 } from '@aws-sdk/client-dynamodb';
-import type { InflightEntry, InflightJournal } from '../../core/ports.ts';
+import type { InflightEntry, InflightJournal } from '../../core/ports/journal.ts';
 
 export const INFLIGHT_INDEX = 'inflight';
 const SHARDS = 8;

@@ -7,7 +7,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
-import type { KeyStore, VirtualKey } from '../../core/ports.ts';
+import type { KeyStore, VirtualKey } from '../../core/ports/keys.ts';
 import { queryPartition } from './dynamo-query.ts';
 
 /**

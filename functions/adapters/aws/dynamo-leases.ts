@@ -4,7 +4,7 @@ import {
   type DynamoDBClient,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { Lease } from '../../core/ports.ts';
+import type { Lease } from '../../core/ports/budgets.ts';
 
 /**
  * Leases on counter items. Whatever a request holds on a counter (a budget reservation, a parallel

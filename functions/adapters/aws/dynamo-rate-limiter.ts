@@ -7,16 +7,16 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GatewayError } from '../../core/errors.ts';
 import { retryAfterSeconds } from '../../core/governance/rate-limits.ts';
+import type { Lease } from '../../core/ports/budgets.ts';
+import type { Clock } from '../../core/ports/clock.ts';
 import type {
-  Clock,
-  Lease,
   ParallelSlot,
   RateLimiter,
   RateQuotaStore,
   RateWindow,
   SlotState,
   SlotStore,
-} from '../../core/ports.ts';
+} from '../../core/ports/rate-limits.ts';
 import { holdsLease, leaseAttribute, leaseValue, reclaimExpired, releaseLease } from './dynamo-leases.ts';
 
 /** Seconds a client refused for parallelism is told to wait: slots free up as requests finish. */

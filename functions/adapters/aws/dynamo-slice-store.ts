@@ -17,15 +17,9 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type {
-  Amounts,
-  BudgetCounter,
-  Clock,
-  FlushBatch,
-  Settlement,
-  SliceState,
-  SliceStore,
-} from '../../core/ports.ts';
+import type { BudgetCounter, Settlement } from '../../core/ports/budgets.ts';
+import type { Clock } from '../../core/ports/clock.ts';
+import type { Amounts, FlushBatch, SliceState, SliceStore } from '../../core/ports/slices.ts';
 import { counterKey, describedCounter } from './dynamo-counter.ts';
 import { leaseAttribute, reclaimExpired } from './dynamo-leases.ts';
 

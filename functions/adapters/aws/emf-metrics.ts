@@ -10,8 +10,8 @@
  * scope and upstream errors by provider in one invocation would need a `singleMetric()` each, a line
  * per point; this is about 60 lines and groups them.
  */
-import { createMetricStore, METRICS, type MetricSeries } from '../../core/metrics.ts';
-import type { Metrics } from '../../core/ports.ts';
+import { createMetricStore, type MetricSeries } from '../../core/metrics.ts';
+import { METRICS, type Metrics } from '../../core/ports/metrics.ts';
 
 export const METRIC_NAMESPACE = 'Tollgate';
 /** The dimension every point carries: the Lambda function's name, unique per stack. */

@@ -3,7 +3,7 @@ import {
   PutRecordBatchCommand,
   type PutRecordBatchCommandOutput,
 } from '@aws-sdk/client-firehose';
-import type { UsageSink } from '../../core/ports.ts';
+import type { UsageSink } from '../../core/ports/lake.ts';
 import { type UsageRecord, UsageRecordSchema } from '../../core/usage/record.ts';
 
 /** The one call this adapter makes; a FirehoseClient fits, and so does a fake in tests. */

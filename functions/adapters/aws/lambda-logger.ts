@@ -7,7 +7,7 @@
  * https://docs.powertools.aws.dev/lambda/typescript/latest/core/logger/
  */
 import { Logger as Powertools } from '@aws-lambda-powertools/logger';
-import type { LogFields, Logger } from '../../core/ports.ts';
+import type { LogFields, Logger } from '../../core/ports/logging.ts';
 
 /**
  * Field names that must never reach a log line with a value, whatever a caller passes: bodies, keys,

@@ -1,6 +1,6 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { Rollup } from '../../core/analytics/rollup.ts';
-import type { RollupStore } from '../../core/ports.ts';
+import type { Rollup } from '../../core/analytics/rollup-document.ts';
+import type { RollupStore } from '../../core/ports/rollups.ts';
 
 /**
  * The rollup as one JSON object in S3: the scheduled rollup function writes it, the admin API reads

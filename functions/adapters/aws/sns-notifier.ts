@@ -1,5 +1,5 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { Notifier } from '../../core/ports.ts';
+import type { Notifier } from '../../core/ports/alerts.ts';
 
 /** SNS subjects are at most 100 printable ASCII characters. */
 const MAX_SUBJECT = 100;

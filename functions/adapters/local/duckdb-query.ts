@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { QueryEngine, Row, SqlValue } from '../../core/ports.ts';
+import type { QueryEngine, Row, SqlValue } from '../../core/ports/lake.ts';
 import { usageColumns } from '../../core/usage/record.ts';
 
 export interface DuckDbQueryEngineOptions {

@@ -11,14 +11,10 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type {
-  BudgetCounter,
-  InflightEntry,
-  InflightJournal,
-  Logger,
-  ParallelSlot,
-  Reservation,
-} from '../../core/ports.ts';
+import type { BudgetCounter, Reservation } from '../../core/ports/budgets.ts';
+import type { InflightEntry, InflightJournal } from '../../core/ports/journal.ts';
+import type { Logger } from '../../core/ports/logging.ts';
+import type { ParallelSlot } from '../../core/ports/rate-limits.ts';
 
 const HEARTBEAT_MS = 5_000;
 const STALE_AFTER_MS = 30_000;

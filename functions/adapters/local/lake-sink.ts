@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Clock, UsageSink } from '../../core/ports.ts';
+import type { Clock } from '../../core/ports/clock.ts';
+import type { UsageSink } from '../../core/ports/lake.ts';
 import { type UsageRecord, UsageRecordSchema } from '../../core/usage/record.ts';
 
 export interface LakeSinkOptions {

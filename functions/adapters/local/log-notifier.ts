@@ -1,4 +1,5 @@
-import type { Logger, Notifier } from '../../core/ports.ts';
+import type { Notifier } from '../../core/ports/alerts.ts';
+import type { Logger } from '../../core/ports/logging.ts';
 
 /** Alerts as log lines: what `npm start` does until a Slack webhook is configured. */
 export function createLogNotifier(log: Logger): Notifier {

@@ -3,8 +3,8 @@
  * process started, timings as histograms, gauges as last set. Names are prefixed `tollgate_`; counters
  * end in `_total`. https://prometheus.io/docs/instrumenting/exposition_formats/
  */
-import { METRICS, type MetricDefinition, type MetricName } from '../../core/metrics.ts';
-import type { Metrics } from '../../core/ports.ts';
+
+import { METRICS, type MetricDefinition, type MetricName, type Metrics } from '../../core/ports/metrics.ts';
 
 /** Histogram bounds in ms: a local gateway's overhead is a few ms, a first byte up to many seconds. */
 const BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000];

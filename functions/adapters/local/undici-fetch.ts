@@ -6,7 +6,7 @@
  */
 
 import { request } from 'undici';
-import type { UpstreamFetch } from '../../core/ports.ts';
+import type { UpstreamFetch } from '../../core/ports/upstream.ts';
 
 export const undiciFetch: UpstreamFetch = async (input, init) => {
   const answer = await request(input, {

@@ -6,7 +6,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
 import { assertKeyUsable, hashKey, presentedKey } from '../governance/keys.ts';
-import type { Actor, Clock, KeyStore, TeamStore, User, UserStore, VirtualKey } from '../ports.ts';
+import type { Actor } from '../ports/audit.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { TeamStore, User, UserStore } from '../ports/documents.ts';
+import type { KeyStore, VirtualKey } from '../ports/keys.ts';
 
 export type Caller = { type: 'master' } | { type: 'person'; key: VirtualKey; user: User };
 

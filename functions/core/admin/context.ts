@@ -1,16 +1,12 @@
 import type { GovernancePolicy } from '../governance/scopes.ts';
-import type {
-  AuditLog,
-  BudgetLedger,
-  Clock,
-  KeyStore,
-  Logger,
-  QueryEngine,
-  RollupStore,
-  RuleStore,
-  TeamStore,
-  UserStore,
-} from '../ports.ts';
+import type { AuditLog } from '../ports/audit.ts';
+import type { BudgetLedger } from '../ports/budgets.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { RuleStore, TeamStore, UserStore } from '../ports/documents.ts';
+import type { KeyStore } from '../ports/keys.ts';
+import type { QueryEngine } from '../ports/lake.ts';
+import type { Logger } from '../ports/logging.ts';
+import type { RollupStore } from '../ports/rollups.ts';
 import type { ModelCatalog } from '../pricing/catalog.ts';
 import type { RoutingRule } from '../routing/rules.ts';
 import type { Caller } from './access.ts';

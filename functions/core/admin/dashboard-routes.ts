@@ -6,14 +6,15 @@
  */
 
 import { z } from 'zod';
-import { lastDays, type Rollup, statusOfBudgets } from '../analytics/rollup.ts';
+import { lastDays, statusOfBudgets } from '../analytics/rollup.ts';
+import type { Rollup } from '../analytics/rollup-document.ts';
 import { personalSpend, spendBy } from '../analytics/spend.ts';
 import { GatewayError } from '../errors.ts';
 import { usableCounters } from '../governance/budgets.ts';
 import { keyCounter } from '../governance/keys.ts';
 import { teamCounter } from '../governance/teams.ts';
 import { userCounter } from '../governance/users.ts';
-import type { BudgetCounter } from '../ports.ts';
+import type { BudgetCounter } from '../ports/budgets.ts';
 import type { Caller } from './access.ts';
 import type { AdminContext, Route } from './context.ts';
 import { day, id, parseQuery } from './fields.ts';

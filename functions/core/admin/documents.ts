@@ -1,5 +1,5 @@
 import { ConflictError, GatewayError, NotFoundError } from '../errors.ts';
-import type { DocumentStore } from '../ports.ts';
+import type { DocumentStore } from '../ports/documents.ts';
 import { unreadable } from './period-spend.ts';
 
 /**

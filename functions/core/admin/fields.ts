@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import { isValidDuration, isWithinAYear } from '../governance/periods.ts';
-import type { BudgetSettings, RateSettings, ScopedBudget } from '../ports.ts';
+import type { BudgetSettings, ScopedBudget } from '../ports/budgets.ts';
+import type { RateSettings } from '../ports/rate-limits.ts';
 
 export const duration = z
   .string()

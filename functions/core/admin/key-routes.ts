@@ -1,6 +1,6 @@
 import { GatewayError, NotFoundError } from '../errors.ts';
 import { generateSecretKey, presentedKey } from '../governance/keys.ts';
-import type { VirtualKey } from '../ports.ts';
+import type { VirtualKey } from '../ports/keys.ts';
 import { type Caller, mayManage } from './access.ts';
 import type { AdminContext, Route } from './context.ts';
 import { parse, parseQuery, pathParam } from './fields.ts';

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { ConflictError, GatewayError, NotFoundError } from '../errors.ts';
 import { generateSecretKey, hashKey, keyCounter, maskKey } from '../governance/keys.ts';
 import { periodFor } from '../governance/periods.ts';
-import type { BudgetLedger, KeyStore, Logger, VirtualKey } from '../ports.ts';
+import type { BudgetLedger } from '../ports/budgets.ts';
+import type { KeyStore, VirtualKey } from '../ports/keys.ts';
+import type { Logger } from '../ports/logging.ts';
 import {
   applyLimits,
   describeLimits,

@@ -1,6 +1,7 @@
 import { GatewayError } from '../errors.ts';
 import { counterOrReason } from '../governance/budgets.ts';
-import type { BudgetCounter, BudgetLedger, Logger } from '../ports.ts';
+import type { BudgetCounter, BudgetLedger } from '../ports/budgets.ts';
+import type { Logger } from '../ports/logging.ts';
 import { microsToUsd } from './fields.ts';
 
 /** An owner's spend in its current budget period, or why it has none. */

@@ -1,7 +1,9 @@
 import { GatewayError } from '../errors.ts';
 import { allowsModel } from '../governance/allow-list.ts';
 import { assertIssuedFromUsable } from '../governance/keys.ts';
-import type { KeyStore, ScopedBudget, User, VirtualKey } from '../ports.ts';
+import type { ScopedBudget } from '../ports/budgets.ts';
+import type { User } from '../ports/documents.ts';
+import type { KeyStore, VirtualKey } from '../ports/keys.ts';
 import { usdToMicros } from './fields.ts';
 import type { NewKey } from './keys.ts';
 

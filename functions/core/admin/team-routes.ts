@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Team } from '../ports.ts';
+import type { Team } from '../ports/documents.ts';
 import type { AdminContext, Route } from './context.ts';
 import { id, parse, parseQuery } from './fields.ts';
 import {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
-import type { User } from '../ports.ts';
+import type { User } from '../ports/documents.ts';
 import type { AdminContext, Route } from './context.ts';
 import { id as idField, parse, parseQuery } from './fields.ts';
 import { describeKey, generateKey } from './keys.ts';

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { userCounter } from '../governance/users.ts';
-import type { BudgetLedger, Logger, User, UserStore } from '../ports.ts';
+import type { BudgetLedger } from '../ports/budgets.ts';
+import type { User, UserStore } from '../ports/documents.ts';
+import type { Logger } from '../ports/logging.ts';
 import { createDocument, replaceDocument, requireDocument } from './documents.ts';
 import { applyLimits, describeLimits, id, limitFields, metadata, modelList, NO_LIMITS } from './fields.ts';
 import { describeSpend, periodSpend, silent } from './period-spend.ts';

@@ -11,7 +11,7 @@
  *   the week before and not that week.
  * Only counts by team leave this module; nothing ranks individuals.
  */
-import type { QueryEngine } from '../ports.ts';
+import type { QueryEngine } from '../ports/lake.ts';
 import { checkDay, checkRange, type DayRange, day, dedupedUsage, integer, NONE, text } from './sql.ts';
 
 /** Successful requests' people, agents and weeks, deduped, as the CTE `active`. */

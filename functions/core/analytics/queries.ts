@@ -1,4 +1,4 @@
-import type { QueryEngine, Row, SqlValue } from '../ports.ts';
+import type { QueryEngine, Row, SqlValue } from '../ports/lake.ts';
 import { type UsageRecord, UsageRecordSchema, usageColumns } from '../usage/record.ts';
 import { checkDay, dedupedUsage, integer, text } from './sql.ts';
 

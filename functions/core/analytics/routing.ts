@@ -5,7 +5,7 @@
  * saves; a step-up costs); a request whose asked-for name the catalog does not know (an alias) moves
  * nothing. Dedupes on `request_id`; reads only the `dt` partitions of the range.
  */
-import type { QueryEngine } from '../ports.ts';
+import type { QueryEngine } from '../ports/lake.ts';
 import { checkRange, type DayRange, day, dedupedUsage, integer, NONE, text } from './sql.ts';
 
 export const ROUTING_SQL = `${dedupedUsage(

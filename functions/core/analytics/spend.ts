@@ -7,7 +7,7 @@
  * - outcomes: requests that did not succeed, per day, outcome, error type and status.
  * Every query dedupes on `request_id` and reads only the `dt` partitions of the range.
  */
-import type { QueryEngine, Row } from '../ports.ts';
+import type { QueryEngine, Row } from '../ports/lake.ts';
 import { checkRange, type DayRange, day, decimal, dedupedUsage, integer, NONE, text } from './sql.ts';
 
 /** What spend can be broken down by, and the column (or tag) each reads. */

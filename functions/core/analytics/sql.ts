@@ -5,7 +5,7 @@
  * 'n' DAY` cast back to DATE, dates as text through `CAST(d AS VARCHAR)`. `approx_percentile` is
  * Trino's; DuckDB gets a macro of that name (adapters/local/duckdb-query.ts).
  */
-import type { Row } from '../ports.ts';
+import type { Row } from '../ports/lake.ts';
 
 /**
  * One row per `request_id` (delivery is at-least-once, and a re-priced record is a new copy): of the

@@ -1,5 +1,6 @@
 import { BudgetExceededError } from '../errors.ts';
-import type { BudgetCounter, BudgetLedger, BudgetMode, Claim, Lease, Logger, Reservation } from '../ports.ts';
+import type { BudgetCounter, BudgetLedger, BudgetMode, Claim, Lease, Reservation } from '../ports/budgets.ts';
+import type { Logger } from '../ports/logging.ts';
 import type { ResolvedPrice } from '../pricing/catalog.ts';
 import {
   affordableOutputTokens,

@@ -4,7 +4,7 @@
  * it errs early — a budget on pace to run out is named before the day it does.
  */
 import { formatUsd } from '../money.ts';
-import type { Alert } from '../ports.ts';
+import type { Alert } from '../ports/alerts.ts';
 
 export interface Forecast {
   /** Spend projected to the end of the period, micro-dollars. */

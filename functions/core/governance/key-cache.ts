@@ -1,4 +1,6 @@
-import type { Clock, DocumentStore, KeyStore, VirtualKey } from '../ports.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { DocumentStore } from '../ports/documents.ts';
+import type { KeyStore, VirtualKey } from '../ports/keys.ts';
 
 /**
  * Remembers what `load` found for `ttlMs`, so the hot path skips a DynamoDB read per request. A change

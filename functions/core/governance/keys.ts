@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
-import type { BudgetCounter, User, VirtualKey } from '../ports.ts';
+import type { BudgetCounter } from '../ports/budgets.ts';
+import type { User } from '../ports/documents.ts';
+import type { VirtualKey } from '../ports/keys.ts';
 import { allowsModel, assertAllowsModel } from './allow-list.ts';
 import { budgetCounter } from './budgets.ts';
 

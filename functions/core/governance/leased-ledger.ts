@@ -20,20 +20,19 @@
  * gateway gives it back at once through recovery, core/usage/recover.ts). A clean shutdown flushes and
  * gives every slice back.
  */
+
 import type {
-  Amounts,
   BudgetCounter,
   BudgetLedger,
   Claim,
-  Clock,
   CounterState,
   Lease,
-  Logger,
   Reservation,
   Settlement,
-  SliceState,
-  SliceStore,
-} from '../ports.ts';
+} from '../ports/budgets.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Logger } from '../ports/logging.ts';
+import type { Amounts, SliceState, SliceStore } from '../ports/slices.ts';
 
 /** Slices are sized to last about this many of the holders' turns at the counter. */
 const K = 4;

@@ -25,16 +25,16 @@
  * frozen environment could neither linger nor give back), every slot is taken per request.
  */
 import { GatewayError } from '../errors.ts';
+import type { Lease } from '../ports/budgets.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Logger } from '../ports/logging.ts';
 import type {
-  Clock,
-  Lease,
-  Logger,
   ParallelSlot,
   RateLimiter,
   RateQuotaStore,
   RateWindow,
   SlotStore,
-} from '../ports.ts';
+} from '../ports/rate-limits.ts';
 
 import { retryAfterSeconds } from './rate-limits.ts';
 

@@ -1,4 +1,4 @@
-import type { RateWindow } from '../ports.ts';
+import type { RateWindow } from '../ports/rate-limits.ts';
 
 /** Whole seconds until the window resets, at least 1: the `retry-after` a 429 carries. */
 export function retryAfterSeconds(window: RateWindow, now: Date): number {

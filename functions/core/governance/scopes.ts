@@ -5,16 +5,10 @@
  */
 
 import { GatewayError } from '../errors.ts';
-import type {
-  BudgetCounter,
-  BudgetSettings,
-  ParallelSlot,
-  RateSettings,
-  RateWindow,
-  Team,
-  User,
-  VirtualKey,
-} from '../ports.ts';
+import type { BudgetCounter, BudgetSettings } from '../ports/budgets.ts';
+import type { Team, User } from '../ports/documents.ts';
+import type { VirtualKey } from '../ports/keys.ts';
+import type { ParallelSlot, RateSettings, RateWindow } from '../ports/rate-limits.ts';
 import { budgetCounter } from './budgets.ts';
 import { isModelAllowed, keyCounter, keyPartCounters } from './keys.ts';
 import { isModelAllowedForTeam, teamCounter } from './teams.ts';

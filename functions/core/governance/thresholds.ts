@@ -4,7 +4,8 @@
  * total after it, so of many concurrent settlements exactly one sees a given level crossed.
  */
 import { formatUsd } from '../money.ts';
-import type { Alert, AlertClaims, BudgetCounter, Notifier, Settlement } from '../ports.ts';
+import type { Alert, AlertClaims, Notifier } from '../ports/alerts.ts';
+import type { BudgetCounter, Settlement } from '../ports/budgets.ts';
 import { forecastBudget } from './forecast.ts';
 
 export interface BudgetCrossing {

@@ -1,5 +1,6 @@
 import { GatewayError } from '../errors.ts';
-import type { BudgetCounter, User } from '../ports.ts';
+import type { BudgetCounter } from '../ports/budgets.ts';
+import type { User } from '../ports/documents.ts';
 import { allowsModel, assertAllowsModel } from './allow-list.ts';
 import { budgetCounter } from './budgets.ts';
 

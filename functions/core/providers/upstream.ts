@@ -1,5 +1,5 @@
 import { GatewayError } from '../errors.ts';
-import type { Reservation } from '../ports.ts';
+import type { Reservation } from '../ports/budgets.ts';
 import type { ProtocolFamily } from '../protocols/types.ts';
 import { type ProviderName, type ProviderSettings, usesApiKey } from './list.ts';
 

@@ -16,19 +16,12 @@ import {
 } from '../governance/scopes.ts';
 import { assertTeamUsable } from '../governance/teams.ts';
 import { assertUserUsable } from '../governance/users.ts';
-import type {
-  BudgetCounter,
-  BudgetLedger,
-  Clock,
-  KeyStore,
-  Lease,
-  Logger,
-  ParallelSlot,
-  RateLimiter,
-  TeamStore,
-  UserStore,
-  VirtualKey,
-} from '../ports.ts';
+import type { BudgetCounter, BudgetLedger, Lease } from '../ports/budgets.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { TeamStore, UserStore } from '../ports/documents.ts';
+import type { KeyStore, VirtualKey } from '../ports/keys.ts';
+import type { Logger } from '../ports/logging.ts';
+import type { ParallelSlot, RateLimiter } from '../ports/rate-limits.ts';
 import type { ResolvedModel } from '../pricing/catalog.ts';
 import type { ParsedRequest } from '../protocols/types.ts';
 import type { CallState } from './finish.ts';

@@ -1,22 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { crossings, toAlert } from '../governance/thresholds.ts';
-import type {
-  BudgetLedger,
-  Clock,
-  InflightEntry,
-  InflightHold,
-  InflightJournal,
-  Lease,
-  Logger,
-  Notifier,
-  ParallelSlot,
-  RateLimiter,
-  RateWindow,
-  Reservation,
-  Settlement,
-  UsageSink,
-  VirtualKey,
-} from '../ports.ts';
+import type { Notifier } from '../ports/alerts.ts';
+import type { BudgetLedger, Lease, Reservation, Settlement } from '../ports/budgets.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { InflightEntry, InflightHold, InflightJournal } from '../ports/journal.ts';
+import type { VirtualKey } from '../ports/keys.ts';
+import type { UsageSink } from '../ports/lake.ts';
+import type { Logger } from '../ports/logging.ts';
+import type { ParallelSlot, RateLimiter, RateWindow } from '../ports/rate-limits.ts';
 import type { ResolvedModel } from '../pricing/catalog.ts';
 import { costMicros, promptTokens, type TokenUsage, ZERO_USAGE } from '../pricing/cost.ts';
 import type { Protocol } from '../protocols/types.ts';

@@ -1,6 +1,6 @@
 import { type ErrorKind, GatewayError } from '../errors.ts';
 import type { Principal } from '../governance/scopes.ts';
-import type { InflightHold } from '../ports.ts';
+import type { InflightHold } from '../ports/journal.ts';
 import type { ResolvedModel } from '../pricing/catalog.ts';
 import { isRecord, type ParsedRequest, type Protocol } from '../protocols/types.ts';
 import { upstreamPath } from '../providers/providers.ts';

@@ -10,21 +10,17 @@ import { assertTeamModelAllowed } from '../governance/teams.ts';
 import { assertUserModelAllowed } from '../governance/users.ts';
 import { parseJsonObject, readBodyText } from '../json-body.ts';
 import { refusalScope } from '../metrics.ts';
-import type {
-  BudgetLedger,
-  Clock,
-  InflightJournal,
-  KeyStore,
-  Logger,
-  Metrics,
-  Notifier,
-  RateLimiter,
-  TeamStore,
-  UpstreamFetch,
-  UsageSink,
-  UserStore,
-  VirtualKey,
-} from '../ports.ts';
+import type { Notifier } from '../ports/alerts.ts';
+import type { BudgetLedger } from '../ports/budgets.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { TeamStore, UserStore } from '../ports/documents.ts';
+import type { InflightJournal } from '../ports/journal.ts';
+import type { KeyStore, VirtualKey } from '../ports/keys.ts';
+import type { UsageSink } from '../ports/lake.ts';
+import type { Logger } from '../ports/logging.ts';
+import type { Metrics } from '../ports/metrics.ts';
+import type { RateLimiter } from '../ports/rate-limits.ts';
+import type { UpstreamFetch } from '../ports/upstream.ts';
 import type { ModelCatalog, ResolvedModel } from '../pricing/catalog.ts';
 import { anthropicMessages } from '../protocols/anthropic-messages.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';

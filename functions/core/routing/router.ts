@@ -6,7 +6,7 @@
  * looks at `budget_used`.
  */
 import type { Principal } from '../governance/scopes.ts';
-import type { Logger } from '../ports.ts';
+import type { Logger } from '../ports/logging.ts';
 import type { ModelCatalog, ResolvedModel } from '../pricing/catalog.ts';
 import {
   type Condition,

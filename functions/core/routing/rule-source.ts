@@ -1,4 +1,6 @@
-import type { Clock, Logger, RuleStore } from '../ports.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { RuleStore } from '../ports/documents.ts';
+import type { Logger } from '../ports/logging.ts';
 import type { RoutingRule } from './rules.ts';
 
 /**

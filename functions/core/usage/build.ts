@@ -1,4 +1,4 @@
-import type { VirtualKey } from '../ports.ts';
+import type { VirtualKey } from '../ports/keys.ts';
 import type { TokenUsage } from '../pricing/cost.ts';
 import { USAGE_SCHEMA_VERSION, type UsageRecord } from './record.ts';
 

@@ -15,18 +15,12 @@
  * Then whatever the dead holder still holds — the free part of its slices, its parallel slots — goes
  * back. Records are written before anything is settled, so a run that fails part way is run again.
  */
-import type {
-  BudgetCounter,
-  BudgetLedger,
-  InflightEntry,
-  InflightJournal,
-  Logger,
-  RateLimiter,
-  Reservation,
-  SliceStore,
-  SlotStore,
-  UsageSink,
-} from '../ports.ts';
+import type { BudgetCounter, BudgetLedger, Reservation } from '../ports/budgets.ts';
+import type { InflightEntry, InflightJournal } from '../ports/journal.ts';
+import type { UsageSink } from '../ports/lake.ts';
+import type { Logger } from '../ports/logging.ts';
+import type { RateLimiter, SlotStore } from '../ports/rate-limits.ts';
+import type { SliceStore } from '../ports/slices.ts';
 import type { UsageRecord } from './record.ts';
 
 export interface RecoveryDeps {

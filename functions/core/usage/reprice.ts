@@ -7,7 +7,7 @@
  */
 import { recordsOfDay } from '../analytics/queries.ts';
 import { checkRange, type DayRange } from '../analytics/sql.ts';
-import type { QueryEngine, UsageSink } from '../ports.ts';
+import type { QueryEngine, UsageSink } from '../ports/lake.ts';
 import type { ModelCatalog } from '../pricing/catalog.ts';
 import { costMicros } from '../pricing/cost.ts';
 import type { UsageRecord } from './record.ts';

@@ -7,8 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createServer as createNetServer } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const REGION = 'us-east-1';

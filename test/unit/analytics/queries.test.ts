@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { costByUser, recentUsage } from '../../../functions/core/analytics/queries.ts';
-import type { QueryEngine, Row, SqlValue } from '../../../functions/core/ports.ts';
+import type { QueryEngine, Row, SqlValue } from '../../../functions/core/ports/lake.ts';
 import { usageRecord } from '../../support/usage-fixture.ts';
 
 // The SQL itself runs on DuckDB in test/integration/lake.test.ts; these check what the functions ask

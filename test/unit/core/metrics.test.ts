@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { BudgetExceededError, GatewayError } from '../../../functions/core/errors.ts';
-import type { MetricDimension, MetricName } from '../../../functions/core/metrics.ts';
 import {
   meteredSink,
   meteredSliceStore,
   meteredSpill,
   refusalScope,
 } from '../../../functions/core/metrics.ts';
-import type { Metrics, SliceStore } from '../../../functions/core/ports.ts';
+import type { MetricDimension, MetricName, Metrics } from '../../../functions/core/ports/metrics.ts';
+import type { SliceStore } from '../../../functions/core/ports/slices.ts';
 import type { UsageRecord } from '../../../functions/core/usage/record.ts';
 
 function recorder() {

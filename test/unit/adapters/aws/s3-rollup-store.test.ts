@@ -1,7 +1,7 @@
 import { type GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { createS3RollupStore } from '../../../../functions/adapters/aws/s3-rollup-store.ts';
-import type { Rollup } from '../../../../functions/core/analytics/rollup.ts';
+import type { Rollup } from '../../../../functions/core/analytics/rollup-document.ts';
 
 /** An S3 stand-in for the two calls the store makes (an SDK fake, as allowed for one-call adapters). */
 function fakeS3() {

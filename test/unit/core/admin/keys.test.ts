@@ -14,7 +14,7 @@ import {
 } from '../../../../functions/core/admin/keys.ts';
 import { ConflictError } from '../../../../functions/core/errors.ts';
 import { hashKey } from '../../../../functions/core/governance/keys.ts';
-import type { KeyStore, VirtualKey } from '../../../../functions/core/ports.ts';
+import type { KeyStore, VirtualKey } from '../../../../functions/core/ports/keys.ts';
 import { keysOf } from '../../../support/stores.ts';
 import { virtualKey } from '../../../support/virtual-key.ts';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { lastDays, onDemandRollups, type Rollup } from '../../../../functions/core/analytics/rollup.ts';
+import { lastDays, onDemandRollups } from '../../../../functions/core/analytics/rollup.ts';
+import type { Rollup } from '../../../../functions/core/analytics/rollup-document.ts';
 
 const rollupAt = (iso: string) => ({ generated_at: iso }) as Rollup;
 

@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { forViewer } from '../../../../functions/core/admin/dashboard-routes.ts';
-import {
-  type BudgetStatusRow,
-  type Rollup,
-  rollupTopSpenders,
-  topSpendersOfBudgets,
-} from '../../../../functions/core/analytics/rollup.ts';
-import type { QueryEngine, SqlValue } from '../../../../functions/core/ports.ts';
+import { rollupTopSpenders, topSpendersOfBudgets } from '../../../../functions/core/analytics/rollup.ts';
+import type { BudgetStatusRow, Rollup } from '../../../../functions/core/analytics/rollup-document.ts';
+import type { QueryEngine, SqlValue } from '../../../../functions/core/ports/lake.ts';
 
 const budget = (scope_id: string, used_pct: number, runs_out_at: string | null = null): BudgetStatusRow => ({
   scope: 'team',

@@ -4,7 +4,7 @@ import {
   MIN_OUTPUT_TOKENS,
   reserveBudget,
 } from '../../../../functions/core/governance/budgets.ts';
-import type { BudgetLedger } from '../../../../functions/core/ports.ts';
+import type { BudgetLedger } from '../../../../functions/core/ports/budgets.ts';
 import { createModelCatalog } from '../../../../functions/core/pricing/catalog.ts';
 
 // reserveBudget against a real ledger (dynalite) is in test/integration/ledger.test.ts.

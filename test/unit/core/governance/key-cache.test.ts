@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { cachedDocumentStore, cachedKeyStore } from '../../../../functions/core/governance/key-cache.ts';
-import type { Clock, DocumentStore, KeyStore, VirtualKey } from '../../../../functions/core/ports.ts';
+import type { Clock } from '../../../../functions/core/ports/clock.ts';
+import type { DocumentStore } from '../../../../functions/core/ports/documents.ts';
+import type { KeyStore, VirtualKey } from '../../../../functions/core/ports/keys.ts';
 import { virtualKey as baseKey } from '../../../support/virtual-key.ts';
 
 const virtualKey = (hash: string, overrides: Partial<VirtualKey> = {}): VirtualKey =>

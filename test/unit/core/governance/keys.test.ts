@@ -9,7 +9,7 @@ import {
   maskKey,
   presentedKey,
 } from '../../../../functions/core/governance/keys.ts';
-import type { VirtualKey } from '../../../../functions/core/ports.ts';
+import type { VirtualKey } from '../../../../functions/core/ports/keys.ts';
 import { virtualKey as baseKey } from '../../../support/virtual-key.ts';
 
 const virtualKey = (overrides: Partial<VirtualKey> = {}): VirtualKey =>

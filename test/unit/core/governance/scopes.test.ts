@@ -6,7 +6,7 @@ import {
   DEFAULT_POLICY,
   type Principal,
 } from '../../../../functions/core/governance/scopes.ts';
-import type { User } from '../../../../functions/core/ports.ts';
+import type { User } from '../../../../functions/core/ports/documents.ts';
 import { virtualKey } from '../../../support/virtual-key.ts';
 
 const NOW = new Date('2026-11-30T12:00:00.000Z');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { crossings, onceEach, toAlert } from '../../../../functions/core/governance/thresholds.ts';
-import type { BudgetCounter } from '../../../../functions/core/ports.ts';
+import type { BudgetCounter } from '../../../../functions/core/ports/budgets.ts';
 
 const team: BudgetCounter = {
   scope: 'team',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../../../../functions/core/ports.ts';
+import type { Logger } from '../../../../functions/core/ports/logging.ts';
 import { createModelCatalog } from '../../../../functions/core/pricing/catalog.ts';
 import { createRouter, type RouteRequest } from '../../../../functions/core/routing/router.ts';
 import { defineRule, NewRuleSchema, type RoutingRule } from '../../../../functions/core/routing/rules.ts';

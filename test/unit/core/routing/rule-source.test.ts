@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Logger, RuleStore } from '../../../../functions/core/ports.ts';
+import type { RuleStore } from '../../../../functions/core/ports/documents.ts';
+import type { Logger } from '../../../../functions/core/ports/logging.ts';
 import { ruleSource } from '../../../../functions/core/routing/rule-source.ts';
 import type { RoutingRule } from '../../../../functions/core/routing/rules.ts';
 

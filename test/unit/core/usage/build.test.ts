@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { VirtualKey } from '../../../../functions/core/ports.ts';
+import type { VirtualKey } from '../../../../functions/core/ports/keys.ts';
 import { type RequestFacts, toUsageRecord } from '../../../../functions/core/usage/build.ts';
 import { USAGE_SCHEMA_VERSION, UsageRecordSchema } from '../../../../functions/core/usage/record.ts';
 
