@@ -38,7 +38,7 @@ import { meteredSink, meteredSliceStore, meteredSpill } from '../core/metrics.ts
 import { systemClock } from '../core/ports/clock.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { PROVIDERS, usesApiKey } from '../core/providers/list.ts';
-import type { ProxyDeps } from '../core/proxy/pipeline.ts';
+import type { ProxyDeps } from '../core/proxy/deps.ts';
 import { ruleSource } from '../core/routing/rule-source.ts';
 import { rulesFromConfig } from '../core/routing/rules.ts';
 

@@ -5,76 +5,27 @@
  */
 import { GatewayError } from '../errors.ts';
 import { assertKeyUsable, assertModelAllowed, hashKey, presentedKey } from '../governance/keys.ts';
-import { allowsModelFor, type GovernancePolicy, type Principal } from '../governance/scopes.ts';
+import { allowsModelFor, type Principal } from '../governance/scopes.ts';
 import { assertTeamModelAllowed } from '../governance/teams.ts';
 import { assertUserModelAllowed } from '../governance/users.ts';
 import { parseJsonObject, readBodyText } from '../json-body.ts';
 import { refusalScope } from '../metrics.ts';
-import type { Notifier } from '../ports/alerts.ts';
-import type { BudgetLedger } from '../ports/budgets.ts';
-import type { Clock } from '../ports/clock.ts';
-import type { TeamStore, UserStore } from '../ports/documents.ts';
-import type { InflightJournal } from '../ports/journal.ts';
-import type { KeyStore, VirtualKey } from '../ports/keys.ts';
-import type { UsageSink } from '../ports/lake.ts';
+import type { VirtualKey } from '../ports/keys.ts';
 import type { Logger } from '../ports/logging.ts';
-import type { Metrics } from '../ports/metrics.ts';
-import type { RateLimiter } from '../ports/rate-limits.ts';
-import type { UpstreamFetch } from '../ports/upstream.ts';
-import type { ModelCatalog, ResolvedModel } from '../pricing/catalog.ts';
+import type { ResolvedModel } from '../pricing/catalog.ts';
 import { anthropicMessages } from '../protocols/anthropic-messages.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
 import type { Protocol } from '../protocols/types.ts';
-import { type ProviderName, type ProviderSettings, usesApiKey } from '../providers/list.ts';
+import { usesApiKey } from '../providers/list.ts';
 import { upstreamPath } from '../providers/providers.ts';
 import { createRouter } from '../routing/router.ts';
-import type { RoutingRule } from '../routing/rules.ts';
 import { admit, budgetUsedPct, principalOf } from './admit.ts';
 import { headerTags, mergeTags } from './attribution.ts';
+import type { ProxyDeps } from './deps.ts';
 import { type CallState, createFinisher } from './finish.ts';
 import { forward } from './forward.ts';
 import { anthropicModelList, isModelsPath, openaiModelList } from './models.ts';
 import { detectAgent, matchRoute } from './routes.ts';
-
-export interface ProxyDeps {
-  keys: KeyStore;
-  /** Where requests in flight are made durable, for recovery after a crash. */
-  journal: InflightJournal;
-  /**
-   * Whether the provider is called only once the request's in-flight entry is written. Locally the
-   * write is a file append shared by every request of the tick (tens of microseconds), so a `kill -9`
-   * at any moment leaves an entry, and so a record, for every request the provider saw. On Lambda it
-   * is a DynamoDB write, so it runs beside the call instead: an environment that dies in the few
-   * milliseconds before the write lands leaves no entry (README, "What each budget mode guarantees").
-   */
-  journalFirst: boolean;
-  teams: TeamStore;
-  users: UserStore;
-  ledger: BudgetLedger;
-  limiter: RateLimiter;
-  usage: UsageSink;
-  /** Where budget threshold and soft-budget crossings go. */
-  notifier: Notifier;
-  policy: GovernancePolicy;
-  upstream: UpstreamFetch;
-  /** Providers not called over plain HTTP: Bedrock goes through the AWS SDK, which signs each call. */
-  upstreams?: Partial<Record<ProviderName, UpstreamFetch>>;
-  clock: Clock;
-  catalog: ModelCatalog;
-  providers: Record<ProviderName, ProviderSettings>;
-  log: Logger;
-  /** Refusals by scope (the rest of a request's metrics come from its record; see core/metrics.ts). */
-  metrics?: Metrics;
-  newRequestId: () => string;
-  upstreamTimeoutMs: number;
-  maxBodyBytes: number;
-  routing: {
-    /** Every rule in force (config and admin API), cached by the caller. */
-    rules: () => Promise<RoutingRule[]>;
-    maxAttempts: number;
-    fallbackAfterMs: number;
-  };
-}
 
 export interface ProxyPipeline {
   /** `timeoutMs` bounds the upstream call below the configured limit (Lambda: the time left). */
