@@ -71,6 +71,8 @@ export interface Config {
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** The Lambda function's name (set by Lambda): the `function` dimension of its metrics. */
+  functionName: string;
   /** JSON list of model catalog entries that add to or replace the built-in ones. */
   modelsJson: string | undefined;
   routing: {
@@ -122,6 +124,7 @@ const EnvSchema = z.object({
   TOLLGATE_UPSTREAM_TIMEOUT_MS: int(600_000),
   TOLLGATE_MAX_BODY_BYTES: int(6 * 1024 * 1024),
   TOLLGATE_LOG_LEVEL: z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info'),
+  AWS_LAMBDA_FUNCTION_NAME: text('tollgate-local'),
   TOLLGATE_MODELS_JSON: optional,
   TOLLGATE_ROUTING_RULES_JSON: optional,
   TOLLGATE_ROUTING_MAX_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(5)), 3),
@@ -188,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     upstreamTimeoutMs: e.TOLLGATE_UPSTREAM_TIMEOUT_MS,
     maxBodyBytes: e.TOLLGATE_MAX_BODY_BYTES,
     logLevel: e.TOLLGATE_LOG_LEVEL,
+    functionName: e.AWS_LAMBDA_FUNCTION_NAME,
     modelsJson: e.TOLLGATE_MODELS_JSON,
     routing: {
       rulesJson: e.TOLLGATE_ROUTING_RULES_JSON,

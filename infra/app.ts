@@ -3,7 +3,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildDashboard } from '../dashboard/build.ts';
 import { GOVERNANCE_CONTEXT } from '../functions/config.ts';
-import { functionEnvironment } from './context.ts';
+import { functionEnvironment, OPERATIONS_CONTEXT, operationsSettings } from './context.ts';
 import { TollgateStack } from './stack.ts';
 
 const app = new App();
@@ -12,6 +12,10 @@ const alertEmail: string | undefined = app.node.tryGetContext('alertEmail') || u
 // `-c orgMaxBudget=5000 -c budgetTimeZone=Europe/Berlin ...`: see GOVERNANCE_CONTEXT.
 const governance = functionEnvironment(
   Object.fromEntries(Object.keys(GOVERNANCE_CONTEXT).map((name) => [name, app.node.tryGetContext(name)])),
+);
+// `-c proxyReservedConcurrency=300 -c accessLogs=true ...`: see operationsSettings.
+const operations = operationsSettings(
+  Object.fromEntries(OPERATIONS_CONTEXT.map((name) => [name, app.node.tryGetContext(name)])),
 );
 
 // The stack uploads whatever is in this directory, so it must be fresh before the synth reads it.
@@ -24,6 +28,7 @@ new TollgateStack(app, stackName, {
   dashboardDir,
   alertEmail,
   governance,
+  operations,
 });
 // cdk-nag 3 runs as a policy validation plugin: an unacknowledged finding fails the synth.
 // Findings that do not fit are acknowledged, with a reason, next to the resource in its construct.

@@ -13,3 +13,45 @@ export function functionEnvironment(context: Record<string, string | undefined>)
   rulesFromConfig(env.TOLLGATE_ROUTING_RULES_JSON, catalog);
   return env;
 }
+
+/** Operational settings, as `cdk deploy -c <name>=<value>` takes them; see `operationsSettings`. */
+export const OPERATIONS_CONTEXT = ['proxyReservedConcurrency', 'bedrockModels', 'accessLogs'] as const;
+
+export interface OperationsSettings {
+  /** Concurrent executions reserved for the proxy; undefined reserves none. */
+  proxyReservedConcurrency: number | undefined;
+  /** Bedrock model ids and inference profiles the proxy may invoke, beyond the catalog's defaults. */
+  bedrockModelIds: string[];
+  /** Whether the buckets and the distribution write access logs (into a logs bucket). */
+  accessLogs: boolean;
+}
+
+/**
+ * What an operator may size or switch at deploy time (`-c proxyReservedConcurrency=300`), checked here
+ * so a typo fails the synth:
+ * - `proxyReservedConcurrency`: default 100 (about forty engineers with two or three agents streaming
+ *   at once); `none` reserves nothing. Lambda keeps 100 of the account's concurrency unreserved, so the
+ *   account needs at least this plus 100.
+ * - `bedrockModels`: comma-separated Bedrock ids or inference profiles, added to the catalog's defaults.
+ * - `accessLogs`: `true` adds a logs bucket for S3 server access logs and CloudFront standard logs.
+ */
+export function operationsSettings(context: Record<string, unknown>): OperationsSettings {
+  const text = (name: string) => {
+    const v = context[name];
+    return v === undefined || v === null || String(v).trim() === '' ? undefined : String(v).trim();
+  };
+  const concurrency = text('proxyReservedConcurrency') ?? '100';
+  const reserved = concurrency === 'none' ? undefined : Number(concurrency);
+  if (reserved !== undefined && !(Number.isInteger(reserved) && reserved >= 1))
+    throw new Error(
+      `proxyReservedConcurrency: expected a whole number of at least 1 or 'none', got '${concurrency}'`,
+    );
+  const accessLogs = text('accessLogs') ?? 'false';
+  if (accessLogs !== 'true' && accessLogs !== 'false')
+    throw new Error(`accessLogs: expected true or false, got '${accessLogs}'`);
+  const bedrockModelIds = (text('bedrockModels') ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+  return { proxyReservedConcurrency: reserved, bedrockModelIds, accessLogs: accessLogs === 'true' };
+}

@@ -1,16 +1,20 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ENV } from '../functions/config.ts';
+import { BEDROCK_DEFAULT_IDS } from '../functions/core/pricing/catalog.ts';
+import { AccessLogs } from './constructs/access-logs.ts';
 import { AdminApi } from './constructs/admin-api.ts';
 import { Alerts } from './constructs/alerts.ts';
 import { BudgetTable } from './constructs/budget-table.ts';
 import { DashboardSite } from './constructs/dashboard-site.ts';
+import { Monitoring } from './constructs/monitoring.ts';
 import { NamedQueries } from './constructs/named-queries.ts';
 import { ProxyFunction } from './constructs/proxy-function.ts';
 import { Rollups } from './constructs/rollups.ts';
 import { GatewaySecrets } from './constructs/secrets.ts';
 import { SlackForwarder } from './constructs/slack-forwarder.ts';
 import { UsageLake } from './constructs/usage-lake.ts';
+import { type OperationsSettings, operationsSettings } from './context.ts';
 
 export interface TollgateStackProps extends StackProps {
   /** Directory holding the built dashboard. */
@@ -26,13 +30,20 @@ export interface TollgateStackProps extends StackProps {
    * @default - none: no org budget, UTC periods, default fair-mode parameters
    */
   readonly governance?: Record<string, string>;
+  /**
+   * Operational settings: the proxy's reserved concurrency, extra Bedrock models, access logs.
+   * @default - `operationsSettings({})`: 100 reserved, the catalog's Bedrock ids, no access logs
+   */
+  readonly operations?: OperationsSettings;
 }
 
 export class TollgateStack extends Stack {
   constructor(scope: Construct, id: string, props: TollgateStackProps) {
     super(scope, id, props);
+    const operations = props.operations ?? operationsSettings({});
+    const accessLogs = operations.accessLogs ? new AccessLogs(this, 'AccessLogs') : undefined;
     const budgets = new BudgetTable(this, 'Budgets');
-    const lake = new UsageLake(this, 'UsageLake');
+    const lake = new UsageLake(this, 'UsageLake', { accessLogs: accessLogs?.bucket });
     const secrets = new GatewaySecrets(this, 'Secrets');
     const alerts = new Alerts(this, 'Alerts', { email: props.alertEmail });
     const proxy = new ProxyFunction(this, 'Proxy', {
@@ -42,6 +53,8 @@ export class TollgateStack extends Stack {
       providerKeysSecret: secrets.providerKeys,
       alerts,
       settings: props.governance,
+      reservedConcurrency: operations.proxyReservedConcurrency,
+      bedrockModelIds: [...BEDROCK_DEFAULT_IDS.values(), ...operations.bedrockModelIds],
     });
     new NamedQueries(this, 'AnalystQueries', {
       workgroup: lake.workgroup,
@@ -57,6 +70,12 @@ export class TollgateStack extends Stack {
       alerts,
       settings: props.governance,
     });
+    // The dashboard's origin, before the admin API exists: the API's CORS names it, and the site learns
+    // the API's URL only at deploy time (config.json, and the page's own CSP), so neither waits on the other.
+    const dashboard = new DashboardSite(this, 'Dashboard', {
+      dashboardDir: props.dashboardDir,
+      accessLogs: accessLogs?.bucket,
+    });
     const admin = new AdminApi(this, 'Admin', {
       table: budgets.table,
       masterKeySecret: secrets.masterKey,
@@ -65,21 +84,22 @@ export class TollgateStack extends Stack {
       usageTable: lake.table,
       settings: props.governance,
       rollup: { bucket: lake.bucket, key: rollups.key },
+      allowedOrigins: [dashboard.url],
     });
-    const dashboard = new DashboardSite(this, 'Dashboard', {
-      dashboardDir: props.dashboardDir,
-      adminApiUrl: admin.url.url,
-    });
+    dashboard.deploy(admin.url.url);
 
     const slack = new SlackForwarder(this, 'Slack', {
       topic: alerts.topic,
       dashboardUrl: dashboard.url,
-      athena: {
-        workgroupName: lake.workgroup.ref,
-        databaseName: lake.table.database.databaseName,
-        usageTable: lake.table,
-        queryResultsBucket: lake.resultsBucket,
-      },
+      rollup: { bucket: lake.bucket, key: rollups.key },
+    });
+    new Monitoring(this, 'Monitoring', {
+      alerts,
+      proxy: proxy.function,
+      admin: admin.function,
+      rollup: rollups.function,
+      slack: slack.function,
+      deadLetters: { 'Slack dead letters': slack.deadLetters, 'Failed rollup runs': rollups.failedRuns },
     });
     // Alerts link the dashboard (email through SNS; Slack through the forwarder).
     for (const fn of [proxy.function, rollups.function]) fn.addEnvironment(ENV.dashboardUrl, dashboard.url);

@@ -3,7 +3,10 @@ import type { LogFields, Logger } from '../core/ports.ts';
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 type Level = keyof typeof LEVELS;
 
-/** One JSON line per event on stdout/stderr: what CloudWatch Logs and `npm start` both read well. */
+/**
+ * One JSON line per event on stdout (debug, info) or stderr (warn, error): what `npm start` prints and a
+ * terminal or `jq` reads well. On Lambda the functions log through adapters/aws/lambda-logger.ts.
+ */
 export function createLogger(
   min: Level = 'info',
   write: (line: string, level: Level) => void = defaultWrite,
@@ -18,7 +21,8 @@ export function createLogger(
 }
 
 function defaultWrite(line: string, level: Level): void {
-  if (level === 'error' || level === 'warn') console.error(line);
+  if (level === 'error') console.error(line);
+  else if (level === 'warn') console.warn(line);
   else console.log(line);
 }
 

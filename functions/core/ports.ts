@@ -4,6 +4,7 @@
  * dynalite speaks the DynamoDB API). Nothing here knows about an SDK.
  */
 import type { Rollup } from './analytics/rollup.ts';
+import type { MetricDimension, MetricName } from './metrics.ts';
 import type { RoutingRule } from './routing/rules.ts';
 import type { UsageRecord } from './usage/record.ts';
 
@@ -322,6 +323,15 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * Operational metrics: what an operator alarms and graphs on (core/metrics.ts names them all). A
+ * dimension names one of a few fixed values (an outcome, a budget scope, a provider), never a key, a
+ * person, a model or anything from a request body. Adding a point never fails and never waits.
+ */
+export interface Metrics {
+  add(name: MetricName, value: number, dimension?: MetricDimension): void;
+}
 
 export type LogFields = Record<string, unknown>;
 

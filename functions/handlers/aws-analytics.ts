@@ -20,6 +20,7 @@ import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
 import { createS3RollupStore } from '../adapters/aws/s3-rollup-store.ts';
 import type { AdminDeps } from '../core/admin/api.ts';
 import type { RollupDeps } from '../core/analytics/rollup.ts';
+import { meteredSink } from '../core/metrics.ts';
 import { systemClock } from '../core/ports.ts';
 import {
   alertNotifier,
@@ -29,6 +30,7 @@ import {
   dynamo,
   firehose,
   log,
+  metrics,
   secretString,
   usageSpill,
 } from './aws-runtime.ts';
@@ -94,7 +96,11 @@ export function rollupDeps() {
     ledger: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
     slices: createDynamoSliceStore(dynamo, config.tableName, systemClock),
     limiter: createDynamoRateLimiter(dynamo, config.tableName, systemClock),
-    usage: stream ? createFirehoseSink({ client: firehose, streamName: stream, spill }) : noUsageSink,
+    // A recovered request's record counts into the metrics (outcome `lost`) as the proxy's do.
+    usage: meteredSink(
+      stream ? createFirehoseSink({ client: firehose, streamName: stream, spill }) : noUsageSink,
+      metrics,
+    ),
   };
   return { ...analyticsDeps(), store: rollupStore(), replay, recovery, notifier: alertNotifier(), log };
 }

@@ -3,12 +3,14 @@
  * scope, reused across invocations) and the secrets (master key, provider keys) from Secrets Manager.
  */
 import { randomUUID } from 'node:crypto';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
+import type { MiddlewareObj } from '@middy/core';
 import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
 import { createDynamoAlertClaims } from '../adapters/aws/dynamo-alert-claims.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
@@ -21,16 +23,18 @@ import { createDynamoInflightJournal } from '../adapters/aws/dynamo-inflight-jou
 import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
 import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
 import { createDynamoSliceStore } from '../adapters/aws/dynamo-slice-store.ts';
+import { createEmfMetrics } from '../adapters/aws/emf-metrics.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
+import { createLambdaLogger } from '../adapters/aws/lambda-logger.ts';
 import { createS3Spill } from '../adapters/aws/s3-spill.ts';
 import { createSnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
-import { createLogger } from '../adapters/logger.ts';
 import { type Config, loadConfig, PROVIDERS, SPILL_PREFIX, usesApiKey } from '../config.ts';
 import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
 import { createLeasedLedger } from '../core/governance/leased-ledger.ts';
 import { createLeasedLimiter } from '../core/governance/leased-limiter.ts';
 import { onceEach } from '../core/governance/thresholds.ts';
+import { meteredSink, meteredSliceStore, meteredSpill } from '../core/metrics.ts';
 import { systemClock } from '../core/ports.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import type { ProxyDeps } from '../core/proxy/pipeline.ts';
@@ -38,7 +42,23 @@ import { ruleSource } from '../core/routing/rule-source.ts';
 import { rulesFromConfig } from '../core/routing/rules.ts';
 
 export const config: Config = loadConfig();
-export const log = createLogger(config.logLevel);
+const logging = createLambdaLogger({ serviceName: 'tollgate', level: config.logLevel });
+export const log = logging.log;
+/** Metrics of this function, written as embedded metric format at the end of each invocation. */
+export const metrics = createEmfMetrics({ functionName: config.functionName });
+
+/**
+ * middy middlewares every function uses: the invocation's context (request id, cold start) on each log
+ * line, and its metrics written once it ends, failed or not. The proxy writes its metrics later, once
+ * its records are (see create-proxy-handler.ts).
+ */
+export function lambdaMiddlewares(options: { flushMetrics: boolean }): MiddlewareObj[] {
+  const flush = async () => metrics.flush();
+  return [
+    injectLambdaContext(logging.powertools),
+    ...(options.flushMetrics ? [{ after: flush, onError: flush }] : []),
+  ];
+}
 export const dynamo = new DynamoDBClient({ region: config.region });
 const secrets = new SecretsManagerClient({ region: config.region });
 export const firehose = new FirehoseClient({ region: config.region });
@@ -57,9 +77,11 @@ export function alertNotifier() {
   );
 }
 
-/** Spilled usage records in the lake bucket, when the function is given one. */
+/** Spilled usage records in the lake bucket, when the function is given one (each spill counted). */
 export function usageSpill() {
-  return config.spillBucket ? createS3Spill(s3, config.spillBucket, SPILL_PREFIX, systemClock) : undefined;
+  return config.spillBucket
+    ? meteredSpill(createS3Spill(s3, config.spillBucket, SPILL_PREFIX, systemClock), metrics)
+    : undefined;
 }
 // Signed with the function's role (bedrock:InvokeModel*). One attempt: the agent's client owns retries,
 // and the SDK's backoff would spend the invocation's time unseen.
@@ -96,7 +118,7 @@ export async function proxyDeps(): Promise<ProxyDeps> {
   // Settlements are written at once (flushMs 0): the invocation ends only once they have landed, since
   // a frozen environment runs no timers. Its slices outlive invocations while it is warm.
   const ledger = createLeasedLedger({
-    store: createDynamoSliceStore(dynamo, config.tableName, systemClock),
+    store: meteredSliceStore(createDynamoSliceStore(dynamo, config.tableName, systemClock), metrics),
     perRequest: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
     holder,
     clock: systemClock,
@@ -127,17 +149,18 @@ export async function proxyDeps(): Promise<ProxyDeps> {
     ledger,
     notifier: alertNotifier(),
     policy: config.policy,
-    usage: createFirehoseSink({
-      client: firehose,
-      streamName: config.firehoseStream,
-      spill: usageSpill(),
-    }),
+    // Every record counts into the request metrics as it is written (core/metrics.ts).
+    usage: meteredSink(
+      createFirehoseSink({ client: firehose, streamName: config.firehoseStream, spill: usageSpill() }),
+      metrics,
+    ),
     upstream: (input, init) => fetch(input, init),
     upstreams: { bedrock: createBedrockFetch(bedrock) },
     clock: systemClock,
     catalog,
     providers: await providerSettings(),
     log,
+    metrics,
     newRequestId: randomUUID,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     journalFirst: false,

@@ -1,13 +1,19 @@
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2, Context, LambdaFunctionURLEvent } from 'aws-lambda';
+import type { Metrics } from '../core/ports.ts';
 import { eventToRequest, responseToResult } from './lambda-url.ts';
 
 /** The admin API as a buffered Lambda handler behind its own function URL. */
-export function createAdminHandler(api: (request: Request) => Promise<Response>) {
-  return middy<LambdaFunctionURLEvent, APIGatewayProxyStructuredResultV2>().handler(
-    async (event: LambdaFunctionURLEvent, context: Context) => {
+export function createAdminHandler(
+  api: (request: Request) => Promise<Response>,
+  options: { middlewares?: MiddlewareObj[]; metrics?: Metrics } = {},
+) {
+  return middy<LambdaFunctionURLEvent, APIGatewayProxyStructuredResultV2>()
+    .use(options.middlewares ?? [])
+    .handler(async (event: LambdaFunctionURLEvent, context: Context) => {
       context.callbackWaitsForEmptyEventLoop = false;
-      return responseToResult(await api(eventToRequest(event)));
-    },
-  );
+      const result = await responseToResult(await api(eventToRequest(event)));
+      options.metrics?.add('admin_requests', 1, { status: `${String(result.statusCode).charAt(0)}xx` });
+      return result;
+    });
 }

@@ -11,14 +11,14 @@
  */
 import middy from '@middy/core';
 import { replaySpilled } from '../adapters/aws/firehose-sink.ts';
-import { buildRollup, weeklyDigest } from '../core/analytics/rollup.ts';
+import { buildRollup, topSpendersOfBudgets, weeklyDigest } from '../core/analytics/rollup.ts';
 import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
 import { recoverLost } from '../core/usage/recover.ts';
 import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
 import * as z from '../core/zod-mini.ts';
 import { rollupDeps } from './aws-analytics.ts';
-import { config } from './aws-runtime.ts';
+import { config, lambdaMiddlewares, metrics } from './aws-runtime.ts';
 
 const deps = rollupDeps();
 const REPLAY_BUDGET_MS = 120_000;
@@ -35,58 +35,76 @@ const Event = z.looseObject({
   ),
 });
 
-export const handler = middy().handler(async (event: unknown) => {
-  const { reprice, recover } = Event.parse(event ?? {});
-  // Every five minutes, and before each rollup: requests whose proxy function died get their records.
-  const recovered = await recoverLost({ ...deps.recovery, log: deps.log, now: deps.clock.now() }).catch(
-    (err: unknown) => {
-      deps.log.error('recovery.failed', { error: String(err) });
-      return undefined;
-    },
-  );
-  if (recover) return recovered;
-  if (reprice) {
-    if (!deps.replay)
-      throw new Error('Re-pricing writes through Firehose: TOLLGATE_FIREHOSE_STREAM is not set');
-    // Corrections go over the deployment's own catalog overrides, not over the defaults alone.
-    const deployed = mergeModelOverrides(config.modelsJson);
-    const prices = reprice.prices ? JSON.stringify(reprice.prices) : undefined;
-    const catalog = createModelCatalog(mergeModelOverrides(prices, deployed), reprice.version);
-    // Within the 5-minute invocation: a long range answers `next_day`; invoke again from there.
-    const started = deps.clock.now().getTime();
-    const timeLeft = () => deps.clock.now().getTime() - started < 4 * 60_000;
-    const result = await repriceRange(
-      { query: deps.query, sink: deps.replay.sink, catalog },
-      reprice,
-      timeLeft,
-    );
-    deps.log.info('usage.repriced', { ...result, version: reprice.version });
-    return result;
-  }
-  const started = deps.clock.now().getTime();
-  // Replay gets two minutes at most and never stops the rollup: a backlog drains over several runs.
-  const timeLeft = () => deps.clock.now().getTime() - started < REPLAY_BUDGET_MS;
-  const replayed = deps.replay
-    ? await replaySpilled(deps.replay.spill, deps.replay.sink, timeLeft).catch((err: unknown) => {
-        deps.log.error('usage.spill_replay_failed', { error: String(err) });
+export const handler = middy()
+  .use(lambdaMiddlewares({ flushMetrics: true }))
+  .use({
+    after: async () => metrics.add('rollup_runs', 1, { outcome: 'success' }),
+    onError: async () => metrics.add('rollup_runs', 1, { outcome: 'error' }),
+  })
+  .handler(async (event: unknown) => {
+    const { reprice, recover } = Event.parse(event ?? {});
+    // Every five minutes, and before each rollup: requests whose proxy function died get their records.
+    const recovered = await recoverLost({ ...deps.recovery, log: deps.log, now: deps.clock.now() }).catch(
+      (err: unknown) => {
+        deps.log.error('recovery.failed', { error: String(err) });
         return undefined;
-      })
-    : undefined;
-  if (replayed?.failed) deps.log.error('usage.spill_replay_incomplete', { ...replayed });
-  else if (replayed?.batches) deps.log.info('usage.spill_replayed', { ...replayed });
-  const rollup = await buildRollup(deps);
-  await deps.store.save(rollup);
-  // Budgets on pace to run out before they reset: one warning each per period.
-  const forecasts = await sendForecastAlerts(rollup.budgets, deps.notifier, deps.clock.now());
-  const digest = config.weeklyDigest ? weeklyDigest(rollup, deps.clock.now()) : null;
-  if (digest) await deps.notifier.notify(digest);
-  const summary = {
-    range: rollup.range,
-    budgets: rollup.budgets.length,
-    replayed,
-    forecasts,
-    ms: deps.clock.now().getTime() - started,
-  };
-  deps.log.info('rollup.saved', summary);
-  return summary;
-});
+      },
+    );
+    if (recover) return recovered;
+    if (reprice) {
+      if (!deps.replay)
+        throw new Error('Re-pricing writes through Firehose: TOLLGATE_FIREHOSE_STREAM is not set');
+      // Corrections go over the deployment's own catalog overrides, not over the defaults alone.
+      const deployed = mergeModelOverrides(config.modelsJson);
+      const prices = reprice.prices ? JSON.stringify(reprice.prices) : undefined;
+      const catalog = createModelCatalog(mergeModelOverrides(prices, deployed), reprice.version);
+      // Within the 5-minute invocation: a long range answers `next_day`; invoke again from there.
+      const started = deps.clock.now().getTime();
+      const timeLeft = () => deps.clock.now().getTime() - started < 4 * 60_000;
+      const result = await repriceRange(
+        { query: deps.query, sink: deps.replay.sink, catalog },
+        reprice,
+        timeLeft,
+      );
+      deps.log.info('usage.repriced', { ...result, version: reprice.version });
+      return result;
+    }
+    const started = deps.clock.now().getTime();
+    // Replay gets two minutes at most and never stops the rollup: a backlog drains over several runs.
+    const timeLeft = () => deps.clock.now().getTime() - started < REPLAY_BUDGET_MS;
+    const replayed = deps.replay
+      ? await replaySpilled(deps.replay.spill, deps.replay.sink, timeLeft).catch((err: unknown) => {
+          deps.log.error('usage.spill_replay_failed', { error: String(err) });
+          return undefined;
+        })
+      : undefined;
+    if (replayed?.failed) deps.log.error('usage.spill_replay_incomplete', { ...replayed });
+    else if (replayed?.batches) deps.log.info('usage.spill_replayed', { ...replayed });
+    // What is still waiting after the replay: alarmed when it does not drain (records not in the lake).
+    if (deps.replay)
+      await deps.replay.spill
+        .list()
+        .then((left) => metrics.add('spill_backlog', left.length))
+        .catch((err: unknown) => deps.log.warn('usage.spill_list_failed', { error: String(err) }));
+    const rollup = await buildRollup(deps);
+    // For the Slack forwarder, which names an alert's top spenders from here rather than from Athena.
+    rollup.top_spenders = await topSpendersOfBudgets(deps.query, rollup.budgets, {
+      now: deps.clock.now(),
+      thresholdsPct: config.policy.alertThresholdsPct,
+      log: deps.log,
+    });
+    await deps.store.save(rollup);
+    // Budgets on pace to run out before they reset: one warning each per period.
+    const forecasts = await sendForecastAlerts(rollup.budgets, deps.notifier, deps.clock.now());
+    const digest = config.weeklyDigest ? weeklyDigest(rollup, deps.clock.now()) : null;
+    if (digest) await deps.notifier.notify(digest);
+    const summary = {
+      range: rollup.range,
+      budgets: rollup.budgets.length,
+      replayed,
+      forecasts,
+      ms: deps.clock.now().getTime() - started,
+    };
+    deps.log.info('rollup.saved', summary);
+    return summary;
+  });

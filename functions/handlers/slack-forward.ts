@@ -28,6 +28,8 @@ export function createSlackForwarder(
 }
 
 function toAlert(sns: SNSEvent['Records'][number]['Sns']): Alert {
+  const alarm = cloudWatchAlarm(sns.Message);
+  if (alarm) return alarm;
   const attribute = (name: string) => sns.MessageAttributes?.[name]?.Value;
   const severity = attribute('severity');
   const details = attribute('event');
@@ -37,5 +39,28 @@ function toAlert(sns: SNSEvent['Records'][number]['Sns']): Alert {
     message: sns.Message,
     scope: attribute('scope') ?? 'unknown',
     ...(details && { details: JSON.parse(details) as Record<string, unknown> }),
+  };
+}
+
+/**
+ * A CloudWatch alarm's own notification (the operator's alarms share the topic), as an alert people
+ * can read rather than its JSON: its name, new state and reason. Names end in `-Critical` or `-Warning`.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+ */
+function cloudWatchAlarm(message: string): Alert | undefined {
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(message) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const { AlarmName: name, NewStateValue: state, NewStateReason: reason } = body;
+  if (typeof name !== 'string' || typeof state !== 'string') return undefined;
+  const severity = state !== 'ALARM' ? 'info' : name.endsWith('-Critical') ? 'critical' : 'warning';
+  return {
+    severity,
+    subject: `${state}: ${name}`,
+    message: typeof reason === 'string' ? reason : `${name} is ${state}`,
+    scope: 'operations',
   };
 }

@@ -20,6 +20,7 @@ console.log(`
 Tollgate is running at ${url}   (data: ${config.dataDir})
   dashboard        ${url}/
   admin API        ${url}/key/generate, ${url}/key/info, ${url}/spend/logs
+  metrics          ${url}/metrics (Prometheus text)
 
 ${master}
 

@@ -29,6 +29,7 @@ import { createFileInflightJournal, localHolderId } from '../adapters/local/infl
 import { compactLake } from '../adapters/local/lake-compaction.ts';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
+import { createPrometheusMetrics } from '../adapters/local/prometheus-metrics.ts';
 import { undiciFetch } from '../adapters/local/undici-fetch.ts';
 import { createSlackNotifier, fanOut } from '../adapters/slack.ts';
 import type { Config } from '../config.ts';
@@ -41,6 +42,7 @@ import { generateSecretKey } from '../core/governance/keys.ts';
 import { createLeasedLedger } from '../core/governance/leased-ledger.ts';
 import { createLeasedLimiter } from '../core/governance/leased-limiter.ts';
 import { onceEach, withTopSpenders } from '../core/governance/thresholds.ts';
+import { meteredSink, meteredSliceStore } from '../core/metrics.ts';
 import {
   type BudgetLedger,
   type Clock,
@@ -104,7 +106,9 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const holder = localHolderId();
   const journal = createFileInflightJournal({ dataDir, log, holder });
   const perRequest = createDynamoBudgetLedger(client, config.tableName, clock);
-  const slices = createDynamoSliceStore(client, config.tableName, clock);
+  // The counters `GET /metrics` shows: the names CloudWatch gets on AWS (core/metrics.ts).
+  const metrics = createPrometheusMetrics();
+  const slices = meteredSliceStore(createDynamoSliceStore(client, config.tableName, clock), metrics);
   const ledger = createLeasedLedger({
     store: slices,
     perRequest,
@@ -137,7 +141,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   });
 
   // Requests a killed run left in flight get their records, and their holds are settled, before serving.
-  const usage = options.usage ?? createLakeSink({ dataDir, clock });
+  const usage = meteredSink(options.usage ?? createLakeSink({ dataDir, clock }), metrics);
   const limiter = createDynamoRateLimiter(client, config.tableName, clock);
   // Rate windows counted in chunks, tokens in batches, parallel slots held by this process.
   const proxyLimiter = createLeasedLimiter({
@@ -183,6 +187,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     catalog,
     providers: config.providers,
     log,
+    metrics,
     newRequestId: randomUUID,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     journalFirst: true,
@@ -234,7 +239,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   forecasts.unref();
   const dashboardDir = join(dataDir, 'dashboard');
   await buildDashboard({ outdir: dashboardDir });
-  const server = createLocalServer({ proxy, admin, dashboardDir, log });
+  const server = createLocalServer({ proxy, admin, dashboardDir, log, metrics: () => metrics.render() });
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -22,6 +22,8 @@ export interface LocalServerOptions {
   admin: (request: Request) => Promise<Response>;
   dashboardDir: string;
   log: Logger;
+  /** The Prometheus text `GET /metrics` answers with; without it the path is the dashboard's. */
+  metrics?: () => string;
 }
 
 /**
@@ -47,10 +49,16 @@ export function createLocalServer(options: LocalServerOptions): Server {
 }
 
 /** Routes to the proxy, the admin API or the dashboard's files. */
-export function localApp({ proxy, admin, dashboardDir }: LocalServerOptions) {
+export function localApp({ proxy, admin, dashboardDir, metrics }: LocalServerOptions) {
   return async (request: Request): Promise<Response> => {
     const path = new URL(request.url).pathname;
     if (isProxyPath(path)) return proxy.handle(request);
+    // Counts by outcome, scope and provider only (no key, person or body), on a loopback address by
+    // default: unauthenticated, as a Prometheus scrape target usually is.
+    if (metrics && path === '/metrics' && request.method === 'GET')
+      return new Response(metrics(), {
+        headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
+      });
     if (request.method === 'GET' && !isAdminPath(path)) return serveStatic(dashboardDir, path);
     return admin(request);
   };

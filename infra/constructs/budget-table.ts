@@ -8,6 +8,11 @@ export interface BudgetTableProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Whether DynamoDB refuses to delete the table until this is turned off.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
 }
 
 /**
@@ -27,6 +32,8 @@ export class BudgetTable extends Construct {
       timeToLiveAttribute: 'expires_at',
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      // Retained is not enough: a mistaken `DeleteTable` (console, script) would take every key with it.
+      deletionProtection: props.deletionProtection ?? true,
     });
     // Requests in flight by shard and expiry, for the scheduled recovery of those whose function died.
     this.table.addGlobalSecondaryIndex({

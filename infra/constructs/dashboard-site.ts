@@ -1,4 +1,6 @@
-import { Duration, Fn, Stack } from 'aws-cdk-lib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Aws, Duration, Fn, type IResolvable, type IResolveContext, Stack } from 'aws-cdk-lib';
 import {
   Distribution,
   HeadersFrameOption,
@@ -9,7 +11,8 @@ import {
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
-import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import type { CfnPolicy, Policy } from 'aws-cdk-lib/aws-iam';
+import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { dashboardCsp } from '../../dashboard/csp.ts';
@@ -18,8 +21,11 @@ import { acknowledge, LAMBDA_BASIC_EXECUTION_FINDING, objectWildcardFinding } fr
 export interface DashboardSiteProps {
   /** Directory holding the built dashboard (`index.html` and its assets). */
   readonly dashboardDir: string;
-  /** The admin API the dashboard calls; published to the site as `config.json`. */
-  readonly adminApiUrl: string;
+  /**
+   * Where the bucket and the distribution write access logs.
+   * @default - none
+   */
+  readonly accessLogs?: IBucket;
   /**
    * CloudFront edge locations to serve from.
    * @default PriceClass.PRICE_CLASS_100 (North America and Europe)
@@ -27,20 +33,29 @@ export interface DashboardSiteProps {
   readonly priceClass?: PriceClass;
 }
 
-/** The static dashboard: a private bucket behind CloudFront (Origin Access Control). */
+/**
+ * The static dashboard: a private bucket behind CloudFront (Origin Access Control). The site exists
+ * before the admin API (whose CORS names the site's origin); `deploy` then publishes the files with
+ * the API's URL, known only at deploy time.
+ */
 export class DashboardSite extends Construct {
   public readonly bucket: Bucket;
   public readonly distribution: Distribution;
-  public readonly deployment: BucketDeployment;
   /** `https://<distribution domain>` */
   public readonly url: string;
+  private readonly dashboardDir: string;
 
   constructor(scope: Construct, id: string, props: DashboardSiteProps) {
     super(scope, id);
+    this.dashboardDir = props.dashboardDir;
     this.bucket = new Bucket(this, 'Bucket', {
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
+      ...(props.accessLogs && {
+        serverAccessLogsBucket: props.accessLogs,
+        serverAccessLogsPrefix: 'dashboard-bucket/',
+      }),
     });
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'Tollgate dashboard',
@@ -50,32 +65,61 @@ export class DashboardSite extends Construct {
       defaultBehavior: {
         origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-        responseHeadersPolicy: this.securityHeaders(props.adminApiUrl),
+        responseHeadersPolicy: this.securityHeaders(),
       },
+      ...(props.accessLogs && {
+        enableLogging: true,
+        logBucket: props.accessLogs,
+        logFilePrefix: 'cloudfront/',
+      }),
     });
     this.url = `https://${this.distribution.distributionDomainName}`;
+    this.acknowledgeNagFindings(props.accessLogs !== undefined);
+  }
 
-    this.deployment = new BucketDeployment(this, 'Deploy', {
+  /**
+   * Publishes the built dashboard, `config.json` with the admin API's URL, and an `index.html` whose
+   * own CSP names that API's origin exactly — all written at deploy time, so one build serves any
+   * stack — then invalidates the distribution. The browser enforces the header's CSP and the page's
+   * together, so scripts may talk to the site and to this admin API only.
+   */
+  deploy(adminApiUrl: string): BucketDeployment {
+    const adminOrigin = `https://${Fn.select(2, Fn.split('/', adminApiUrl))}`;
+    const html = readFileSync(join(this.dashboardDir, 'index.html'), 'utf8');
+    const meta = `<meta http-equiv="Content-Security-Policy" content="${pageCsp(adminOrigin)}" />`;
+    if (!html.includes('<head>')) throw new Error(`${this.dashboardDir}/index.html has no <head>`);
+    const deployment = new BucketDeployment(this, 'Deploy', {
       sources: [
-        Source.asset(props.dashboardDir),
-        // Written at deploy time, so the same build serves any stack.
-        Source.jsonData('config.json', { adminApiUrl: props.adminApiUrl }),
+        Source.asset(this.dashboardDir, { exclude: ['index.html'] }),
+        Source.data('index.html', html.replace('<head>', `<head>\n    ${meta}`)),
+        Source.jsonData('config.json', { adminApiUrl }),
       ],
       destinationBucket: this.bucket,
       distribution: this.distribution,
       distributionPaths: ['/*'],
     });
+    onlyThisDistribution(deployment, this.distributionArn());
+    this.acknowledgeDeploymentFindings();
+    return deployment;
+  }
 
-    this.acknowledgeNagFindings();
+  private distributionArn(): string {
+    return Stack.of(this).formatArn({
+      service: 'cloudfront',
+      region: '',
+      resource: 'distribution',
+      resourceName: this.distribution.distributionId,
+    });
   }
 
   /**
    * The dashboard holds an admin credential in the browser, so scripts may only come from the site and
-   * may only talk to the site and the admin API.
+   * may only talk to the site and function URLs of this region — narrowed to the admin API by the page's
+   * own CSP (see `deploy`). Naming the API here would make the distribution wait on the API, whose
+   * CORS waits on the distribution.
    */
-  private securityHeaders(adminApiUrl: string): ResponseHeadersPolicy {
-    const adminOrigin = `https://${Fn.select(2, Fn.split('/', adminApiUrl))}`;
-    const csp = dashboardCsp(adminOrigin);
+  private securityHeaders(): ResponseHeadersPolicy {
+    const csp = dashboardCsp(`https://*.lambda-url.${Aws.REGION}.on.aws`);
     return new ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Tollgate dashboard security headers',
       securityHeadersBehavior: {
@@ -92,12 +136,13 @@ export class DashboardSite extends Construct {
     });
   }
 
-  private acknowledgeNagFindings(): void {
-    acknowledge(
-      this.bucket,
-      'Only CloudFront reads this bucket (OAC), and only the deployment writes it.',
-      'AwsSolutions-S1',
-    );
+  private acknowledgeNagFindings(accessLogs: boolean): void {
+    if (!accessLogs)
+      acknowledge(
+        this.bucket,
+        'Only CloudFront reads this bucket (OAC), and only the deployment writes it; `-c accessLogs=true` logs it.',
+        'AwsSolutions-S1',
+      );
     acknowledge(
       this.distribution,
       'The team reads the dashboard from wherever it works.',
@@ -108,16 +153,20 @@ export class DashboardSite extends Construct {
       'Static files only; the data behind them needs the admin key. A web ACL would cost more than the site.',
       'AwsSolutions-CFR2',
     );
-    acknowledge(
-      this.distribution,
-      'Standard access logs need an ACL-enabled log bucket; the admin API logs every data access.',
-      'AwsSolutions-CFR3',
-    );
+    if (!accessLogs)
+      acknowledge(
+        this.distribution,
+        'Standard access logs are off by default (`-c accessLogs=true` turns them on); the admin API logs every data access.',
+        'AwsSolutions-CFR3',
+      );
     acknowledge(
       this.distribution,
       'The default *.cloudfront.net certificate cannot pin a minimum TLS version; a custom domain with its own certificate can.',
       'AwsSolutions-CFR4',
     );
+  }
+
+  private acknowledgeDeploymentFindings(): void {
     // BucketDeployment's handler is a CDK-managed singleton function at stack level.
     const handler = Stack.of(this).node.children.find((c) =>
       c.node.id.startsWith('Custom::CDKBucketDeployment'),
@@ -133,8 +182,42 @@ export class DashboardSite extends Construct {
       ),
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
       objectWildcardFinding(this.bucket, '*'),
-      // cloudfront:CreateInvalidation and GetInvalidation, which the handler is granted on `*`.
-      'AwsSolutions-IAM5[Resource::*]',
     );
   }
+}
+
+/** The page's CSP, in a `<meta>` tag: what a meta CSP may carry (no frame-ancestors, which the header has). */
+function pageCsp(adminOrigin: string): string {
+  return dashboardCsp(adminOrigin)
+    .split('; ')
+    .filter((directive) => !directive.startsWith('frame-ancestors'))
+    .join('; ');
+}
+
+/**
+ * BucketDeployment grants its handler `cloudfront:CreateInvalidation` and `GetInvalidation` on `*`;
+ * both act on one distribution, so the statement is rewritten to name this one.
+ */
+function onlyThisDistribution(deployment: BucketDeployment, distributionArn: string): void {
+  const policy = deployment.handlerRole.node.tryFindChild('DefaultPolicy') as Policy | undefined;
+  const cfn = policy?.node.defaultChild as CfnPolicy | undefined;
+  if (!cfn) throw new Error('BucketDeployment: its handler role has no default policy to narrow');
+  const original = cfn.policyDocument;
+  const narrowed: IResolvable = {
+    creationStack: [],
+    resolve: (context: IResolveContext) => {
+      const document = context.resolve(original) as { Statement: Array<Record<string, unknown>> };
+      return {
+        ...document,
+        Statement: document.Statement.map((statement) => {
+          const actions = [statement.Action].flat() as string[];
+          return actions.every((a) => a.startsWith('cloudfront:')) && statement.Resource === '*'
+            ? { ...statement, Resource: context.resolve(distributionArn) }
+            : statement;
+        }),
+      };
+    },
+    toString: () => 'DistributionScopedPolicyDocument',
+  };
+  cfn.policyDocument = narrowed;
 }

@@ -4,12 +4,15 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { INFLIGHT_INDEX } from '../../functions/adapters/aws/dynamo-inflight-journal.ts';
 import { ENV, SPILL_PREFIX } from '../../functions/config.ts';
 import type { Alerts } from './alerts.ts';
 import { type AthenaQueryAccess, grantAthenaQueries } from './athena-access.ts';
-import { acknowledge, objectWildcardFinding, tableIndexFinding } from './nag.ts';
+import { acknowledge, objectWildcardFinding } from './nag.ts';
 import { gatewayFunction } from './node-function.ts';
 
 export interface RollupsProps extends AthenaQueryAccess {
@@ -42,6 +45,8 @@ export interface RollupsProps extends AthenaQueryAccess {
  */
 export class Rollups extends Construct {
   public readonly function: NodejsFunction;
+  /** Scheduled runs that failed after Lambda's retries: the event and the error, kept 14 days. */
+  public readonly failedRuns: Queue;
   /** The object the rollup is written to. */
   public readonly key = 'rollups/latest.json';
 
@@ -66,11 +71,13 @@ export class Rollups extends Construct {
         [ENV.snsTopicArn]: props.alerts.topic.topicArn,
       },
     });
-    props.table.grantReadData(this.function);
-    acknowledge(
-      this.function,
-      "Recovery queries the table's one index, which holds requests in flight, to find those whose function died.",
-      tableIndexFinding(props.table),
+    // Reads: keys, people, teams and budget counters for budget status (GetItem, Query of a partition),
+    // and recovery's Query of the `inflight` index for requests whose function died.
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+        resources: [props.table.tableArn, `${props.table.tableArn}/index/${INFLIGHT_INDEX}`],
+      }),
     );
     // Its one write to the table: claiming a forecast alert (`ALERT#...` items), so each is sent once.
     this.function.addToRolePolicy(
@@ -80,13 +87,13 @@ export class Rollups extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ALERT#*'] } },
       }),
     );
-    // Recovery of requests whose proxy function died: settle what they held on their budget counters and
-    // forget their in-flight items (found through the `inflight` index, which the read grant covers).
+    // Recovery of requests whose proxy function died: settle what they held on their budget counters,
+    // give back their parallel slots, and forget their in-flight items.
     this.function.addToRolePolicy(
       new PolicyStatement({
         actions: ['dynamodb:UpdateItem'],
         resources: [props.table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BUDGET#*'] } },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BUDGET#*', 'PARALLEL#*'] } },
       }),
     );
     this.function.addToRolePolicy(
@@ -103,7 +110,12 @@ export class Rollups extends Construct {
     );
     // Replay of spilled records: read and remove them under spill/ (listing comes with the Athena
     // grant on the bucket), and put them to Firehose.
-    props.usageStream.grantPutRecords(this.function);
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['firehose:PutRecordBatch'],
+        resources: [props.usageStream.deliveryStreamArn],
+      }),
+    );
     this.function.addToRolePolicy(
       new PolicyStatement({
         actions: ['s3:GetObject', 's3:DeleteObject'],
@@ -115,6 +127,22 @@ export class Rollups extends Construct {
       'Spilled usage batches have generated names under spill/; the function reads and removes them after replay.',
       objectWildcardFinding(bucket, `${SPILL_PREFIX}*`),
     );
+    // EventBridge invokes asynchronously: a run that still fails after Lambda's two retries is kept
+    // here (its event and error) instead of vanishing, and its depth is alarmed (see Monitoring).
+    this.failedRuns = new Queue(this, 'FailedRuns', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    acknowledge(
+      this.failedRuns,
+      'This is itself the on-failure destination of the rollup runs.',
+      'AwsSolutions-SQS3',
+    );
+    this.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      onFailure: new SqsDestination(this.failedRuns),
+    });
     new Rule(this, 'Schedule', {
       description: 'Rebuild the Tollgate dashboard rollup',
       schedule: Schedule.rate(props.every ?? Duration.hours(1)),

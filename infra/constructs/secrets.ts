@@ -1,4 +1,4 @@
-import { SecretValue } from 'aws-cdk-lib';
+import { RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PROVIDERS, usesApiKey } from '../../functions/config.ts';
@@ -10,6 +10,12 @@ export interface GatewaySecretsProps {
    * @default 48
    */
   readonly masterKeyLength?: number;
+  /**
+   * What happens to the secrets when they leave the stack. Retained: a provider key an operator put
+   * and the master key every admin client holds outlive a mistaken `cdk destroy`.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -31,6 +37,7 @@ export class GatewaySecrets extends Construct {
         excludePunctuation: true,
         includeSpace: false,
       },
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.providerKeys = new Secret(this, 'ProviderKeys', {
       description: 'Upstream provider API keys as JSON; fill in the ones you use',
@@ -42,6 +49,7 @@ export class GatewaySecrets extends Construct {
           SecretValue.unsafePlainText(''),
         ]),
       ),
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
 
     acknowledge(

@@ -1,20 +1,21 @@
-import { Duration, SecretValue } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/config.ts';
-import { type AthenaQueryAccess, grantAthenaQueries } from './athena-access.ts';
 import { acknowledge } from './nag.ts';
 import { gatewayFunction } from './node-function.ts';
 
 export interface SlackForwarderProps {
   /** The alerts topic it is subscribed to. */
   readonly topic: Topic;
-  /** Athena, to name each budget's top spenders in the message. */
-  readonly athena: AthenaQueryAccess & { databaseName: string };
+  /** The stored rollup, whose `top_spenders` name each budget's top spenders in the message. */
+  readonly rollup: { bucket: IBucket; key: string };
   /**
    * Linked from every message.
    * @default - no link
@@ -39,6 +40,7 @@ export class SlackForwarder extends Construct {
       description: 'Slack incoming webhook URL for Tollgate alerts (`none`: no Slack)',
       // A placeholder the operator replaces; not a secret until they do.
       secretStringValue: SecretValue.unsafePlainText('none'),
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     acknowledge(
       this.webhookSecret,
@@ -62,9 +64,8 @@ export class SlackForwarder extends Construct {
       timeout: Duration.seconds(60),
       environment: {
         [ENV.slackWebhookSecretArn]: this.webhookSecret.secretArn,
-        [ENV.athenaWorkgroup]: props.athena.workgroupName,
-        [ENV.athenaDatabase]: props.athena.databaseName,
-        [ENV.usageTable]: props.athena.usageTable.tableName,
+        [ENV.rollupBucket]: props.rollup.bucket.bucketName,
+        [ENV.rollupKey]: props.rollup.key,
         ...(props.dashboardUrl && { [ENV.dashboardUrl]: props.dashboardUrl }),
       },
     });
@@ -73,9 +74,22 @@ export class SlackForwarder extends Construct {
     (this.function.node.defaultChild as { deadLetterConfig?: unknown }).deadLetterConfig = {
       targetArn: this.deadLetters.queueArn,
     };
-    this.deadLetters.grantSendMessages(this.function);
-    this.webhookSecret.grantRead(this.function);
-    grantAthenaQueries(this.function, props.athena);
+    // Lambda sends the failed event with the function's role; it needs SendMessage alone.
+    this.function.addToRolePolicy(
+      new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetters.queueArn] }),
+    );
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.webhookSecret.secretArn],
+      }),
+    );
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [props.rollup.bucket.arnForObjects(props.rollup.key)],
+      }),
+    );
     props.topic.addSubscription(new LambdaSubscription(this.function));
   }
 }

@@ -24,7 +24,7 @@ import {
   StreamEncryption,
 } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { usageColumns } from '../../functions/core/usage/record.ts';
 import { acknowledge, objectWildcardFinding } from './nag.ts';
@@ -50,6 +50,11 @@ export interface UsageLakeProps {
    * @default Duration.days(30)
    */
   readonly queryResultsExpiration?: Duration;
+  /**
+   * Where the lake and query results buckets write S3 server access logs.
+   * @default - none
+   */
+  readonly accessLogs?: IBucket;
 }
 
 /** The partition column; records carry it, the Parquet files do not (it lives in the S3 key). */
@@ -100,6 +105,7 @@ export class UsageLake extends Construct {
       enforceSSL: true,
       // Usage records are the billing trail: keep deleted or overwritten objects for a while.
       versioned: true,
+      ...(props.accessLogs && { serverAccessLogsBucket: props.accessLogs, serverAccessLogsPrefix: 'lake/' }),
       lifecycleRules: [
         {
           noncurrentVersionExpiration: Duration.days(30),
@@ -120,6 +126,10 @@ export class UsageLake extends Construct {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       lifecycleRules: [{ expiration: props.queryResultsExpiration ?? Duration.days(30) }],
+      ...(props.accessLogs && {
+        serverAccessLogsBucket: props.accessLogs,
+        serverAccessLogsPrefix: 'query-results/',
+      }),
     });
     this.workgroup = new CfnWorkGroup(this, 'Workgroup', {
       name: props.workgroupName ?? stackName,
@@ -138,13 +148,14 @@ export class UsageLake extends Construct {
       },
     });
 
-    for (const bucket of [this.bucket, this.resultsBucket]) {
-      acknowledge(
-        bucket,
-        'Only Firehose (writer) and Athena (reader) touch these buckets, through IAM roles that CloudTrail records; server access logs would add a log bucket and no new auditor.',
-        'AwsSolutions-S1',
-      );
-    }
+    if (!props.accessLogs)
+      for (const bucket of [this.bucket, this.resultsBucket]) {
+        acknowledge(
+          bucket,
+          'Only Firehose (writer) and Athena (reader) touch these buckets, through IAM roles that CloudTrail records; `-c accessLogs=true` adds server access logs.',
+          'AwsSolutions-S1',
+        );
+      }
   }
 
   private createTable(): S3Table {

@@ -9,7 +9,10 @@ import { TollgateStack } from '../../infra/stack.ts';
 describe('cdk-nag AwsSolutions', () => {
   it('finds nothing that is not acknowledged with a reason', () => {
     const dashboardDir = mkdtempSync(join(tmpdir(), 'tollgate-dashboard-'));
-    writeFileSync(join(dashboardDir, 'index.html'), '<!doctype html><title>Tollgate</title>');
+    writeFileSync(
+      join(dashboardDir, 'index.html'),
+      '<!doctype html><html><head><title>Tollgate</title></head></html>',
+    );
     const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
     const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
     const stack = new TollgateStack(app, 'Tollgate', { dashboardDir, alertEmail: 'finops@example.com' });

@@ -1,57 +1,21 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App, CfnElement, type Stack } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_SCHEMA } from '../../functions/adapters/aws/dynamo-table.ts';
 import { ENV, governanceEnvironment } from '../../functions/config.ts';
 import { usageColumns } from '../../functions/core/usage/record.ts';
 import { functionEnvironment } from '../../infra/context.ts';
-import { TollgateStack, type TollgateStackProps } from '../../infra/stack.ts';
-
-type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
-type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
-
-let dashboardDir: string;
-
-/** Builds the stack in-process with the app's feature flags; bundling is skipped. */
-function buildStack(props: Partial<TollgateStackProps> = {}): Stack {
-  const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
-  const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
-  return new TollgateStack(app, 'Tollgate', { dashboardDir, ...props });
-}
-
-/** Logical id of the single resource of `type` matching `props`. */
-function logicalIdOf(template: Template, type: string, props: Record<string, unknown> = {}): string {
-  const ids = Object.keys(template.findResources(type, { Properties: props }));
-  expect(ids, `exactly one ${type} matching ${JSON.stringify(props)}`).toHaveLength(1);
-  return ids[0]!;
-}
-
-function functionIdOf(template: Template, description: RegExp): string {
-  const matches = Object.entries(template.findResources('AWS::Lambda::Function') as Record<string, Resource>)
-    .filter(([, r]) => description.test(String(r.Properties.Description)))
-    .map(([id]) => id);
-  expect(matches).toHaveLength(1);
-  return matches[0]!;
-}
-
-/** Every statement of the inline policies attached to the role of `functionOrRoleId`. */
-function statementsOf(template: Template, roleId: string): Statement[] {
-  const policies = Object.values(
-    template.findResources('AWS::IAM::Policy') as Record<string, Resource>,
-  ).filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]));
-  return policies.flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
-}
-
-function roleOfFunction(template: Template, functionId: string): string {
-  const fn = template.toJSON().Resources[functionId] as Resource;
-  return (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-}
-
-const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
-const getAtt = (id: string, attr = 'Arn') => ({ 'Fn::GetAtt': [id, attr] });
+import {
+  actionsOf,
+  buildStack,
+  functionIdOf,
+  getAtt,
+  idAt as idAtPath,
+  logicalIdOf,
+  type Resource,
+  roleOfFunction,
+  statementsOf,
+} from './template.ts';
 
 let stack: Stack;
 let template: Template;
@@ -59,8 +23,6 @@ let proxyId: string;
 let adminId: string;
 
 beforeAll(() => {
-  dashboardDir = mkdtempSync(join(tmpdir(), 'tollgate-dashboard-'));
-  writeFileSync(join(dashboardDir, 'index.html'), '<!doctype html><title>Tollgate</title>');
   stack = buildStack();
   template = Template.fromStack(stack);
   proxyId = functionIdOf(template, /^Tollgate proxy/);
@@ -131,29 +93,36 @@ describe('proxy function', () => {
     expect(firehose).toEqual([
       {
         Effect: 'Allow',
-        Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'],
+        Action: 'firehose:PutRecordBatch',
         Resource: getAtt(logicalIdOf(template, 'AWS::KinesisFirehose::DeliveryStream')),
       },
     ]);
     expect(statements.filter((s) => JSON.stringify(s.Resource).includes('"*"'))).toEqual([]);
   });
 
-  it('may invoke Claude on Bedrock, by model or cross-region inference profile, and nothing else there', () => {
+  it('may invoke the configured Claude models on Bedrock: each profile here, its model in the regions it routes to', () => {
     const statements = statementsOf(template, roleOfFunction(template, proxyId));
     const bedrock = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('bedrock:')));
     const arn = (...parts: unknown[]) => ({
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ...parts]],
     });
-    expect(bedrock).toEqual([
-      {
-        Effect: 'Allow',
-        Action: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
-        Resource: [
-          arn(':bedrock:*:', { Ref: 'AWS::AccountId' }, ':inference-profile/*.anthropic.*'),
-          arn(':bedrock:*::foundation-model/anthropic.*'),
-        ],
-      },
-    ]);
+    const profile = (id: string) =>
+      arn(':bedrock:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:inference-profile/${id}`);
+    expect(bedrock).toHaveLength(1);
+    expect(bedrock[0]!.Action).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
+    const resources = bedrock[0]!.Resource as unknown[];
+    // A global profile routes anywhere; a US one within us-* only.
+    expect(resources).toContainEqual(profile('global.anthropic.claude-sonnet-4-5-20250929-v1:0'));
+    expect(resources).toContainEqual(
+      arn(':bedrock:*::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0'),
+    );
+    expect(resources).toContainEqual(profile('us.anthropic.claude-opus-4-1-20250805-v1:0'));
+    expect(resources).toContainEqual(
+      arn(':bedrock:us-*::foundation-model/anthropic.claude-opus-4-1-20250805-v1:0'),
+    );
+    // No vendor-wide or profile-wide wildcard: every ARN names one model or one profile.
+    expect(JSON.stringify(resources)).not.toMatch(/anthropic\.\*|inference-profile\/\*/);
+    expect(resources).toHaveLength(2 * 7);
   });
 
   it('keeps the provider keys placeholder to the providers that take a key, so its text stays put', () => {
@@ -170,14 +139,20 @@ describe('proxy function', () => {
     ]);
   });
 
-  it('publishes alerts with sns:Publish on the alert topic and no KMS wildcard', () => {
+  it("publishes alerts with sns:Publish on the alert topic, and uses that topic's key alone", () => {
     const statements = statementsOf(template, roleOfFunction(template, proxyId));
     expect(statements).toContainEqual({
       Effect: 'Allow',
       Action: 'sns:Publish',
       Resource: { Ref: logicalIdOf(template, 'AWS::SNS::Topic') },
     });
-    expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('kms:'))).toEqual([]);
+    expect(statements.filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: getAtt(logicalIdOf(template, 'AWS::KMS::Key')),
+      },
+    ]);
   });
 });
 
@@ -433,9 +408,20 @@ describe('buckets', () => {
 });
 
 describe('alerts', () => {
-  it('encrypt the topic with the SNS managed key and refuse plain HTTP', () => {
-    template.hasResourceProperties('AWS::SNS::Topic', {
-      KmsMasterKeyId: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':alias/aws/sns'])] }),
+  it('encrypt the topic with a rotated key CloudWatch alarms may use, and refuse plain HTTP', () => {
+    const keyId = logicalIdOf(template, 'AWS::KMS::Key');
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: getAtt(keyId) });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ]),
+      },
     });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
@@ -505,27 +491,35 @@ describe('dashboard site', () => {
     });
   });
 
-  it('deploys config.json carrying the admin API URL, then invalidates the distribution', () => {
+  it('deploys config.json and index.html carrying the admin API URL, then invalidates the distribution', () => {
     const adminUrlId = logicalIdOf(template, 'AWS::Lambda::Url', { TargetFunctionArn: getAtt(adminId) });
     template.hasResourceProperties('Custom::CDKBucketDeployment', {
       DestinationBucketName: { Ref: idAt('Dashboard/Bucket') },
-      SourceMarkers: Match.arrayWith([{ '<<marker:0xbaba:0>>': getAtt(adminUrlId, 'FunctionUrl') }]),
       DistributionId: { Ref: logicalIdOf(template, 'AWS::CloudFront::Distribution') },
       DistributionPaths: ['/*'],
     });
-    // The built dashboard and the generated config.json.
+    // The built dashboard less its index.html, the index.html with its CSP, and config.json: the last
+    // two resolve the admin API's URL at deploy time.
     const deployment = Object.values(template.findResources('Custom::CDKBucketDeployment'))[0] as Resource;
-    expect(deployment.Properties.SourceObjectKeys).toHaveLength(2);
+    expect(deployment.Properties.SourceObjectKeys).toHaveLength(3);
+    const markers = JSON.stringify(deployment.Properties.SourceMarkers);
+    expect(markers.split(`"Fn::GetAtt":["${adminUrlId}","FunctionUrl"]`)).toHaveLength(3);
   });
 
-  it('lets dashboard scripts talk only to their own origin and the admin API', () => {
+  it('lets dashboard scripts talk only to their own origin and function URLs, and the page narrows that to the admin API', () => {
     const adminUrlId = logicalIdOf(template, 'AWS::Lambda::Url', { TargetFunctionArn: getAtt(adminId) });
     const policy =
       template.toJSON().Resources[logicalIdOf(template, 'AWS::CloudFront::ResponseHeadersPolicy')];
     const csp = JSON.stringify(policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig);
-    expect(csp).toContain("default-src 'self'; connect-src 'self' https://");
-    expect(csp).toContain(`{"Fn::GetAtt":["${adminUrlId}","FunctionUrl"]}`);
+    expect(csp).toContain("default-src 'self'; connect-src 'self' https://*.lambda-url.");
     expect(csp).toContain("frame-ancestors 'none'");
+    // The header names no function URL (the distribution must not wait on the admin API)...
+    expect(csp).not.toContain(adminUrlId);
+    // ...the page's own CSP names the admin API's origin, resolved at deploy time.
+    const deployment = Object.values(template.findResources('Custom::CDKBucketDeployment'))[0] as Resource;
+    const markers = deployment.Properties.SourceMarkers as Array<Record<string, unknown>>;
+    const pageMarker = JSON.stringify(markers[1]);
+    expect(pageMarker).toContain(`"Fn::GetAtt":["${adminUrlId}","FunctionUrl"]`);
   });
 });
 
@@ -553,12 +547,7 @@ describe('stack outputs', () => {
 });
 
 /** Logical id of the CloudFormation resource of the construct at `<stack>/<path>`. */
-function idAt(path: string): string {
-  const found = stack.node.findAll().find((c) => c.node.path === `${stack.node.id}/${path}`);
-  const resource = found instanceof CfnElement ? found : found?.node.defaultChild;
-  if (!(resource instanceof CfnElement)) throw new Error(`no CloudFormation resource at ${path}`);
-  return stack.resolve(resource.logicalId);
-}
+const idAt = (path: string) => idAtPath(stack, path);
 
 describe('governance settings from CDK context', () => {
   it('reach the proxy and the admin API alike, and a bad value fails the synth', () => {
@@ -645,14 +634,15 @@ describe('rollup function', () => {
     const tableWrites = statementsOf(template, roleOfFunction(template, rollupId)).filter((s) =>
       actionsOf(s).some((a) => /^dynamodb:.*(Put|Update|Delete|Write)/.test(a)),
     );
-    const leading = (action: string, prefix: string) =>
+    const leading = (action: string, ...prefixes: string[]) =>
       expect.objectContaining({
         Action: action,
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [prefix] } },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes } },
       });
     expect(tableWrites).toEqual([
       leading('dynamodb:PutItem', 'ALERT#*'),
-      leading('dynamodb:UpdateItem', 'BUDGET#*'),
+      // Recovery settles budget counters and gives back a dead request's parallel slots.
+      leading('dynamodb:UpdateItem', 'BUDGET#*', 'PARALLEL#*'),
       leading('dynamodb:DeleteItem', 'INFLIGHT#*'),
     ]);
     expect(dynamo.filter((a) => /Write/.test(a))).toEqual([]);
@@ -719,20 +709,29 @@ describe('Slack forwarder', () => {
       TopicArn: { Ref: logicalIdOf(template, 'AWS::SNS::Topic') },
     });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
-    const queueId = logicalIdOf(template, 'AWS::SQS::Queue', { MessageRetentionPeriod: 14 * 86_400 });
+    const queueId = idAt('Slack/DeadLetters');
     expect(template.toJSON().Resources[forwarderId].Properties.DeadLetterConfig).toEqual({
       TargetArn: getAtt(queueId),
     });
   });
 
-  it('may read only its own secret, and write nothing but Athena results', () => {
+  it('may read only its own secret and the rollup object, and write nothing', () => {
     const webhookId = logicalIdOf(template, 'AWS::SecretsManager::Secret', {
       Description: Match.stringLikeRegexp('Slack incoming webhook'),
     });
     const statements = statementsOf(template, roleOfFunction(template, forwarderId));
     const secrets = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
     expect(secrets.map((s) => s.Resource)).toEqual([{ Ref: webhookId }]);
-    // Beyond its secret: Athena (top spenders) and nothing that writes a table, a stream or a topic.
-    expect(statements.flatMap(actionsOf).filter((a) => /^(dynamodb|firehose|sns|kms):/.test(a))).toEqual([]);
+    // Top spenders come from the rollup object: no Athena, no Glue, no write anywhere.
+    const lakeId = logicalIdOf(template, 'AWS::S3::Bucket', { VersioningConfiguration: Match.anyValue() });
+    const queueId = idAt('Slack/DeadLetters');
+    expect(statements.filter((s) => !actionsOf(s).some((a) => a.startsWith('secretsmanager:')))).toEqual([
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: getAtt(queueId) },
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Join': ['', [getAtt(lakeId), '/rollups/latest.json']] },
+      },
+    ]);
   });
 });

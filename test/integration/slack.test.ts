@@ -175,7 +175,35 @@ describe('the forwarder function (SNS to Slack)', () => {
     expect(JSON.stringify(posts[0])).toContain('*Spent*\\n$1,610.00');
   });
 
-  it("adds the budget's top spenders this period from the lookup (Athena on AWS)", async () => {
+  it('posts a CloudWatch alarm from the same topic as its name, state and reason, not as JSON', async () => {
+    // Prepare: what CloudWatch publishes when an operator's alarm fires
+    const alarm = {
+      Records: [
+        {
+          Sns: {
+            Subject: 'ALARM: "Tollgate-Gateway-UsageWriteFailures-Critical" in US East (N. Virginia)',
+            Message: JSON.stringify({
+              AlarmName: 'Tollgate-Gateway-UsageWriteFailures-Critical',
+              NewStateValue: 'ALARM',
+              NewStateReason: 'Threshold Crossed: 1 datapoint [3.0] was greater than the threshold (0.0).',
+              Trigger: { MetricName: 'usage_write_failures', Namespace: 'Tollgate' },
+            }),
+          },
+        },
+      ],
+    } as unknown as SNSEvent;
+
+    // Act
+    await createSlackForwarder({ webhookUrl: url, backoffMs: 1 })(alarm);
+
+    // Assess
+    const posted = JSON.stringify(posts[0]);
+    expect(posted).toContain('ALARM: Tollgate-Gateway-UsageWriteFailures-Critical');
+    expect(posted).toContain('Threshold Crossed: 1 datapoint [3.0]');
+    expect(posted).not.toContain('NewStateValue');
+  });
+
+  it("adds the budget's top spenders this period from the lookup (the rollup's on AWS)", async () => {
     // Prepare
     const asked: unknown[] = [];
     const lookup = async (budget: unknown, range: unknown) => {

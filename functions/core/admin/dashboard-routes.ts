@@ -42,9 +42,10 @@ function orgViewOf(caller: Caller): OrgView | undefined {
 /** The rollup as a viewer may see it: spend by team, model, agent... but not per person or per key. */
 export function forViewer(
   rollup: Rollup,
-): Omit<Rollup, 'spend'> & { spend: Omit<Rollup['spend'], 'user' | 'key'> } {
+): Omit<Rollup, 'spend' | 'top_spenders'> & { spend: Omit<Rollup['spend'], 'user' | 'key'> } {
   const { user: _user, key: _key, ...spend } = rollup.spend;
-  return { ...rollup, spend, budgets: rollup.budgets.filter((b) => b.scope === 'team' || b.scope === 'org') };
+  const { top_spenders: _top, ...rest } = rollup;
+  return { ...rest, spend, budgets: rollup.budgets.filter((b) => b.scope === 'team' || b.scope === 'org') };
 }
 
 export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {

@@ -45,6 +45,8 @@ import {
   type SpendRow,
   type SpendTotalRow,
   spendBy,
+  type TopSpenders,
+  topSpenders,
   totalsByValue,
 } from './spend.ts';
 import { type DayRange, NONE } from './sql.ts';
@@ -106,6 +108,66 @@ export interface Rollup {
   cache_savings: Array<{ day: string; savings_micros: number }>;
   /** Per day and routing rule: what it served instead, and the spend it moved. */
   routing: RoutingRow[];
+  /**
+   * Who and what spent most of the budgets nearest an alert, in their current period (AWS: the rollup
+   * function adds it, so the Slack forwarder names top spenders without querying Athena itself).
+   * Per person, so admins only.
+   */
+  top_spenders?: BudgetTopSpenders[];
+}
+
+/** One budget's top spenders by person, model and agent, in the period that began at `starts_at`. */
+export interface BudgetTopSpenders extends TopSpenders {
+  scope: BudgetCounter['scope'];
+  scope_id: string;
+  starts_at: string | null;
+}
+
+/**
+ * The top spenders of the budgets most at risk (the rollup's budgets come by risk): those on pace to
+ * run out, or past half the lowest alert threshold, `limit` of them at most, one budget at a time so
+ * Athena's concurrent query quota is not spent on this. A budget whose lookup fails is left out.
+ */
+export async function topSpendersOfBudgets(
+  query: QueryEngine,
+  budgets: BudgetStatusRow[],
+  options: { now: Date; thresholdsPct: number[]; limit?: number; log?: Logger },
+): Promise<BudgetTopSpenders[]> {
+  const floor = Math.min(...options.thresholdsPct) / 2;
+  const atRisk = budgets
+    .filter((b) => b.runs_out_at !== null || b.used_pct >= floor)
+    .slice(0, options.limit ?? 10);
+  const to = options.now.toISOString().slice(0, 10);
+  const out: BudgetTopSpenders[] = [];
+  for (const b of atRisk) {
+    const from = b.starts_at?.slice(0, 10) ?? '2000-01-01';
+    try {
+      const top = await topSpenders(query, b, { from, to });
+      out.push({ scope: b.scope, scope_id: b.scope_id, starts_at: b.starts_at, ...top });
+    } catch (err) {
+      options.log?.warn('rollup.top_spenders_failed', { scope: b.scope, error: String(err) });
+    }
+  }
+  return out;
+}
+
+/**
+ * Top spenders for an alert from the stored rollup: the entry of the alert's budget in the same period
+ * (`range.from` is the alert's period start), or none.
+ */
+export function rollupTopSpenders(store: RollupStore) {
+  return async (
+    budget: { scope: string; scope_id: string },
+    range: { from: string },
+  ): Promise<Record<string, TopSpenders['users']>> => {
+    const entry = (await store.latest())?.top_spenders?.find(
+      (e) =>
+        e.scope === budget.scope &&
+        e.scope_id === budget.scope_id &&
+        (e.starts_at?.slice(0, 10) ?? '2000-01-01') === range.from,
+    );
+    return entry ? { users: entry.users, models: entry.models, agents: entry.agents } : {};
+  };
 }
 
 export interface RollupDeps {

@@ -10,12 +10,14 @@ import { allowsModelFor, type GovernancePolicy, type Principal } from '../govern
 import { assertTeamModelAllowed } from '../governance/teams.ts';
 import { assertUserModelAllowed } from '../governance/users.ts';
 import { parseJsonObject, readBodyText } from '../json-body.ts';
+import { refusalScope } from '../metrics.ts';
 import type {
   BudgetLedger,
   Clock,
   InflightJournal,
   KeyStore,
   Logger,
+  Metrics,
   Notifier,
   RateLimiter,
   TeamStore,
@@ -65,6 +67,8 @@ export interface ProxyDeps {
   catalog: ModelCatalog;
   providers: Record<ProviderName, ProviderSettings>;
   log: Logger;
+  /** Refusals by scope (the rest of a request's metrics come from its record; see core/metrics.ts). */
+  metrics?: Metrics;
   newRequestId: () => string;
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
@@ -131,7 +135,9 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
     } catch (err) {
       if (request.signal.aborted) return clientClosed(call);
       const error = asGatewayError(err, deps.log, call.request_id);
-      finisher.finish(call, { status: error.status, outcome: outcomeOf(error), error_type: error.kind });
+      const outcome = outcomeOf(error);
+      if (outcome === 'denied') deps.metrics?.add('refusals', 1, { scope: refusalScope(error) });
+      finisher.finish(call, { status: error.status, outcome, error_type: error.kind });
       return errorResponse(route.protocol, error, call.request_id);
     }
   }
