@@ -6,18 +6,28 @@
  * cannot come from credentials that work for nothing.
  *
  * What moto 5.2 checks, and so what these controls can show:
+ * - the signature and the principal (a key it does not know is refused);
  * - the IAM action of every call, for every service (the `dynamodb:Scan`, `athena:StartQueryExecution`,
  *   `sns:Publish` below);
  * - the resource only for S3 (bucket and object ARNs: `spill/*` but not `rollups/latest.json`), SQS
- *   (queue ARNs), IAM and STS. For DynamoDB, Firehose, SNS, Secrets Manager, Athena, Bedrock,
+ *   (queue ARNs), IAM and STS. For DynamoDB, Firehose, SNS, Secrets Manager, Athena, Glue, Bedrock,
  *   CloudFront and KMS a grant on one ARN is, on moto, a grant on all: the last tests pin this, so
  *   that "the proxy cannot read the master key" or "cannot publish to an unrelated topic" are known to
  *   be unproved here (the template tests state those scopes);
- * - no conditions: `dynamodb:LeadingKeys` (a role's items by partition) is not checked.
+ * - no conditions: `dynamodb:LeadingKeys` (a role's items by partition) is not checked;
+ * - no resource policies, and no KMS use behind SNS (moto publishes to a topic with a key without it).
  */
 
 import { StartQueryExecutionCommand } from '@aws-sdk/client-athena';
-import { CreateTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -25,7 +35,7 @@ import { CreateTopicCommand, PublishCommand } from '@aws-sdk/client-sns';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { EmulatedRole } from './support/iam.ts';
 import { startFunction } from './support/lambda.ts';
-import { type AwsEndpoint, type Refusal, recordedRefusals } from './support/moto.ts';
+import { type AwsEndpoint, DUMMY_CREDENTIALS, type Refusal, recordedRefusals } from './support/moto.ts';
 import { type Clients, clients, type Deployment, deploy } from './support/resources.ts';
 import { logicalId, physicalId } from './support/stack.ts';
 import { readTemplate } from './support/template.ts';
@@ -86,6 +96,17 @@ beforeAll(async () => {
   d = await deploy(moto, readTemplate(), 'iam');
 });
 
+describe('IAM on the emulator', () => {
+  it('refuses a key it does not know (enforcement is on: moto has no account root)', async () => {
+    const stranger = clients(moto, DUMMY_CREDENTIALS);
+    expect(
+      await attempt(() =>
+        stranger.dynamo.send(new GetItemCommand({ TableName: table(), Key: key('KEY#x') })),
+      ),
+    ).toEqual(expect.objectContaining({ code: 'InvalidClientTokenId' }));
+  });
+});
+
 describe('every role of the template', () => {
   it('has its negative control here (a role added to the stack needs one)', () => {
     const covered = [...d.roles.values()].filter((r) =>
@@ -98,6 +119,34 @@ describe('every role of the template', () => {
 });
 
 describe('the proxy role', () => {
+  it('reads and writes its items but neither scans nor batch-writes the table', async () => {
+    const proxy = as('proxy');
+    expect(
+      await attempt(() =>
+        proxy.dynamo.send(
+          new UpdateItemCommand({
+            TableName: table(),
+            Key: key('BUDGET#x'),
+            UpdateExpression: 'ADD n :one',
+            ExpressionAttributeValues: { ':one': { N: '1' } },
+          }),
+        ),
+      ),
+    ).toBe('allowed');
+    expect(await attempt(() => proxy.dynamo.send(new ScanCommand({ TableName: table() })))).toEqual(
+      refusedAction('dynamodb:Scan'),
+    );
+    expect(
+      await attempt(() =>
+        proxy.dynamo.send(
+          new BatchWriteItemCommand({
+            RequestItems: { [table()]: [{ PutRequest: { Item: key('INFLIGHT#x') } }] },
+          }),
+        ),
+      ),
+    ).toEqual(refusedAction('dynamodb:BatchWriteItem'));
+  });
+
   it('reads its table but not the rollup object or Athena', async () => {
     const proxy = as('proxy');
     expect(
@@ -127,6 +176,28 @@ describe('the proxy role', () => {
 });
 
 describe('the admin role', () => {
+  it('gets, puts and deletes items but neither scans the table nor updates a counter', async () => {
+    const admin = as('admin');
+    expect(
+      await attempt(() => admin.dynamo.send(new PutItemCommand({ TableName: table(), Item: key('KEY#a') }))),
+    ).toBe('allowed');
+    expect(await attempt(() => admin.dynamo.send(new ScanCommand({ TableName: table() })))).toEqual(
+      refusedAction('dynamodb:Scan'),
+    );
+    expect(
+      await attempt(() =>
+        admin.dynamo.send(
+          new UpdateItemCommand({
+            TableName: table(),
+            Key: key('BUDGET#x'),
+            UpdateExpression: 'ADD n :one',
+            ExpressionAttributeValues: { ':one': { N: '1' } },
+          }),
+        ),
+      ),
+    ).toEqual(refusedAction('dynamodb:UpdateItem'));
+  });
+
   it('reads the master key but publishes no alert, spills nothing and sends no record', async () => {
     const admin = as('admin');
     expect(
@@ -179,6 +250,23 @@ describe('the rollup role', () => {
 });
 
 describe('the Slack forwarder role', () => {
+  it('reads the rollup object for top spenders, and neither runs Athena nor reads the usage records', async () => {
+    const slack = as('slack');
+    expect(
+      await attempt(() =>
+        slack.s3.send(new GetObjectCommand({ Bucket: lake(), Key: 'rollups/latest.json' })),
+      ),
+    ).toBe('allowed');
+    expect(
+      await attempt(() =>
+        slack.athena.send(new StartQueryExecutionCommand({ QueryString: 'SELECT 1', WorkGroup: 'primary' })),
+      ),
+    ).toEqual(refusedAction('athena:StartQueryExecution'));
+    expect(
+      await attempt(() => slack.s3.send(new GetObjectCommand({ Bucket: lake(), Key: 'usage/x' }))),
+    ).toEqual(refusedS3('GetObject', 'usage/x'));
+  });
+
   it('reads its webhook URL but touches neither the table nor the topic, and writes nothing to the lake', async () => {
     const slack = as('slack');
     expect(
@@ -282,7 +370,13 @@ describe('what moto does not check (AWS would refuse each of these)', () => {
     );
   });
 
-  it('conditions are not checked: the rollup may put any partition, not only ALERT#*', async () => {
+  it('conditions are not checked: the proxy deletes outside INFLIGHT#*, the rollup puts outside ALERT#*', async () => {
+    const proxy = as('proxy');
+    expect(
+      await attempt(() =>
+        proxy.dynamo.send(new DeleteItemCommand({ TableName: table(), Key: key('KEY#a') })),
+      ),
+    ).toBe('allowed');
     const rollup = as('rollup');
     expect(
       await attempt(() =>
