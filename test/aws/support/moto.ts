@@ -2,8 +2,10 @@
  * moto_server (Python moto 5.2) on a free loopback port, behind a recording proxy that counts the calls
  * made to each emulated service: the functions under test and the test itself reach moto only through
  * it, so the table printed at the end is every AWS call of the run. With `AWS_ENDPOINT_URL` set, that
- * endpoint is used instead of starting moto (and is assumed to be moto: its `/moto-api` is used to reset
- * and to seed Athena results).
+ * endpoint is used instead of starting moto (and is assumed to be moto: its `/moto-api` is used to turn
+ * IAM enforcement on and to seed Athena results; it needs `MOTO_IAM_LOAD_MANAGED_POLICIES=true`, and
+ * without moto_server.py's correction its S3 signature checks refuse keys holding `=`). The proxy also
+ * records every call moto refused for its credentials or policies.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
