@@ -190,9 +190,11 @@ export interface BudgetLedger {
   reserve(claims: Claim[], lease: Lease): Promise<Reservation>;
   /**
    * Replaces the reservation by the actual cost (which may be zero, or more than reserved) on every
-   * counter, also when its lease has already expired and been released.
+   * counter, also when its lease has already expired and been released. Nothing reaches a counter
+   * before `after` resolves (the request's outcome is journaled by then), while what the call fixes —
+   * a slice-held settlement's `batch` — is fixed at once, so the journal can name it.
    */
-  settle(reservation: Reservation, actual_micros: number): Promise<Settlement[]>;
+  settle(reservation: Reservation, actual_micros: number, after?: Promise<void>): Promise<Settlement[]>;
   /**
    * Recovery, for a request that died holding `lease_id`: the worst case it holds when every counter
    * holds the lease (it finished reserving, so it may have called the provider), else null.

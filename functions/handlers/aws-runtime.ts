@@ -4,12 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
-import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
 import type { MiddlewareObj } from '@middy/core';
 import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
 import { createDynamoAlertClaims } from '../adapters/aws/dynamo-alert-claims.ts';
@@ -26,6 +23,7 @@ import { createDynamoSliceStore } from '../adapters/aws/dynamo-slice-store.ts';
 import { createEmfMetrics } from '../adapters/aws/emf-metrics.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
 import { createLambdaLogger } from '../adapters/aws/lambda-logger.ts';
+import { onFirstUse } from '../adapters/aws/on-first-use.ts';
 import { createS3Spill } from '../adapters/aws/s3-spill.ts';
 import { createSnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
@@ -62,7 +60,14 @@ export function lambdaMiddlewares(options: { flushMetrics: boolean }): Middlewar
 export const dynamo = new DynamoDBClient({ region: config.region });
 const secrets = new SecretsManagerClient({ region: config.region });
 export const firehose = new FirehoseClient({ region: config.region });
-export const s3 = new S3Client({ region: config.region });
+// S3, SNS and Bedrock are loaded when first used: the proxy needs them only on a spill, an alert or a
+// Bedrock model, and importing their packages here was about half its cold start.
+const s3 = onFirstUse(
+  async () => new (await import('@aws-sdk/client-s3')).S3Client({ region: config.region }),
+);
+const sns = onFirstUse(
+  async () => new (await import('@aws-sdk/client-sns')).SNSClient({ region: config.region }),
+);
 export const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
 // Checked here as at synth: a rule in config that does not compile stops the cold start, loudly.
 export const configRules = rulesFromConfig(config.routing.rulesJson, catalog);
@@ -72,7 +77,7 @@ export function alertNotifier() {
   return onceEach(
     createDynamoAlertClaims(dynamo, config.tableName),
     config.snsTopicArn
-      ? createSnsNotifier(new SNSClient({ region: config.region }), config.snsTopicArn, config.dashboardUrl)
+      ? createSnsNotifier(sns, config.snsTopicArn, config.dashboardUrl)
       : createLogNotifier(log),
   );
 }
@@ -85,11 +90,14 @@ export function usageSpill() {
 }
 // Signed with the function's role (bedrock:InvokeModel*). One attempt: the agent's client owns retries,
 // and the SDK's backoff would spend the invocation's time unseen.
-const bedrock = new BedrockRuntimeClient({
-  region: config.region,
-  endpoint: config.bedrockEndpoint,
-  maxAttempts: 1,
-});
+const bedrock = onFirstUse(
+  async () =>
+    new (await import('@aws-sdk/client-bedrock-runtime')).BedrockRuntimeClient({
+      region: config.region,
+      endpoint: config.bedrockEndpoint,
+      maxAttempts: 1,
+    }),
+);
 
 export async function secretString(arn: string | undefined): Promise<string | undefined> {
   if (!arn) return undefined;

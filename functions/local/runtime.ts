@@ -182,7 +182,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     policy: config.policy,
     usage,
     upstream: options.upstream ?? undiciFetch,
-    upstreams: { bedrock: createBedrockFetch(bedrock) },
+    upstreams: { bedrock: createBedrockFetch(async () => bedrock) },
     clock,
     catalog,
     providers: config.providers,

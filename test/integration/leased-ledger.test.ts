@@ -118,6 +118,44 @@ describe.each(DYNAMO_ENGINES)('budget leases on $name', (engine) => {
     },
   );
 
+  it.skipIf(engine.skip)(
+    'writes no settlement before its outcome is journaled, in the batch it was given at once',
+    async () => {
+      // Prepare: a slice-held request and a per-request one, each settled with a journal line pending.
+      const budget = counter(1_000_000_000);
+      const ledger = leased('h-after');
+      const sliced = await ledger.reserve([claim(budget, 100_000)], lease());
+      const single = counter(1_000_000);
+      const direct = await perRequest.reserve([claim(single, 100_000)], lease());
+      let journaled = () => {};
+      const after = new Promise<void>((resolve) => {
+        journaled = resolve;
+      });
+
+      // Act
+      const settling = Promise.all([
+        ledger.settle(sliced, 40_000, after),
+        ledger.settle({ ...direct, via: 'lease' }, 30_000, after),
+      ]);
+      const batch = sliced.batch;
+      await new Promise((r) => setTimeout(r, 100));
+      const before = [
+        (await perRequest.read(budget)).spent_micros,
+        (await perRequest.read(single)).spent_micros,
+      ];
+      journaled();
+      await settling;
+
+      // Assess: nothing landed while the journal line was pending (a process dying then leaves recovery
+      // the whole decision); then each landed once, the slice's in the batch the journal could name.
+      expect(batch).toBe(1);
+      expect(before).toEqual([0, 0]);
+      expect((await perRequest.read(budget)).spent_micros).toBe(40_000);
+      expect((await perRequest.read(single)).spent_micros).toBe(30_000);
+      expect((await createDynamoSliceStore(client, TABLE, clock).read(budget, 'h-after')).batch).toBe(1);
+    },
+  );
+
   it.skipIf(engine.skip)('applies a batch once however often its write is retried', async () => {
     const budget = counter(1_000_000);
     const store = createDynamoSliceStore(client, TABLE, clock);

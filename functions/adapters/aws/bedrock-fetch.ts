@@ -5,12 +5,12 @@
  * events, re-encoded from Bedrock's event stream one by one as they arrive.
  * https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages.html
  */
-import {
+import type {
   InvokeModelCommand,
-  type InvokeModelCommandOutput,
+  InvokeModelCommandOutput,
   InvokeModelWithResponseStreamCommand,
-  type InvokeModelWithResponseStreamCommandOutput,
-  type ResponseStream,
+  InvokeModelWithResponseStreamCommandOutput,
+  ResponseStream,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { ErrorKind } from '../../core/errors.ts';
 import type { UpstreamFetch } from '../../core/ports.ts';
@@ -33,9 +33,14 @@ export interface BedrockInvoke {
 /** The Messages API version Bedrock takes in the body instead of the `anthropic-version` header. */
 export const BEDROCK_ANTHROPIC_VERSION = 'bedrock-2023-05-31';
 
-export function createBedrockFetch(client: BedrockInvoke): UpstreamFetch {
+export function createBedrockFetch(bedrock: () => Promise<BedrockInvoke>): UpstreamFetch {
   return async (_url, init) => {
     const { modelId, stream, body } = bedrockRequest(init);
+    // Loaded on the first Bedrock request, not at cold start (on-first-use.ts).
+    const [{ InvokeModelCommand, InvokeModelWithResponseStreamCommand }, client] = await Promise.all([
+      import('@aws-sdk/client-bedrock-runtime'),
+      bedrock(),
+    ]);
     const input = { modelId, body, contentType: 'application/json', accept: 'application/json' };
     const options = init.signal ? { abortSignal: init.signal } : {};
     try {

@@ -245,8 +245,10 @@ export function createDynamoBudgetLedger(
       });
       return { lease_id: lease.id, claims, binding };
     },
-    settle: ({ claims, lease_id }, actual_micros) =>
-      Promise.all(claims.map((claim) => settleOne(claim, lease_id, actual_micros))),
+    async settle({ claims, lease_id }, actual_micros, after) {
+      await after;
+      return Promise.all(claims.map((claim) => settleOne(claim, lease_id, actual_micros)));
+    },
     read: async (c) => stateOf(await getItem(c)),
   };
 }

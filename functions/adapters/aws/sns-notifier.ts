@@ -1,4 +1,4 @@
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Notifier } from '../../core/ports.ts';
 
 /** SNS subjects are at most 100 printable ASCII characters. */
@@ -9,10 +9,16 @@ const MAX_SUBJECT = 100;
  * event as JSON in a message attribute, and `severity` and `scope` as attributes that subscriptions
  * can filter on.
  */
-export function createSnsNotifier(client: SNSClient, topicArn: string, dashboardUrl?: string): Notifier {
+export function createSnsNotifier(
+  client: () => Promise<SNSClient>,
+  topicArn: string,
+  dashboardUrl?: string,
+): Notifier {
   return {
     async notify(alert) {
-      await client.send(
+      // Loaded on the first alert, not at cold start (on-first-use.ts).
+      const [{ PublishCommand }, sns] = await Promise.all([import('@aws-sdk/client-sns'), client()]);
+      await sns.send(
         new PublishCommand({
           TopicArn: topicArn,
           Subject: alert.subject.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_SUBJECT),

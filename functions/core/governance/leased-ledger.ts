@@ -81,7 +81,7 @@ interface Slice {
   /** Taken by requests in flight. */
   inUse: Amounts;
   /** Settled, not yet written: consumes the slice until it is. */
-  pending: { cost: number; requests: number; waiters: Array<(s: Settlement) => void> };
+  pending: Pending;
   /** The cost of the batch being written: still consumes the slice until the write lands. */
   inFlush: number;
   /** Free parts being given back (near the limit): no longer free, off the slice once written. */
@@ -94,6 +94,17 @@ interface Slice {
 }
 
 const ZERO: Amounts = { a: 0, w: 0 };
+
+/** Settlements made since the last flush began: their cost, who waits on them, what they wait for. */
+interface Pending {
+  cost: number;
+  requests: number;
+  waiters: Array<(s: Settlement) => void>;
+  /** Each settlement's outcome, journaled: the batch is written only once all are. */
+  after: Array<Promise<void>>;
+}
+
+const nothingPending = (): Pending => ({ cost: 0, requests: 0, waiters: [], after: [] });
 
 export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
   const { store, perRequest, holder, clock, log } = options;
@@ -121,7 +132,7 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
         counter,
         held: { ...ZERO },
         inUse: { ...ZERO },
-        pending: { cost: 0, requests: 0, waiters: [] },
+        pending: nothingPending(),
         inFlush: 0,
         releasing: { ...ZERO },
         state: undefined,
@@ -276,8 +287,9 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
     return binding;
   }
 
-  function settle(reservation: Reservation, actual: number): Promise<Settlement[]> {
-    if (reservation.via !== 'slice') return perRequest.settle(reservation, actual);
+  function settle(reservation: Reservation, actual: number, after?: Promise<void>): Promise<Settlement[]> {
+    if (reservation.via !== 'slice') return perRequest.settle(reservation, actual, after);
+    // Fixed now, written with the batch: the flush waits for every `after` it carries.
     reservation.batch = batch + 1;
     const settled = reservation.claims.map((c) => {
       const s = sliceOf(c.counter);
@@ -287,6 +299,7 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
       }
       s.pending.cost += actual;
       s.pending.requests += 1;
+      if (after) s.pending.after.push(after);
       return new Promise<Settlement>((resolve) => s.pending.waiters.push(resolve));
     });
     schedule(flushMs);
@@ -316,11 +329,12 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
     const id = batch;
     const taken = due.map((s) => {
       const p = s.pending;
-      s.pending = { cost: 0, requests: 0, waiters: [] };
+      s.pending = nothingPending();
       s.inFlush += p.cost;
       return { s, p, release: { ...s.releasing } };
     });
     await options.beforeFlush?.();
+    await Promise.all(taken.flatMap(({ p }) => p.after));
     await Promise.all(
       taken.map(async ({ s, p, release }) => {
         // A slice shrinks by the cost it paid (and by what it gives back), but never below what requests

@@ -105,12 +105,19 @@ export function createFinisher(deps: {
     const { record, cost } = recordOf(call, { ...result, usage, usage_source: source, ended });
     // Write-ahead: the outcome is in the journal before anything applies it. Should the process die
     // from here on, recovery writes this very record and settles to its cost, never a `lost` estimate
-    // beside a cost already settled or a record already written.
+    // beside a cost already settled or a record already written. The settle is asked for first, as it
+    // fixes the batch the journal names, and reaches no counter before the journal line is written.
+    let journaled = () => {};
+    const outcomeJournaled = new Promise<void>((resolve) => {
+      journaled = resolve;
+    });
+    const settling = settle(call, cost, outcomeJournaled);
     await journal(call, (j) =>
       j.finishing(call.request_id, { record, reservation: call.reservation ?? null }),
     );
+    journaled();
     const [settlements, written] = await Promise.all([
-      settle(call, cost),
+      settling,
       writeRecord(record),
       releaseSlots(call),
       usage ? addRateTokens(call, promptTokens(usage) + usage.output_tokens) : undefined,
@@ -146,12 +153,12 @@ export function createFinisher(deps: {
    * counted again), so a failure is retried; if it still fails, the lease expires and is released
    * later, and the record in the lake keeps the cost.
    */
-  async function settle(call: CallState, cost: number): Promise<Settlement[]> {
+  async function settle(call: CallState, cost: number, after: Promise<void>): Promise<Settlement[]> {
     const reservation = call.reservation;
     if (!reservation) return [];
     for (let attempt = 1; ; attempt++) {
       try {
-        return await deps.ledger.settle(reservation, cost);
+        return await deps.ledger.settle(reservation, cost, after);
       } catch (err) {
         if (attempt === SETTLE_ATTEMPTS) {
           deps.log.error('budget.settle_failed', {

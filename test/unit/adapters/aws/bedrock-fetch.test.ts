@@ -86,7 +86,7 @@ describe('createBedrockFetch', () => {
     const signal = new AbortController().signal;
 
     // Act
-    const response = await createBedrockFetch(client)('ignored', { ...messagesInit({}), signal });
+    const response = await createBedrockFetch(async () => client)('ignored', { ...messagesInit({}), signal });
 
     // Assess
     expect(response.status).toBe(200);
@@ -114,7 +114,7 @@ describe('createBedrockFetch', () => {
     }));
 
     // Act
-    const response = await createBedrockFetch(client)('ignored', messagesInit({ stream: true }));
+    const response = await createBedrockFetch(async () => client)('ignored', messagesInit({ stream: true }));
 
     // Assess
     expect(sent[0]?.command).toBeInstanceOf(InvokeModelWithResponseStreamCommand);
@@ -133,7 +133,7 @@ describe('createBedrockFetch', () => {
   ])('errors the body of a stream that ends with %s', async (_name, items) => {
     // Prepare
     const { client } = fakeClient(() => ({ body: members(...items), $metadata: {} }));
-    const response = await createBedrockFetch(client)('ignored', messagesInit({ stream: true }));
+    const response = await createBedrockFetch(async () => client)('ignored', messagesInit({ stream: true }));
 
     // Act
     const read = response.text();
@@ -156,7 +156,7 @@ describe('createBedrockFetch', () => {
     });
 
     // Act
-    const response = await createBedrockFetch(client)('ignored', messagesInit({ stream: true }));
+    const response = await createBedrockFetch(async () => client)('ignored', messagesInit({ stream: true }));
 
     // Assess
     expect(response.status).toBe(expected);
@@ -174,7 +174,7 @@ describe('createBedrockFetch', () => {
     });
 
     // Act
-    const response = await createBedrockFetch(client)('ignored', messagesInit({}));
+    const response = await createBedrockFetch(async () => client)('ignored', messagesInit({}));
 
     // Assess
     expect(response.status).toBe(429);
@@ -192,8 +192,8 @@ describe('createBedrockFetch', () => {
     });
 
     // Act
-    const first = createBedrockFetch(unreachable.client)('ignored', messagesInit({}));
-    const second = createBedrockFetch(cancelled.client)('ignored', {
+    const first = createBedrockFetch(async () => unreachable.client)('ignored', messagesInit({}));
+    const second = createBedrockFetch(async () => cancelled.client)('ignored', {
       ...messagesInit({}),
       signal: aborted.signal,
     });

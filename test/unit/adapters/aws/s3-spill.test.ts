@@ -45,7 +45,7 @@ describe('the S3 usage spill', () => {
     // Prepare
     const { client, objects } = fakeS3();
     let now = new Date('2026-12-01T10:00:00.000Z');
-    const spill = createS3Spill(client, 'lake', 'spill/', { now: () => now });
+    const spill = createS3Spill(async () => client, 'lake', 'spill/', { now: () => now });
     for (const n of [1, 2, 3]) {
       await spill.put([`{"request_id":"r${n}"}`, `{"request_id":"s${n}"}`]);
       now = new Date(now.getTime() + 60_000);

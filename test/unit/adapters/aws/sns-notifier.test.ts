@@ -8,7 +8,7 @@ describe('the SNS notifier', () => {
     const sent: PublishCommand['input'][] = [];
     const client = { send: async (c: PublishCommand) => void sent.push(c.input) } as unknown as SNSClient;
     const notifier = createSnsNotifier(
-      client,
+      async () => client,
       'arn:aws:sns:us-east-1:111111111111:alerts',
       'https://dash.example/',
     );

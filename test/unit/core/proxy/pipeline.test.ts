@@ -86,7 +86,9 @@ function setup({
     limiter: noLimits,
     ledger: {
       ...ledger,
-      settle: async (reservation, cost) => {
+      // The ledger's contract: nothing reaches a counter before `after` resolves.
+      settle: async (reservation, cost, after) => {
+        await after;
         events.push('ledger: settle');
         return ledger.settle(reservation, cost);
       },
