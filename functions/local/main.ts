@@ -1,11 +1,12 @@
 /** `npm start`: the whole gateway on this machine. */
 
-import { createLogger } from '../adapters/logger.ts';
-import { loadConfig, type ProviderName, usesApiKey } from '../config.ts';
+import { createLogger, logFormat } from '../adapters/logger.ts';
+import { loadConfig, type ProviderName, quietAwsSdkNodeNotice, usesApiKey } from '../config.ts';
 import { startGateway } from './runtime.ts';
 
+quietAwsSdkNodeNotice();
 const config = loadConfig();
-const log = createLogger(config.logLevel);
+const log = createLogger(config.logLevel, { format: logFormat(config.logFormat) });
 const gateway = await startGateway(config, { log });
 const { url } = gateway;
 
