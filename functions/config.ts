@@ -53,6 +53,11 @@ export interface Config {
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Local mode: `text` (one readable line per event), `json` (one JSON object per line), or `auto` —
+   * text in a terminal, JSON when the output goes to a file or a collector.
+   */
+  logFormat: 'auto' | 'text' | 'json';
   /** The Lambda function's name (set by Lambda): the `function` dimension of its metrics. */
   functionName: string;
   /** JSON list of model catalog entries that add to or replace the built-in ones. */
@@ -106,6 +111,7 @@ const EnvSchema = z.object({
   TOLLGATE_UPSTREAM_TIMEOUT_MS: int(600_000),
   TOLLGATE_MAX_BODY_BYTES: int(6 * 1024 * 1024),
   TOLLGATE_LOG_LEVEL: z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info'),
+  TOLLGATE_LOG_FORMAT: z._default(z.enum(['auto', 'text', 'json']), 'auto'),
   AWS_LAMBDA_FUNCTION_NAME: text('tollgate-local'),
   TOLLGATE_MODELS_JSON: optional,
   TOLLGATE_ROUTING_RULES_JSON: optional,
@@ -173,6 +179,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     upstreamTimeoutMs: e.TOLLGATE_UPSTREAM_TIMEOUT_MS,
     maxBodyBytes: e.TOLLGATE_MAX_BODY_BYTES,
     logLevel: e.TOLLGATE_LOG_LEVEL,
+    logFormat: e.TOLLGATE_LOG_FORMAT,
     functionName: e.AWS_LAMBDA_FUNCTION_NAME,
     modelsJson: e.TOLLGATE_MODELS_JSON,
     routing: {
@@ -286,4 +293,13 @@ export function governanceEnvironment(context: Record<string, string | undefined
   );
   loadConfig(env);
   return env;
+}
+
+/**
+ * The local mode reaches dynalite through the AWS SDK, whose notice that later SDK releases need
+ * Node 22 is meant for AWS deployments (README: which Node each mode needs). Turned off with the
+ * SDK's own switch before the local shell makes its first client.
+ */
+export function quietAwsSdkNodeNotice(env: Record<string, string | undefined> = process.env): void {
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 }

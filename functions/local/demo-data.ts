@@ -108,7 +108,13 @@ export async function seedDemo(
   gateway: RunningGateway,
   sink: UsageSink,
   clock: Clock,
-  options: { days?: number; people?: number; seed?: number } = {},
+  options: {
+    days?: number;
+    people?: number;
+    seed?: number;
+    /** Called as each step is done, `done` of `total`: teams, people and their keys, history, budgets. */
+    onProgress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<DemoSummary> {
   const random = seeded(options.seed ?? 7);
   const days = options.days ?? 60;
@@ -128,6 +134,9 @@ export async function seedDemo(
     perDay: 15 + Math.floor(random() * 50),
   }));
 
+  const total = TEAMS.length + people.length + 3;
+  let done = 0;
+  const step = () => options.onProgress?.(++done, total);
   const admin = async (path: string, body: unknown) => {
     const response = await fetch(`${gateway.url}${path}`, {
       method: 'POST',
@@ -145,6 +154,7 @@ export async function seedDemo(
       max_budget: t.budget || 1000,
       budget_duration: 'monthly',
     });
+    step();
   }
   const keys = new Map<string, { secret: string; key_id: string }>();
   for (const [i, p] of people.entries()) {
@@ -168,6 +178,7 @@ export async function seedDemo(
       });
       keys.set(`${p.user_id}:${agent}`, { secret: String(made.key), key_id: String(made.key_id) });
     }
+    step();
   }
 
   // The team near its budget has had its opus requests stepped down to sonnet for the last ten days.
@@ -192,6 +203,7 @@ export async function seedDemo(
     stepDown,
   );
   await sink.write(records);
+  step();
 
   // This month's spend per key, person and team, from the records: what the counters would hold.
   const month = clock.now().toISOString().slice(0, 7);
@@ -209,7 +221,9 @@ export async function seedDemo(
     const spent = (spend.get(`user:${p.user_id}`) ?? 0) / 1e6;
     await admin('/user/update', { user_id: p.user_id, max_budget: Math.max(1, Math.ceil(spent / 0.95)) });
   }
+  step();
   await settleMonth(gateway, spend, clock.now());
+  step();
   const person = people[1] ?? people[0];
   return {
     teams: TEAMS.length,

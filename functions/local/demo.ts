@@ -6,14 +6,25 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
-import { createLogger } from '../adapters/logger.ts';
-import { loadDemoConfig } from '../config.ts';
+import { createLogger, logFormat } from '../adapters/logger.ts';
+import { loadDemoConfig, quietAwsSdkNodeNotice } from '../config.ts';
+import { formatCount } from '../core/money.ts';
 import { systemClock } from '../core/ports/clock.ts';
+import type { Logger } from '../core/ports/logging.ts';
 import { type DemoSummary, seedDemo } from './demo-data.ts';
 import { startGateway } from './runtime.ts';
 
+quietAwsSdkNodeNotice();
 const config = loadDemoConfig();
-const log = createLogger(config.logLevel);
+const base = createLogger(config.logLevel, { format: logFormat(config.logFormat) });
+// While the demo seeds its history, the gateway's info lines (an audit line per admin call) would bury
+// the progress; warnings and errors still show.
+let seeding = false;
+const log: Logger = {
+  ...base,
+  debug: (msg, fields) => (seeding ? undefined : base.debug(msg, fields)),
+  info: (msg, fields) => (seeding ? undefined : base.info(msg, fields)),
+};
 const gateway = await startGateway(config, { log });
 const marker = join(resolve(config.dataDir), 'demo-seeded.json');
 
@@ -21,18 +32,27 @@ let summary: DemoSummary;
 try {
   summary = JSON.parse(await readFile(marker, 'utf8')) as DemoSummary;
 } catch {
-  console.log('Seeding 60 days of synthetic history...');
   const sink = createLakeSink({ dataDir: resolve(config.dataDir), clock: systemClock });
-  summary = await seedDemo(gateway, sink, systemClock);
+  seeding = true;
+  try {
+    summary = await seedDemo(gateway, sink, systemClock, {
+      onProgress: progress('Seeding 60 days of history'),
+    });
+  } finally {
+    seeding = false;
+  }
   await writeFile(marker, JSON.stringify(summary), { mode: 0o600 });
 }
 
+const masterKey = gateway.masterKeyCreated ? gateway.masterKey : `the one in ${config.dataDir}/master-key`;
 console.log(`
-Tollgate demo at ${gateway.url}   (data: ${config.dataDir}; delete it to start over)
-  ${summary.teams} teams, ${summary.people} people, ${summary.records.toLocaleString('en-US')} usage records
+Tollgate demo: ${summary.teams} teams, ${summary.people} people, ${formatCount(summary.records)} usage records over 60 days
+  (data in ${config.dataDir}; delete it to start over)
 
-  Org view (admin):           ${gateway.url}/   with the master key ${gateway.masterKeyCreated ? gateway.masterKey : `in ${config.dataDir}/master-key`}
-  ${summary.personId}'s own page:    ${gateway.url}/   with ${summary.personKey}
+  Sign in as the org admin with the master key   ${masterKey}
+  Sign in as ${summary.personId} (their own page) with          ${summary.personKey}
+
+Dashboard: ${gateway.url}/
 `);
 
 async function stop(): Promise<void> {
@@ -41,3 +61,15 @@ async function stop(): Promise<void> {
 }
 process.on('SIGINT', () => void stop());
 process.on('SIGTERM', () => void stop());
+
+/** A progress bar on one terminal line (redrawn in place); elsewhere, one line when done. */
+function progress(label: string): (done: number, total: number) => void {
+  const terminal = process.stderr.isTTY === true;
+  return (done, total) => {
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    const line = `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round((done / total) * 100)}%`;
+    if (terminal) process.stderr.write(`\r${line}${done === total ? '\n' : ''}`);
+    else if (done === total) process.stderr.write(`${line}\n`);
+  };
+}

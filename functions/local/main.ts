@@ -1,12 +1,13 @@
 /** `npm start`: the whole gateway on this machine. */
 
-import { createLogger } from '../adapters/logger.ts';
-import { loadConfig } from '../config.ts';
+import { createLogger, logFormat } from '../adapters/logger.ts';
+import { loadConfig, quietAwsSdkNodeNotice } from '../config.ts';
 import { type ProviderName, usesApiKey } from '../core/providers/list.ts';
 import { startGateway } from './runtime.ts';
 
+quietAwsSdkNodeNotice();
 const config = loadConfig();
-const log = createLogger(config.logLevel);
+const log = createLogger(config.logLevel, { format: logFormat(config.logFormat) });
 const gateway = await startGateway(config, { log });
 const { url } = gateway;
 

@@ -137,7 +137,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   });
 
   // Requests a killed run left in flight get their records, and their holds are settled, before serving.
-  const usage = meteredSink(options.usage ?? createLakeSink({ dataDir, clock }), metrics);
+  const usage = loggedSink(meteredSink(options.usage ?? createLakeSink({ dataDir, clock }), metrics), log);
   const limiter = createDynamoRateLimiter(client, config.tableName, clock);
   // Rate windows counted in chunks, tokens in batches, parallel slots held by this process.
   const proxyLimiter = createLeasedLimiter({
@@ -331,4 +331,26 @@ async function masterKeyFor(
     await writeFile(file, `${masterKey}\n`, { mode: 0o600, flag: 'wx' });
     return { masterKey, created: true };
   }
+}
+
+/**
+ * One log line per request as its record is written — status, outcome, model, cost, time, key — what
+ * a person watching `npm start` wants to see. Records hold no bodies, so neither does the line.
+ */
+function loggedSink(sink: UsageSink, log: Logger): UsageSink {
+  return {
+    async write(records) {
+      await sink.write(records);
+      for (const r of records)
+        log.info('request', {
+          status: r.status,
+          outcome: r.outcome,
+          model: r.model_used ?? r.model_requested,
+          cost_micros: r.cost_micros,
+          ms: r.latency_ms,
+          key: r.key_alias ?? r.key_id,
+          request_id: r.request_id,
+        });
+    },
+  };
 }

@@ -9,25 +9,29 @@ import { ListQueryExecutionsCommand } from '@aws-sdk/client-athena';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAthenaQueryEngine } from '../../functions/adapters/aws/athena-query.ts';
 import { type AwsEndpoint, recordedCalls, seedAthenaResults } from './support/moto.ts';
-import { clients, type Deployment, deploy } from './support/resources.ts';
+import { type Clients, clients, type Deployment, deploy } from './support/resources.ts';
+import { logicalId } from './support/stack.ts';
 import { readTemplate, resourcesOfType } from './support/template.ts';
 
-const moto: AwsEndpoint = { endpoint: inject('awsEndpoint') };
+const moto: AwsEndpoint = { endpoint: inject('awsEndpoint'), credentials: inject('awsOperator') };
 const aws = clients(moto);
 let d: Deployment;
 let workgroup: string;
 let database: string;
+/** The adapter runs as the rollup function's role, the one that runs every report on Athena. */
+let athena: Clients['athena'];
 
 beforeAll(async () => {
   const template = readTemplate();
   d = await deploy(moto, template, 'athena');
+  athena = clients(moto, d.roleOf(logicalId(template, 'rollup')).credentials).athena;
   workgroup = d.physical.get(resourcesOfType(template, 'AWS::Athena::WorkGroup')[0]?.[0] ?? '')?.ref ?? '';
   database = d.physical.get(resourcesOfType(template, 'AWS::Glue::Database')[0]?.[0] ?? '')?.ref ?? '';
 });
 
 describe('the Athena query engine on the emulator', () => {
   it('starts the query in the workgroup, polls it to SUCCEEDED and types each column', async () => {
-    const engine = createAthenaQueryEngine({ client: aws.athena, workgroup, database });
+    const engine = createAthenaQueryEngine({ client: athena, workgroup, database });
     await seedAthenaResults(moto, [
       {
         columns: [
@@ -61,7 +65,7 @@ describe('the Athena query engine on the emulator', () => {
   });
 
   it('answers no rows for a query whose results hold only the header', async () => {
-    const engine = createAthenaQueryEngine({ client: aws.athena, workgroup, database });
+    const engine = createAthenaQueryEngine({ client: athena, workgroup, database });
     await seedAthenaResults(moto, [{ columns: [{ name: 'n', type: 'bigint' }], rows: [['n']] }]);
     expect(await engine.query('SELECT count(*) AS n FROM usage')).toEqual([]);
   });

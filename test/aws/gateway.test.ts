@@ -10,7 +10,7 @@ import { DeleteDeliveryStreamCommand } from '@aws-sdk/client-firehose';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
 import {
   functionUrlEvent,
@@ -20,12 +20,12 @@ import {
   type UrlRequest,
 } from './support/events.ts';
 import { type LambdaFunction, NODE_LINES, startFunction } from './support/lambda.ts';
-import { ACCOUNT, REGION, recordedCalls } from './support/moto.ts';
+import { ACCOUNT, REGION, recordedCalls, recordedRefusals } from './support/moto.ts';
 import { type Clients, clients, type Deployment, deploy } from './support/resources.ts';
 import { logicalId, physicalId, type SlackWebhook, startSlackWebhook } from './support/stack.ts';
 import { readTemplate } from './support/template.ts';
 
-const moto = { endpoint: inject('awsEndpoint') };
+const moto = { endpoint: inject('awsEndpoint'), credentials: inject('awsOperator') };
 const aws: Clients = clients(moto);
 const MODEL = 'claude-sonnet-4-5';
 /** $3 / $15 per million: 50,000 in and 10,000 out are 150,000 + 150,000 micro-dollars. */
@@ -91,6 +91,19 @@ describe.each(NODE_LINES)('on Node %s under aws-lambda-ric', (line) => {
     await Promise.all(Object.values(fns ?? {}).map((fn) => fn.stop()));
     await mock?.close();
     await slack?.close();
+  });
+
+  // Every function runs as its own role with IAM enforced: any call moto refused it fails the test it
+  // happened in, naming the role and the IAM action (a grant the template lacks).
+  let refusalsBefore = 0;
+  beforeEach(async () => {
+    refusalsBefore = (await recordedRefusals(moto.endpoint)).length;
+  });
+  afterEach(async () => {
+    const refused = (await recordedRefusals(moto.endpoint)).slice(refusalsBefore);
+    expect(
+      refused.map((r) => `${d.principalOf(r.accessKeyId)}: ${r.call} ${r.path} ${r.code} ${r.message}`),
+    ).toEqual([]);
   });
 
   async function admin(req: UrlRequest, key = masterKey) {

@@ -2,7 +2,7 @@
  * A function from cdk.out started as Lambda starts it: its bundle unpacked into a task root, aws-lambda-ric
  * (AWS's Node.js runtime interface client) as the runtime, on the Node line under test, with a clean
  * environment made of what Lambda sets (`AWS_LAMBDA_RUNTIME_API`, `_HANDLER`, `LAMBDA_TASK_ROOT`, region,
- * credentials, the log format of the template's LoggingConfig), the function's own variables from the
+ * the credentials of the function's role as made on moto (iam.ts), the log format of the template's LoggingConfig), the function's own variables from the
  * template, and `AWS_ENDPOINT_URL` pointing the SDK at the emulator.
  *
  * The bundle leaves `@aws-sdk/*` to the runtime. Lambda provides it outside the task root; here the
@@ -14,7 +14,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ACCOUNT, type AwsEndpoint, DUMMY_CREDENTIALS, REGION } from './moto.ts';
+import { ACCOUNT, type AwsEndpoint, type Credentials, REGION } from './moto.ts';
 import type { Deployment } from './resources.ts';
 import { type Invocation, type RuntimeApi, startRuntimeApi } from './runtime-api.ts';
 import { assetDir, type CfnProps, REPO_ROOT } from './template.ts';
@@ -22,12 +22,6 @@ import { assetDir, type CfnProps, REPO_ROOT } from './template.ts';
 const RUNTIME_DIR = `${REPO_ROOT}test/aws/runtime/node_modules/`;
 export const NODE_LINES = ['22', '24'] as const;
 export type NodeLine = (typeof NODE_LINES)[number];
-
-export interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
 
 export interface LambdaFunction {
   name: string;
@@ -45,7 +39,7 @@ export interface StartOptions {
   node: NodeLine;
   /** Settings a test adds (provider base URLs pointing at the mock upstream). */
   extraEnv?: Record<string, string>;
-  /** The credentials Lambda would hand the function from its role. */
+  /** Credentials in place of its role's (by default, those of its role on moto: iam.ts). */
   credentials?: Credentials;
   /** Extra CA certificates to trust (a local HTTPS Slack webhook). */
   caFile?: string;
@@ -64,7 +58,7 @@ export async function startFunction(opts: StartOptions): Promise<LambdaFunction>
 
   const runtime = await startRuntimeApi();
   const name = `${opts.logicalId}-node${opts.node}`;
-  const credentials: Credentials = opts.credentials ?? DUMMY_CREDENTIALS;
+  const credentials: Credentials = opts.credentials ?? opts.deployment.roleOf(opts.logicalId).credentials;
   const logFormat = p.LoggingConfig?.LogFormat === 'JSON' ? 'JSON' : 'Text';
   const env: Record<string, string> = {
     PATH: '/usr/local/bin:/usr/bin:/bin',

@@ -2,21 +2,50 @@
  * moto_server (Python moto 5.2) on a free loopback port, behind a recording proxy that counts the calls
  * made to each emulated service: the functions under test and the test itself reach moto only through
  * it, so the table printed at the end is every AWS call of the run. With `AWS_ENDPOINT_URL` set, that
- * endpoint is used instead of starting moto (and is assumed to be moto: its `/moto-api` is used to reset
- * and to seed Athena results).
+ * endpoint is used instead of starting moto (and is assumed to be moto: its `/moto-api` is used to turn
+ * IAM enforcement on and to seed Athena results; it needs `MOTO_IAM_LOAD_MANAGED_POLICIES=true`, and
+ * without moto_server.py's correction its S3 signature checks refuse keys holding `=`). The proxy also
+ * records every call moto refused for its credentials or policies.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
 export const REGION = 'us-east-1';
 export const ACCOUNT = '123456789012';
-/** moto accepts any credentials while IAM enforcement is off; these are never real. */
+/**
+ * moto accepts any credentials while IAM enforcement is off (only the set-up of the operator, see
+ * iam.ts, signs with these); they are never real.
+ */
 export const DUMMY_CREDENTIALS = { accessKeyId: 'AKIAMOTOTESTING00000', secretAccessKey: 'moto-test-secret' };
 
 /** The recording proxy answers its counts here, for tests running in another process than the proxy. */
 const CALLS_PATH = '/__recorded-calls';
+const REFUSALS_PATH = '/__recorded-refusals';
+
+/** A call moto refused for its credentials or its policies, as the recording proxy saw it. */
+export interface Refusal {
+  /** The access key the call was signed with (which role or user made it). */
+  accessKeyId: string;
+  /** `service Action` as counted, e.g. `dynamodb Scan`, `s3 GetObject`. */
+  call: string;
+  /** The request path (for S3, bucket and key). */
+  path: string;
+  status: number;
+  /** AccessDenied, AccessDeniedException, InvalidClientTokenId, SignatureDoesNotMatch... */
+  code: string;
+  /** moto's message; outside S3 it names the principal and the IAM action (`... not authorized to perform: dynamodb:Scan`). */
+  message: string;
+}
+
+/** Every refusal recorded so far through the proxy at `endpoint`, in order. */
+export async function recordedRefusals(endpoint: string): Promise<Refusal[]> {
+  const res = await fetch(`${endpoint}${REFUSALS_PATH}`);
+  return (await res.json()) as Refusal[];
+}
 
 /** The calls recorded so far through the proxy at `endpoint`: `service Action` → count. */
 export async function recordedCalls(endpoint: string): Promise<Map<string, number>> {
@@ -24,14 +53,25 @@ export async function recordedCalls(endpoint: string): Promise<Map<string, numbe
   return new Map(Object.entries((await res.json()) as Record<string, number>));
 }
 
-/** Where the emulator answers; all a function or a client needs. */
-export interface AwsEndpoint {
-  endpoint: string;
+/** What a call is signed with: a role's session (iam.ts) or a user's key. */
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
 }
 
-export interface Moto extends AwsEndpoint {
+/** Where the emulator answers and who the test signs its own calls as; all a client needs. */
+export interface AwsEndpoint {
+  endpoint: string;
+  /** The operator's credentials (allowed everything, iam.ts) once IAM is enforced. */
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+export interface Moto {
   /** The recording proxy's URL: what every client is given as `AWS_ENDPOINT_URL`. */
   endpoint: string;
+  /** Calls moto refused, in order (see Refusal). */
+  refusals: Refusal[];
   /** `service action` → count, e.g. `dynamodb UpdateItem` → 12. */
   calls: Map<string, number>;
   /** A call counter for one service and action (0 when never made). */
@@ -46,8 +86,12 @@ export async function startMoto(): Promise<Moto> {
   if (given) upstream = new URL(given);
   else {
     const port = await freePort();
-    child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    // moto_server with one correction (S3 signatures over the path as sent; see moto_server.py).
+    const launcher = fileURLToPath(new URL('./moto_server.py', import.meta.url));
+    child = spawn('python3', [launcher, '-H', '127.0.0.1', '-p', String(port)], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      // AWS managed policies (AWSLambdaBasicExecutionRole) are attached to the roles as on AWS.
+      env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' },
     });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -58,11 +102,13 @@ export async function startMoto(): Promise<Moto> {
     await waitUntilUp(upstream, child, () => stderr);
   }
   const calls = new Map<string, number>();
-  const proxy = await startRecordingProxy(upstream, calls);
+  const refusals: Refusal[] = [];
+  const proxy = await startRecordingProxy(upstream, calls, refusals);
   const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   return {
     endpoint,
     calls,
+    refusals,
     count: (service, action) => calls.get(`${service} ${action}`) ?? 0,
     async close() {
       await new Promise<void>((resolve) => {
@@ -124,11 +170,15 @@ async function waitUntilUp(url: URL, child: ChildProcess, stderr: () => string):
   throw new Error(`moto_server did not start within 30 s: ${stderr()}`);
 }
 
-function startRecordingProxy(upstream: URL, calls: Map<string, number>): Promise<Server> {
+function startRecordingProxy(
+  upstream: URL,
+  calls: Map<string, number>,
+  refusals: Refusal[],
+): Promise<Server> {
   const server = createServer((req, res) => {
-    if (req.url === CALLS_PATH) {
+    if (req.url === CALLS_PATH || req.url === REFUSALS_PATH) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(Object.fromEntries(calls)));
+      res.end(JSON.stringify(req.url === CALLS_PATH ? Object.fromEntries(calls) : refusals));
       return;
     }
     const chunks: Buffer[] = [];
@@ -146,7 +196,9 @@ function startRecordingProxy(upstream: URL, calls: Map<string, number>): Promise
           headers: req.headers,
         },
         (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          const status = answer.statusCode ?? 502;
+          res.writeHead(status, answer.headers);
+          if (call && status >= 400) recordRefusal(req, call, status, answer, refusals);
           answer.pipe(res);
         },
       );
@@ -180,6 +232,40 @@ function describeCall(req: IncomingMessage, body: Buffer): string | undefined {
   if (form) return `${service} ${form[1]}`;
   if (service === 's3') return `s3 ${s3Action(req.method ?? 'GET', path)}`;
   return `${service} ${req.method} ${path.split('?')[0]}`;
+}
+
+/** Error codes moto answers when it refuses a caller (rather than a request). */
+const REFUSED =
+  /^(AccessDenied|AccessDeniedException|InvalidClientTokenId|SignatureDoesNotMatch|InvalidAccessKeyId|InvalidToken|UnrecognizedClientException)$/;
+
+/**
+ * Reads an error answer beside the piping and records it when it is a refusal. moto answers refusals
+ * in XML even for JSON protocols (which the SDK then fails to parse), so the code and message are read
+ * here, where they are intact.
+ */
+function recordRefusal(
+  req: IncomingMessage,
+  call: string,
+  status: number,
+  answer: IncomingMessage,
+  refusals: Refusal[],
+): void {
+  const chunks: Buffer[] = [];
+  answer.on('data', (c: Buffer) => chunks.push(c));
+  answer.on('end', () => {
+    const text = Buffer.concat(chunks).toString('utf8');
+    const code =
+      /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? /"__type"\s*:\s*"(?:[^"#]*#)?([^"]+)"/.exec(text)?.[1] ?? '';
+    if (!REFUSED.test(code)) return;
+    refusals.push({
+      accessKeyId: /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '',
+      call,
+      path: (req.url ?? '/').split('?')[0] ?? '/',
+      status,
+      code,
+      message: /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? '',
+    });
+  });
 }
 
 function s3Action(method: string, rawPath: string): string {

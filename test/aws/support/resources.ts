@@ -27,7 +27,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ACCOUNT, type AwsEndpoint, DUMMY_CREDENTIALS, REGION } from './moto.ts';
+import { createRoles, type EmulatedRole, roleOfFunction } from './iam.ts';
+import { ACCOUNT, type AwsEndpoint, type Credentials, REGION } from './moto.ts';
 import type { CfnProps, CfnResource, Template } from './template.ts';
 
 /** What a reference to a resource resolves to: its `Ref` value and its `Fn::GetAtt` attributes. */
@@ -36,9 +37,9 @@ interface Physical {
   attrs: Record<string, string>;
 }
 
-/** SDK clients for the test's own calls, pointed at the recording proxy. */
-export function clients(moto: AwsEndpoint) {
-  const common = { region: REGION, endpoint: moto.endpoint, credentials: DUMMY_CREDENTIALS };
+/** SDK clients pointed at the recording proxy: the test's own (the operator's) or a role's. */
+export function clients(moto: AwsEndpoint, credentials: Credentials = moto.credentials) {
+  const common = { region: REGION, endpoint: moto.endpoint, credentials };
   return {
     dynamo: new DynamoDBClient(common),
     s3: new S3Client({ ...common, forcePathStyle: true }),
@@ -70,6 +71,12 @@ export interface Deployment {
   recreate(logicalId: string): Promise<void>;
   /** A function's `Environment.Variables`, every reference resolved to an emulated resource. */
   functionEnvironment(logicalId: string): Record<string, string>;
+  /** Every role of the template, made on moto with its policies and assumed (iam.ts), by logical id. */
+  roles: Map<string, EmulatedRole>;
+  /** The role a function runs as. */
+  roleOf(functionLogicalId: string): EmulatedRole;
+  /** The role or user an access key belongs to, for naming the caller of a refused call. */
+  principalOf(accessKeyId: string): string;
 }
 
 /**
@@ -204,7 +211,29 @@ export async function deploy(moto: AwsEndpoint, template: Template, suffix: stri
     if (outside) physical.set(id, outside(id));
   }
 
+  // Last, so every policy's references resolve to what was made; lenient, as some name log groups and
+  // the CDK assets bucket, which are not made (moto checks those statements by action only, iam.ts).
+  const roles = await createRoles({
+    endpoint: moto.endpoint,
+    operator: moto.credentials,
+    template,
+    suffix,
+    resolve: (value) => resolver(value, false),
+  });
+  const roleOf = (functionLogicalId: string) => {
+    const role = roles.get(roleOfFunction(template, functionLogicalId));
+    if (!role) throw new Error(`the role of ${functionLogicalId} was not made on the emulator`);
+    return role;
+  };
+
   return {
+    roles,
+    roleOf,
+    principalOf(accessKeyId) {
+      if (accessKeyId === moto.credentials.accessKeyId) return 'the test operator';
+      for (const role of roles.values()) if (role.credentials.accessKeyId === accessKeyId) return role.path;
+      return `an unknown key (${accessKeyId})`;
+    },
     template,
     physical,
     alertInboxUrl: inbox.ref,
