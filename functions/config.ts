@@ -1,3 +1,4 @@
+import { configError } from './core/config-error.ts';
 import { isValidDuration, isValidTimeZone } from './core/governance/periods.ts';
 import type { GovernancePolicy } from './core/governance/scopes.ts';
 import * as z from './core/zod-mini.ts';
@@ -160,7 +161,9 @@ const EnvSchema = z.object({
 });
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const e = EnvSchema.parse(env);
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) throw configError('env', parsed.error.issues, undefined, parsed.error);
+  const e = parsed.data;
   const providers = Object.fromEntries(
     PROVIDERS.map((name) => {
       const baseUrl = baseUrlOverride(env, name) ?? DEFAULT_BASE_URLS[name].replace('{region}', e.AWS_REGION);

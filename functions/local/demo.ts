@@ -10,11 +10,12 @@ import { createLogger, logFormat } from '../adapters/logger.ts';
 import { loadDemoConfig, quietAwsSdkNodeNotice } from '../config.ts';
 import { formatCount } from '../core/money.ts';
 import { type Logger, systemClock } from '../core/ports.ts';
+import { exitOnConfigError } from './config-exit.ts';
 import { type DemoSummary, seedDemo } from './demo-data.ts';
 import { startGateway } from './runtime.ts';
 
 quietAwsSdkNodeNotice();
-const config = loadDemoConfig();
+const config = exitOnConfigError(() => loadDemoConfig());
 const base = createLogger(config.logLevel, { format: logFormat(config.logFormat) });
 // While the demo seeds its history, the gateway's info lines (an audit line per admin call) would bury
 // the progress; warnings and errors still show.
@@ -24,7 +25,7 @@ const log: Logger = {
   debug: (msg, fields) => (seeding ? undefined : base.debug(msg, fields)),
   info: (msg, fields) => (seeding ? undefined : base.info(msg, fields)),
 };
-const gateway = await startGateway(config, { log });
+const gateway = await exitOnConfigError(() => startGateway(config, { log }));
 const marker = join(resolve(config.dataDir), 'demo-seeded.json');
 
 let summary: DemoSummary;

@@ -86,6 +86,9 @@ export interface GatewayOptions {
 
 export async function startGateway(config: Config, options: GatewayOptions): Promise<RunningGateway> {
   const { log } = options;
+  // Settings a mistake can hide in are checked before anything starts (a ConfigError names the variable).
+  const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
+  const configRules = rulesFromConfig(config.routing.rulesJson, catalog);
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
   const clock = options.clock ?? systemClock;
@@ -132,8 +135,6 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const query = createDuckDbQueryEngine({ dataDir });
   const { masterKey, created } = await masterKeyFor(config, dataDir);
   const bedrock = localBedrockClient(config);
-  const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
-  const configRules = rulesFromConfig(config.routing.rulesJson, catalog);
   const rules = ruleSource(configRules, createDynamoRuleStore(client, config.tableName), {
     ttlMs: config.keyCacheMs,
     clock,

@@ -5,6 +5,7 @@
  * fees of server-side tools (web search) are USD per thousand calls, converted to picodollars per call.
  */
 import { PROVIDERS, type ProviderName } from '../../config.ts';
+import { configError, parseJsonSetting } from '../config-error.ts';
 import * as z from '../zod-mini.ts';
 
 export const PRICE_VERSION = '2026-11-01';
@@ -175,9 +176,19 @@ const ModelEntrySchema = z.object({
 export function mergeModelOverrides(
   json: string | undefined,
   defaults: ModelEntry[] = DEFAULT_MODELS,
+  variable = 'TOLLGATE_MODELS_JSON',
 ): ModelEntry[] {
   if (!json) return defaults;
-  const overrides = z.array(ModelEntrySchema).parse(JSON.parse(json));
+  const value = parseJsonSetting(variable, json);
+  const parsed = z.array(ModelEntrySchema).safeParse(value);
+  if (!parsed.success) {
+    const named = (i: number) => {
+      const model = Array.isArray(value) ? (value[i] as { model?: unknown } | null)?.model : undefined;
+      return typeof model === 'string' ? `'${model}'` : undefined;
+    };
+    throw configError(variable, parsed.error.issues, named, parsed.error);
+  }
+  const overrides = parsed.data;
   const names = new Set(overrides.map((o) => o.model));
   return [...defaults.filter((d) => !names.has(d.model)), ...overrides];
 }
