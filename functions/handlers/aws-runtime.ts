@@ -34,7 +34,7 @@ import { createLeasedLimiter } from '../core/governance/leased-limiter.ts';
 import { onceEach } from '../core/governance/thresholds.ts';
 import { meteredSink, meteredSliceStore, meteredSpill } from '../core/metrics.ts';
 import { systemClock } from '../core/ports.ts';
-import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
+import { deploymentCatalog } from '../core/pricing/catalog.ts';
 import type { ProxyDeps } from '../core/proxy/pipeline.ts';
 import { ruleSource } from '../core/routing/rule-source.ts';
 import { rulesFromConfig } from '../core/routing/rules.ts';
@@ -68,7 +68,7 @@ const s3 = onFirstUse(
 const sns = onFirstUse(
   async () => new (await import('@aws-sdk/client-sns')).SNSClient({ region: config.region }),
 );
-export const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
+export const catalog = deploymentCatalog(config);
 // Checked here as at synth: a rule in config that does not compile stops the cold start, loudly.
 export const configRules = rulesFromConfig(config.routing.rulesJson, catalog);
 

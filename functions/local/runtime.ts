@@ -55,7 +55,7 @@ import {
   type UsageSink,
   type UserStore,
 } from '../core/ports.ts';
-import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
+import { deploymentCatalog } from '../core/pricing/catalog.ts';
 import { createProxy, type ProxyPipeline } from '../core/proxy/pipeline.ts';
 import { ruleSource } from '../core/routing/rule-source.ts';
 import { rulesFromConfig } from '../core/routing/rules.ts';
@@ -87,7 +87,7 @@ export interface GatewayOptions {
 export async function startGateway(config: Config, options: GatewayOptions): Promise<RunningGateway> {
   const { log } = options;
   // Settings a mistake can hide in are checked before anything starts (a ConfigError names the variable).
-  const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
+  const catalog = deploymentCatalog(config, options.clock);
   const configRules = rulesFromConfig(config.routing.rulesJson, catalog);
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
