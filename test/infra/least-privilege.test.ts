@@ -55,20 +55,34 @@ async function actionsBundledFrom(entry: string): Promise<Set<string>> {
     outdir: '/tmp/tollgate-least-privilege',
   });
   const actions = new Set<string>();
+  const add = (input: string, client: string, command: string) => {
+    const service = IAM_SERVICE[client];
+    if (!service) throw new Error(`${input}: no IAM service known for @aws-sdk/client-${client}`);
+    const action = IAM_ACTION[`${service}:${command}`] ?? `${service}:${command}`;
+    for (const a of [action, ...(IMPLIED[action] ?? [])]) actions.add(a);
+  };
   for (const input of Object.keys(result.metafile.inputs).filter((f) => f.startsWith('functions/'))) {
     const source = readFileSync(`${ROOT}${input}`, 'utf8');
+    const imported = new Set<string>();
     for (const [, names, client] of source.matchAll(
       /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-([a-z0-9-]+)'/g,
     )) {
-      const service = IAM_SERVICE[client!];
-      if (!service) throw new Error(`${input}: no IAM service known for @aws-sdk/client-${client}`);
       for (const name of names!.split(',').map((n) => n.replace(/^\s*type\s+/, '').trim())) {
+        imported.add(name);
         const command = /^(\w+)Command$/.exec(name)?.[1] ?? /^paginate(\w+)$/.exec(name)?.[1];
-        if (!command) continue;
-        const action = IAM_ACTION[`${service}:${command}`] ?? `${service}:${command}`;
-        for (const a of [action, ...(IMPLIED[action] ?? [])]) actions.add(a);
+        if (command) add(input, client!, command);
       }
     }
+    // A client loaded on first use (`import('@aws-sdk/client-x')`): the commands the file constructs.
+    const loaded = new Set(
+      [...source.matchAll(/import\(\s*'@aws-sdk\/client-([a-z0-9-]+)'\s*\)/g)].map((m) => m[1]!),
+    );
+    const constructed = [...source.matchAll(/new\s+(\w+)Command\s*\(/g)]
+      .map((m) => m[1]!)
+      .filter((command) => !imported.has(`${command}Command`));
+    if (loaded.size > 1 && constructed.length > 0)
+      throw new Error(`${input}: loads more than one SDK client on first use; cannot tell whose commands`);
+    for (const client of loaded) for (const command of constructed) add(input, client, command);
   }
   return actions;
 }

@@ -27,6 +27,16 @@ export function leaseAttribute(id: string): string {
   return `${PREFIX}${id}`;
 }
 
+/**
+ * How many instances hold a live slice of an item: lease attributes of holders (`L_h-…`) still holding
+ * something (`a`) and not expired (`x`, epoch ms) at `now`. Slices are sized by this count.
+ */
+export function liveHolders(item: Item, now: number): number {
+  return Object.entries(item ?? {}).filter(
+    ([name, v]) => name.startsWith(`${PREFIX}h-`) && v.M?.a !== undefined && Number(v.M?.x?.N ?? 0) > now,
+  ).length;
+}
+
 /** What a lease holds: `a` on the main counter, `w` on the worst-case counter (budgets only). */
 export interface Held {
   a: number;

@@ -17,7 +17,14 @@ import type {
   SlotState,
   SlotStore,
 } from '../../core/ports.ts';
-import { holdsLease, leaseAttribute, leaseValue, reclaimExpired, releaseLease } from './dynamo-leases.ts';
+import {
+  holdsLease,
+  leaseAttribute,
+  leaseValue,
+  liveHolders,
+  reclaimExpired,
+  releaseLease,
+} from './dynamo-leases.ts';
 
 /** Seconds a client refused for parallelism is told to wait: slots free up as requests finish. */
 const PARALLEL_RETRY_AFTER_S = 1;
@@ -91,9 +98,7 @@ export function createDynamoRateLimiter(
     return {
       inflight: Number(item?.inflight?.N ?? 0),
       held: Number(item?.[leaseAttribute(holder)]?.M?.a?.N ?? 0),
-      holders: Object.entries(item ?? {}).filter(
-        ([name, v]) => name.startsWith('L_h-') && v.M?.a !== undefined && Number(v.M?.x?.N ?? 0) > now,
-      ).length,
+      holders: liveHolders(item, now),
     };
   };
 

@@ -27,7 +27,7 @@ import type {
   SliceStore,
 } from '../../core/ports.ts';
 import { counterKey, describedCounter } from './dynamo-counter.ts';
-import { leaseAttribute, reclaimExpired } from './dynamo-leases.ts';
+import { leaseAttribute, liveHolders, reclaimExpired } from './dynamo-leases.ts';
 
 const COUNTERS = { a: 'committed_micros', w: 'worst_micros' } as const;
 
@@ -48,9 +48,7 @@ export function createDynamoSliceStore(client: DynamoDBClient, tableName: string
       worst_micros: Number(item?.worst_micros?.N ?? 0),
       held: lease?.a?.N !== undefined ? { a: Number(lease.a.N), w: Number(lease.w?.N ?? lease.a.N) } : null,
       batch: Number(lease?.b?.N ?? 0),
-      holders: Object.entries(item ?? {}).filter(
-        ([name, v]) => name.startsWith('L_h-') && v.M?.a !== undefined && Number(v.M?.x?.N ?? 0) > now,
-      ).length,
+      holders: liveHolders(item, now),
     };
   };
 

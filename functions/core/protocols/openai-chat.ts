@@ -7,15 +7,9 @@
  */
 import { type ErrorKind, GatewayError } from '../errors.ts';
 import type { TokenUsage } from '../pricing/cost.ts';
+import { CHAT_USAGE, openAiUsage, openAiUsageOf } from './openai-usage.ts';
 import { createTextCollector } from './sse.ts';
-import {
-  bodyTags,
-  isRecord,
-  nonNegInt,
-  type ParsedRequest,
-  type Protocol,
-  type StreamMeter,
-} from './types.ts';
+import { bodyTags, isRecord, type ParsedRequest, type Protocol, type StreamMeter } from './types.ts';
 
 const ERROR_TYPES: Record<ErrorKind, { type: string; code: string | null }> = {
   invalid_request: { type: 'invalid_request_error', code: null },
@@ -60,24 +54,6 @@ function parseRequest(body: Record<string, unknown>): ParsedRequest {
   };
 }
 
-function usageFromObject(u: Record<string, unknown>): TokenUsage {
-  const prompt = isRecord(u.prompt_tokens_details) ? u.prompt_tokens_details : {};
-  const completion = isRecord(u.completion_tokens_details) ? u.completion_tokens_details : {};
-  const cached = nonNegInt(prompt.cached_tokens);
-  return {
-    input_tokens: Math.max(0, nonNegInt(u.prompt_tokens) - cached),
-    output_tokens: nonNegInt(u.completion_tokens),
-    cache_read_tokens: cached,
-    cache_write_5m_tokens: 0,
-    cache_write_1h_tokens: 0,
-    reasoning_tokens: nonNegInt(completion.reasoning_tokens),
-  };
-}
-
-function usageFromJson(json: unknown): TokenUsage | undefined {
-  return isRecord(json) && isRecord(json.usage) ? usageFromObject(json.usage) : undefined;
-}
-
 function createMeter({ stripUsageChunk }: { stripUsageChunk: boolean }): StreamMeter {
   let usage: TokenUsage | undefined;
   let error: string | undefined;
@@ -102,7 +78,7 @@ function createMeter({ stripUsageChunk }: { stripUsageChunk: boolean }): StreamM
       }
       generated.add(data);
       if (!isRecord(chunk.usage)) return 'keep';
-      usage = usageFromObject(chunk.usage);
+      usage = openAiUsage(CHAT_USAGE, chunk.usage);
       const usageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0;
       return stripUsageChunk && usageOnly ? 'drop' : 'keep';
     },
@@ -138,7 +114,7 @@ export const openaiChat: Protocol = {
     }
     return { body: out, stripUsageChunk };
   },
-  usageFromJson,
+  usageFromJson: (json: unknown) => openAiUsageOf(CHAT_USAGE, json),
   createMeter,
   errorBody,
   streamErrorEvent: (kind, message) => `data: ${JSON.stringify(errorBody(kind, message))}\n\n`,

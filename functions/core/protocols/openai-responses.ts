@@ -6,15 +6,9 @@
 import { type ErrorKind, GatewayError } from '../errors.ts';
 import type { TokenUsage } from '../pricing/cost.ts';
 import { openaiChat } from './openai-chat.ts';
+import { openAiUsage, openAiUsageOf, RESPONSES_USAGE } from './openai-usage.ts';
 import { createTextCollector } from './sse.ts';
-import {
-  bodyTags,
-  isRecord,
-  nonNegInt,
-  type ParsedRequest,
-  type Protocol,
-  type StreamMeter,
-} from './types.ts';
+import { bodyTags, isRecord, type ParsedRequest, type Protocol, type StreamMeter } from './types.ts';
 
 const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
@@ -41,24 +35,6 @@ function parseRequest(body: Record<string, unknown>): ParsedRequest {
   };
 }
 
-function usageFromObject(u: Record<string, unknown>): TokenUsage {
-  const input = isRecord(u.input_tokens_details) ? u.input_tokens_details : {};
-  const output = isRecord(u.output_tokens_details) ? u.output_tokens_details : {};
-  const cached = nonNegInt(input.cached_tokens);
-  return {
-    input_tokens: Math.max(0, nonNegInt(u.input_tokens) - cached),
-    output_tokens: nonNegInt(u.output_tokens),
-    cache_read_tokens: cached,
-    cache_write_5m_tokens: 0,
-    cache_write_1h_tokens: 0,
-    reasoning_tokens: nonNegInt(output.reasoning_tokens),
-  };
-}
-
-function usageFromJson(json: unknown): TokenUsage | undefined {
-  return isRecord(json) && isRecord(json.usage) ? usageFromObject(json.usage) : undefined;
-}
-
 function createMeter(): StreamMeter {
   let usage: TokenUsage | undefined;
   let error: string | undefined;
@@ -76,7 +52,7 @@ function createMeter(): StreamMeter {
         }
         if (!isRecord(parsed)) return 'keep';
         const response = isRecord(parsed.response) ? parsed.response : undefined;
-        if (response && isRecord(response.usage)) usage = usageFromObject(response.usage);
+        if (response && isRecord(response.usage)) usage = openAiUsage(RESPONSES_USAGE, response.usage);
         if (event === 'error') error = typeof parsed.code === 'string' ? parsed.code : 'error';
         else if (event === 'response.failed') error = 'response_failed';
       }
@@ -99,7 +75,7 @@ export const openaiResponses: Protocol = {
       (request.maxOutputTokens === undefined || outputCap < request.maxOutputTokens);
     return { body: lower ? { ...body, max_output_tokens: outputCap } : body, stripUsageChunk: false };
   },
-  usageFromJson,
+  usageFromJson: (json: unknown) => openAiUsageOf(RESPONSES_USAGE, json),
   createMeter,
   errorBody: (kind: ErrorKind, message: string) => openaiChat.errorBody(kind, message),
   streamErrorEvent(kind, message) {
