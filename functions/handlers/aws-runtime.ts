@@ -34,7 +34,7 @@ import { createLeasedLimiter } from '../core/governance/leased-limiter.ts';
 import { onceEach } from '../core/governance/thresholds.ts';
 import { meteredSink, meteredSliceStore, meteredSpill } from '../core/metrics.ts';
 import { systemClock } from '../core/ports/clock.ts';
-import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
+import { deploymentCatalog } from '../core/pricing/catalog.ts';
 import { PROVIDERS, usesApiKey } from '../core/providers/list.ts';
 import type { ProxyDeps } from '../core/proxy/deps.ts';
 import { ruleSource } from '../core/routing/rule-source.ts';
@@ -69,7 +69,7 @@ const s3 = onFirstUse(
 const sns = onFirstUse(
   async () => new (await import('@aws-sdk/client-sns')).SNSClient({ region: config.region }),
 );
-export const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
+export const catalog = deploymentCatalog(config);
 // Checked here as at synth: a rule in config that does not compile stops the cold start, loudly.
 export const configRules = rulesFromConfig(config.routing.rulesJson, catalog);
 

@@ -57,7 +57,10 @@ export const handler = middy()
       // Corrections go over the deployment's own catalog overrides, not over the defaults alone.
       const deployed = mergeModelOverrides(config.modelsJson);
       const prices = reprice.prices ? JSON.stringify(reprice.prices) : undefined;
-      const catalog = createModelCatalog(mergeModelOverrides(prices, deployed), reprice.version);
+      const catalog = createModelCatalog(
+        mergeModelOverrides(prices, deployed, 'reprice.prices'),
+        reprice.version,
+      );
       // Within the 5-minute invocation: a long range answers `next_day`; invoke again from there.
       const started = deps.clock.now().getTime();
       const timeLeft = () => deps.clock.now().getTime() - started < 4 * 60_000;

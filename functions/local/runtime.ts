@@ -51,7 +51,7 @@ import type { KeyStore } from '../core/ports/keys.ts';
 import type { UsageSink } from '../core/ports/lake.ts';
 import type { Logger } from '../core/ports/logging.ts';
 import type { UpstreamFetch } from '../core/ports/upstream.ts';
-import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
+import { deploymentCatalog } from '../core/pricing/catalog.ts';
 import { createProxy, type ProxyPipeline } from '../core/proxy/pipeline.ts';
 import { ruleSource } from '../core/routing/rule-source.ts';
 import { rulesFromConfig } from '../core/routing/rules.ts';
@@ -82,6 +82,9 @@ export interface GatewayOptions {
 
 export async function startGateway(config: Config, options: GatewayOptions): Promise<RunningGateway> {
   const { log } = options;
+  // Settings a mistake can hide in are checked before anything starts (a ConfigError names the variable).
+  const catalog = deploymentCatalog(config, options.clock);
+  const configRules = rulesFromConfig(config.routing.rulesJson, catalog);
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
   const clock = options.clock ?? systemClock;
@@ -128,8 +131,6 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const query = createDuckDbQueryEngine({ dataDir });
   const { masterKey, created } = await masterKeyFor(config, dataDir);
   const bedrock = localBedrockClient(config);
-  const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
-  const configRules = rulesFromConfig(config.routing.rulesJson, catalog);
   const rules = ruleSource(configRules, createDynamoRuleStore(client, config.tableName), {
     ttlMs: config.keyCacheMs,
     clock,
