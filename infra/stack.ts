@@ -5,6 +5,7 @@ import { BEDROCK_DEFAULT_IDS } from '../functions/core/pricing/catalog.ts';
 import { AccessLogs } from './constructs/access-logs.ts';
 import { AdminApi } from './constructs/admin-api.ts';
 import { Alerts } from './constructs/alerts.ts';
+import { AthenaViews } from './constructs/athena-views.ts';
 import { BudgetTable } from './constructs/budget-table.ts';
 import { DashboardSite } from './constructs/dashboard-site.ts';
 import { Monitoring } from './constructs/monitoring.ts';
@@ -60,6 +61,7 @@ export class TollgateStack extends Stack {
       workgroup: lake.workgroup,
       databaseName: lake.table.database.databaseName,
     });
+    new AthenaViews(this, 'AnalystViews', { database: lake.database, databaseName: lake.databaseName });
     const rollups = new Rollups(this, 'Rollups', {
       table: budgets.table,
       workgroupName: lake.workgroup.ref,

@@ -90,6 +90,8 @@ export function usageGlueColumns(): Column[] {
 export class UsageLake extends Construct {
   public readonly bucket: Bucket;
   public readonly database: Database;
+  /** The database's name as a literal, for what must be computed at synth (the views' encoding). */
+  public readonly databaseName: string;
   public readonly table: S3Table;
   public readonly stream: DeliveryStream;
   public readonly resultsBucket: Bucket;
@@ -115,9 +117,8 @@ export class UsageLake extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.database = new Database(this, 'Database', {
-      databaseName: props.databaseName ?? stackName.replace(/-/g, '_'),
-    });
+    this.databaseName = props.databaseName ?? stackName.replace(/-/g, '_');
+    this.database = new Database(this, 'Database', { databaseName: this.databaseName });
     this.table = this.createTable();
     this.stream = this.createStream();
 

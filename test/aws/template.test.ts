@@ -25,7 +25,7 @@ describe('the functions', () => {
 
 describe('the usage lake', () => {
   const [stream] = props('AWS::KinesisFirehose::DeliveryStream');
-  const [table] = props('AWS::Glue::Table');
+  const table = props('AWS::Glue::Table').find((t) => t.TableInput.Name === 'usage');
   const destination = stream?.ExtendedS3DestinationConfiguration as CfnProps;
   const parameters = table?.TableInput.Parameters as CfnProps;
 

@@ -17,6 +17,9 @@ import {
   statementsOf,
 } from './template.ts';
 
+/** The usage table, not the analyst views beside it (athena-views.test.ts). */
+const USAGE_TABLE = { TableInput: { Name: 'usage' } };
+
 let stack: Stack;
 let template: Template;
 let proxyId: string;
@@ -175,7 +178,7 @@ describe('admin API', () => {
       [ENV.table]: { Ref: logicalIdOf(template, 'AWS::DynamoDB::Table') },
       [ENV.athenaWorkgroup]: { Ref: logicalIdOf(template, 'AWS::Athena::WorkGroup') },
       [ENV.athenaDatabase]: { Ref: logicalIdOf(template, 'AWS::Glue::Database') },
-      [ENV.usageTable]: { Ref: logicalIdOf(template, 'AWS::Glue::Table') },
+      [ENV.usageTable]: { Ref: logicalIdOf(template, 'AWS::Glue::Table', USAGE_TABLE) },
     });
   });
 
@@ -251,7 +254,7 @@ describe('budget table', () => {
 describe('usage lake', () => {
   it('derives the Glue columns from the usage record schema, with dt as the partition key', () => {
     const table =
-      template.toJSON().Resources[logicalIdOf(template, 'AWS::Glue::Table')].Properties.TableInput;
+      template.toJSON().Resources[logicalIdOf(template, 'AWS::Glue::Table', USAGE_TABLE)].Properties.TableInput;
     const columns = table.StorageDescriptor.Columns as Array<{ Name: string; Type: string }>;
     expect(columns.map((c) => c.Name)).toEqual(
       usageColumns()
@@ -323,7 +326,7 @@ describe('usage lake', () => {
           OutputFormatConfiguration: { Serializer: { ParquetSerDe: {} } },
           SchemaConfiguration: Match.objectLike({
             DatabaseName: { Ref: logicalIdOf(template, 'AWS::Glue::Database') },
-            TableName: { Ref: logicalIdOf(template, 'AWS::Glue::Table') },
+            TableName: { Ref: logicalIdOf(template, 'AWS::Glue::Table', USAGE_TABLE) },
           }),
         },
       }),
@@ -337,7 +340,7 @@ describe('usage lake', () => {
     const allowed = [
       idAt('UsageLake/Bucket'),
       logicalIdOf(template, 'AWS::Glue::Database'),
-      logicalIdOf(template, 'AWS::Glue::Table'),
+      logicalIdOf(template, 'AWS::Glue::Table', USAGE_TABLE),
       idAt('UsageLake/DeliveryLogs'),
     ];
     for (const s of statements) {

@@ -14,46 +14,60 @@
 import type { QueryEngine } from '../ports/lake.ts';
 import { checkDay, checkRange, type DayRange, day, dedupedUsage, integer, NONE, text } from './sql.ts';
 
+/** The dashboard's range: its first and last day, bound as parameters. */
+const RANGE_FILTER = 'dt BETWEEN ? AND ?';
+
 /** Successful requests' people, agents and weeks, deduped, as the CTE `active`. */
-const ACTIVE = `${dedupedUsage(['request_id', 'ts', 'user_id', 'team_id', 'agent', 'outcome'], 'dt BETWEEN ? AND ?')},
+const active = (
+  dtFilter: string,
+) => `${dedupedUsage(['request_id', 'ts', 'user_id', 'team_id', 'agent', 'outcome'], dtFilter)},
 active AS (
   SELECT DISTINCT CAST(date_trunc('week', ts) AS DATE) AS week, COALESCE(team_id, '${NONE}') AS team_id, user_id, agent
   FROM deduped
   WHERE copy_number = 1 AND outcome = 'success' AND user_id IS NOT NULL
 )`;
 
-export const WEEKLY_ACTIVE_SQL = `${ACTIVE}
+/**
+ * The adoption texts without their order, over the days `dtFilter` keeps; the `?` of each window is
+ * an expression here (`?` for the dashboard, the current week for the analysts' views in views.ts).
+ */
+export function weeklyActiveSql(dtFilter: string): string {
+  return `${active(dtFilter)}
 SELECT CAST(week AS VARCHAR) AS week, team_id, count(DISTINCT user_id) AS active_people
 FROM active
-GROUP BY week, team_id
-ORDER BY week, team_id`;
+GROUP BY week, team_id`;
+}
 
-/** Over the weeks from the bound Monday on. */
-export const REPEAT_USAGE_SQL = `${ACTIVE},
+/** Over the weeks from the Monday `since` on. */
+export function repeatUsageSql(dtFilter: string, since: string): string {
+  return `${active(dtFilter)},
 per_person AS (
   SELECT team_id, user_id, count(DISTINCT week) AS weeks
   FROM active
-  WHERE week >= CAST(? AS DATE)
+  WHERE week >= CAST(${since} AS DATE)
   GROUP BY team_id, user_id
 )
 SELECT team_id, count(*) AS active_people, sum(CASE WHEN weeks >= 2 THEN 1 ELSE 0 END) AS repeat_people
 FROM per_person
-GROUP BY team_id
-ORDER BY team_id`;
+GROUP BY team_id`;
+}
 
-export const TOOLS_PER_PERSON_SQL = `${ACTIVE},
+export function toolsPerPersonSql(dtFilter: string, since: string): string {
+  return `${active(dtFilter)},
 per_person AS (
   SELECT team_id, user_id, count(DISTINCT agent) AS tools
   FROM active
-  WHERE week >= CAST(? AS DATE)
+  WHERE week >= CAST(${since} AS DATE)
   GROUP BY team_id, user_id
 )
 SELECT team_id, tools, count(*) AS people
 FROM per_person
-GROUP BY team_id, tools
-ORDER BY team_id, tools`;
+GROUP BY team_id, tools`;
+}
 
-export const NEW_AND_LAPSED_SQL = `${ACTIVE},
+/** Lapsed weeks up to the Monday `lastWeek`. */
+export function newAndLapsedSql(dtFilter: string, lastWeek: string): string {
+  return `${active(dtFilter)},
 weeks_active AS (SELECT DISTINCT team_id, user_id, week FROM active),
 firsts AS (
   SELECT team_id, user_id, min(week) AS week FROM weeks_active GROUP BY team_id, user_id
@@ -66,13 +80,26 @@ lapsed_people AS (
   FROM weeks_active a
   LEFT JOIN weeks_active b
     ON b.team_id = a.team_id AND b.user_id = a.user_id AND b.week = CAST(a.week + INTERVAL '7' DAY AS DATE)
-  WHERE b.user_id IS NULL AND CAST(a.week + INTERVAL '7' DAY AS DATE) <= CAST(? AS DATE)
+  WHERE b.user_id IS NULL AND CAST(a.week + INTERVAL '7' DAY AS DATE) <= CAST(${lastWeek} AS DATE)
   GROUP BY a.team_id, CAST(a.week + INTERVAL '7' DAY AS DATE)
 )
 SELECT CAST(COALESCE(n.week, l.week) AS VARCHAR) AS week, COALESCE(n.team_id, l.team_id) AS team_id,
   COALESCE(n.people, 0) AS new_people, COALESCE(l.people, 0) AS lapsed_people
 FROM new_people n
-FULL OUTER JOIN lapsed_people l ON l.team_id = n.team_id AND l.week = n.week
+FULL OUTER JOIN lapsed_people l ON l.team_id = n.team_id AND l.week = n.week`;
+}
+
+export const WEEKLY_ACTIVE_SQL = `${weeklyActiveSql(RANGE_FILTER)}
+ORDER BY week, team_id`;
+
+/** Over the weeks from the bound Monday on. */
+export const REPEAT_USAGE_SQL = `${repeatUsageSql(RANGE_FILTER, '?')}
+ORDER BY team_id`;
+
+export const TOOLS_PER_PERSON_SQL = `${toolsPerPersonSql(RANGE_FILTER, '?')}
+ORDER BY team_id, tools`;
+
+export const NEW_AND_LAPSED_SQL = `${newAndLapsedSql(RANGE_FILTER, '?')}
 ORDER BY week, team_id`;
 
 export interface WeeklyActiveRow {

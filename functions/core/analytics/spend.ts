@@ -48,27 +48,39 @@ const TOKEN_COLUMNS = [
  * none under `(none)`. Sorted by day, then most expensive first.
  */
 export function spendSql(dimension: SpendDimension, options: { team?: boolean } = {}): string {
+  // With `team`, a third parameter names the one team whose spend is wanted.
+  const dtFilter = options.team ? 'dt BETWEEN ? AND ? AND team_id = ?' : 'dt BETWEEN ? AND ?';
+  return `${spendPerDaySql(dimension, { dtFilter, team: options.team })}
+ORDER BY day, cost_micros DESC, value`;
+}
+
+/**
+ * `spendSql` without its order, over the days `dtFilter` keeps (`1 = 1`: every day), its value
+ * column named `valueAs`: the text of the analysts' spend views (analytics/views.ts) and the dashboard's.
+ */
+export function spendPerDaySql(
+  dimension: SpendDimension,
+  options: { dtFilter: string; team?: boolean; valueAs?: string },
+): string {
   const column = SPEND_DIMENSIONS[dimension];
   const source = [
     ...(column === 'tag' ? ['tags'] : [column]),
     ...(options.team && column !== 'team_id' ? ['team_id'] : []),
   ];
-  // With `team`, a third parameter names the one team whose spend is wanted.
-  const dtFilter = options.team ? 'dt BETWEEN ? AND ? AND team_id = ?' : 'dt BETWEEN ? AND ?';
   // A request without tags keeps its one row (tag NULL, reported as `(none)`): LEFT JOIN, not CROSS.
   const from = column === 'tag' ? 'deduped LEFT JOIN UNNEST(tags) AS t(tag) ON true' : 'deduped';
   const keep = 'WHERE copy_number = 1';
-  return `${dedupedUsage(['request_id', 'ts', 'dt', ...source, ...TOKEN_COLUMNS], dtFilter)},
+  const value = options.valueAs === undefined ? 'value' : `value AS ${options.valueAs}`;
+  return `${dedupedUsage(['request_id', 'ts', 'dt', ...source, ...TOKEN_COLUMNS], options.dtFilter)},
 per_value AS (
   SELECT dt AS day, COALESCE(${column}, '${NONE}') AS value, ${TOTALS.join(', ')}
   FROM ${from}
   ${keep}
   GROUP BY dt, COALESCE(${column}, '${NONE}')
 )
-SELECT day, value, requests, cost_micros, shadow_cost_micros, input_tokens, output_tokens,
+SELECT day, ${value}, requests, cost_micros, shadow_cost_micros, input_tokens, output_tokens,
   cache_read_tokens, cache_write_tokens, reasoning_tokens
-FROM per_value
-ORDER BY day, cost_micros DESC, value`;
+FROM per_value`;
 }
 
 export interface SpendRow {
