@@ -18,7 +18,12 @@ export function functionEnvironment(context: Record<string, string | undefined>)
 }
 
 /** Operational settings, as `cdk deploy -c <name>=<value>` takes them; see `operationsSettings`. */
-export const OPERATIONS_CONTEXT = ['proxyReservedConcurrency', 'bedrockModels', 'accessLogs'] as const;
+export const OPERATIONS_CONTEXT = [
+  'proxyReservedConcurrency',
+  'bedrockModels',
+  'accessLogs',
+  'quicksightPrincipalArn',
+] as const;
 
 export interface OperationsSettings {
   /** Concurrent executions reserved for the proxy; undefined reserves none. */
@@ -27,7 +32,12 @@ export interface OperationsSettings {
   bedrockModelIds: string[];
   /** Whether the buckets and the distribution write access logs (into a logs bucket). */
   accessLogs: boolean;
+  /** The QuickSight user or group the analysis is shared with; undefined creates no QuickSight resources. */
+  quicksightPrincipalArn?: string;
 }
+
+/** A QuickSight user or group: `arn:aws:quicksight:<identity region>:<account>:user/<namespace>/<name>`. */
+const QUICKSIGHT_PRINCIPAL = /^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user|group)\/[^/]+\/.+$/;
 
 /**
  * What an operator may size or switch at deploy time (`-c proxyReservedConcurrency=300`), checked here
@@ -37,6 +47,8 @@ export interface OperationsSettings {
  *   account needs at least this plus 100.
  * - `bedrockModels`: comma-separated Bedrock ids or inference profiles, added to the catalog's defaults.
  * - `accessLogs`: `true` adds a logs bucket for S3 server access logs and CloudFront standard logs.
+ * - `quicksightPrincipalArn`: a QuickSight user or group ARN; adds the QuickSight data source, datasets
+ *   and analysis on the analyst views, shared with it (needs a QuickSight subscription, so off by default).
  */
 export function operationsSettings(context: Record<string, unknown>): OperationsSettings {
   const text = (name: string) => {
@@ -56,5 +68,15 @@ export function operationsSettings(context: Record<string, unknown>): Operations
     .split(',')
     .map((id) => id.trim())
     .filter((id) => id !== '');
-  return { proxyReservedConcurrency: reserved, bedrockModelIds, accessLogs: accessLogs === 'true' };
+  const quicksightPrincipalArn = text('quicksightPrincipalArn');
+  if (quicksightPrincipalArn !== undefined && !QUICKSIGHT_PRINCIPAL.test(quicksightPrincipalArn))
+    throw new Error(
+      `quicksightPrincipalArn: expected arn:aws:quicksight:<region>:<account>:user/<namespace>/<name> (or group/...), got '${quicksightPrincipalArn}'`,
+    );
+  return {
+    proxyReservedConcurrency: reserved,
+    bedrockModelIds,
+    accessLogs: accessLogs === 'true',
+    ...(quicksightPrincipalArn && { quicksightPrincipalArn }),
+  };
 }

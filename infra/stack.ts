@@ -11,6 +11,7 @@ import { DashboardSite } from './constructs/dashboard-site.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { NamedQueries } from './constructs/named-queries.ts';
 import { ProxyFunction } from './constructs/proxy-function.ts';
+import { QuickSight } from './constructs/quicksight.ts';
 import { Rollups } from './constructs/rollups.ts';
 import { GatewaySecrets } from './constructs/secrets.ts';
 import { SlackForwarder } from './constructs/slack-forwarder.ts';
@@ -61,7 +62,19 @@ export class TollgateStack extends Stack {
       workgroup: lake.workgroup,
       databaseName: lake.table.database.databaseName,
     });
-    new AthenaViews(this, 'AnalystViews', { database: lake.database, databaseName: lake.databaseName });
+    const views = new AthenaViews(this, 'AnalystViews', {
+      database: lake.database,
+      databaseName: lake.databaseName,
+    });
+    if (operations.quicksightPrincipalArn)
+      new QuickSight(this, 'QuickSight', {
+        principalArn: operations.quicksightPrincipalArn,
+        workgroup: lake.workgroup,
+        databaseName: lake.databaseName,
+        usageTable: lake.table,
+        queryResultsBucket: lake.resultsBucket,
+        views: views.views,
+      });
     const rollups = new Rollups(this, 'Rollups', {
       table: budgets.table,
       workgroupName: lake.workgroup.ref,

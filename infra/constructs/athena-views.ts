@@ -64,7 +64,8 @@ export function prestoViewText(view: AnalystView, schema: string): string {
  * no Athena query at deploy time.
  */
 export class AthenaViews extends Construct {
-  public readonly tables: Record<string, CfnTable> = {};
+  /** Each view's Glue table and definition, by view name. */
+  public readonly views: Record<string, { table: CfnTable; view: AnalystView }> = {};
 
   constructor(scope: Construct, id: string, props: AthenaViewsProps) {
     super(scope, id);
@@ -87,7 +88,7 @@ export class AthenaViews extends Construct {
         },
       });
       table.node.addDependency(props.database);
-      this.tables[view.name] = table;
+      this.views[view.name] = { table, view };
     }
   }
 }

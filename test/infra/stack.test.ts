@@ -254,7 +254,8 @@ describe('budget table', () => {
 describe('usage lake', () => {
   it('derives the Glue columns from the usage record schema, with dt as the partition key', () => {
     const table =
-      template.toJSON().Resources[logicalIdOf(template, 'AWS::Glue::Table', USAGE_TABLE)].Properties.TableInput;
+      template.toJSON().Resources[logicalIdOf(template, 'AWS::Glue::Table', USAGE_TABLE)].Properties
+        .TableInput;
     const columns = table.StorageDescriptor.Columns as Array<{ Name: string; Type: string }>;
     expect(columns.map((c) => c.Name)).toEqual(
       usageColumns()
