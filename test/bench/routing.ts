@@ -14,10 +14,11 @@
  *
  * Prints figures and asserts nothing about time (STYLE.md: benchmarks are never timing assertions).
  *
- *   npm run bench:routing
+ *   npm run bench:routing [-- --scale 0.01]
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
 import { silentLogger } from '../../functions/adapters/logger.ts';
 import { loadConfig } from '../../functions/config.ts';
 import { NO_LIMITS } from '../../functions/core/admin/fields.ts';
@@ -57,20 +58,29 @@ import {
 import { virtualKey } from '../support/virtual-key.ts';
 import { median, ms, type Percentiles, percentiles, printTable } from './measure.ts';
 
+/**
+ * `--scale 0.01` runs every part with a hundredth of its calls (at least one round of each): a smoke
+ * run that proves the bench still works, whose figures mean nothing.
+ */
+const { values: flags } = parseArgs({ options: { scale: { type: 'string', default: '1' } } });
+const SCALE = Number(flags.scale);
+if (!(SCALE > 0 && SCALE <= 1)) throw new Error('--scale must be a number in (0, 1]');
+const scaled = (n: number, least = 1) => Math.max(least, Math.round(n * SCALE));
+
 /** Micro part: timed `plan()` calls per row, after WARMUP untimed ones. */
-const CALLS = 200_000;
-const WARMUP = 20_000;
+const CALLS = scaled(200_000);
+const WARMUP = scaled(20_000);
 /** The 100-rule rows take several times longer per call; fewer calls still give a stable p99. */
-const CALLS_100 = 50_000;
+const CALLS_100 = scaled(50_000);
 /** Compile part: distinct conditions compiled, and fresh routers whose first plan() is timed. */
-const COMPILES = 2_000;
-const FRESH_ROUTERS = 50;
+const COMPILES = scaled(2_000);
+const FRESH_ROUTERS = scaled(50);
 /** Per fresh router: plan() calls right after the rule list was refetched (a new array, same rules). */
 const REFETCHES = 20;
 /** End-to-end part: requests per variant, in ROUNDS interleaved blocks, after E2E_WARMUP per variant. */
-const E2E_REQUESTS = 6_000;
 const ROUNDS = 12;
-const E2E_WARMUP = 200;
+const E2E_REQUESTS = scaled(6_000, ROUNDS);
+const E2E_WARMUP = scaled(200);
 
 const catalog = createModelCatalog();
 /** Values in ms, printed in µs with the bench's own formatter. */
