@@ -56,7 +56,7 @@ export class AdminApi extends Construct {
     super(scope, id);
     const workgroupName = props.workgroup.ref;
     this.function = gatewayFunction(this, 'Function', {
-      entry: 'functions/handlers/admin.ts',
+      entry: 'functions/lambda/admin.ts',
       description: 'Tollgate admin API: keys, teams, users, budgets, usage',
       memorySize: 512,
       timeout: props.timeout ?? Duration.seconds(60),

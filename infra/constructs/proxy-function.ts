@@ -55,7 +55,7 @@ export interface ProxyFunctionProps {
 }
 
 /**
- * What the proxy does to the table, by the partitions it touches (the adapters aws-runtime.ts wires:
+ * What the proxy does to the table, by the partitions it touches (the adapters compose/aws.ts wires:
  * key store, team and user stores, budget ledger and slice store, rate limiter, in-flight journal,
  * alert claims, routing rules). No Scan, BatchWriteItem, BatchGetItem, transaction or index: the
  * in-flight index is read only by the rollup function's recovery. `test/infra/least-privilege.test.ts`
@@ -85,7 +85,7 @@ export class ProxyFunction extends Construct {
   constructor(scope: Construct, id: string, props: ProxyFunctionProps) {
     super(scope, id);
     this.function = gatewayFunction(this, 'Function', {
-      entry: 'functions/handlers/proxy.ts',
+      entry: 'functions/lambda/proxy.ts',
       description: 'Tollgate proxy: authenticate, budget, forward (streaming), meter, record',
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.minutes(15),

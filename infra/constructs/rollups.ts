@@ -54,7 +54,7 @@ export class Rollups extends Construct {
     super(scope, id);
     const bucket = props.usageTable.bucket;
     this.function = gatewayFunction(this, 'Function', {
-      entry: 'functions/handlers/rollup.ts',
+      entry: 'functions/lambda/rollup.ts',
       description: 'Tollgate rollup: the analytics SQL on Athena into the dashboard document',
       memorySize: 512,
       timeout: Duration.minutes(5),

@@ -58,7 +58,7 @@ export class SlackForwarder extends Construct {
       'AwsSolutions-SQS3',
     );
     this.function = gatewayFunction(this, 'Function', {
-      entry: 'functions/handlers/slack-forwarder.ts',
+      entry: 'functions/lambda/slack-forwarder.ts',
       description: 'Tollgate Slack forwarder: alerts topic to the Slack webhook',
       memorySize: 256,
       timeout: Duration.seconds(60),

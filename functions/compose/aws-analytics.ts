@@ -1,6 +1,6 @@
 /**
  * What the admin API and the rollup function add to the shared cold-start wiring: Athena, the rollup
- * object in S3, the audit log, recovery. Kept apart from aws-runtime.ts so the proxy never loads them.
+ * object in S3, the audit log, recovery. Kept apart from aws.ts so the proxy never loads them.
  */
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -33,7 +33,7 @@ import {
   metrics,
   secretString,
   usageSpill,
-} from './aws-runtime.ts';
+} from './aws.ts';
 
 /** The stores, ledger and Athena engine that the admin API and the rollup function both read. */
 function analyticsDeps(): RollupDeps {

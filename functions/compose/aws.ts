@@ -3,11 +3,9 @@
  * scope, reused across invocations) and the secrets (master key, provider keys) from Secrets Manager.
  */
 import { randomUUID } from 'node:crypto';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { MiddlewareObj } from '@middy/core';
 import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
 import { createDynamoAlertClaims } from '../adapters/aws/dynamo-alert-claims.ts';
 import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
@@ -43,21 +41,11 @@ import { rulesFromConfig } from '../core/routing/rules.ts';
 export const config: Config = loadConfig();
 const logging = createLambdaLogger({ serviceName: 'tollgate', level: config.logLevel });
 export const log = logging.log;
+/** Powertools' logger itself, for the middleware that adds each invocation's context to its lines. */
+export const powertools = logging.powertools;
 /** Metrics of this function, written as embedded metric format at the end of each invocation. */
 export const metrics = createEmfMetrics({ functionName: config.functionName });
 
-/**
- * middy middlewares every function uses: the invocation's context (request id, cold start) on each log
- * line, and its metrics written once it ends, failed or not. The proxy writes its metrics later, once
- * its records are (see create-proxy-handler.ts).
- */
-export function lambdaMiddlewares(options: { flushMetrics: boolean }): MiddlewareObj[] {
-  const flush = async () => metrics.flush();
-  return [
-    injectLambdaContext(logging.powertools),
-    ...(options.flushMetrics ? [{ after: flush, onError: flush }] : []),
-  ];
-}
 export const dynamo = new DynamoDBClient({ region: config.region });
 const secrets = new SecretsManagerClient({ region: config.region });
 export const firehose = new FirehoseClient({ region: config.region });
