@@ -1,30 +1,11 @@
-/**
- * What routing rules cost on the proxy hot path. Rules are CEL conditions, compiled once per rule and
- * kept by the router; a request pays only for evaluating the ones it reaches. Three parts:
- *
- *   1. Micro: `router.plan()` alone, with 0, 1, 10 and 100 rules (key, team and global scopes, all in
- *      scope for the request, so every one is evaluated), when the rule that fires is the last one
- *      (the worst case), the first one, or none. Also how often the budget is read: only when a rule
- *      the request reaches mentions `budget_used`.
- *   2. Compile cost: one `compileCondition()`, against evaluating a compiled condition, and a fresh
- *      router's first `plan()` (compiles every rule) against later ones with the same rule list.
- *   3. End to end: the proxy pipeline called in-process (as `breakdown.ts` does) against a local mock
- *      upstream, with no rules, 10 rules none of which fire, and 10 rules the last of which rewrites
- *      the model. Sequential requests, the variants interleaved in rounds so drift hits each alike.
- *
- * Prints figures and asserts nothing about time (STYLE.md: benchmarks are never timing assertions).
- *
- *   npm run bench:routing
- */
-import { randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { silentLogger } from '../../functions/adapters/logger.ts';
+import { gatewaySettings, proxyDeps } from '../../functions/compose/gateway.ts';
 import { loadConfig } from '../../functions/config.ts';
 import { NO_LIMITS } from '../../functions/core/admin/fields.ts';
 import { generateSecretKey, hashKey } from '../../functions/core/governance/keys.ts';
-import { DEFAULT_POLICY, type Principal } from '../../functions/core/governance/scopes.ts';
+import type { Principal } from '../../functions/core/governance/scopes.ts';
 import type { BudgetLedger } from '../../functions/core/ports/budgets.ts';
-import { systemClock } from '../../functions/core/ports/clock.ts';
 import type { Team } from '../../functions/core/ports/documents.ts';
 import type { UsageSink } from '../../functions/core/ports/lake.ts';
 import { createModelCatalog } from '../../functions/core/pricing/catalog.ts';
@@ -44,16 +25,7 @@ import {
   type RuleScope,
 } from '../../functions/core/routing/rules.ts';
 import { startMockUpstream } from '../support/mock-upstream.ts';
-import {
-  collectingNotifier,
-  keysOf,
-  memoryJournal,
-  memoryLedger,
-  noLimits,
-  noRouting,
-  noTeams,
-  noUsers,
-} from '../support/stores.ts';
+import { keysOf, memoryLedger, memoryPorts, noTeams } from '../support/stores.ts';
 import { virtualKey } from '../support/virtual-key.ts';
 import { median, ms, type Percentiles, percentiles, printTable } from './measure.ts';
 
@@ -343,10 +315,9 @@ const nullSink: UsageSink = { write: async () => {} };
 async function endToEndTable(): Promise<string[][]> {
   const mock = await startMockUpstream();
   try {
-    const providers = loadConfig({
-      TOLLGATE_ANTHROPIC_BASE_URL: mock.url,
-      ANTHROPIC_API_KEY: 'sk-ant-upstream-secret',
-    }).providers;
+    const settings = gatewaySettings(
+      loadConfig({ TOLLGATE_ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'sk-ant-upstream-secret' }),
+    );
     const body = JSON.stringify({
       model: REQUESTED,
       max_tokens: 256,
@@ -379,27 +350,13 @@ async function endToEndTable(): Promise<string[][]> {
           return memoryLedger.read(counter);
         },
       };
-      return createProxy({
-        keys: keysOf(KEY),
-        teams: { ...noTeams, get: async (id) => (id === WEB_TEAM.team_id ? WEB_TEAM : undefined) },
-        users: noUsers,
-        notifier: collectingNotifier(),
-        policy: DEFAULT_POLICY,
-        journal: memoryJournal(),
-        limiter: noLimits,
-        ledger,
-        usage: nullSink,
-        upstream: (input, init) => fetch(input, init),
-        clock: systemClock,
-        catalog,
-        providers,
-        log: silentLogger,
-        newRequestId: randomUUID,
-        upstreamTimeoutMs: 60_000,
-        journalFirst: true,
-        maxBodyBytes: 6 * 1024 * 1024,
-        routing: { ...noRouting, rules: async () => variant.rules },
-      });
+      return createProxy(
+        proxyDeps(settings, {
+          ...memoryPorts({ keys: keysOf(KEY), ledger, usage: nullSink }),
+          teams: { ...noTeams, get: async (id) => (id === WEB_TEAM.team_id ? WEB_TEAM : undefined) },
+          rules: async () => variant.rules,
+        }),
+      );
     });
 
     const send = async (i: number, url: string, call: (request: Request) => Promise<Response>) => {
