@@ -2,6 +2,7 @@
  * The one place that reads the environment. Everything else receives a typed Config.
  * Local runs (`npm start`) and Lambda share the variable names; CDK sets the AWS ones.
  */
+import { configError } from './core/config-error.ts';
 import { isValidDuration, isValidTimeZone } from './core/governance/periods.ts';
 import type { GovernancePolicy } from './core/governance/scopes.ts';
 import {
@@ -56,6 +57,8 @@ export interface Config {
   functionName: string;
   /** JSON list of model catalog entries that add to or replace the built-in ones. */
   modelsJson: string | undefined;
+  /** A model nothing prices: `refuse`, or the name of a model whose price it is billed at. */
+  unknownModel: string;
   routing: {
     /** JSON list of routing rules kept in config, beside those saved through the admin API. */
     rulesJson: string | undefined;
@@ -108,6 +111,7 @@ const EnvSchema = z.object({
   TOLLGATE_LOG_FORMAT: z._default(z.enum(['auto', 'text', 'json']), 'auto'),
   AWS_LAMBDA_FUNCTION_NAME: text('tollgate-local'),
   TOLLGATE_MODELS_JSON: optional,
+  TOLLGATE_UNKNOWN_MODEL: text('refuse'),
   TOLLGATE_ROUTING_RULES_JSON: optional,
   TOLLGATE_ROUTING_MAX_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(5)), 3),
   TOLLGATE_FALLBACK_AFTER_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 20_000),
@@ -136,7 +140,9 @@ const EnvSchema = z.object({
 });
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const e = EnvSchema.parse(env);
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) throw configError('env', parsed.error.issues, undefined, parsed.error);
+  const e = parsed.data;
   const providers = Object.fromEntries(
     PROVIDERS.map((name) => {
       const baseUrl = baseUrlOverride(env, name) ?? DEFAULT_BASE_URLS[name].replace('{region}', e.AWS_REGION);
@@ -175,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logFormat: e.TOLLGATE_LOG_FORMAT,
     functionName: e.AWS_LAMBDA_FUNCTION_NAME,
     modelsJson: e.TOLLGATE_MODELS_JSON,
+    unknownModel: e.TOLLGATE_UNKNOWN_MODEL,
     routing: {
       rulesJson: e.TOLLGATE_ROUTING_RULES_JSON,
       maxAttempts: e.TOLLGATE_ROUTING_MAX_ATTEMPTS,
@@ -269,6 +276,7 @@ export const GOVERNANCE_CONTEXT = {
   keyCacheMs: 'TOLLGATE_KEY_CACHE_MS',
   weeklyDigest: 'TOLLGATE_WEEKLY_DIGEST',
   models: 'TOLLGATE_MODELS_JSON',
+  unknownModel: 'TOLLGATE_UNKNOWN_MODEL',
   routingRules: 'TOLLGATE_ROUTING_RULES_JSON',
   routingMaxAttempts: 'TOLLGATE_ROUTING_MAX_ATTEMPTS',
   fallbackAfterMs: 'TOLLGATE_FALLBACK_AFTER_MS',

@@ -1,5 +1,5 @@
 import { governanceEnvironment } from '../functions/config.ts';
-import { createModelCatalog, mergeModelOverrides } from '../functions/core/pricing/catalog.ts';
+import { deploymentCatalog } from '../functions/core/pricing/catalog.ts';
 import { rulesFromConfig } from '../functions/core/routing/rules.ts';
 
 /**
@@ -9,7 +9,10 @@ import { rulesFromConfig } from '../functions/core/routing/rules.ts';
  */
 export function functionEnvironment(context: Record<string, string | undefined>): Record<string, string> {
   const env = governanceEnvironment(context);
-  const catalog = createModelCatalog(mergeModelOverrides(env.TOLLGATE_MODELS_JSON));
+  const catalog = deploymentCatalog({
+    modelsJson: env.TOLLGATE_MODELS_JSON,
+    unknownModel: env.TOLLGATE_UNKNOWN_MODEL ?? 'refuse',
+  });
   rulesFromConfig(env.TOLLGATE_ROUTING_RULES_JSON, catalog);
   return env;
 }

@@ -31,7 +31,7 @@ import type { Logger } from '../core/ports/logging.ts';
 import type { Metrics } from '../core/ports/metrics.ts';
 import type { SliceStore } from '../core/ports/slices.ts';
 import type { UpstreamFetch } from '../core/ports/upstream.ts';
-import { createModelCatalog, type ModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
+import { deploymentCatalog, type ModelCatalog } from '../core/pricing/catalog.ts';
 import type { ProviderName, ProviderSettings } from '../core/providers/list.ts';
 import type { ProxyDeps } from '../core/proxy/deps.ts';
 import { ruleSource } from '../core/routing/rule-source.ts';
@@ -46,9 +46,12 @@ export interface GatewaySettings {
   configRules: RoutingRule[];
 }
 
-/** The catalog and config's rules, checked here: a rule that does not compile stops the start, loudly. */
-export function gatewaySettings(config: Config): GatewaySettings {
-  const catalog = createModelCatalog(mergeModelOverrides(config.modelsJson));
+/**
+ * The catalog and config's rules, checked here: a mistake in either stops the start with a ConfigError
+ * naming the variable, before anything has started.
+ */
+export function gatewaySettings(config: Config, clock?: Clock): GatewaySettings {
+  const catalog = deploymentCatalog(config, clock);
   return { config, catalog, configRules: rulesFromConfig(config.routing.rulesJson, catalog) };
 }
 

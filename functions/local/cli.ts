@@ -158,7 +158,7 @@ async function reprice(flags: Flags): Promise<void> {
   // Corrections go over the deployment's own catalog overrides, not over the defaults alone.
   const deployed = mergeModelOverrides(config.modelsJson);
   const prices = flags.prices ? await readPrices(flags.prices) : undefined;
-  const catalog = createModelCatalog(mergeModelOverrides(prices, deployed), flags.version);
+  const catalog = createModelCatalog(mergeModelOverrides(prices, deployed, '--prices'), flags.version);
   const query = createDuckDbQueryEngine({ dataDir: config.dataDir });
   try {
     const sink = createLakeSink({ dataDir: config.dataDir, clock: systemClock });

@@ -11,11 +11,12 @@ import { loadDemoConfig, quietAwsSdkNodeNotice } from '../config.ts';
 import { formatCount } from '../core/money.ts';
 import { systemClock } from '../core/ports/clock.ts';
 import type { Logger } from '../core/ports/logging.ts';
+import { exitOnConfigError } from './config-exit.ts';
 import { type DemoSummary, seedDemo } from './demo-data.ts';
 import { startGateway } from './runtime.ts';
 
 quietAwsSdkNodeNotice();
-const config = loadDemoConfig();
+const config = exitOnConfigError(() => loadDemoConfig());
 const base = createLogger(config.logLevel, { format: logFormat(config.logFormat) });
 // While the demo seeds its history, the gateway's info lines (an audit line per admin call) would bury
 // the progress; warnings and errors still show.
@@ -25,7 +26,7 @@ const log: Logger = {
   debug: (msg, fields) => (seeding ? undefined : base.debug(msg, fields)),
   info: (msg, fields) => (seeding ? undefined : base.info(msg, fields)),
 };
-const gateway = await startGateway(config, { log });
+const gateway = await exitOnConfigError(() => startGateway(config, { log }));
 const marker = join(resolve(config.dataDir), 'demo-seeded.json');
 
 let summary: DemoSummary;

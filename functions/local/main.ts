@@ -3,12 +3,13 @@
 import { createLogger, logFormat } from '../adapters/logger.ts';
 import { loadConfig, quietAwsSdkNodeNotice } from '../config.ts';
 import { type ProviderName, usesApiKey } from '../core/providers/list.ts';
+import { exitOnConfigError } from './config-exit.ts';
 import { startGateway } from './runtime.ts';
 
 quietAwsSdkNodeNotice();
-const config = loadConfig();
+const config = exitOnConfigError(() => loadConfig());
 const log = createLogger(config.logLevel, { format: logFormat(config.logFormat) });
-const gateway = await startGateway(config, { log });
+const gateway = await exitOnConfigError(() => startGateway(config, { log }));
 const { url } = gateway;
 
 const master = gateway.masterKeyCreated

@@ -35,7 +35,8 @@ export type GatewayOptions = LocalOptions;
 
 export async function startGateway(config: Config, options: GatewayOptions): Promise<RunningGateway> {
   const { log } = options;
-  const settings = gatewaySettings(config);
+  // Settings a mistake can hide in are checked before anything starts (a ConfigError names the variable).
+  const settings = gatewaySettings(config, options.clock);
   const local = await composeLocal(settings, options);
   const { dataDir, rollups, notifier, metrics } = local;
   const { clock } = local.proxy.deps;

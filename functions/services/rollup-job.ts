@@ -95,7 +95,10 @@ async function repriceJob(deps: RollupJobDeps, reprice: NonNullable<z.infer<type
   // Corrections go over the deployment's own catalog overrides, not over the defaults alone.
   const deployed = mergeModelOverrides(deps.modelsJson);
   const prices = reprice.prices ? JSON.stringify(reprice.prices) : undefined;
-  const catalog = createModelCatalog(mergeModelOverrides(prices, deployed), reprice.version);
+  const catalog = createModelCatalog(
+    mergeModelOverrides(prices, deployed, 'reprice.prices'),
+    reprice.version,
+  );
   // Within the 5-minute invocation: a long range answers `next_day`; invoke again from there.
   const started = deps.clock.now().getTime();
   const timeLeft = () => deps.clock.now().getTime() - started < 4 * 60_000;

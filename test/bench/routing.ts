@@ -1,4 +1,23 @@
+/**
+ * What routing rules cost on the proxy hot path. Rules are CEL conditions, compiled once per rule and
+ * kept by the router; a request pays only for evaluating the ones it reaches. Three parts:
+ *
+ *   1. Micro: `router.plan()` alone, with 0, 1, 10 and 100 rules (key, team and global scopes, all in
+ *      scope for the request, so every one is evaluated), when the rule that fires is the last one
+ *      (the worst case), the first one, or none. Also how often the budget is read: only when a rule
+ *      the request reaches mentions `budget_used`.
+ *   2. Compile cost: one `compileCondition()`, against evaluating a compiled condition, and a fresh
+ *      router's first `plan()` (compiles every rule) against later ones with the same rule list.
+ *   3. End to end: the proxy pipeline called in-process (as `breakdown.ts` does) against a local mock
+ *      upstream, with no rules, 10 rules none of which fire, and 10 rules the last of which rewrites
+ *      the model. Sequential requests, the variants interleaved in rounds so drift hits each alike.
+ *
+ * Prints figures and asserts nothing about time (STYLE.md: benchmarks are never timing assertions).
+ *
+ *   npm run bench:routing [-- --scale 0.01]
+ */
 import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
 import { silentLogger } from '../../functions/adapters/logger.ts';
 import { gatewaySettings, proxyDeps } from '../../functions/compose/gateway.ts';
 import { loadConfig } from '../../functions/config.ts';
@@ -29,20 +48,29 @@ import { keysOf, memoryLedger, memoryPorts, noTeams } from '../support/stores.ts
 import { virtualKey } from '../support/virtual-key.ts';
 import { median, ms, type Percentiles, percentiles, printTable } from './measure.ts';
 
+/**
+ * `--scale 0.01` runs every part with a hundredth of its calls (at least one round of each): a smoke
+ * run that proves the bench still works, whose figures mean nothing.
+ */
+const { values: flags } = parseArgs({ options: { scale: { type: 'string', default: '1' } } });
+const SCALE = Number(flags.scale);
+if (!(SCALE > 0 && SCALE <= 1)) throw new Error('--scale must be a number in (0, 1]');
+const scaled = (n: number, least = 1) => Math.max(least, Math.round(n * SCALE));
+
 /** Micro part: timed `plan()` calls per row, after WARMUP untimed ones. */
-const CALLS = 200_000;
-const WARMUP = 20_000;
+const CALLS = scaled(200_000);
+const WARMUP = scaled(20_000);
 /** The 100-rule rows take several times longer per call; fewer calls still give a stable p99. */
-const CALLS_100 = 50_000;
+const CALLS_100 = scaled(50_000);
 /** Compile part: distinct conditions compiled, and fresh routers whose first plan() is timed. */
-const COMPILES = 2_000;
-const FRESH_ROUTERS = 50;
+const COMPILES = scaled(2_000);
+const FRESH_ROUTERS = scaled(50);
 /** Per fresh router: plan() calls right after the rule list was refetched (a new array, same rules). */
 const REFETCHES = 20;
 /** End-to-end part: requests per variant, in ROUNDS interleaved blocks, after E2E_WARMUP per variant. */
-const E2E_REQUESTS = 6_000;
 const ROUNDS = 12;
-const E2E_WARMUP = 200;
+const E2E_REQUESTS = scaled(6_000, ROUNDS);
+const E2E_WARMUP = scaled(200);
 
 const catalog = createModelCatalog();
 /** Values in ms, printed in µs with the bench's own formatter. */

@@ -14,9 +14,10 @@ const USAGE = {
   cache_read_input_tokens: 2000,
   cache_creation_input_tokens: 400,
 };
-// claude-sonnet-4-5 at 3 / 15 / 0.30 / 3.75 (5m write) USD per million:
-// 1000×3 + 500×15 + 2000×0.30 + 400×3.75 = 3000 + 7500 + 600 + 1500 µ$
-const SONNET_COST = 12_600;
+// claude-sonnet-4-5 on a regional (us.) Bedrock endpoint, 10 % above Anthropic's list: 3.30 / 16.50 /
+// 0.33 / 4.125 (5m write) USD per million:
+// 1000×3.30 + 500×16.50 + 2000×0.33 + 400×4.125 = 3300 + 8250 + 660 + 1650 µ$
+const SONNET_COST = 13_860;
 
 beforeAll(async () => {
   bedrock = await startMockBedrock();

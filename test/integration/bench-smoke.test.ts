@@ -1,8 +1,8 @@
 /**
- * The lake bench at a toy scale, so a schema change that breaks its record generator fails here rather
- * than the next time someone measures (it once stopped with a DuckDB binder error for months). Checks
- * only that it runs to the end and prints a figure for every report; the figures themselves mean
- * nothing at this size.
+ * Every bench at a toy scale, so a change that breaks one fails here rather than the next time someone
+ * measures (the lake bench once stopped with a DuckDB binder error for months). Checks only that each
+ * runs to the end and prints its figures; the figures themselves mean nothing at this size, and no
+ * timing is asserted.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -25,4 +25,35 @@ describe('npm run bench:lake', () => {
       expect(stdout).toMatch(new RegExp(`^${report}\\s+\\d+\\.\\d+\\s+\\d+$`, 'm'));
     expect(stdout).toMatch(/^total\s+\d+\.\d+ MiB/m);
   }, 150_000);
+});
+
+describe('npm run bench:routing', () => {
+  it('times the router, rule compiling and the pipeline end to end', async () => {
+    // Prepare
+    const args = ['--import', 'tsx', 'test/bench/routing.ts', '--scale', '0.01'];
+
+    // Act
+    const { stdout } = await run(process.execPath, args, { cwd: ROOT, timeout: 120_000 });
+
+    // Assess
+    expect(stdout).toMatch(/^\s+100\s+last \(100 evaluated\)\s+\d+/m);
+    expect(stdout).toMatch(/^10 rules, the last fires \(claude-sonnet-4-5 → claude-haiku-4-5\)\s+\d/m);
+    expect(stdout).toMatch(/bench wall time [\d.]+ s/);
+  }, 150_000);
+});
+
+describe('npm run bench', () => {
+  it('measures the gateway as npm start runs it, and finds every request it sent recorded', async () => {
+    // Prepare
+    const args = ['--import', 'tsx', 'test/bench/latency.ts', '--n', '3', '--warmup', '1'];
+    const load = ['--connections', '2', '--seconds', '1', '--settle-seconds', '30'];
+
+    // Act
+    const { stdout } = await run(process.execPath, [...args, ...load], { cwd: ROOT, timeout: 150_000 });
+
+    // Assess
+    expect(stdout).toMatch(/^anthropic\s+2 KB\s+JSON\s+[\d.]+/m);
+    expect(stdout).toMatch(/^gateway\s+[\d.]+\s+\d+\s+\d+/m);
+    expect(stdout).toMatch(/After the load: gateway alive; records (\d+) of \1 requests sent \(OK\)/);
+  }, 180_000);
 });

@@ -12,12 +12,28 @@ import type { Row } from '../ports/lake.ts';
  * copies whose `dt` satisfies `dtFilter`, the one with the newest price version, and of those the
  * earliest, as the CTE `deduped`, with `copy_number = 1` marking the one to keep.
  */
+/**
+ * `priceVersionKey` (core/pricing/version.ts) in SQL both engines run: a text that sorts as price
+ * versions do, so `genai-prices@0.1.10` is newer than `genai-prices@0.1.9` and a re-pricing's day newer
+ * than either. `regexp_extract` answers NULL on Athena and '' on DuckDB when nothing matches.
+ */
+export function priceVersionOrder(column = 'price_version'): string {
+  const day = String.raw`'^\d{4}-\d{2}-\d{2}'`;
+  const semver = String.raw`'@(\d+)\.(\d+)\.(\d+)'`;
+  const part = (n: number) => `lpad(regexp_extract(${column}, ${semver}, ${n}), 6, '0')`;
+  return `CASE
+        WHEN coalesce(regexp_extract(${column}, ${day}), '') <> '' THEN '2' || regexp_extract(${column}, ${day})
+        WHEN coalesce(regexp_extract(${column}, ${semver}), '') <> '' THEN '1' || ${part(1)} || ${part(2)} || ${part(3)}
+        ELSE '0' || coalesce(${column}, '')
+      END`;
+}
+
 export function dedupedUsage(columns: string[], dtFilter: string): string {
   return `WITH deduped AS (
   SELECT ${columns.join(', ')},
     row_number() OVER (
       PARTITION BY request_id
-      ORDER BY CASE WHEN outcome = 'lost' THEN 1 ELSE 0 END, price_version DESC NULLS LAST, ts
+      ORDER BY CASE WHEN outcome = 'lost' THEN 1 ELSE 0 END, ${priceVersionOrder()} DESC, ts
     ) AS copy_number
   FROM usage
   WHERE ${dtFilter}

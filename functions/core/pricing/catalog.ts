@@ -1,143 +1,36 @@
 /**
- * The model catalog: which provider serves a model, and what it costs. Data, versioned; a deployment
- * can override it. Prices are USD per million tokens written as decimal strings (exact), from the
- * providers' public price lists; they are converted once to integer picodollars per token. Per-call
- * fees of server-side tools (web search) are USD per thousand calls, converted to picodollars per call.
+ * The model catalog: which provider serves a model, and what it costs. Prices come from the maintained
+ * catalog (catalog-data.ts, from the pinned @pydantic/genai-prices), under Tollgate's own entries
+ * (models.ts: output caps, and a price where Tollgate knows better), under a deployment's entries
+ * (`TOLLGATE_MODELS_JSON`). Prices are USD per million tokens written as decimal strings (exact); they
+ * are converted once to integer picodollars per token. Per-call fees of server-side tools (web search)
+ * are USD per thousand calls, converted to picodollars per call.
  */
+import { ConfigError, configError, parseJsonSetting } from '../config-error.ts';
+import { type Clock, systemClock } from '../ports/clock.ts';
 import { PROVIDERS, type ProviderName } from '../providers/list.ts';
 import * as z from '../zod-mini.ts';
+import { CATALOG_DATA, type CatalogData, findCatalogModel, priceOn } from './catalog-data.ts';
+import type { CatalogEntry, ModelEntry, PriceEntryUsd } from './entries.ts';
+import { TOLLGATE_MODELS } from './models.ts';
 
-export const PRICE_VERSION = '2026-11-01';
+/** `price_version` of records priced from the catalog as shipped: `genai-prices@<version>`. */
+export const PRICE_VERSION = CATALOG_DATA.version;
 
-export interface PriceEntryUsd {
-  input: string;
-  output: string;
-  cache_read?: string;
-  cache_write_5m?: string;
-  cache_write_1h?: string;
-  /** For providers that price reasoning apart from other output; by default reasoning bills as output. */
-  reasoning?: string;
-  /**
-   * USD per 1,000 web searches run by the provider's server-side web search tool, on top of tokens
-   * (the results enter the prompt as input tokens). Anthropic: $10 per 1,000, every Claude model
-   * (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/web-search-tool#usage-and-pricing).
-   * Anthropic's web fetch has no fee of its own, only the tokens of what it fetched.
-   */
-  web_search?: string;
-  /** Anthropic's long-context tier: these prices apply when the prompt exceeds `above_input_tokens`. */
-  long_context?: {
-    above_input_tokens: number;
-    input: string;
-    output: string;
-    cache_read: string;
-    cache_write_5m: string;
-    cache_write_1h: string;
-  };
-}
+export type { CatalogEntry, ModelEntry, PriceEntryUsd };
+export { TOLLGATE_MODELS };
 
-export interface ModelEntry {
-  /** Canonical model name; a request may add a date suffix (`-20250514`, `-2025-04-14`). */
-  model: string;
-  provider: ProviderName;
-  price: PriceEntryUsd;
-  /** Output cap assumed when a request sets none (used to size reservations). */
-  max_output_tokens: number;
-}
+/**
+ * What to do with a model neither the catalog nor any entry prices: refuse it (the default), or serve
+ * it billed at a named model's price, the record's `price_version` saying so (`... default:<model>`).
+ */
+export type UnknownModelPolicy = { refuse: true } | { priceAs: string };
 
-const opus45: PriceEntryUsd = {
-  input: '5',
-  output: '25',
-  cache_read: '0.50',
-  cache_write_5m: '6.25',
-  cache_write_1h: '10',
-  web_search: '10',
-};
-const opus41: PriceEntryUsd = {
-  input: '15',
-  output: '75',
-  cache_read: '1.50',
-  cache_write_5m: '18.75',
-  cache_write_1h: '30',
-  web_search: '10',
-};
-const sonnet4: PriceEntryUsd = {
-  input: '3',
-  output: '15',
-  cache_read: '0.30',
-  cache_write_5m: '3.75',
-  cache_write_1h: '6',
-  web_search: '10',
-  long_context: {
-    above_input_tokens: 200_000,
-    input: '6',
-    output: '22.50',
-    cache_read: '0.60',
-    cache_write_5m: '7.50',
-    cache_write_1h: '12',
-  },
-};
-const haiku45: PriceEntryUsd = {
-  input: '1',
-  output: '5',
-  cache_read: '0.10',
-  cache_write_5m: '1.25',
-  cache_write_1h: '2',
-  web_search: '10',
-};
-const gpt5: PriceEntryUsd = { input: '1.25', output: '10', cache_read: '0.125' };
-const gpt52: PriceEntryUsd = { input: '1.75', output: '14', cache_read: '0.175' };
-
-const claude = (model: string, price: PriceEntryUsd, max_output_tokens = 64_000): ModelEntry => ({
-  model,
-  provider: 'anthropic',
-  price,
-  max_output_tokens,
-});
-const openai = (model: string, price: PriceEntryUsd, max_output_tokens = 128_000): ModelEntry => ({
-  model,
-  provider: 'openai',
-  price,
-  max_output_tokens,
-});
-
-export const DEFAULT_MODELS: ModelEntry[] = [
-  claude('claude-opus-4-8', opus45),
-  claude('claude-opus-4-7', opus45),
-  claude('claude-opus-4-6', opus45),
-  claude('claude-opus-4-5', opus45),
-  claude('claude-opus-4-1', opus41, 32_000),
-  claude('claude-opus-4', opus41, 32_000),
-  claude('claude-sonnet-4-6', sonnet4),
-  claude('claude-sonnet-4-5', sonnet4),
-  claude('claude-sonnet-4', sonnet4),
-  claude('claude-haiku-4-5', haiku45),
-  openai('gpt-5', gpt5),
-  openai('gpt-5.1', gpt5),
-  openai('gpt-5-codex', gpt5),
-  openai('gpt-5.1-codex', gpt5),
-  openai('gpt-5.2', gpt52),
-  openai('gpt-5.2-codex', gpt52),
-  openai('gpt-5.3-codex', gpt52),
-  openai('gpt-4.1', { input: '2', output: '8', cache_read: '0.50' }, 32_768),
-  openai('gpt-4.1-mini', { input: '0.40', output: '1.60', cache_read: '0.10' }, 32_768),
-  openai('gpt-4o', { input: '2.50', output: '10', cache_read: '1.25' }, 16_384),
-  openai('o3', { input: '2', output: '8', cache_read: '0.50' }, 100_000),
-  openai('o4-mini', { input: '1.10', output: '4.40', cache_read: '0.275' }, 100_000),
-  openai('text-embedding-3-small', { input: '0.02', output: '0' }, 0),
-  openai('text-embedding-3-large', { input: '0.13', output: '0' }, 0),
-  {
-    model: 'kimi-k2-0905-preview',
-    provider: 'moonshot',
-    price: { input: '0.60', output: '2.50', cache_read: '0.15' },
-    max_output_tokens: 32_768,
-  },
-  {
-    model: 'kimi-k2.5',
-    provider: 'moonshot',
-    price: { input: '0.60', output: '3', cache_read: '0.10' },
-    max_output_tokens: 32_768,
-  },
-];
+/**
+ * The output cap assumed for a model the catalog prices but Tollgate has no entry for, when a request
+ * sets none: the largest of the providers' current caps, so a reservation holds what it may produce.
+ */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 128_000;
 
 const usd = z
   .string()
@@ -174,10 +67,20 @@ const ModelEntrySchema = z.object({
  */
 export function mergeModelOverrides(
   json: string | undefined,
-  defaults: ModelEntry[] = DEFAULT_MODELS,
-): ModelEntry[] {
+  defaults: CatalogEntry[] = TOLLGATE_MODELS,
+  variable = 'TOLLGATE_MODELS_JSON',
+): CatalogEntry[] {
   if (!json) return defaults;
-  const overrides = z.array(ModelEntrySchema).parse(JSON.parse(json));
+  const value = parseJsonSetting(variable, json);
+  const parsed = z.array(ModelEntrySchema).safeParse(value);
+  if (!parsed.success) {
+    const named = (i: number) => {
+      const model = Array.isArray(value) ? (value[i] as { model?: unknown } | null)?.model : undefined;
+      return typeof model === 'string' ? `'${model}'` : undefined;
+    };
+    throw configError(variable, parsed.error.issues, named, parsed.error);
+  }
+  const overrides = parsed.data;
   const names = new Set(overrides.map((o) => o.model));
   return [...defaults.filter((d) => !names.has(d.model)), ...overrides];
 }
@@ -268,51 +171,173 @@ export const BEDROCK_DEFAULT_IDS: ReadonlyMap<string, string> = new Map([
   ['claude-haiku-4-5', 'global.anthropic.claude-haiku-4-5-20251001-v1:0'],
 ]);
 
-export function createModelCatalog(
-  entries: ModelEntry[] = DEFAULT_MODELS,
-  version = PRICE_VERSION,
-): ModelCatalog {
-  const byName = new Map<string, Omit<ResolvedModel, 'upstream_model'>>();
-  for (const e of entries) {
-    const lc = e.price.long_context;
-    byName.set(e.model, {
-      model: e.model,
-      provider: e.provider,
-      max_output_tokens: e.max_output_tokens,
-      price: {
-        ...toPrice(e.price),
-        long_context: lc ? { ...toPrice(lc), above_input_tokens: lc.above_input_tokens } : null,
-        web_search: e.price.web_search ? picosPerCall(e.price.web_search) : 0,
-        version,
-      },
-    });
-  }
-  const lookup = (name: string) => byName.get(name) ?? byName.get(name.replace(SNAPSHOT_SUFFIX, ''));
+export interface CatalogOptions {
+  /** The maintained catalog's data (tests give their own). */
+  data?: CatalogData;
+  unknownModel?: UnknownModelPolicy;
+  /** Picks the catalog's dated prices: those in force on the day the catalog is made. */
+  clock?: Clock;
+}
 
-  /** `bedrock/<Bedrock id>` is priced as the Claude model it names; `bedrock/<catalog name>` picks a default id. */
+/** Where a bare model name is looked for in the catalog: the providers that serve it by that name. */
+const DIRECT: ProviderName[] = ['anthropic', 'openai', 'moonshot'];
+
+export function createModelCatalog(
+  entries: CatalogEntry[] = TOLLGATE_MODELS,
+  version = PRICE_VERSION,
+  options: CatalogOptions = {},
+): ModelCatalog {
+  const data = options.data ?? CATALOG_DATA;
+  const day = (options.clock ?? systemClock).now().toISOString().slice(0, 10);
+  type Found = Omit<ResolvedModel, 'upstream_model'>;
+  const resolved = (
+    model: string,
+    provider: ProviderName,
+    price: PriceEntryUsd,
+    maxOut: number,
+    v = version,
+  ) => ({
+    model,
+    provider,
+    max_output_tokens: maxOut,
+    price: resolvePrice(price, v),
+  });
+  const own = (provider: ProviderName, model: string) => {
+    const found = findCatalogModel(data, provider, model);
+    return found && priceOn(found, day);
+  };
+  /**
+   * The catalog's price of `model` at `provider`. A reseller (Bedrock, OpenRouter) bills the vendor's
+   * rates for what it does not list (Bedrock lists no 1-hour cache write; OpenRouter often none), so
+   * those come from the vendor's own entry, as does the whole price of a model the reseller lacks.
+   */
+  const listed = (provider: ProviderName, model: string, vendorModel = model): PriceEntryUsd | undefined => {
+    const price = own(provider, model);
+    if (provider !== 'bedrock' && provider !== 'openrouter') return price;
+    const claude =
+      BEDROCK_CLAUDE_ID.exec(vendorModel)?.[1] ?? vendorModel.slice(vendorModel.lastIndexOf('/') + 1);
+    const vendor = DIRECT.map((p) => own(p, claude)).find(Boolean);
+    return price && vendor ? { ...vendor, ...price } : (price ?? vendor);
+  };
+
+  const byName = new Map<string, Found>();
+  const unpriced: string[] = [];
+  for (const e of entries) {
+    const price = e.price ?? listed(e.provider, e.model);
+    if (price) byName.set(e.model, resolved(e.model, e.provider, price, e.max_output_tokens));
+    else unpriced.push(e.model);
+  }
+  if (unpriced.length) throw new Error(`No price in ${data.version} or an entry for: ${unpriced.join(', ')}`);
+
+  const lookup = (name: string) => byName.get(name) ?? byName.get(name.replace(SNAPSHOT_SUFFIX, ''));
+  /** A model only the catalog knows, named as asked (less a snapshot date), with the default cap. */
+  const fromCatalog = (provider: ProviderName, name: string): Found | undefined => {
+    const price = listed(provider, name);
+    return price && resolved(name.replace(SNAPSHOT_SUFFIX, ''), provider, price, DEFAULT_MAX_OUTPUT_TOKENS);
+  };
+
+  /** `bedrock/<Bedrock id>` is priced as Bedrock lists it; `bedrock/<catalog name>` picks a default id. */
   function resolveBedrock(name: string): ResolvedModel | undefined {
     const claude = BEDROCK_CLAUDE_ID.exec(name)?.[1];
-    const priced = lookup(claude ?? name);
-    const upstream = claude ? name : BEDROCK_DEFAULT_IDS.get(priced?.model ?? '');
-    return priced && upstream ? { ...priced, provider: 'bedrock', upstream_model: upstream } : undefined;
+    const known = lookup(claude ?? name);
+    const upstream = claude ? name : BEDROCK_DEFAULT_IDS.get(known?.model ?? '');
+    if (!known || !upstream) return undefined;
+    const price =
+      known && !entries.find((e) => e.model === known.model)?.price ? listed('bedrock', upstream) : undefined;
+    const base = price ? resolved(known.model, 'bedrock', price, known.max_output_tokens) : known;
+    return { ...base, provider: 'bedrock', upstream_model: upstream };
   }
+
+  function resolveKnown(requested: string): ResolvedModel | undefined {
+    const found = lookup(requested);
+    if (found) {
+      // A deployment may send a Claude model to Bedrock by its catalog entry (`"provider": "bedrock"`).
+      const bedrockId = found.provider === 'bedrock' ? BEDROCK_DEFAULT_IDS.get(found.model) : undefined;
+      return { ...found, upstream_model: bedrockId ?? requested };
+    }
+    const slash = requested.indexOf('/');
+    if (slash < 0) {
+      for (const provider of DIRECT) {
+        const only = fromCatalog(provider, requested);
+        if (only) return { ...only, upstream_model: requested };
+      }
+      return undefined;
+    }
+    // `provider/model` picks the provider: `openrouter/anthropic/claude-sonnet-4`, `moonshot/kimi-k2.5`.
+    const provider = requested.slice(0, slash) as ProviderName;
+    if (!PROVIDERS.includes(provider)) return undefined;
+    const upstream = requested.slice(slash + 1);
+    if (provider === 'bedrock') return resolveBedrock(upstream);
+    // OpenRouter names models `vendor/model`: its own price when the catalog has it, else the vendor's.
+    const vendorModel = upstream.slice(upstream.lastIndexOf('/') + 1);
+    const known = lookup(upstream) ?? lookup(vendorModel);
+    const resold = own(provider, upstream) && listed(provider, upstream);
+    if (known) {
+      const price = resold && !entries.find((e) => e.model === known.model)?.price ? resold : undefined;
+      const base = price ? resolved(known.model, provider, price, known.max_output_tokens) : known;
+      return { ...base, provider, upstream_model: upstream };
+    }
+    const only = fromCatalog(provider, upstream);
+    if (only) return { ...only, upstream_model: upstream };
+    return undefined;
+  }
+
+  const policy = options.unknownModel ?? { refuse: true };
+  const standIn = 'priceAs' in policy ? resolveKnown(policy.priceAs) : undefined;
+  if ('priceAs' in policy && !standIn)
+    throw new Error(`The default price names '${policy.priceAs}', which the catalog does not price`);
 
   return {
     resolve(requested) {
-      const found = lookup(requested);
-      // A deployment may send a Claude model to Bedrock by its catalog entry (`"provider": "bedrock"`).
-      const bedrockId = found?.provider === 'bedrock' ? BEDROCK_DEFAULT_IDS.get(found.model) : undefined;
-      if (found) return { ...found, upstream_model: bedrockId ?? requested };
-      // `provider/model` picks the provider: `openrouter/anthropic/claude-sonnet-4`, `moonshot/kimi-k2.5`.
+      const found = resolveKnown(requested);
+      if (found || !standIn) return found;
+      // Served at the stand-in's price, said in the record: `genai-prices@0.1.8 default:claude-opus-4-8`.
       const slash = requested.indexOf('/');
-      const provider = requested.slice(0, slash) as ProviderName;
-      if (slash < 0 || !PROVIDERS.includes(provider)) return undefined;
-      const upstream = requested.slice(slash + 1);
-      if (provider === 'bedrock') return resolveBedrock(upstream);
-      // OpenRouter names models `vendor/model`; the price is the vendor's list price for `model`.
-      const priced = lookup(upstream) ?? lookup(upstream.slice(upstream.lastIndexOf('/') + 1));
-      return priced ? { ...priced, provider, upstream_model: upstream } : undefined;
+      const prefix = requested.slice(0, slash) as ProviderName;
+      const provider = slash > 0 && PROVIDERS.includes(prefix) ? prefix : standIn.provider;
+      const upstream = provider === prefix ? requested.slice(slash + 1) : requested;
+      return {
+        ...standIn,
+        model: upstream,
+        provider,
+        upstream_model: upstream,
+        price: { ...standIn.price, version: `${version} default:${standIn.model}` },
+      };
     },
     models: () => [...byName.keys()],
   };
+}
+
+function resolvePrice(e: PriceEntryUsd, version: string): ResolvedPrice {
+  const lc = e.long_context;
+  return {
+    ...toPrice(e),
+    long_context: lc ? { ...toPrice(lc), above_input_tokens: lc.above_input_tokens } : null,
+    web_search: e.web_search ? picosPerCall(e.web_search) : 0,
+    version,
+  };
+}
+
+/**
+ * The catalog a deployment serves: its `TOLLGATE_MODELS_JSON` entries over Tollgate's, and its
+ * `TOLLGATE_UNKNOWN_MODEL` setting (`refuse`, or a model whose price stands in), checked here so a
+ * stand-in the catalog cannot price fails start-up naming the variable.
+ */
+export function deploymentCatalog(
+  settings: { modelsJson: string | undefined; unknownModel: string },
+  clock?: Clock,
+): ModelCatalog {
+  const entries = mergeModelOverrides(settings.modelsJson);
+  const name = settings.unknownModel.trim();
+  const unknownModel: UnknownModelPolicy =
+    name === 'refuse' || name === '' ? { refuse: true } : { priceAs: name };
+  try {
+    return createModelCatalog(entries, PRICE_VERSION, { unknownModel, ...(clock && { clock }) });
+  } catch (cause) {
+    if (!('priceAs' in unknownModel)) throw cause;
+    throw new ConfigError(
+      `TOLLGATE_UNKNOWN_MODEL: '${name}' is not a model the catalog prices (give 'refuse' or a model name such as claude-opus-4-8)`,
+      { cause },
+    );
+  }
 }

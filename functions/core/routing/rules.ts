@@ -5,6 +5,7 @@
  * catalog knows — so nothing about a rule can fail at request time except its own evaluation.
  */
 import { Environment } from '@marcbachmann/cel-js';
+import { ConfigError, configError, parseJsonSetting } from '../config-error.ts';
 import { GatewayError } from '../errors.ts';
 import type { ModelCatalog, ResolvedModel } from '../pricing/catalog.ts';
 import { PROVIDERS, type ProviderName } from '../providers/list.ts';
@@ -220,16 +221,14 @@ export function defineRule(
 /** Rules from config: a JSON array of rule definitions, each checked like one saved through the API. */
 export function rulesFromConfig(json: string | undefined, catalog: ModelCatalog): RoutingRule[] {
   if (!json) return [];
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (err) {
-    throw new Error(`TOLLGATE_ROUTING_RULES_JSON is not valid JSON: ${(err as Error).message}`);
-  }
+  const value = parseJsonSetting('TOLLGATE_ROUTING_RULES_JSON', json);
   const parsed = z.array(NewRuleSchema).safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`TOLLGATE_ROUTING_RULES_JSON: ${issue?.path.join('.')}: ${issue?.message}`);
+    const named = (i: number) => {
+      const name = Array.isArray(value) ? (value[i] as { name?: unknown } | null)?.name : undefined;
+      return typeof name === 'string' ? `'${name}'` : undefined;
+    };
+    throw configError('TOLLGATE_ROUTING_RULES_JSON', parsed.error.issues, named, parsed.error);
   }
   return parsed.data.map((input, i) => {
     try {
@@ -240,7 +239,9 @@ export function rulesFromConfig(json: string | undefined, catalog: ModelCatalog)
         created_at: new Date(i).toISOString(),
       });
     } catch (err) {
-      throw new Error(`TOLLGATE_ROUTING_RULES_JSON: rule '${input.name}': ${(err as Error).message}`);
+      throw new ConfigError(`TOLLGATE_ROUTING_RULES_JSON: rule '${input.name}': ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   });
 }

@@ -10,6 +10,7 @@ import { checkRange, type DayRange } from '../analytics/sql.ts';
 import type { QueryEngine, UsageSink } from '../ports/lake.ts';
 import type { ModelCatalog } from '../pricing/catalog.ts';
 import { costMicros } from '../pricing/cost.ts';
+import { comparePriceVersions } from '../pricing/version.ts';
 import type { UsageRecord } from './record.ts';
 
 /** Price versions are days (`2026-12-01`): a later day is a newer version, and wins the dedupe. */
@@ -24,7 +25,11 @@ export const PRICE_VERSION_FORMAT = /^\d{4}-\d{2}-\d{2}$/;
  */
 export function repriceRecord(record: UsageRecord, catalog: ModelCatalog): UsageRecord | null {
   const model = record.model_used ? catalog.resolve(record.model_used) : undefined;
-  if (!model || (record.price_version !== null && model.price.version <= record.price_version)) return null;
+  if (
+    !model ||
+    (record.price_version !== null && comparePriceVersions(model.price.version, record.price_version) <= 0)
+  )
+    return null;
   const unbilled = record.cost_micros === 0 && record.shadow_cost_micros === 0;
   if (unbilled) return null;
   const subscription = record.cost_micros === 0 && record.shadow_cost_micros > 0;

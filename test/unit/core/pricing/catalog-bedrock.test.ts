@@ -2,34 +2,41 @@ import { describe, expect, it } from 'vitest';
 import {
   BEDROCK_DEFAULT_IDS,
   createModelCatalog,
-  DEFAULT_MODELS,
   mergeModelOverrides,
+  TOLLGATE_MODELS,
 } from '../../../../functions/core/pricing/catalog.ts';
 
 describe('bedrock/<model> names', () => {
   const catalog = createModelCatalog();
 
+  // Bedrock's own list: a regional (geographic or in-region) endpoint of Claude 4.5 and later costs 10 %
+  // more than Anthropic's price, a global one the same; a rate Bedrock does not list is Anthropic's.
   it.each([
-    ['us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'claude-sonnet-4-5'],
-    ['anthropic.claude-haiku-4-5-20251001-v1:0', 'claude-haiku-4-5'],
-    ['eu.anthropic.claude-sonnet-4-20250514-v1:0', 'claude-sonnet-4'],
-    ['apac.anthropic.claude-sonnet-4-20250514-v1:0', 'claude-sonnet-4'],
-    ['global.anthropic.claude-opus-4-5-20251101-v1:0', 'claude-opus-4-5'],
-    ['us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0', 'claude-sonnet-4-5'],
-    ['us.anthropic.claude-opus-4-1-20250805-v1:0', 'claude-opus-4-1'],
-    ['global.anthropic.claude-opus-4-6-v1', 'claude-opus-4-6'],
-    ['anthropic.claude-sonnet-4-6', 'claude-sonnet-4-6'],
-  ])('prices the Bedrock id %s as %s and sends the id to Bedrock unchanged', (bedrockId, canonical) => {
-    // Prepare
-    const requested = `bedrock/${bedrockId}`;
+    ['us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'claude-sonnet-4-5', 3_300_000],
+    ['anthropic.claude-haiku-4-5-20251001-v1:0', 'claude-haiku-4-5', 1_100_000],
+    ['eu.anthropic.claude-sonnet-4-20250514-v1:0', 'claude-sonnet-4', 3_000_000],
+    ['apac.anthropic.claude-sonnet-4-20250514-v1:0', 'claude-sonnet-4', 3_000_000],
+    ['global.anthropic.claude-opus-4-5-20251101-v1:0', 'claude-opus-4-5', 5_000_000],
+    ['us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0', 'claude-sonnet-4-5', 3_300_000],
+    ['us.anthropic.claude-opus-4-1-20250805-v1:0', 'claude-opus-4-1', 15_000_000],
+    ['global.anthropic.claude-opus-4-6-v1', 'claude-opus-4-6', 5_000_000],
+    ['anthropic.claude-sonnet-4-6', 'claude-sonnet-4-6', 3_300_000],
+  ])(
+    "prices the Bedrock id %s as %s at Bedrock's rate and sends the id unchanged",
+    (bedrockId, canonical, input) => {
+      // Prepare
+      const requested = `bedrock/${bedrockId}`;
 
-    // Act
-    const resolved = catalog.resolve(requested);
+      // Act
+      const resolved = catalog.resolve(requested);
 
-    // Assess
-    expect(resolved).toMatchObject({ provider: 'bedrock', model: canonical, upstream_model: bedrockId });
-    expect(resolved?.price).toEqual(catalog.resolve(canonical)?.price);
-  });
+      // Assess
+      expect(resolved).toMatchObject({ provider: 'bedrock', model: canonical, upstream_model: bedrockId });
+      expect(resolved?.price.input).toBe(input);
+      // Bedrock lists no 1-hour cache write: Anthropic's rate, twice its input price.
+      expect(resolved?.price.cache_write_1h).toBe(catalog.resolve(canonical)?.price.cache_write_1h);
+    },
+  );
 
   it.each([
     ['claude-sonnet-4-5', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0'],
@@ -49,7 +56,7 @@ describe('bedrock/<model> names', () => {
 
   it('has a default Bedrock id for catalog models only, each of them a Bedrock Claude id', () => {
     // Prepare
-    const known = new Set(DEFAULT_MODELS.map((m) => m.model));
+    const known = new Set(TOLLGATE_MODELS.map((m) => m.model));
 
     // Act
     const defaults = [...BEDROCK_DEFAULT_IDS.entries()];

@@ -73,9 +73,9 @@ describe('the default catalog', () => {
     expect(p?.version).toBe(PRICE_VERSION);
   });
 
-  it('gives Sonnet 4 its long-context tier above 200,000 prompt tokens, and Opus none', () => {
+  it('gives Sonnet 4.5 its long-context tier above 200,000 prompt tokens, and Opus 4.5 none', () => {
     // Prepare
-    const models = ['claude-sonnet-4', 'claude-opus-4-5'];
+    const models = ['claude-sonnet-4-5', 'claude-opus-4-5'];
 
     // Act
     const [sonnet, opus] = models.map((m) => catalog.resolve(m)?.price.long_context);
@@ -91,6 +91,49 @@ describe('the default catalog', () => {
       reasoning: 22_500_000,
     });
     expect(opus).toBeNull();
+  });
+
+  it('takes the price in force on its day: Sonnet 4.6 lost its long-context premium on 2026-03-13', () => {
+    // Prepare
+    const at = (iso: string) =>
+      createModelCatalog(undefined, undefined, { clock: { now: () => new Date(iso) } });
+
+    // Act
+    const [before, after] = ['2026-03-12T23:00:00Z', '2026-03-13T00:00:00Z'].map(
+      (iso) => at(iso).resolve('claude-sonnet-4-6')?.price.long_context?.input ?? null,
+    );
+
+    // Assess
+    expect(before).toBe(6_000_000);
+    expect(after).toBeNull();
+  });
+
+  // The models the README's agents use, and the popular ones of each provider served.
+  it.each([
+    ['gpt-4o-mini', 'openai', 150_000],
+    ['gpt-5-mini', 'openai', 250_000],
+    ['gpt-5.1-codex-mini', 'openai', 250_000],
+    ['o3-mini', 'openai', 1_100_000],
+    ['claude-3-7-sonnet-20250219', 'anthropic', 3_000_000],
+    ['claude-sonnet-4-5-20250929', 'anthropic', 3_000_000],
+    ['kimi-k2-turbo-preview', 'moonshot', 1_150_000],
+    ['kimi-k2-thinking', 'moonshot', 600_000],
+    ['openrouter/openai/gpt-4o-mini', 'openrouter', 150_000],
+    ['openrouter/anthropic/claude-sonnet-4.5', 'openrouter', 3_000_000],
+    ['openrouter/moonshotai/kimi-k2.5', 'openrouter', 400_000],
+    ['openrouter/x-ai/grok-code-fast-1', 'openrouter', 200_000],
+    ['openrouter/deepseek/deepseek-chat-v3.1', 'openrouter', 210_000],
+    ['openrouter/qwen/qwen3-coder', 'openrouter', 220_000],
+    ['moonshot/kimi-k2.5', 'moonshot', 600_000],
+  ])('resolves %s at %s (input %i picos a token)', (model, provider, input) => {
+    // Prepare
+    const requested = model;
+
+    // Act
+    const resolved = catalog.resolve(requested);
+
+    // Assess
+    expect(resolved).toMatchObject({ provider, price: { input, version: PRICE_VERSION } });
   });
 
   it.each([
@@ -113,10 +156,10 @@ describe('the default catalog', () => {
   });
 
   it.each([
-    'gpt-5-mini',
-    'claude-sonnet-4-5-2025',
-    'claude-3-7-sonnet-20250219',
-    'gpt-4.1-mini-20250414x',
+    'my-inhouse-model',
+    'openrouter/acme/unheard-of',
+    'bedrock/amazon.nova-pro-v1:0',
+    'mistral/mistral-large',
     '',
   ])('does not resolve %j, a model it has no price for', (requested) => {
     // Prepare
@@ -168,12 +211,16 @@ describe('a deployment catalog override', () => {
       web_search: 0,
       version: '2026-12-override',
     });
-    expect(catalog.resolve('claude-opus-4-5')).toBeUndefined();
+    // Models without an entry are still priced by the maintained catalog, under the same version.
+    expect(catalog.resolve('claude-opus-4-5')?.price).toMatchObject({
+      input: 5_000_000,
+      version: '2026-12-override',
+    });
   });
 });
 
 describe('per-search prices', () => {
-  it('prices a web search at $10 per 1,000 (10,000 µ$) on every Claude model, and none elsewhere', () => {
+  it('prices a web search at $10 per 1,000 (10,000 µ$) on every Claude model, and none where not listed', () => {
     // Prepare
     const catalog = createModelCatalog();
     const claude = catalog.models().filter((m) => m.startsWith('claude-'));
@@ -183,7 +230,7 @@ describe('per-search prices', () => {
 
     // Assess: picodollars per search.
     expect([...fees]).toEqual([10_000_000_000]);
-    expect(catalog.resolve('gpt-5')?.price.web_search).toBe(0);
+    expect(catalog.resolve('kimi-k2.5')?.price.web_search).toBe(0);
     expect(catalog.resolve('bedrock/claude-sonnet-4-5')?.price.web_search).toBe(10_000_000_000);
   });
 

@@ -91,7 +91,7 @@ describe('costMicros on claude-opus-4-5 (5 / 25 / 0.50 / 6.25 / 10)', () => {
   });
 });
 
-describe('costMicros on claude-sonnet-4 (3 / 15 / 0.30 / 3.75 / 6, above 200k: 6 / 22.50 / 0.60 / 7.50 / 12)', () => {
+describe('costMicros on claude-sonnet-4-5 (3 / 15 / 0.30 / 3.75 / 6, above 200k: 6 / 22.50 / 0.60 / 7.50 / 12)', () => {
   it('uses the base tier for a prompt of exactly 200,000 tokens', () => {
     // Prepare
     // prompt = 150,000 + 50,000 = 200,000, not above the threshold:
@@ -99,7 +99,7 @@ describe('costMicros on claude-sonnet-4 (3 / 15 / 0.30 / 3.75 / 6, above 200k: 6
     const u = usage({ input_tokens: 150_000, cache_read_tokens: 50_000, output_tokens: 2_000 });
 
     // Act
-    const cost = costMicros(u, price('claude-sonnet-4'));
+    const cost = costMicros(u, price('claude-sonnet-4-5'));
 
     // Assess
     expect(cost).toBe(495_000);
@@ -113,7 +113,7 @@ describe('costMicros on claude-sonnet-4 (3 / 15 / 0.30 / 3.75 / 6, above 200k: 6
     const u = usage({ input_tokens: 1, cache_read_tokens: 200_000, output_tokens: 2_000 });
 
     // Act
-    const cost = costMicros(u, price('claude-sonnet-4'));
+    const cost = costMicros(u, price('claude-sonnet-4-5'));
 
     // Assess
     expect(cost).toBe(165_006);
@@ -132,7 +132,7 @@ describe('costMicros on claude-sonnet-4 (3 / 15 / 0.30 / 3.75 / 6, above 200k: 6
     });
 
     // Act
-    const cost = costMicros(u, price('claude-sonnet-4'));
+    const cost = costMicros(u, price('claude-sonnet-4-5'));
 
     // Assess
     expect(cost).toBe(1_753_500);
@@ -144,7 +144,7 @@ describe('costMicros on claude-sonnet-4 (3 / 15 / 0.30 / 3.75 / 6, above 200k: 6
     const u = usage({ input_tokens: 200_000, output_tokens: 64_000 });
 
     // Act
-    const cost = costMicros(u, price('claude-sonnet-4'));
+    const cost = costMicros(u, price('claude-sonnet-4-5'));
 
     // Assess
     expect(cost).toBe(1_560_000);
@@ -295,7 +295,7 @@ describe('costMicros with large counts', () => {
     });
 
     // Act
-    const cost = costMicros(u, price('claude-sonnet-4'));
+    const cost = costMicros(u, price('claude-sonnet-4-5'));
 
     // Assess
     expect(cost).toBe(2_129_312);
@@ -344,7 +344,7 @@ describe('maxCostMicros', () => {
     // Prepare
     // 200,000 × 6 + 1,000 × 15 = 1,215,000
     // 200,001 × 12 + 1,000 × 22.50 = 2,400,012 + 22,500 = 2,422,512
-    const sonnet = price('claude-sonnet-4');
+    const sonnet = price('claude-sonnet-4-5');
 
     // Act
     const maxes = [maxCostMicros(200_000, 1_000, sonnet), maxCostMicros(200_001, 1_000, sonnet)];
@@ -429,7 +429,7 @@ describe('affordableOutputTokens', () => {
     const budget = 3_000_000;
 
     // Act
-    const tokens = affordableOutputTokens(budget, 200_001, price('claude-sonnet-4'));
+    const tokens = affordableOutputTokens(budget, 200_001, price('claude-sonnet-4-5'));
 
     // Assess
     expect(tokens).toBe(26_666);
@@ -439,7 +439,7 @@ describe('affordableOutputTokens', () => {
     // Prepare
     const cases: Array<[string, number, number]> = [
       ['claude-opus-4-5', 1_000_000, 10_000],
-      ['claude-sonnet-4', 3_000_000, 200_001],
+      ['claude-sonnet-4-5', 3_000_000, 200_001],
       ['gpt-5', 105, 1],
       ['o4-mini', 777_777, 33_333],
       ['gpt-4.1-mini', 12_345, 6_789],
@@ -526,10 +526,10 @@ describe('web searches', () => {
     const u = usage({ input_tokens: 1_000, web_search_requests: 3 });
 
     // Act
-    const cost = costMicros(u, price('gpt-4.1'));
+    const cost = costMicros(u, price('kimi-k2.5'));
 
     // Assess
-    expect(cost).toBe(2_000);
+    expect(cost).toBe(600);
   });
 });
 
@@ -582,7 +582,7 @@ describe('the worst case of n choices and allowed searches', () => {
       ['gpt-4.1', 10_000, 100, 8, 0],
       ['gpt-4.1-mini', 777_777, 3_333, 128, 0],
       ['claude-sonnet-4-5', 123_457, 999, 1, 7],
-      ['claude-sonnet-4', 3_000_000, 200_001, 1, 3],
+      ['claude-sonnet-4-5', 3_000_000, 200_001, 1, 3],
       ['claude-opus-4-5', 1_000_000, 10_000, 1, 10],
     ];
 

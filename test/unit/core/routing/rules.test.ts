@@ -85,7 +85,9 @@ describe('rules from config', () => {
     expect(() => rulesFromConfig(JSON.stringify([good, bad]), catalog)).toThrow(
       /TOLLGATE_ROUTING_RULES_JSON: rule 'broken': The condition does not compile/,
     );
-    expect(() => rulesFromConfig('[{"name":"x"}]', catalog)).toThrow(/TOLLGATE_ROUTING_RULES_JSON: 0\.scope/);
+    expect(() => rulesFromConfig('[{"name":"x"}]', catalog)).toThrow(
+      /TOLLGATE_ROUTING_RULES_JSON: entry 1 \('x'\): scope/,
+    );
   });
 
   it('accepts the weights and fallbacks of the documented shape', () => {

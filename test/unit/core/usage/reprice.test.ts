@@ -3,8 +3,9 @@ import { createModelCatalog } from '../../../../functions/core/pricing/catalog.t
 import { repriceRecord } from '../../../../functions/core/usage/reprice.ts';
 import { usageRecord } from '../../../support/usage-fixture.ts';
 
-// claude-sonnet-4-5 at the default catalog: 3 in / 15 out µ$ per token, 10,000 µ$ per web search.
-const catalog = createModelCatalog();
+// claude-sonnet-4-5 at the default catalog's prices under a re-pricing's version: 3 in / 15 out µ$ per
+// token, 10,000 µ$ per web search.
+const catalog = createModelCatalog(undefined, '2026-12-01');
 const base = { input_tokens: 1_000, output_tokens: 100, price_version: '2026-01-01' };
 
 describe('repriceRecord and web searches', () => {

@@ -1,0 +1,68 @@
+/**
+ * A configuration mistake as a person meets it: `npm start` run for real, in a child process, prints one
+ * line naming the variable and the field and exits non-zero — never a ZodError stack.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '../..');
+
+async function npmStart(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tollgate-config-'));
+  try {
+    const child = spawn('npm', ['start'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        TOLLGATE_DATA_DIR: dataDir,
+        TOLLGATE_PORT: '0',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.stdout.resume();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(timer);
+    return { code, stderr };
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+describe('npm start with a configuration mistake', () => {
+  it('prints one line naming TOLLGATE_MODELS_JSON, the entry and max_output_tokens, and exits non-zero', async () => {
+    // Prepare
+    const entry = { model: 'my-model', provider: 'openai', price: { input: '1', output: '4' } };
+
+    // Act
+    const { code, stderr } = await npmStart({ TOLLGATE_MODELS_JSON: JSON.stringify([entry]) });
+
+    // Assess
+    expect(code).not.toBe(0);
+    expect(stderr.trim().split('\n')).toEqual([
+      "tollgate: TOLLGATE_MODELS_JSON: entry 1 ('my-model'): max_output_tokens: missing (expected a number)",
+    ]);
+  });
+
+  it('names an environment variable that is not what it should be, in one line', async () => {
+    // Prepare
+    const env = { TOLLGATE_PORT: 'four thousand' };
+
+    // Act
+    const { code, stderr } = await npmStart(env);
+
+    // Assess
+    expect(code).not.toBe(0);
+    expect(stderr.trim().split('\n')).toEqual(['tollgate: TOLLGATE_PORT: expected a number']);
+  });
+});
