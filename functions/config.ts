@@ -6,20 +6,14 @@ import { configError } from './core/config-error.ts';
 import { isValidDuration, isValidTimeZone } from './core/governance/periods.ts';
 import type { GovernancePolicy } from './core/governance/scopes.ts';
 import {
+  apiKeyName,
   DEFAULT_BASE_URLS,
   PROVIDERS,
   type ProviderName,
   type ProviderSettings,
+  usesApiKey,
 } from './core/providers/list.ts';
 import * as z from './core/zod-mini.ts';
-
-/** The variables holding each keyed provider's API key (see `usesApiKey`). */
-const API_KEY_VARS: Partial<Record<ProviderName, string>> = {
-  openai: 'OPENAI_API_KEY',
-  anthropic: 'ANTHROPIC_API_KEY',
-  openrouter: 'OPENROUTER_API_KEY',
-  moonshot: 'MOONSHOT_API_KEY',
-};
 
 export interface Config {
   tableName: string;
@@ -152,8 +146,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const providers = Object.fromEntries(
     PROVIDERS.map((name) => {
       const baseUrl = baseUrlOverride(env, name) ?? DEFAULT_BASE_URLS[name].replace('{region}', e.AWS_REGION);
-      const keyVar = API_KEY_VARS[name];
-      const apiKey = (keyVar && env[keyVar]?.trim()) || undefined;
+      const apiKey = (usesApiKey(name) && env[apiKeyName(name)]?.trim()) || undefined;
       return [name, { baseUrl, apiKey }];
     }),
   ) as Record<ProviderName, ProviderSettings>;

@@ -2,7 +2,6 @@ import { Duration } from 'aws-cdk-lib';
 import type { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { S3Table } from 'aws-cdk-lib/aws-glue';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type FunctionUrl, FunctionUrlAuthType, HttpMethod, InvokeMode } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -10,7 +9,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/config.ts';
 import { grantAthenaQueries } from './athena-access.ts';
-import { gatewayFunction } from './node-function.ts';
+import { allow, gatewayFunction } from './node-function.ts';
 
 export interface AdminApiProps {
   /** Keys, teams, users and budgets. */
@@ -56,7 +55,7 @@ export class AdminApi extends Construct {
     super(scope, id);
     const workgroupName = props.workgroup.ref;
     this.function = gatewayFunction(this, 'Function', {
-      entry: 'functions/handlers/admin.ts',
+      entry: 'functions/lambda/admin.ts',
       description: 'Tollgate admin API: keys, teams, users, budgets, usage',
       memorySize: 512,
       timeout: props.timeout ?? Duration.seconds(60),
@@ -88,19 +87,13 @@ export class AdminApi extends Construct {
 
     // Keys, teams, people, routing rules and the audit log: read, listed (one partition each), written
     // whole and deleted; budget counters read. Never an update in place, a scan, a batch or the index.
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-        resources: [props.table.tableArn],
-      }),
+    allow(
+      this.function,
+      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      [props.table.tableArn],
     );
     // Read once at cold start; `grantRead` would add DescribeSecret, which nothing calls.
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [props.masterKeySecret.secretArn],
-      }),
-    );
+    allow(this.function, ['secretsmanager:GetSecretValue'], [props.masterKeySecret.secretArn]);
     grantAthenaQueries(this.function, {
       workgroupName,
       usageTable: props.usageTable,
@@ -108,11 +101,6 @@ export class AdminApi extends Construct {
     });
     // The dashboard's rollup, written hourly by the rollup function.
     if (props.rollup)
-      this.function.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['s3:GetObject'],
-          resources: [props.rollup.bucket.arnForObjects(props.rollup.key)],
-        }),
-      );
+      allow(this.function, ['s3:GetObject'], [props.rollup.bucket.arnForObjects(props.rollup.key)]);
   }
 }

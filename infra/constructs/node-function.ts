@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Architecture, type IFunction, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -77,4 +78,17 @@ export function gatewayFunction(scope: Construct, id: string, props: GatewayFunc
     'AwsSolutions-L1',
   );
   return fn;
+}
+
+/**
+ * Grants a function exactly `actions` on `resources` (under `conditions`, when given): one statement of
+ * its role's policy, so each grant in a construct reads as one line of what the function may do.
+ */
+export function allow(
+  fn: IFunction,
+  actions: string[],
+  resources: string[],
+  conditions?: Record<string, Record<string, unknown>>,
+): void {
+  fn.addToRolePolicy(new PolicyStatement({ actions, resources, ...(conditions && { conditions }) }));
 }

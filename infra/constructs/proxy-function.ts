@@ -1,6 +1,5 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { type CfnFunction, type FunctionUrl, FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -12,7 +11,7 @@ import { BEDROCK_DEFAULT_IDS } from '../../functions/core/pricing/catalog.ts';
 import type { Alerts } from './alerts.ts';
 import { PROXY_LAZY_MODULES } from './bundling.ts';
 import { acknowledge, objectWildcardFinding } from './nag.ts';
-import { gatewayFunction } from './node-function.ts';
+import { allow, gatewayFunction } from './node-function.ts';
 
 export interface ProxyFunctionProps {
   /** Keys and budget counters; read and conditionally updated on every request. */
@@ -55,7 +54,7 @@ export interface ProxyFunctionProps {
 }
 
 /**
- * What the proxy does to the table, by the partitions it touches (the adapters aws-runtime.ts wires:
+ * What the proxy does to the table, by the partitions it touches (the adapters compose/aws.ts wires:
  * key store, team and user stores, budget ledger and slice store, rate limiter, in-flight journal,
  * alert claims, routing rules). No Scan, BatchWriteItem, BatchGetItem, transaction or index: the
  * in-flight index is read only by the rollup function's recovery. `test/infra/least-privilege.test.ts`
@@ -85,7 +84,7 @@ export class ProxyFunction extends Construct {
   constructor(scope: Construct, id: string, props: ProxyFunctionProps) {
     super(scope, id);
     this.function = gatewayFunction(this, 'Function', {
-      entry: 'functions/handlers/proxy.ts',
+      entry: 'functions/lambda/proxy.ts',
       description: 'Tollgate proxy: authenticate, budget, forward (streaming), meter, record',
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.minutes(15),
@@ -110,38 +109,19 @@ export class ProxyFunction extends Construct {
     });
 
     for (const { action, partitions } of PROXY_TABLE_ACCESS)
-      this.function.addToRolePolicy(
-        new PolicyStatement({
-          actions: [action],
-          resources: [props.table.tableArn],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...partitions] } },
-        }),
-      );
+      allow(this.function, [action], [props.table.tableArn], {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...partitions] },
+      });
     // The firehose sink sends batches only (PutRecordBatch), never PutRecord.
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['firehose:PutRecordBatch'],
-        resources: [props.usageStream.deliveryStreamArn],
-      }),
-    );
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['s3:PutObject'],
-        resources: [props.spillBucket.arnForObjects(`${SPILL_PREFIX}*`)],
-      }),
-    );
+    allow(this.function, ['firehose:PutRecordBatch'], [props.usageStream.deliveryStreamArn]);
+    allow(this.function, ['s3:PutObject'], [props.spillBucket.arnForObjects(`${SPILL_PREFIX}*`)]);
     acknowledge(
       this.function,
       'A spilled batch of usage records gets a generated name under spill/; the proxy may only put there.',
       objectWildcardFinding(props.spillBucket, `${SPILL_PREFIX}*`),
     );
     // Read once at cold start; `grantRead` would add DescribeSecret, which nothing calls.
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [props.providerKeysSecret.secretArn],
-      }),
-    );
+    allow(this.function, ['secretsmanager:GetSecretValue'], [props.providerKeysSecret.secretArn]);
     props.alerts.grantPublish(this.function);
     this.grantBedrock(props.bedrockModelIds ?? [...BEDROCK_DEFAULT_IDS.values()]);
   }
@@ -154,11 +134,10 @@ export class ProxyFunction extends Construct {
    */
   private grantBedrock(modelIds: readonly string[]): void {
     const resources = bedrockResources(Stack.of(this), modelIds);
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
-        resources: resources.map((r) => r.arn),
-      }),
+    allow(
+      this.function,
+      ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
+      resources.map((r) => r.arn),
     );
     const wildcards = resources.filter((r) => r.finding).map((r) => r.finding as string);
     if (wildcards.length > 0)

@@ -2,7 +2,6 @@ import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -13,7 +12,7 @@ import { ENV, SPILL_PREFIX } from '../../functions/config.ts';
 import type { Alerts } from './alerts.ts';
 import { type AthenaQueryAccess, grantAthenaQueries } from './athena-access.ts';
 import { acknowledge, objectWildcardFinding } from './nag.ts';
-import { gatewayFunction } from './node-function.ts';
+import { allow, gatewayFunction } from './node-function.ts';
 
 export interface RollupsProps extends AthenaQueryAccess {
   /** Keys, people, teams and budget counters: read for budget status and key holders. */
@@ -54,7 +53,7 @@ export class Rollups extends Construct {
     super(scope, id);
     const bucket = props.usageTable.bucket;
     this.function = gatewayFunction(this, 'Function', {
-      entry: 'functions/handlers/rollup.ts',
+      entry: 'functions/lambda/rollup.ts',
       description: 'Tollgate rollup: the analytics SQL on Athena into the dashboard document',
       memorySize: 512,
       timeout: Duration.minutes(5),
@@ -73,55 +72,30 @@ export class Rollups extends Construct {
     });
     // Reads: keys, people, teams and budget counters for budget status (GetItem, Query of a partition),
     // and recovery's Query of the `inflight` index for requests whose function died.
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
-        resources: [props.table.tableArn, `${props.table.tableArn}/index/${INFLIGHT_INDEX}`],
-      }),
+    allow(
+      this.function,
+      ['dynamodb:GetItem', 'dynamodb:Query'],
+      [props.table.tableArn, `${props.table.tableArn}/index/${INFLIGHT_INDEX}`],
     );
     // Its one write to the table: claiming a forecast alert (`ALERT#...` items), so each is sent once.
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['dynamodb:PutItem'],
-        resources: [props.table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ALERT#*'] } },
-      }),
-    );
+    allow(this.function, ['dynamodb:PutItem'], [props.table.tableArn], {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ALERT#*'] },
+    });
     // Recovery of requests whose proxy function died: settle what they held on their budget counters,
     // give back their parallel slots, and forget their in-flight items.
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['dynamodb:UpdateItem'],
-        resources: [props.table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BUDGET#*', 'PARALLEL#*'] } },
-      }),
-    );
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['dynamodb:DeleteItem'],
-        resources: [props.table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['INFLIGHT#*'] } },
-      }),
-    );
+    allow(this.function, ['dynamodb:UpdateItem'], [props.table.tableArn], {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BUDGET#*', 'PARALLEL#*'] },
+    });
+    allow(this.function, ['dynamodb:DeleteItem'], [props.table.tableArn], {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['INFLIGHT#*'] },
+    });
     props.alerts.grantPublish(this.function);
     grantAthenaQueries(this.function, props);
-    this.function.addToRolePolicy(
-      new PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects(this.key)] }),
-    );
+    allow(this.function, ['s3:PutObject'], [bucket.arnForObjects(this.key)]);
     // Replay of spilled records: read and remove them under spill/ (listing comes with the Athena
     // grant on the bucket), and put them to Firehose.
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['firehose:PutRecordBatch'],
-        resources: [props.usageStream.deliveryStreamArn],
-      }),
-    );
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['s3:GetObject', 's3:DeleteObject'],
-        resources: [bucket.arnForObjects(`${SPILL_PREFIX}*`)],
-      }),
-    );
+    allow(this.function, ['firehose:PutRecordBatch'], [props.usageStream.deliveryStreamArn]);
+    allow(this.function, ['s3:GetObject', 's3:DeleteObject'], [bucket.arnForObjects(`${SPILL_PREFIX}*`)]);
     acknowledge(
       this.function,
       'Spilled usage batches have generated names under spill/; the function reads and removes them after replay.',

@@ -1,7 +1,7 @@
 import { RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { PROVIDERS, usesApiKey } from '../../functions/core/providers/list.ts';
+import { apiKeyName, PROVIDERS, usesApiKey } from '../../functions/core/providers/list.ts';
 import { acknowledge } from './nag.ts';
 
 export interface GatewaySecretsProps {
@@ -44,10 +44,7 @@ export class GatewaySecrets extends Construct {
       // A placeholder, not a secret. CloudFormation rewrites the value only when this template text
       // changes (a keyed provider added), which resets the keys an operator has put. Bedrock has no key.
       secretObjectValue: Object.fromEntries(
-        PROVIDERS.filter(usesApiKey).map((name) => [
-          `${name.toUpperCase()}_API_KEY`,
-          SecretValue.unsafePlainText(''),
-        ]),
+        PROVIDERS.filter(usesApiKey).map((name) => [apiKeyName(name), SecretValue.unsafePlainText('')]),
       ),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });

@@ -1,5 +1,4 @@
 import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -9,7 +8,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/config.ts';
 import { acknowledge } from './nag.ts';
-import { gatewayFunction } from './node-function.ts';
+import { allow, gatewayFunction } from './node-function.ts';
 
 export interface SlackForwarderProps {
   /** The alerts topic it is subscribed to. */
@@ -58,7 +57,7 @@ export class SlackForwarder extends Construct {
       'AwsSolutions-SQS3',
     );
     this.function = gatewayFunction(this, 'Function', {
-      entry: 'functions/handlers/slack-forwarder.ts',
+      entry: 'functions/lambda/slack-forwarder.ts',
       description: 'Tollgate Slack forwarder: alerts topic to the Slack webhook',
       memorySize: 256,
       timeout: Duration.seconds(60),
@@ -75,21 +74,9 @@ export class SlackForwarder extends Construct {
       targetArn: this.deadLetters.queueArn,
     };
     // Lambda sends the failed event with the function's role; it needs SendMessage alone.
-    this.function.addToRolePolicy(
-      new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetters.queueArn] }),
-    );
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [this.webhookSecret.secretArn],
-      }),
-    );
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [props.rollup.bucket.arnForObjects(props.rollup.key)],
-      }),
-    );
+    allow(this.function, ['sqs:SendMessage'], [this.deadLetters.queueArn]);
+    allow(this.function, ['secretsmanager:GetSecretValue'], [this.webhookSecret.secretArn]);
+    allow(this.function, ['s3:GetObject'], [props.rollup.bucket.arnForObjects(props.rollup.key)]);
     props.topic.addSubscription(new LambdaSubscription(this.function));
   }
 }

@@ -3,34 +3,22 @@
  * gateway), first with in-memory ports, then with the real local adapters one at a time. Each variant
  * sends the same JSON request to the mock upstream, sequentially.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoBudgetLedger } from '../../functions/adapters/aws/dynamo-budget-ledger.ts';
 import { ensureTable } from '../../functions/adapters/aws/dynamo-table.ts';
+import { startDynalite } from '../../functions/adapters/local/dynalite.ts';
 import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
-import { silentLogger } from '../../functions/adapters/logger.ts';
+import { gatewaySettings, proxyDeps } from '../../functions/compose/gateway.ts';
 import { loadConfig } from '../../functions/config.ts';
 import { generateSecretKey, hashKey } from '../../functions/core/governance/keys.ts';
-import { DEFAULT_POLICY } from '../../functions/core/governance/scopes.ts';
 import type { BudgetLedger } from '../../functions/core/ports/budgets.ts';
 import { systemClock } from '../../functions/core/ports/clock.ts';
 import type { UsageSink } from '../../functions/core/ports/lake.ts';
-import { createModelCatalog } from '../../functions/core/pricing/catalog.ts';
 import { createProxy } from '../../functions/core/proxy/pipeline.ts';
-import { startDynalite } from '../../functions/local/dynalite.ts';
-import {
-  collectingNotifier,
-  keysOf,
-  memoryJournal,
-  memoryLedger,
-  noLimits,
-  noRouting,
-  noTeams,
-  noUsers,
-} from '../support/stores.ts';
+import { keysOf, memoryLedger, memoryPorts } from '../support/stores.ts';
 import { virtualKey } from '../support/virtual-key.ts';
 import { percentiles } from './measure.ts';
 
@@ -58,10 +46,9 @@ export async function measureBreakdown(upstreamUrl: string, n: number, warmup: n
     const key = virtualKey({ hash: hashKey(secret), key_alias: 'bench', user_id: 'bench' });
     const dynamoLedger = createDynamoBudgetLedger(client, 'tollgate', systemClock);
     const lakeSink = createLakeSink({ dataDir: dir, clock: systemClock });
-    const providers = loadConfig({
-      TOLLGATE_ANTHROPIC_BASE_URL: upstreamUrl,
-      ANTHROPIC_API_KEY: 'sk-ant-upstream-secret',
-    }).providers;
+    const settings = gatewaySettings(
+      loadConfig({ TOLLGATE_ANTHROPIC_BASE_URL: upstreamUrl, ANTHROPIC_API_KEY: 'sk-ant-upstream-secret' }),
+    );
     const body = JSON.stringify({
       model: 'claude-sonnet-4-5',
       max_tokens: 256,
@@ -69,27 +56,7 @@ export async function measureBreakdown(upstreamUrl: string, n: number, warmup: n
     });
 
     const run = async (variant: string, ledger: BudgetLedger, usage: UsageSink): Promise<BreakdownRow> => {
-      const proxy = createProxy({
-        keys: keysOf(key),
-        teams: noTeams,
-        users: noUsers,
-        notifier: collectingNotifier(),
-        policy: DEFAULT_POLICY,
-        journal: memoryJournal(),
-        limiter: noLimits,
-        ledger,
-        usage,
-        upstream: (input, init) => fetch(input, init),
-        clock: systemClock,
-        catalog: createModelCatalog(),
-        providers,
-        log: silentLogger,
-        newRequestId: randomUUID,
-        upstreamTimeoutMs: 60_000,
-        journalFirst: true,
-        maxBodyBytes: 6 * 1024 * 1024,
-        routing: noRouting,
-      });
+      const proxy = createProxy(proxyDeps(settings, memoryPorts({ keys: keysOf(key), ledger, usage })));
       const row: BreakdownRow = { variant, response: [], settled: [] };
       for (let i = 0; i < warmup + n; i++) {
         const started = performance.now();

@@ -101,7 +101,7 @@ export async function measureBundles(root: string, runs: number): Promise<Bundle
     const handlerFile = join(dir, 'proxy-handler.mjs');
     await build({
       ...lambdaBuild,
-      entryPoints: [join(root, 'functions/handlers/proxy.ts')],
+      entryPoints: [join(root, 'functions/lambda/proxy.ts')],
       outfile: handlerFile,
     });
     const coreFile = join(dir, 'proxy-core.mjs');
@@ -110,7 +110,7 @@ export async function measureBundles(root: string, runs: number): Promise<Bundle
       stdin: {
         contents: [
           "export { createProxy } from './functions/core/proxy/pipeline.ts';",
-          "export { createProxyHandler } from './functions/handlers/create-proxy-handler.ts';",
+          "export { createProxyHandler } from './functions/lambda/shell/proxy-handler.ts';",
         ].join('\n'),
         resolveDir: root,
         loader: 'ts',
@@ -122,8 +122,8 @@ export async function measureBundles(root: string, runs: number): Promise<Bundle
     }
     const sizes = [
       ...(await cdkBundleSizes(root)),
-      await sizeOf('fresh functions/handlers/proxy.ts', handlerFile),
-      await sizeOf('fresh pipeline + create-proxy-handler', coreFile),
+      await sizeOf('fresh functions/lambda/proxy.ts', handlerFile),
+      await sizeOf('fresh pipeline + proxy-handler', coreFile),
       ...(await lazySizes('fresh proxy (lazy)', join(dir, 'node_modules'))),
     ];
     const lazyFiles = (await readdir(join(dir, 'node_modules'), { recursive: true }))
@@ -131,7 +131,7 @@ export async function measureBundles(root: string, runs: number): Promise<Bundle
       .map((f) => join(dir, 'node_modules', f));
     const sources = [
       join(root, 'functions/core/proxy/pipeline.ts'),
-      join(root, 'functions/handlers/create-proxy-handler.ts'),
+      join(root, 'functions/lambda/shell/proxy-handler.ts'),
     ];
     // The handler resolves `@aws-sdk/*` (external, as on Lambda) from the repository's node_modules.
     const withSdk = join(dir, 'with-sdk');

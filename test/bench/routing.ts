@@ -16,16 +16,15 @@
  *
  *   npm run bench:routing [-- --scale 0.01]
  */
-import { randomUUID } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../../functions/adapters/logger.ts';
+import { gatewaySettings, proxyDeps } from '../../functions/compose/gateway.ts';
 import { loadConfig } from '../../functions/config.ts';
 import { NO_LIMITS } from '../../functions/core/admin/fields.ts';
 import { generateSecretKey, hashKey } from '../../functions/core/governance/keys.ts';
-import { DEFAULT_POLICY, type Principal } from '../../functions/core/governance/scopes.ts';
+import type { Principal } from '../../functions/core/governance/scopes.ts';
 import type { BudgetLedger } from '../../functions/core/ports/budgets.ts';
-import { systemClock } from '../../functions/core/ports/clock.ts';
 import type { Team } from '../../functions/core/ports/documents.ts';
 import type { UsageSink } from '../../functions/core/ports/lake.ts';
 import { createModelCatalog } from '../../functions/core/pricing/catalog.ts';
@@ -45,16 +44,7 @@ import {
   type RuleScope,
 } from '../../functions/core/routing/rules.ts';
 import { startMockUpstream } from '../support/mock-upstream.ts';
-import {
-  collectingNotifier,
-  keysOf,
-  memoryJournal,
-  memoryLedger,
-  noLimits,
-  noRouting,
-  noTeams,
-  noUsers,
-} from '../support/stores.ts';
+import { keysOf, memoryLedger, memoryPorts, noTeams } from '../support/stores.ts';
 import { virtualKey } from '../support/virtual-key.ts';
 import { median, ms, type Percentiles, percentiles, printTable } from './measure.ts';
 
@@ -353,10 +343,9 @@ const nullSink: UsageSink = { write: async () => {} };
 async function endToEndTable(): Promise<string[][]> {
   const mock = await startMockUpstream();
   try {
-    const providers = loadConfig({
-      TOLLGATE_ANTHROPIC_BASE_URL: mock.url,
-      ANTHROPIC_API_KEY: 'sk-ant-upstream-secret',
-    }).providers;
+    const settings = gatewaySettings(
+      loadConfig({ TOLLGATE_ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'sk-ant-upstream-secret' }),
+    );
     const body = JSON.stringify({
       model: REQUESTED,
       max_tokens: 256,
@@ -389,27 +378,13 @@ async function endToEndTable(): Promise<string[][]> {
           return memoryLedger.read(counter);
         },
       };
-      return createProxy({
-        keys: keysOf(KEY),
-        teams: { ...noTeams, get: async (id) => (id === WEB_TEAM.team_id ? WEB_TEAM : undefined) },
-        users: noUsers,
-        notifier: collectingNotifier(),
-        policy: DEFAULT_POLICY,
-        journal: memoryJournal(),
-        limiter: noLimits,
-        ledger,
-        usage: nullSink,
-        upstream: (input, init) => fetch(input, init),
-        clock: systemClock,
-        catalog,
-        providers,
-        log: silentLogger,
-        newRequestId: randomUUID,
-        upstreamTimeoutMs: 60_000,
-        journalFirst: true,
-        maxBodyBytes: 6 * 1024 * 1024,
-        routing: { ...noRouting, rules: async () => variant.rules },
-      });
+      return createProxy(
+        proxyDeps(settings, {
+          ...memoryPorts({ keys: keysOf(KEY), ledger, usage: nullSink }),
+          teams: { ...noTeams, get: async (id) => (id === WEB_TEAM.team_id ? WEB_TEAM : undefined) },
+          rules: async () => variant.rules,
+        }),
+      );
     });
 
     const send = async (i: number, url: string, call: (request: Request) => Promise<Response>) => {

@@ -25,7 +25,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('the proxy Lambda bundle', () => {
   it('stays under its size cap, minified as CDK bundles it', async () => {
     // Prepare
-    const entry = join(ROOT, 'functions/handlers/proxy.ts');
+    const entry = join(ROOT, 'functions/lambda/proxy.ts');
 
     // Act
     const result = await build({

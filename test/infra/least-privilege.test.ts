@@ -105,7 +105,7 @@ describe('the proxy role', () => {
 
   it('grants only actions the proxy bundle has SDK commands for, and every table action it has', async () => {
     // Prepare
-    const bundled = await actionsBundledFrom('functions/handlers/proxy.ts');
+    const bundled = await actionsBundledFrom('functions/lambda/proxy.ts');
 
     // Act
     const granted = new Set(statements.flatMap(actionsOf));
@@ -183,8 +183,8 @@ describe('the proxy role', () => {
 
 describe('the admin API and rollup roles', () => {
   it.each([
-    ['admin API', /^Tollgate admin API/, 'functions/handlers/admin.ts'],
-    ['rollup', /^Tollgate rollup/, 'functions/handlers/rollup.ts'],
+    ['admin API', /^Tollgate admin API/, 'functions/lambda/admin.ts'],
+    ['rollup', /^Tollgate rollup/, 'functions/lambda/rollup.ts'],
   ])(
     'the %s is granted no table, stream, topic or secret action its bundle has no command for',
     async (_, description, entry) => {
@@ -224,7 +224,7 @@ describe('the admin API and rollup roles', () => {
 describe('the Slack forwarder role', () => {
   it('grants only what its bundle calls: its secret, the rollup object, its dead-letter queue', async () => {
     // Prepare
-    const bundled = await actionsBundledFrom('functions/handlers/slack-forwarder.ts');
+    const bundled = await actionsBundledFrom('functions/lambda/slack-forwarder.ts');
     const statements = statementsOfFunction(/^Tollgate Slack forwarder/);
 
     // Act

@@ -1,7 +1,7 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalDynamo, startDynalite } from '../../functions/adapters/local/dynalite.ts';
 import type { LogFields, Logger } from '../../functions/core/ports/logging.ts';
-import { type LocalDynamo, startDynalite } from '../../functions/local/dynalite.ts';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
 

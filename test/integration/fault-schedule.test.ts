@@ -14,7 +14,7 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../functions/core/usage/record.ts';
-import { seeded } from '../../functions/local/demo-data.ts';
+import { seeded } from '../../functions/local/demo-history.ts';
 import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts';
 import { type MockReply, type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
 

@@ -9,7 +9,7 @@ import { silentLogger } from '../../functions/adapters/logger.ts';
 import { createSlackNotifier } from '../../functions/adapters/slack.ts';
 import { crossings, toAlert } from '../../functions/core/governance/thresholds.ts';
 import type { Alert } from '../../functions/core/ports/alerts.ts';
-import { createSlackForwarder } from '../../functions/handlers/slack-forward.ts';
+import { createSlackForwarder } from '../../functions/services/slack-forward.ts';
 import { startTestGateway } from '../support/gateway.ts';
 import { startMockUpstream } from '../support/mock-upstream.ts';
 

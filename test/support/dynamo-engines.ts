@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTable } from '../../functions/adapters/aws/dynamo-table.ts';
-import { startDynalite } from '../../functions/local/dynalite.ts';
+import { startDynalite } from '../../functions/adapters/local/dynalite.ts';
 import { javaAvailable, startDynamoDbLocal } from './dynamodb-local.ts';
 
 /**

@@ -1,5 +1,8 @@
+import { silentLogger } from '../../functions/adapters/logger.ts';
+import type { ProxyPorts } from '../../functions/compose/gateway.ts';
 import type { Notifier } from '../../functions/core/ports/alerts.ts';
 import type { BudgetLedger, Reservation } from '../../functions/core/ports/budgets.ts';
+import { systemClock } from '../../functions/core/ports/clock.ts';
 import type { DocumentStore, Team, User } from '../../functions/core/ports/documents.ts';
 import type { InflightEntry, InflightJournal } from '../../functions/core/ports/journal.ts';
 import type { KeyStore, VirtualKey } from '../../functions/core/ports/keys.ts';
@@ -92,4 +95,28 @@ export function memoryJournal(): InflightJournal & { open: Map<string, InflightE
     async close() {},
   };
   return journal;
+}
+
+/**
+ * The stand-ins above as one set of ports for the composition root (compose/gateway.ts `proxyDeps`):
+ * a proxy that grants, limits and records nothing, for tests and benches about something else. Pass
+ * the ports a test is about.
+ */
+export function memoryPorts(ports: Partial<ProxyPorts> = {}): ProxyPorts {
+  return {
+    keys: keysOf(),
+    teams: noTeams,
+    users: noUsers,
+    journal: memoryJournal(),
+    ledger: memoryLedger,
+    limiter: noLimits,
+    usage: { write: async () => {} },
+    notifier: collectingNotifier(),
+    upstream: (input, init) => fetch(input, init),
+    clock: systemClock,
+    log: silentLogger,
+    rules: noRouting.rules,
+    lifecycle: 'process',
+    ...ports,
+  };
 }

@@ -1,10 +1,4 @@
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { BudgetExceededError } from '../../core/errors.ts';
 import type {
   BudgetCounter,
@@ -27,6 +21,7 @@ import {
   reclaimExpired,
   releaseLease,
 } from './dynamo-leases.ts';
+import { conditionFailed, readItem } from './dynamo-query.ts';
 
 const COUNTERS = { a: 'committed_micros', w: 'worst_micros' } as const;
 
@@ -45,8 +40,7 @@ export function createDynamoBudgetLedger(
 ): BudgetLedger {
   const key = counterKey;
 
-  const getItem = async (c: BudgetCounter) =>
-    (await client.send(new GetItemCommand({ TableName: tableName, Key: key(c), ConsistentRead: true }))).Item;
+  const getItem = async (c: BudgetCounter) => readItem(client, tableName, key(c));
 
   const stateOf = (item: Record<string, AttributeValue> | undefined): CounterState => ({
     spent_micros: Number(item?.spent_micros?.N ?? 0),
@@ -112,7 +106,7 @@ export function createDynamoBudgetLedger(
       try {
         return left(await take(claim, lease));
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        if (!conditionFailed(err)) throw err;
         const item = await getItem(c);
         if (holdsLease(item, leaseAttribute(lease.id))) return left(stateOf(item).committed_micros);
         const reclaimed =
@@ -157,7 +151,7 @@ export function createDynamoBudgetLedger(
         )
       ).Attributes;
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!conditionFailed(err)) throw err;
       delete values[':delta'];
       delete values[':wdelta'];
       item = await settleReclaimed(send);
@@ -187,7 +181,7 @@ export function createDynamoBudgetLedger(
         )
       ).Attributes;
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!conditionFailed(err)) throw err;
       return undefined;
     }
   }

@@ -1,15 +1,13 @@
 import {
   type AttributeValue,
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
-  GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { DocumentStore, RuleStore, Team, User } from '../../core/ports/documents.ts';
 import type { RoutingRule } from '../../core/routing/rules.ts';
-import { queryPartition } from './dynamo-query.ts';
+import { conditionFailed, queryPartition, readItem } from './dynamo-query.ts';
 
 /**
  * Small documents (teams, users, routing rules) in DynamoDB, one partition per kind (`TEAMS`, `USERS`, `ROUTES`), sorted by id: a
@@ -52,7 +50,7 @@ export function createDynamoDocumentStore<T>(
         new PutItemCommand({ TableName: tableName, Item: toItem(doc), ConditionExpression: condition }),
       );
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw onFail();
+      if (conditionFailed(err)) throw onFail();
       throw err;
     }
   };
@@ -60,9 +58,7 @@ export function createDynamoDocumentStore<T>(
   return {
     idOf: kind.idOf,
     async get(id) {
-      const { Item } = await client.send(
-        new GetItemCommand({ TableName: tableName, Key: { pk, sk: { S: id } }, ConsistentRead: true }),
-      );
+      const Item = await readItem(client, tableName, { pk, sk: { S: id } });
       return Item ? fromItem(Item) : undefined;
     },
     create: (doc) =>

@@ -1,14 +1,12 @@
 import {
   type AttributeValue,
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
-  GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { KeyStore, VirtualKey } from '../../core/ports/keys.ts';
-import { queryPartition } from './dynamo-query.ts';
+import { conditionFailed, queryPartition, readItem } from './dynamo-query.ts';
 
 /**
  * Virtual keys in DynamoDB, two items each:
@@ -28,8 +26,7 @@ const recordKey = (key_id: string) => ({ pk: KEYS, sk: { S: key_id } });
 const lookupKey = (hash: string) => ({ pk: { S: `KEY#${hash}` }, sk: { S: 'KEY' } });
 
 export function createDynamoKeyStore(client: DynamoDBClient, tableName: string): KeyStore {
-  const read = async (key: Record<string, AttributeValue>) =>
-    (await client.send(new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item;
+  const read = async (key: Record<string, AttributeValue>) => readItem(client, tableName, key);
 
   const putLookup = async (hash: string, key_id: string) => {
     try {
@@ -41,7 +38,7 @@ export function createDynamoKeyStore(client: DynamoDBClient, tableName: string):
         }),
       );
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException)
+      if (conditionFailed(err))
         throw new ConflictError(`A key with this secret already exists (key ${key_id})`, { cause: err });
       throw err;
     }
@@ -70,7 +67,7 @@ export function createDynamoKeyStore(client: DynamoDBClient, tableName: string):
         }),
       );
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!conditionFailed(err)) throw err;
       if (!(await read(recordKey(key.key_id))))
         throw new NotFoundError(`Key ${key.key_id} does not exist`, { cause: err });
       throw new ConflictError(`Key ${key.key_id} was regenerated meanwhile`, { cause: err });
@@ -103,8 +100,7 @@ export function createDynamoKeyStore(client: DynamoDBClient, tableName: string):
         );
       } catch (err) {
         await dropLookup(key.hash);
-        if (err instanceof ConditionalCheckFailedException)
-          throw new ConflictError(`Key ${key.key_id} already exists`, { cause: err });
+        if (conditionFailed(err)) throw new ConflictError(`Key ${key.key_id} already exists`, { cause: err });
         throw err;
       }
     },
@@ -134,8 +130,7 @@ export function createDynamoKeyStore(client: DynamoDBClient, tableName: string):
           }),
         ));
       } catch (err) {
-        if (err instanceof ConditionalCheckFailedException)
-          throw new NotFoundError(`Key ${key_id} does not exist`, { cause: err });
+        if (conditionFailed(err)) throw new NotFoundError(`Key ${key_id} does not exist`, { cause: err });
         throw err;
       }
       const hash = old?.hash?.S;

@@ -1,10 +1,4 @@
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GatewayError } from '../../core/errors.ts';
 import { retryAfterSeconds } from '../../core/governance/rate-limits.ts';
 import type { Lease } from '../../core/ports/budgets.ts';
@@ -25,6 +19,7 @@ import {
   reclaimExpired,
   releaseLease,
 } from './dynamo-leases.ts';
+import { conditionFailed, readItem } from './dynamo-query.ts';
 
 /** Seconds a client refused for parallelism is told to wait: slots free up as requests finish. */
 const PARALLEL_RETRY_AFTER_S = 1;
@@ -51,9 +46,7 @@ export function createDynamoRateLimiter(
   });
 
   async function refuse(w: RateWindow, cause: unknown): Promise<GatewayError> {
-    const { Item } = await client.send(
-      new GetItemCommand({ TableName: tableName, Key: key(w), ConsistentRead: true }),
-    );
+    const Item = await readItem(client, tableName, key(w));
     const requests = Number(Item?.requests?.N ?? 0);
     const tokens = Number(Item?.tokens?.N ?? 0);
     const what =
@@ -124,7 +117,7 @@ export function createDynamoRateLimiter(
       );
       return slotStateOf(Attributes, holder);
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return null;
+      if (conditionFailed(err)) return null;
       throw err;
     }
   }
@@ -149,9 +142,7 @@ export function createDynamoRateLimiter(
           values,
         );
         if (grown) return grown;
-        const { Item } = await client.send(
-          new GetItemCommand({ TableName: tableName, Key: slotKey(s), ConsistentRead: true }),
-        );
+        const Item = await readItem(client, tableName, slotKey(s));
         const own = Item?.[leaseAttribute(holder)]?.M;
         const alive = own?.a !== undefined && Number(own.x?.N ?? 0) > clock.now().getTime();
         if (!alive) {
@@ -190,9 +181,7 @@ export function createDynamoRateLimiter(
       }
     },
     async dropSlots(s, holder) {
-      const { Item } = await client.send(
-        new GetItemCommand({ TableName: tableName, Key: slotKey(s), ConsistentRead: true }),
-      );
+      const Item = await readItem(client, tableName, slotKey(s));
       const held = Number(Item?.[leaseAttribute(holder)]?.M?.a?.N ?? 0);
       if (held > 0)
         await releaseLease(client, tableName, slotKey(s), { a: 'inflight' }, leaseAttribute(holder), {
@@ -215,10 +204,8 @@ export function createDynamoRateLimiter(
           await takeSlot(s, lease);
           return;
         } catch (err) {
-          if (!(err instanceof ConditionalCheckFailedException)) throw err;
-          const { Item } = await client.send(
-            new GetItemCommand({ TableName: tableName, Key: slotKey(s), ConsistentRead: true }),
-          );
+          if (!conditionFailed(err)) throw err;
+          const Item = await readItem(client, tableName, slotKey(s));
           // Our own lease there: an earlier attempt of this write landed and the SDK retried it.
           if (holdsLease(Item, leaseAttribute(lease.id))) return;
           const reclaimed =
@@ -263,7 +250,7 @@ export function createDynamoRateLimiter(
           }),
         );
       } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) throw await refuse(w, err);
+        if (conditionFailed(err)) throw await refuse(w, err);
         throw err;
       }
     },
@@ -292,7 +279,7 @@ export function createDynamoRateLimiter(
         );
         return { requests: Number(Attributes?.requests?.N ?? n), tokens: Number(Attributes?.tokens?.N ?? 0) };
       } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) return null;
+        if (conditionFailed(err)) return null;
         throw err;
       }
     },

@@ -10,28 +10,18 @@
  * within the limit. Expired slices are reclaimed like expired per-request leases (dynamo-leases.ts),
  * leaving a marker that keeps `b`.
  */
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { BudgetCounter, Settlement } from '../../core/ports/budgets.ts';
 import type { Clock } from '../../core/ports/clock.ts';
 import type { Amounts, FlushBatch, SliceState, SliceStore } from '../../core/ports/slices.ts';
 import { counterKey, describedCounter } from './dynamo-counter.ts';
 import { leaseAttribute, liveHolders, reclaimExpired } from './dynamo-leases.ts';
+import { conditionFailed, readItem } from './dynamo-query.ts';
 
 const COUNTERS = { a: 'committed_micros', w: 'worst_micros' } as const;
 
 export function createDynamoSliceStore(client: DynamoDBClient, tableName: string, clock: Clock): SliceStore {
-  const getItem = async (c: BudgetCounter) =>
-    (
-      await client.send(
-        new GetItemCommand({ TableName: tableName, Key: counterKey(c), ConsistentRead: true }),
-      )
-    ).Item;
+  const getItem = async (c: BudgetCounter) => readItem(client, tableName, counterKey(c));
 
   const stateOf = (item: Record<string, AttributeValue> | undefined, holder: string): SliceState => {
     const lease = item?.[leaseAttribute(holder)]?.M;
@@ -107,7 +97,7 @@ export function createDynamoSliceStore(client: DynamoDBClient, tableName: string
               values,
             );
           } catch (err) {
-            if (!(err instanceof ConditionalCheckFailedException)) throw err;
+            if (!conditionFailed(err)) throw err;
             // A first slice (or one reclaimed while this holder was away): it is made.
             values[':new'] = {
               M: {
@@ -132,7 +122,7 @@ export function createDynamoSliceStore(client: DynamoDBClient, tableName: string
             }
           }
         } catch (err) {
-          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+          if (!conditionFailed(err)) throw err;
           // Refused by the limit: slices and holds that expired give their part back, then once more.
           const item = await getItem(counter);
           const reclaimed =
@@ -168,7 +158,7 @@ export function createDynamoSliceStore(client: DynamoDBClient, tableName: string
           values,
         );
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        if (!conditionFailed(err)) throw err;
         // The slice was reclaimed meanwhile (its holds are already given back): only the cost is added.
         try {
           state = await update(
@@ -180,7 +170,7 @@ export function createDynamoSliceStore(client: DynamoDBClient, tableName: string
           );
           state = { ...state, held: null };
         } catch (again) {
-          if (!(again instanceof ConditionalCheckFailedException)) throw again;
+          if (!conditionFailed(again)) throw again;
           try {
             // No slice and no marker (a metered counter never held one, or a marker was swept): a marker
             // is made with the cost added, so the batch applies once.
@@ -196,7 +186,7 @@ export function createDynamoSliceStore(client: DynamoDBClient, tableName: string
             );
             state = { ...state, held: null };
           } catch (last) {
-            if (!(last instanceof ConditionalCheckFailedException)) throw last;
+            if (!conditionFailed(last)) throw last;
             // This batch landed already (a retried write): nothing to add.
             state = stateOf(await getItem(counter), holder);
             return { state, settlement: settlementOf(counter, state.spent_micros, 0) };
@@ -219,7 +209,7 @@ export function createDynamoSliceStore(client: DynamoDBClient, tableName: string
           }),
         );
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        if (!conditionFailed(err)) throw err;
       }
     },
 

@@ -1,18 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
-import { compareRules, defineRule, NewRuleSchema } from '../routing/rules.ts';
+import { compareRules, defineRule, NewRuleSchema, type RoutingRule } from '../routing/rules.ts';
 import type { AdminContext, Route } from './context.ts';
-import { createDocument, requireDocument } from './documents.ts';
-import { parse, pathParam } from './fields.ts';
+import { documentService } from './document-service.ts';
+import { pathParam } from './fields.ts';
 
 /**
  * Routing rules, for the master key: list (config and saved ones alike, in the order they are
  * evaluated), save (checked whole: a condition that does not compile is a 400 here, never a
- * failure at request time), delete. Each change is audited.
+ * failure at request time), delete — admin documents like teams and people (document-service.ts).
+ * Each change is audited.
  */
 export function routingRoutes(ctx: AdminContext): Record<string, Route> {
-  const { rules, configRules, catalog, clock, log } = ctx.deps;
-  const master = { type: 'master' } as const;
+  const { rules, configRules, catalog, log } = ctx.deps;
+  const inConfig = (id: string | undefined) => id !== undefined && configRules.some((r) => r.id === id);
+  const service = documentService(ctx, {
+    label: 'Routing rule',
+    store: rules,
+    audit: { action: (verb) => `routing.rule_${verb}`, target: (id) => `routing_rule:${id}` },
+    create: {
+      schema: NewRuleSchema,
+      build: (input, now) =>
+        defineRule(input, catalog, { id: randomUUID(), source: 'api', created_at: now.toISOString() }),
+    },
+    describe: async (rule: RoutingRule) => rule,
+  });
 
   return {
     'GET /routing/rules': async (request) => {
@@ -29,31 +41,23 @@ export function routingRoutes(ctx: AdminContext): Record<string, Route> {
     },
     'POST /routing/rules': async (request) => {
       await ctx.requireMaster(request.headers);
-      const input = parse(NewRuleSchema, await ctx.readJson(request));
-      if (input.id && configRules.some((r) => r.id === input.id))
-        throw new GatewayError('invalid_request', `Routing rule '${input.id}' is defined in config.`);
-      const rule = defineRule(input, catalog, {
-        id: randomUUID(),
-        source: 'api',
-        created_at: clock.now().toISOString(),
+      const { doc } = await service.create(await ctx.readJson(request), async (input) => {
+        if (inConfig(input.id))
+          throw new GatewayError('invalid_request', `Routing rule '${input.id}' is defined in config.`);
       });
-      await createDocument(rules, rule, 'Routing rule');
-      await ctx.audit(master, 'routing.rule_new', `routing_rule:${rule.id}`, { fields: Object.keys(input) });
-      return Response.json(rule);
+      return Response.json(doc);
     },
     'DELETE /routing/rules/{id}': async (request, url) => {
       await ctx.requireMaster(request.headers);
       const id = pathParam(url, 3, 'id');
-      if (configRules.some((r) => r.id === id)) {
+      if (inConfig(id)) {
         throw new GatewayError(
           'invalid_request',
           `Routing rule '${id}' is defined in config (TOLLGATE_ROUTING_RULES_JSON); change it there.`,
         );
       }
-      const rule = await requireDocument(rules, id, 'Routing rule');
-      await rules.delete(id);
-      await ctx.audit(master, 'routing.rule_delete', `routing_rule:${id}`);
-      return Response.json({ deleted: rule.id, name: rule.name });
+      const [rule] = await service.remove([id]);
+      return Response.json({ deleted: rule?.id, name: rule?.name });
     },
   };
 }

@@ -4,7 +4,8 @@ import { teamCounter } from '../governance/teams.ts';
 import type { BudgetLedger } from '../ports/budgets.ts';
 import type { Team, TeamStore } from '../ports/documents.ts';
 import type { Logger } from '../ports/logging.ts';
-import { createDocument, replaceDocument, requireDocument } from './documents.ts';
+import { withGiven } from './document-service.ts';
+import { replaceDocument, requireDocument } from './documents.ts';
 import { applyLimits, describeLimits, id, limitFields, metadata, modelList, NO_LIMITS } from './fields.ts';
 import { describeSpend, periodSpend, silent } from './period-spend.ts';
 
@@ -34,11 +35,8 @@ export const MemberAddSchema = z.strictObject({
 });
 export const DeleteTeamsSchema = z.strictObject({ team_ids: z.array(id).min(1).max(1000) });
 
-export async function createTeam(
-  store: TeamStore,
-  input: z.infer<typeof NewTeamSchema>,
-  now: Date,
-): Promise<Team> {
+/** A new team from a `/team/new` body. */
+export function newTeam(input: z.infer<typeof NewTeamSchema>, now: Date): Team {
   const blank: Team = {
     team_id: input.team_id ?? randomUUID(),
     team_alias: null,
@@ -49,24 +47,14 @@ export async function createTeam(
     blocked: false,
     created_at: now.toISOString(),
   };
-  return createDocument(store, applyTeamChanges(blank, input), 'Team');
+  return applyTeamChanges(blank, input);
 }
 
-export async function updateTeam(store: TeamStore, input: z.infer<typeof UpdateTeamSchema>): Promise<Team> {
-  return replaceDocument(store, applyTeamChanges(await requireTeam(store, input.team_id), input), 'Team');
-}
-
-function applyTeamChanges(
+export function applyTeamChanges(
   team: Team,
   input: z.infer<typeof UpdateTeamSchema> | z.infer<typeof NewTeamSchema>,
 ): Team {
-  return {
-    ...applyLimits(team, input),
-    ...(input.team_alias !== undefined && { team_alias: input.team_alias }),
-    ...(input.models !== undefined && { models: input.models }),
-    ...(input.metadata !== undefined && { metadata: input.metadata }),
-    ...(input.blocked !== undefined && { blocked: input.blocked }),
-  };
+  return withGiven(applyLimits(team, input), input, ['team_alias', 'models', 'metadata', 'blocked']);
 }
 
 export async function addMembers(store: TeamStore, input: z.infer<typeof MemberAddSchema>): Promise<Team> {

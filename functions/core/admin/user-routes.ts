@@ -2,17 +2,17 @@ import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import type { User } from '../ports/documents.ts';
 import type { AdminContext, Route } from './context.ts';
+import { documentService } from './document-service.ts';
 import { id as idField, parse, parseQuery } from './fields.ts';
 import { describeKey, generateKey } from './keys.ts';
 import { addMembers, requireTeam } from './teams.ts';
 import {
-  createUser,
+  applyUserChanges,
   DeleteUsersSchema,
   describeUser,
   NewUserSchema,
-  requireUser,
+  newUser,
   UpdateUserSchema,
-  updateUser,
 } from './users.ts';
 
 const UserInfoQuery = z.looseObject({ user_id: idField.optional() });
@@ -21,22 +21,39 @@ const UserInfoQuery = z.looseObject({ user_id: idField.optional() });
  * LiteLLM's user routes. The master key manages people; a person's own key may read their own
  * `/user/info` (budget, spend, keys), nobody else's.
  */
+/** People as admin documents: LiteLLM's `/user/new` and `/user/update` bodies, described with their spend. */
+function userService(ctx: AdminContext) {
+  const { users, ledger, clock, policy, log } = ctx.deps;
+  return documentService(ctx, {
+    label: 'User',
+    store: users,
+    audit: { action: (verb) => `user.${verb}`, target: (user_id) => `user:${user_id}` },
+    create: { schema: NewUserSchema, build: newUser },
+    update: { schema: UpdateUserSchema, id: (input) => input.user_id, apply: applyUserChanges },
+    describe: (user: User) => describeUser(ledger, user, clock.now(), policy.timeZone, log),
+  });
+}
+
+/**
+ * LiteLLM's user routes. The master key manages people; a person's own key may read their own
+ * `/user/info` (budget, spend, keys), nobody else's.
+ */
 export function userRoutes(ctx: AdminContext): Record<string, Route> {
-  const { users, teams, keys, ledger, clock, policy, log } = ctx.deps;
+  const { teams, keys, ledger, clock, policy, log } = ctx.deps;
   const master = { type: 'master' } as const;
+  const service = userService(ctx);
   const body = async (request: Request) => {
     await ctx.requireMaster(request.headers);
     return ctx.readJson(request);
   };
-  const describe = (user: User) => describeUser(ledger, user, clock.now(), policy.timeZone, log);
+  const describe = service.describe;
 
   return {
     'POST /user/new': async (request) => {
-      const input = parse(NewUserSchema, await body(request));
-      // Every named team must exist before anything is written.
-      for (const team_id of input.teams ?? []) await requireTeam(teams, team_id);
-      const user = await createUser(users, input, clock.now());
-      await ctx.audit(master, 'user.new', `user:${user.user_id}`, { fields: Object.keys(input) });
+      const { doc: user, input } = await service.create(await body(request), async ({ teams: named }) => {
+        // Every named team must exist before anything is written.
+        for (const team_id of named ?? []) await requireTeam(teams, team_id);
+      });
       for (const team_id of input.teams ?? []) {
         await addMembers(teams, { team_id, member: [{ user_id: user.user_id, role: 'user' }] });
         await ctx.audit(master, 'team.member_add', `team:${team_id}`, { user_ids: [user.user_id] });
@@ -58,16 +75,11 @@ export function userRoutes(ctx: AdminContext): Record<string, Route> {
       return Response.json({ ...(await describe(user)), key: secret, key_id: key.key_id, token: key.hash });
     },
     'POST /user/update': async (request) => {
-      const input = parse(UpdateUserSchema, await body(request));
-      const user = await updateUser(users, input);
-      await ctx.audit(master, 'user.update', `user:${user.user_id}`, { fields: Object.keys(input) });
-      return Response.json(await describe(user));
+      return Response.json(await describe(await service.update(await body(request))));
     },
     'POST /user/delete': async (request) => {
       const { user_ids } = parse(DeleteUsersSchema, await body(request));
-      for (const id of user_ids) await requireUser(users, id);
-      await Promise.all(user_ids.map((id) => users.delete(id)));
-      for (const id of user_ids) await ctx.audit(master, 'user.delete', `user:${id}`);
+      await service.remove(user_ids);
       return Response.json({ deleted_users: user_ids });
     },
     'GET /user/info': async (request, url) => {
@@ -78,7 +90,7 @@ export function userRoutes(ctx: AdminContext): Record<string, Route> {
       if (!id) throw new GatewayError('invalid_request', 'Pass the person as ?user_id=...');
       if (caller.type === 'person' && caller.user.user_id !== id)
         throw new GatewayError('not_found', `No user '${id}'.`);
-      const user = await requireUser(users, id);
+      const user = await service.require(id);
       const [info, theirKeys, allTeams] = await Promise.all([describe(user), keys.list(), teams.list()]);
       const now = clock.now();
       return Response.json({
@@ -94,7 +106,7 @@ export function userRoutes(ctx: AdminContext): Record<string, Route> {
     },
     'GET /user/list': async (request) => {
       await ctx.requireMaster(request.headers);
-      return Response.json({ users: await Promise.all((await users.list()).map(describe)) });
+      return Response.json({ users: await service.list() });
     },
   };
 }

@@ -4,7 +4,8 @@ import { userCounter } from '../governance/users.ts';
 import type { BudgetLedger } from '../ports/budgets.ts';
 import type { User, UserStore } from '../ports/documents.ts';
 import type { Logger } from '../ports/logging.ts';
-import { createDocument, replaceDocument, requireDocument } from './documents.ts';
+import { withGiven } from './document-service.ts';
+import { requireDocument } from './documents.ts';
 import { applyLimits, describeLimits, id, limitFields, metadata, modelList, NO_LIMITS } from './fields.ts';
 import { describeSpend, periodSpend, silent } from './period-spend.ts';
 
@@ -36,7 +37,8 @@ export const DeleteUsersSchema = z.strictObject({ user_ids: z.array(id).min(1).m
 
 export type NewUser = z.infer<typeof NewUserSchema>;
 
-export async function createUser(store: UserStore, input: NewUser, now: Date): Promise<User> {
+/** A new person from a `/user/new` body. */
+export function newUser(input: NewUser, now: Date): User {
   const blank: User = {
     user_id: input.user_id ?? randomUUID(),
     user_alias: null,
@@ -48,23 +50,18 @@ export async function createUser(store: UserStore, input: NewUser, now: Date): P
     blocked: false,
     created_at: now.toISOString(),
   };
-  return createDocument(store, applyUserChanges(blank, input), 'User');
+  return applyUserChanges(blank, input);
 }
 
-export async function updateUser(store: UserStore, input: z.infer<typeof UpdateUserSchema>): Promise<User> {
-  return replaceDocument(store, applyUserChanges(await requireUser(store, input.user_id), input), 'User');
-}
-
-function applyUserChanges(user: User, input: z.infer<typeof UpdateUserSchema> | NewUser): User {
-  return {
-    ...applyLimits(user, input),
-    ...(input.user_alias !== undefined && { user_alias: input.user_alias }),
-    ...(input.user_email !== undefined && { user_email: input.user_email }),
-    ...(input.user_role !== undefined && { user_role: input.user_role }),
-    ...(input.models !== undefined && { models: input.models }),
-    ...(input.metadata !== undefined && { metadata: input.metadata }),
-    ...(input.blocked !== undefined && { blocked: input.blocked }),
-  };
+export function applyUserChanges(user: User, input: z.infer<typeof UpdateUserSchema> | NewUser): User {
+  return withGiven(applyLimits(user, input), input, [
+    'user_alias',
+    'user_email',
+    'user_role',
+    'models',
+    'metadata',
+    'blocked',
+  ]);
 }
 
 export function requireUser(store: UserStore, user_id: string): Promise<User> {

@@ -33,6 +33,14 @@ export function usesApiKey(provider: ProviderName): boolean {
   return AUTH[provider] === 'api-key';
 }
 
+/**
+ * The name a provider's API key goes by, wherever it is kept: the environment variable locally, the
+ * field of the provider-keys secret on AWS (`{"OPENAI_API_KEY": "...", ...}`), the secret's placeholder.
+ */
+export function apiKeyName(provider: ProviderName): string {
+  return `${provider.toUpperCase()}_API_KEY`;
+}
+
 export interface ProviderSettings {
   baseUrl: string;
   /** Absent locally when the variable is unset; on AWS filled from Secrets Manager at cold start. */

@@ -24,7 +24,7 @@ import type { Logger } from '../ports/logging.ts';
 import type { ParallelSlot, RateLimiter } from '../ports/rate-limits.ts';
 import type { ResolvedModel } from '../pricing/catalog.ts';
 import type { ParsedRequest } from '../protocols/types.ts';
-import type { CallState } from './finish.ts';
+import type { CallState } from './call.ts';
 
 /** How long past its upstream deadline a reservation is kept before another request may reclaim it. */
 const LEASE_GRACE_MS = 60_000;

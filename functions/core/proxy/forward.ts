@@ -6,8 +6,9 @@ import { isRecord, type ParsedRequest, type Protocol } from '../protocols/types.
 import { upstreamPath } from '../providers/providers.ts';
 import { clientHeaders, setBudgetHeaders, upstreamHeaders } from '../providers/upstream.ts';
 import { attemptLeaseId, countersFor, releaseReservation, reserveFor } from './admit.ts';
+import { type CallState, inflightEntry } from './call.ts';
 import type { ProxyDeps } from './deps.ts';
-import { type CallState, type Finisher, inflightEntry } from './finish.ts';
+import type { Finisher } from './finish.ts';
 import { type BodyEnd, jsonMeter, meteredBody, sseMeter } from './metered-body.ts';
 
 export interface ForwardInput {

@@ -1,7 +1,7 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
-import type { ProxyPipeline } from '../core/proxy/pipeline.ts';
-import { eventToRequest, headersToRecord } from './lambda-url.ts';
+import type { ProxyPipeline } from '../../core/proxy/pipeline.ts';
+import { eventToRequest, headersToRecord } from './function-url.ts';
 
 /** Time kept back from the invocation's deadline to settle budgets and write the usage record. */
 const BOOKKEEPING_MS = 10_000;

@@ -1,7 +1,7 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2, Context, LambdaFunctionURLEvent } from 'aws-lambda';
-import type { Metrics } from '../core/ports/metrics.ts';
-import { eventToRequest, responseToResult } from './lambda-url.ts';
+import type { Metrics } from '../../core/ports/metrics.ts';
+import { eventToRequest, responseToResult } from './function-url.ts';
 
 /** The admin API as a buffered Lambda handler behind its own function URL. */
 export function createAdminHandler(

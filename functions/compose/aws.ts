@@ -3,23 +3,11 @@
  * scope, reused across invocations) and the secrets (master key, provider keys) from Secrets Manager.
  */
 import { randomUUID } from 'node:crypto';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { MiddlewareObj } from '@middy/core';
 import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
-import { createDynamoAlertClaims } from '../adapters/aws/dynamo-alert-claims.ts';
-import { createDynamoBudgetLedger } from '../adapters/aws/dynamo-budget-ledger.ts';
-import {
-  createDynamoRuleStore,
-  createDynamoTeamStore,
-  createDynamoUserStore,
-} from '../adapters/aws/dynamo-document-store.ts';
 import { createDynamoInflightJournal } from '../adapters/aws/dynamo-inflight-journal.ts';
-import { createDynamoKeyStore } from '../adapters/aws/dynamo-key-store.ts';
-import { createDynamoRateLimiter } from '../adapters/aws/dynamo-rate-limiter.ts';
-import { createDynamoSliceStore } from '../adapters/aws/dynamo-slice-store.ts';
 import { createEmfMetrics } from '../adapters/aws/emf-metrics.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
 import { createLambdaLogger } from '../adapters/aws/lambda-logger.ts';
@@ -28,36 +16,22 @@ import { createS3Spill } from '../adapters/aws/s3-spill.ts';
 import { createSnsNotifier } from '../adapters/aws/sns-notifier.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
 import { type Config, loadConfig, SPILL_PREFIX } from '../config.ts';
-import { cachedDocumentStore, cachedKeyStore } from '../core/governance/key-cache.ts';
-import { createLeasedLedger } from '../core/governance/leased-ledger.ts';
-import { createLeasedLimiter } from '../core/governance/leased-limiter.ts';
 import { onceEach } from '../core/governance/thresholds.ts';
-import { meteredSink, meteredSliceStore, meteredSpill } from '../core/metrics.ts';
+import { meteredSink, meteredSpill } from '../core/metrics.ts';
+import type { Notifier } from '../core/ports/alerts.ts';
 import { systemClock } from '../core/ports/clock.ts';
-import { deploymentCatalog } from '../core/pricing/catalog.ts';
-import { PROVIDERS, usesApiKey } from '../core/providers/list.ts';
+import { apiKeyName, PROVIDERS, usesApiKey } from '../core/providers/list.ts';
 import type { ProxyDeps } from '../core/proxy/deps.ts';
-import { ruleSource } from '../core/routing/rule-source.ts';
-import { rulesFromConfig } from '../core/routing/rules.ts';
+import { composeProxy, gatewaySettings, type TableStores, tableStores } from './gateway.ts';
 
 export const config: Config = loadConfig();
 const logging = createLambdaLogger({ serviceName: 'tollgate', level: config.logLevel });
 export const log = logging.log;
+/** Powertools' logger itself, for the middleware that adds each invocation's context to its lines. */
+export const powertools = logging.powertools;
 /** Metrics of this function, written as embedded metric format at the end of each invocation. */
 export const metrics = createEmfMetrics({ functionName: config.functionName });
 
-/**
- * middy middlewares every function uses: the invocation's context (request id, cold start) on each log
- * line, and its metrics written once it ends, failed or not. The proxy writes its metrics later, once
- * its records are (see create-proxy-handler.ts).
- */
-export function lambdaMiddlewares(options: { flushMetrics: boolean }): MiddlewareObj[] {
-  const flush = async () => metrics.flush();
-  return [
-    injectLambdaContext(logging.powertools),
-    ...(options.flushMetrics ? [{ after: flush, onError: flush }] : []),
-  ];
-}
 export const dynamo = new DynamoDBClient({ region: config.region });
 const secrets = new SecretsManagerClient({ region: config.region });
 export const firehose = new FirehoseClient({ region: config.region });
@@ -69,18 +43,24 @@ const s3 = onFirstUse(
 const sns = onFirstUse(
   async () => new (await import('@aws-sdk/client-sns')).SNSClient({ region: config.region }),
 );
-export const catalog = deploymentCatalog(config);
 // Checked here as at synth: a rule in config that does not compile stops the cold start, loudly.
-export const configRules = rulesFromConfig(config.routing.rulesJson, catalog);
+export const settings = gatewaySettings(config);
+
+/** The table's adapters, made by each function that uses them (the Slack forwarder does not). */
+export function tables(): TableStores {
+  return tableStores(dynamo, config.tableName, systemClock);
+}
+
+/** Where alerts go: the SNS topic, or the log without one. */
+function alertChannel(): Notifier {
+  return config.snsTopicArn
+    ? createSnsNotifier(sns, config.snsTopicArn, config.dashboardUrl)
+    : createLogNotifier(log);
+}
 
 /** Alerts to the SNS topic (the log without one), each claimed once. */
-export function alertNotifier() {
-  return onceEach(
-    createDynamoAlertClaims(dynamo, config.tableName),
-    config.snsTopicArn
-      ? createSnsNotifier(sns, config.snsTopicArn, config.dashboardUrl)
-      : createLogNotifier(log),
-  );
+export function alertNotifier(stores: TableStores): Notifier {
+  return onceEach(stores.alertClaims, alertChannel());
 }
 
 /** Spilled usage records in the lake bucket, when the function is given one (each spill counted). */
@@ -112,7 +92,7 @@ async function providerSettings(): Promise<ProxyDeps['providers']> {
   const keys = raw ? (JSON.parse(raw) as Record<string, string>) : {};
   const providers = { ...config.providers };
   for (const name of PROVIDERS.filter(usesApiKey)) {
-    const fromSecret = keys[`${name.toUpperCase()}_API_KEY`]?.trim();
+    const fromSecret = keys[apiKeyName(name)]?.trim();
     if (fromSecret) providers[name] = { ...providers[name], apiKey: fromSecret };
   }
   return providers;
@@ -122,66 +102,22 @@ export async function proxyDeps(): Promise<ProxyDeps> {
   if (!config.firehoseStream) throw new Error('TOLLGATE_FIREHOSE_STREAM is not set');
   // This execution environment: its in-flight items and its budget slices carry one holder id.
   const holder = `h-lambda-${randomUUID()}`;
-  const rateLimiter = createDynamoRateLimiter(dynamo, config.tableName, systemClock);
-  const journal = createDynamoInflightJournal(dynamo, config.tableName, holder);
-  // Settlements are written at once (flushMs 0): the invocation ends only once they have landed, since
-  // a frozen environment runs no timers. Its slices outlive invocations while it is warm.
-  const ledger = createLeasedLedger({
-    store: meteredSliceStore(createDynamoSliceStore(dynamo, config.tableName, systemClock), metrics),
-    perRequest: createDynamoBudgetLedger(dynamo, config.tableName, systemClock),
+  return composeProxy(settings, {
+    lifecycle: 'lambda',
     holder,
-    clock: systemClock,
-    log,
-    flushMs: 0,
-    beforeFlush: () => journal.flushed(),
-  });
-  return {
-    journal,
-    keys: cachedKeyStore(createDynamoKeyStore(dynamo, config.tableName), config.keyCacheMs, systemClock),
-    limiter: createLeasedLimiter({
-      inner: rateLimiter,
-      store: rateLimiter,
-      clock: systemClock,
-      log,
-      flushMs: 0,
-    }),
-    teams: cachedDocumentStore(
-      createDynamoTeamStore(dynamo, config.tableName),
-      config.keyCacheMs,
-      systemClock,
-    ),
-    users: cachedDocumentStore(
-      createDynamoUserStore(dynamo, config.tableName),
-      config.keyCacheMs,
-      systemClock,
-    ),
-    ledger,
-    notifier: alertNotifier(),
-    policy: config.policy,
+    tables: tables(),
+    journal: createDynamoInflightJournal(dynamo, config.tableName, holder),
     // Every record counts into the request metrics as it is written (core/metrics.ts).
     usage: meteredSink(
       createFirehoseSink({ client: firehose, streamName: config.firehoseStream, spill: usageSpill() }),
       metrics,
     ),
+    alerts: alertChannel(),
     upstream: (input, init) => fetch(input, init),
     upstreams: { bedrock: createBedrockFetch(bedrock) },
-    clock: systemClock,
-    catalog,
     providers: await providerSettings(),
+    clock: systemClock,
     log,
     metrics,
-    newRequestId: randomUUID,
-    upstreamTimeoutMs: config.upstreamTimeoutMs,
-    journalFirst: false,
-    maxBodyBytes: config.maxBodyBytes,
-    routing: {
-      rules: ruleSource(configRules, createDynamoRuleStore(dynamo, config.tableName), {
-        ttlMs: config.keyCacheMs,
-        clock: systemClock,
-        log,
-      }).list,
-      maxAttempts: config.routing.maxAttempts,
-      fallbackAfterMs: config.routing.fallbackAfterMs,
-    },
-  };
+  }).deps;
 }

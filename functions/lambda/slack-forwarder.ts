@@ -9,9 +9,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { SNSEvent } from 'aws-lambda';
 import { createS3RollupStore } from '../adapters/aws/s3-rollup-store.ts';
+import { config, metrics, powertools, secretString } from '../compose/aws.ts';
 import { rollupTopSpenders } from '../core/analytics/rollup.ts';
-import { config, lambdaMiddlewares, metrics, secretString } from './aws-runtime.ts';
-import { createSlackForwarder } from './slack-forward.ts';
+import { createSlackForwarder } from '../services/slack-forward.ts';
+import { lambdaMiddlewares } from './shell/middlewares.ts';
 
 // The secret holds `none` until an operator puts a webhook URL in it.
 const stored = (await secretString(config.slackWebhookSecretArn))?.trim();
@@ -27,7 +28,7 @@ const forward = createSlackForwarder({
 });
 
 export const handler = middy<SNSEvent>()
-  .use(lambdaMiddlewares({ flushMetrics: true }))
+  .use(lambdaMiddlewares({ powertools, metrics }, { flushMetrics: true }))
   .handler(async (event: SNSEvent) => {
     const result = await forward(event);
     metrics.add('alerts_posted', result.posted);

@@ -1,6 +1,6 @@
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { eventToRequest, responseToResult } from '../../../functions/handlers/lambda-url.ts';
+import { eventToRequest, responseToResult } from '../../../functions/lambda/shell/function-url.ts';
 
 const event = (overrides: Partial<LambdaFunctionURLEvent>): LambdaFunctionURLEvent =>
   ({

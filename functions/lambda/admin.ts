@@ -1,0 +1,12 @@
+/** Lambda entry: the admin API behind its own function URL. */
+
+import { metrics, powertools } from '../compose/aws.ts';
+import { adminDeps } from '../compose/aws-analytics.ts';
+import { createAdminApi } from '../core/admin/api.ts';
+import { createAdminHandler } from './shell/admin-handler.ts';
+import { lambdaMiddlewares } from './shell/middlewares.ts';
+
+export const handler = createAdminHandler(createAdminApi(await adminDeps()), {
+  middlewares: lambdaMiddlewares({ powertools, metrics }, { flushMetrics: true }),
+  metrics,
+});
