@@ -2,7 +2,7 @@
  * Display formatting for the dashboard: money and counts by the gateway's one rule
  * (functions/core/money.ts), and the UTC day the date inputs and the API expect.
  */
-export { formatCount, formatUsd } from '../../functions/core/money.ts';
+export { formatCount, formatDollars, formatUsd } from '../../functions/core/money.ts';
 
 /** The UTC calendar day of `now`, as `<input type="date">` and the API expect it. */
 export function utcDay(now: Date): string {

@@ -7,7 +7,7 @@
 import { api } from './api.ts';
 import { pivot, stackedBars } from './charts.ts';
 import { byId, el, renderTable } from './dom.ts';
-import { formatCount, formatUsd } from './format.ts';
+import { formatCount, formatDollars, formatUsd } from './format.ts';
 
 export interface MyPage {
   user: { user_id: string; user_alias: string | null; spend_micros: number };
@@ -114,7 +114,11 @@ function renderKeys(page: MyPage, reload: () => Promise<void>): void {
         raw: (k) => k.spend_micros,
         numeric: true,
       },
-      { label: 'Budget', value: (k) => (k.max_budget === null ? '—' : `$${k.max_budget}`), numeric: true },
+      {
+        label: 'Budget',
+        value: (k) => (k.max_budget === null ? '—' : formatDollars(k.max_budget)),
+        numeric: true,
+      },
       { label: 'State', value: (k) => (k.blocked ? 'revoked' : 'active') },
       { label: 'Action', value: () => '' },
     ],
