@@ -1,34 +1,21 @@
 /**
  * The org view: what a team lead reads in ten seconds — spend and its forecast, which budgets are at
  * risk, where the money goes (team, model, agent, tag), whether people keep using the tools (by team,
- * never ranking individuals), and how the gateway behaves. Everything comes from the rollup.
+ * never ranking individuals), and how the gateway behaves. Everything comes from the rollup; the
+ * headline figures are in org-tiles.ts, the budgets in org-budgets.ts.
  */
-import type { BudgetStatusRow, Rollup } from '../../functions/core/analytics/rollup-document.ts';
 import { type RoutingRow, routingTotals } from '../../functions/core/analytics/routing.ts';
 import { type SpendRow, type SpendTotalRow, totalsByValue } from '../../functions/core/analytics/spend.ts';
-import { forecastBudget } from '../../functions/core/governance/forecast.ts';
 import { api } from './api.ts';
-import { type Change, periodChange, previousFrom } from './change.ts';
 import { lines, pivot, stackedBars } from './charts.ts';
-import { byId, type Column, el, renderTable, setCsv, showStatus } from './dom.ts';
+import { byId, type Column, renderTable, showStatus } from './dom.ts';
 import { formatCount, formatUsd } from './format.ts';
+import { renderBudgets } from './org-budgets.ts';
+import { latestWeek, money, type OrgFilters, type OrgRollup, pct } from './org-rollup.ts';
+import { renderTiles } from './org-tiles.ts';
 
-/** A rollup built before routing existed has no `routing`: read as none. */
-type OrgRollup = Omit<Rollup, 'spend' | 'routing'> & {
-  spend: Partial<Rollup['spend']> & Pick<Rollup['spend'], 'team'>;
-  routing?: Rollup['routing'];
-};
-
-const pct = (ratio: number | null) => (ratio === null ? '—' : `${(ratio * 100).toFixed(0)}%`);
-const money = (micros: number) => formatUsd(micros);
-const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '—');
-
-export interface OrgFilters {
-  /** Days back from the rollup's last day. */
-  days: number;
-  /** A team id, or '' for every team. */
-  team: string;
-}
+export { toggleEveryBudget } from './org-budgets.ts';
+export type { OrgFilters } from './org-rollup.ts';
 
 export function teamsOf(rollup: OrgRollup): string[] {
   return [...new Set(rollup.spend.team.map((r) => r.value))].sort();
@@ -82,137 +69,6 @@ export function renderOrg(rollup: OrgRollup, filters: OrgFilters, dimension: str
     [...outcomes.values()].sort((a, b) => b.requests - a.requests),
     'No denials or errors in this range.',
   );
-}
-
-function renderTiles(rollup: OrgRollup, teamRows: SpendRow[], filters: OrgFilters, from: string): void {
-  const { team, days } = filters;
-  const sum = (pick: (r: SpendRow) => number, rows = teamRows) => rows.reduce((s, r) => s + pick(r), 0);
-  // The range just before this one, of the same length, when the rollup reaches back that far.
-  const before = previousFrom(from, days);
-  const previousRows =
-    rollup.range.from <= before
-      ? rollup.spend.team.filter((r) => r.day >= before && r.day < from && (!team || r.value === team))
-      : null;
-  const versus = (pick: (r: SpendRow) => number) =>
-    periodChange(sum(pick), previousRows && sum(pick, previousRows));
-  const vsNote = `vs the ${days} days before`;
-  const month = rollup.range.to.slice(0, 7);
-  const monthRows = rollup.spend.team.filter((r) => r.day.startsWith(month) && (!team || r.value === team));
-  // The month at its pace so far, the same projection the budgets get (governance/forecast.ts).
-  const monthStart = new Date(`${month}-01T00:00:00Z`);
-  const next = new Date(monthStart);
-  next.setUTCMonth(next.getUTCMonth() + 1);
-  const forecast = forecastBudget(
-    {
-      spent_micros: sum((r) => r.cost_micros, monthRows),
-      limit_micros: null,
-      starts_at: monthStart.toISOString(),
-      resets_at: next.toISOString(),
-    },
-    new Date(rollup.generated_at),
-  );
-  const weeks = rollup.adoption.weekly_active.filter((r) => !team || r.team_id === team);
-  const lastWeek = latestWeek(weeks);
-  const latest = weeks.filter((r) => r.week === lastWeek);
-  const active = latest.reduce((s, r) => s + r.active_people, 0);
-  const holders = latest.reduce((s, r) => s + r.key_holders, 0);
-  const weekBefore = latestWeek(weeks.filter((r) => r.week < lastWeek));
-  const activeBefore = weekBefore
-    ? weeks.filter((r) => r.week === weekBefore).reduce((s, r) => s + r.active_people, 0)
-    : null;
-  const prompt = sum((r) => r.input_tokens + r.cache_read_tokens + r.cache_write_tokens);
-  const saved = rollup.cache_savings.filter((r) => r.day >= from).reduce((s, r) => s + r.savings_micros, 0);
-  const share = prompt ? pct(sum((r) => r.cache_read_tokens) / prompt) : '—';
-  const tiles: Array<[string, string, string, Change | null, string]> = [
-    ['Spend', money(sum((r) => r.cost_micros)), 'billed in this range', versus((r) => r.cost_micros), vsNote],
-    [
-      'Forecast',
-      forecast ? money(forecast.forecast_micros) : '—',
-      `for ${month} at this month's pace`,
-      null,
-      '',
-    ],
-    ['Requests', formatCount(sum((r) => r.requests)), 'in this range', versus((r) => r.requests), vsNote],
-    [
-      'Weekly active',
-      holders ? pct(active / holders) : '—',
-      `${active} of ${holders} key holders, week of ${lastWeek || '—'}`,
-      periodChange(active, activeBefore),
-      'active people vs the week before',
-    ],
-    [
-      'Cache savings',
-      money(saved),
-      `${share} of prompt tokens read from cache${team ? ' (savings: all teams)' : ''}`,
-      null,
-      '',
-    ],
-  ];
-  byId('tiles').replaceChildren(
-    ...tiles.map(([label, value, note, change, versusWhat]) =>
-      el(
-        'div',
-        { className: 'tile' },
-        el('p', { className: 'tile-label', textContent: label }),
-        el('p', { className: 'tile-value', textContent: value }),
-        ...(change
-          ? [
-              el('p', {
-                className: `tile-change ${change.trend}`,
-                textContent: `${change.text} ${versusWhat}`,
-              }),
-            ]
-          : []),
-        el('p', { className: 'hint', textContent: note }),
-      ),
-    ),
-  );
-}
-
-export const BUDGET_COLUMNS: Column<BudgetStatusRow>[] = [
-  { label: 'Budget', value: (b) => b.label },
-  { label: 'Scope', value: (b) => b.scope },
-  { label: 'Spent', value: (b) => money(b.spent_micros), raw: (b) => b.spent_micros, numeric: true },
-  { label: 'Limit', value: (b) => money(b.limit_micros), raw: (b) => b.limit_micros, numeric: true },
-  { label: 'Used', value: (b) => `${b.used_pct.toFixed(1)}%`, raw: (b) => b.used_pct, numeric: true },
-  {
-    label: 'Forecast',
-    value: (b) => (b.forecast_micros === null ? '—' : money(b.forecast_micros)),
-    raw: (b) => b.forecast_micros ?? '',
-    numeric: true,
-  },
-  { label: 'Runs out', value: (b) => day(b.runs_out_at) },
-  { label: 'Resets', value: (b) => day(b.resets_at) },
-  { label: 'Mode', value: (b) => b.mode },
-];
-
-/** The budgets most at risk; the CSV has them all. */
-const BUDGETS_SHOWN = 12;
-
-let showEveryBudget = false;
-
-/** The "show all" button's toggle: every budget, or the most at risk. */
-export function toggleEveryBudget(): void {
-  showEveryBudget = !showEveryBudget;
-}
-
-function renderBudgets(all: BudgetStatusRow[]): void {
-  const budgets = showEveryBudget ? all : all.slice(0, BUDGETS_SHOWN);
-  const toggle = byId<HTMLButtonElement>('budgets-all');
-  toggle.hidden = all.length <= BUDGETS_SHOWN;
-  toggle.textContent = showEveryBudget ? `Show the ${BUDGETS_SHOWN} most at risk` : `Show all ${all.length}`;
-  toggle.setAttribute('aria-expanded', String(showEveryBudget));
-  byId('budgets-note').textContent =
-    all.length > budgets.length
-      ? `The ${budgets.length} most at risk of ${all.length}; the CSV has them all.`
-      : '';
-  renderTable(byId<HTMLTableElement>('budgets-table'), BUDGET_COLUMNS, budgets, 'No budget has a limit.');
-  setCsv(byId<HTMLTableElement>('budgets-table'), BUDGET_COLUMNS, all);
-  for (const [i, row] of [...byId<HTMLTableElement>('budgets-table').tBodies[0]!.rows].entries()) {
-    const b = budgets[i];
-    if (!b) continue;
-    row.dataset.risk = b.runs_out_at || b.used_pct >= 100 ? 'high' : b.used_pct >= 80 ? 'medium' : 'low';
-  }
 }
 
 const TOTAL_COLUMNS: Column<SpendTotalRow>[] = [
@@ -406,15 +262,5 @@ function renderLatency(rollup: OrgRollup): void {
     ],
     rollup.latency,
     'No successful requests yet.',
-  );
-}
-
-/** The latest ISO week (`YYYY-MM-DD` Mondays sort as text) among the rows, or '' for none. */
-function latestWeek(rows: Array<{ week: string }>): string {
-  return (
-    rows
-      .map((r) => r.week)
-      .sort()
-      .at(-1) ?? ''
   );
 }
