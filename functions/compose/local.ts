@@ -72,6 +72,11 @@ export interface LocalGateway {
   close(): Promise<void>;
 }
 
+/** The lake on one machine: usage files under the data dir, and DuckDB reading them (opened on first use). */
+export function localLake(dataDir: string, clock: Clock) {
+  return { query: createDuckDbQueryEngine({ dataDir }), sink: createLakeSink({ dataDir, clock }) };
+}
+
 export async function composeLocal(settings: GatewaySettings, options: LocalOptions): Promise<LocalGateway> {
   const { config } = settings;
   const { log } = options;
@@ -93,8 +98,9 @@ export async function composeLocal(settings: GatewaySettings, options: LocalOpti
   const journal = createFileInflightJournal({ dataDir, log, holder });
   // The counters `GET /metrics` shows: the names CloudWatch gets on AWS (core/metrics.ts).
   const metrics = createPrometheusMetrics();
-  const query = createDuckDbQueryEngine({ dataDir });
-  const usage = loggedSink(meteredSink(options.usage ?? createLakeSink({ dataDir, clock }), metrics), log);
+  const lake = localLake(dataDir, clock);
+  const query = lake.query;
+  const usage = loggedSink(meteredSink(options.usage ?? lake.sink, metrics), log);
   const bedrock = localBedrockClient(config);
   const proxy = composeProxy(settings, {
     lifecycle: 'process',

@@ -6,13 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
-import { createLakeSink } from '../adapters/local/lake-sink.ts';
+import { localLake } from '../compose/local.ts';
 import { loadCliConfig, loadConfig } from '../config.ts';
 import { day } from '../core/admin/fields.ts';
 import { formatDollars, formatUsd } from '../core/money.ts';
 import { systemClock } from '../core/ports/clock.ts';
-import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
+import { repricingCatalog } from '../core/pricing/catalog.ts';
 import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
 
 const USAGE = `Usage: tollgate <command> [options]
@@ -155,13 +154,14 @@ async function reprice(flags: Flags): Promise<void> {
     if (!day.safeParse(value).success)
       throw new CliError(`--${name} must be a day as YYYY-MM-DD, not '${value}'`);
   const config = loadConfig();
-  // Corrections go over the deployment's own catalog overrides, not over the defaults alone.
-  const deployed = mergeModelOverrides(config.modelsJson);
-  const prices = flags.prices ? await readPrices(flags.prices) : undefined;
-  const catalog = createModelCatalog(mergeModelOverrides(prices, deployed, '--prices'), flags.version);
-  const query = createDuckDbQueryEngine({ dataDir: config.dataDir });
+  const catalog = repricingCatalog({
+    deployedModelsJson: config.modelsJson,
+    corrections: flags.prices ? await readPrices(flags.prices) : undefined,
+    label: '--prices',
+    version: flags.version,
+  });
+  const { query, sink } = localLake(config.dataDir, systemClock);
   try {
-    const sink = createLakeSink({ dataDir: config.dataDir, clock: systemClock });
     const result = await repriceRange({ query, sink, catalog }, { from: flags.from, to: flags.to });
     console.log(
       flags.json

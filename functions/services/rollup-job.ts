@@ -21,7 +21,7 @@ import type { Notifier } from '../core/ports/alerts.ts';
 import type { UsageSink } from '../core/ports/lake.ts';
 import type { Logger } from '../core/ports/logging.ts';
 import type { Metrics } from '../core/ports/metrics.ts';
-import { createModelCatalog, mergeModelOverrides } from '../core/pricing/catalog.ts';
+import { repricingCatalog } from '../core/pricing/catalog.ts';
 import { type RecoveryDeps, recoverLost } from '../core/usage/recover.ts';
 import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
 import * as z from '../core/zod-mini.ts';
@@ -92,13 +92,12 @@ export async function runRollupJob(deps: RollupJobDeps, event: unknown) {
 async function repriceJob(deps: RollupJobDeps, reprice: NonNullable<z.infer<typeof RollupEvent>['reprice']>) {
   if (!deps.replay)
     throw new Error('Re-pricing writes through Firehose: TOLLGATE_FIREHOSE_STREAM is not set');
-  // Corrections go over the deployment's own catalog overrides, not over the defaults alone.
-  const deployed = mergeModelOverrides(deps.modelsJson);
-  const prices = reprice.prices ? JSON.stringify(reprice.prices) : undefined;
-  const catalog = createModelCatalog(
-    mergeModelOverrides(prices, deployed, 'reprice.prices'),
-    reprice.version,
-  );
+  const catalog = repricingCatalog({
+    deployedModelsJson: deps.modelsJson,
+    corrections: reprice.prices ? JSON.stringify(reprice.prices) : undefined,
+    label: 'reprice.prices',
+    version: reprice.version,
+  });
   // Within the 5-minute invocation: a long range answers `next_day`; invoke again from there.
   const started = deps.clock.now().getTime();
   const timeLeft = () => deps.clock.now().getTime() - started < 4 * 60_000;

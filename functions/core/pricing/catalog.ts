@@ -179,6 +179,24 @@ export interface CatalogOptions {
   clock?: Clock;
 }
 
+/**
+ * The catalog a re-pricing uses: its corrections (catalog entries as JSON, named `label` in errors) over
+ * the deployment's own overrides (`TOLLGATE_MODELS_JSON`), not over the defaults alone, its records
+ * labelled with the re-pricing's `version`. The CLI's `reprice` and the rollup function's both.
+ */
+export function repricingCatalog(options: {
+  deployedModelsJson: string | undefined;
+  corrections: string | undefined;
+  label: string;
+  version: string;
+}): ModelCatalog {
+  const deployed = mergeModelOverrides(options.deployedModelsJson);
+  return createModelCatalog(
+    mergeModelOverrides(options.corrections, deployed, options.label),
+    options.version,
+  );
+}
+
 /** Where a bare model name is looked for in the catalog: the providers that serve it by that name. */
 const DIRECT: ProviderName[] = ['anthropic', 'openai', 'moonshot'];
 
