@@ -6,17 +6,18 @@
  * are converted once to integer picodollars per token. Per-call fees of server-side tools (web search)
  * are USD per thousand calls, converted to picodollars per call.
  */
-import { ConfigError, configError, parseJsonSetting } from '../config-error.ts';
+import { ConfigError } from '../config-error.ts';
 import { type Clock, systemClock } from '../ports/clock.ts';
 import { PROVIDERS, type ProviderName } from '../providers/list.ts';
-import * as z from '../zod-mini.ts';
 import { CATALOG_DATA, type CatalogData, findCatalogModel, priceOn } from './catalog-data.ts';
 import type { CatalogEntry, ModelEntry, PriceEntryUsd } from './entries.ts';
 import { TOLLGATE_MODELS } from './models.ts';
+import { mergeModelOverrides } from './overrides.ts';
 
 /** `price_version` of records priced from the catalog as shipped: `genai-prices@<version>`. */
 export const PRICE_VERSION = CATALOG_DATA.version;
 
+export { mergeModelOverrides } from './overrides.ts';
 export type { CatalogEntry, ModelEntry, PriceEntryUsd };
 export { TOLLGATE_MODELS };
 
@@ -31,59 +32,6 @@ export type UnknownModelPolicy = { refuse: true } | { priceAs: string };
  * sets none: the largest of the providers' current caps, so a reservation holds what it may produce.
  */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 128_000;
-
-const usd = z
-  .string()
-  .check(z.regex(/^\d+(\.\d{1,6})?$/, 'a decimal USD-per-million string such as "3" or "0.125"'));
-const PriceSchema = z.object({
-  input: usd,
-  output: usd,
-  cache_read: z.optional(usd),
-  cache_write_5m: z.optional(usd),
-  cache_write_1h: z.optional(usd),
-  reasoning: z.optional(usd),
-  web_search: z.optional(usd),
-  long_context: z.optional(
-    z.object({
-      above_input_tokens: z.number().check(z.int(), z.positive()),
-      input: usd,
-      output: usd,
-      cache_read: usd,
-      cache_write_5m: usd,
-      cache_write_1h: usd,
-    }),
-  ),
-});
-const ModelEntrySchema = z.object({
-  model: z.string().check(z.minLength(1)),
-  provider: z.enum(PROVIDERS),
-  price: PriceSchema,
-  max_output_tokens: z.number().check(z.int(), z.nonnegative()),
-});
-
-/**
- * A deployment's catalog: the defaults with its own entries (JSON, `TOLLGATE_MODELS_JSON`) added or
- * replacing defaults of the same name — e.g. a negotiated price, or a model released after this build.
- */
-export function mergeModelOverrides(
-  json: string | undefined,
-  defaults: CatalogEntry[] = TOLLGATE_MODELS,
-  variable = 'TOLLGATE_MODELS_JSON',
-): CatalogEntry[] {
-  if (!json) return defaults;
-  const value = parseJsonSetting(variable, json);
-  const parsed = z.array(ModelEntrySchema).safeParse(value);
-  if (!parsed.success) {
-    const named = (i: number) => {
-      const model = Array.isArray(value) ? (value[i] as { model?: unknown } | null)?.model : undefined;
-      return typeof model === 'string' ? `'${model}'` : undefined;
-    };
-    throw configError(variable, parsed.error.issues, named, parsed.error);
-  }
-  const overrides = parsed.data;
-  const names = new Set(overrides.map((o) => o.model));
-  return [...defaults.filter((d) => !names.has(d.model)), ...overrides];
-}
 
 /** Integer picodollars per token (1e-12 USD): USD per million tokens × 1e6, exact for any price with ≤ 6 decimals. */
 export interface Price {
