@@ -27,7 +27,7 @@ export interface ProxyDeps {
    * write is a file append shared by every request of the tick (tens of microseconds), so a `kill -9`
    * at any moment leaves an entry, and so a record, for every request the provider saw. On Lambda it
    * is a DynamoDB write, so it runs beside the call instead: an environment that dies in the few
-   * milliseconds before the write lands leaves no entry (README, "What each budget mode guarantees").
+   * milliseconds before the write lands leaves no entry (README, "Budgets and limits").
    */
   journalFirst: boolean;
   teams: TeamStore;
