@@ -29,6 +29,12 @@ interface SlotHolding {
   returning: number;
   /** The journal's note of the scope, written before the first slots of it are taken. */
   noted: Promise<void>;
+  /**
+   * The holding's writes, one at a time: a grow learns the holding's size from the store while a give
+   * back subtracts what it returned, and the two must not cross (a give back landing before a grow and
+   * subtracted after it would forget slots the store still counts as held).
+   */
+  writes: Promise<unknown>;
 }
 
 export function createHeldSlots(options: {
@@ -65,13 +71,30 @@ export function createHeldSlots(options: {
     let h = holdings.get(slot.scope);
     if (!h) {
       const noted = options.onFirstHolding?.(slot) ?? Promise.resolve();
-      h = { slot, held: 0, inUse: 0, idleLow: 0, usableUntil: 0, growing: undefined, returning: 0, noted };
+      h = {
+        slot,
+        held: 0,
+        inUse: 0,
+        idleLow: 0,
+        usableUntil: 0,
+        growing: undefined,
+        returning: 0,
+        noted,
+        writes: Promise.resolve(),
+      };
       holdings.set(slot.scope, h);
     }
     // A changed limit: what is held was taken under the old one, so it is used again only after a grow.
     if (h.slot.max !== slot.max) h.usableUntil = 0;
     h.slot = slot;
     return h;
+  }
+
+  /** Runs one write of the holding after the ones before it, whatever became of them. */
+  function inTurn<T>(h: SlotHolding, write: () => Promise<T>): Promise<T> {
+    const turn = h.writes.then(write, write);
+    h.writes = turn.catch(() => undefined);
+    return turn;
   }
 
   const usable = (h: SlotHolding) => now() < h.usableUntil && free(h) > 0;
@@ -84,7 +107,7 @@ export function createHeldSlots(options: {
     // A stale holding may have been reclaimed: ask again for the slots its requests still use.
     const n = stale ? h.inUse + h.returning + chunk : chunk;
     for (const ask of n > 1 ? [n, stale ? h.inUse + h.returning + 1 : 1] : [n]) {
-      const result = await slotStore.takeSlots(h.slot, holder, ask, expiry());
+      const result = await inTurn(h, () => slotStore.takeSlots(h.slot, holder, ask, expiry()));
       if (!result) continue;
       h.held = result.held;
       h.usableUntil = now() + ttl - Math.min(2_000, ttl / 5);
@@ -142,7 +165,7 @@ export function createHeldSlots(options: {
   async function giveBack(h: SlotHolding, n: number): Promise<void> {
     h.returning += n;
     try {
-      if (await slotStore.returnSlots(h.slot, holder, n, expiry())) h.held -= n;
+      if (await inTurn(h, () => slotStore.returnSlots(h.slot, holder, n, expiry()))) h.held -= n;
       else lost(h);
     } catch (err) {
       log.error('parallel.return_failed', { scope: h.slot.scope, error: String(err) });
@@ -159,7 +182,7 @@ export function createHeldSlots(options: {
         .filter((h) => h.held > 0 && now() < h.usableUntil && !h.growing)
         .map(async (h) => {
           try {
-            if (await slotStore.returnSlots(h.slot, holder, 0, expiry()))
+            if (await inTurn(h, () => slotStore.returnSlots(h.slot, holder, 0, expiry())))
               h.usableUntil = now() + ttl - Math.min(2_000, ttl / 5);
             else lost(h);
           } catch (err) {
