@@ -9,7 +9,8 @@
  * never ended. The file is rewritten with only the open entries once it has gathered many ended ones.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BudgetCounter, Reservation } from '../../core/ports/budgets.ts';
 import type { InflightEntry, InflightJournal } from '../../core/ports/journal.ts';
@@ -69,7 +70,9 @@ export function createFileInflightJournal(options: {
           const text = collapsed(next.lines)
             .map((l) => `${JSON.stringify(l)}\n`)
             .join('');
-          if (text !== '') await appendFile(file, text);
+          // One write(2) into the page cache, on this thread: requests wait for it before their provider
+          // call, and a trip through libuv's thread pool (shared with dynalite's LevelDB) costs more.
+          if (text !== '') appendFileSync(file, text);
           if (ends >= REWRITE_AFTER_ENDS) await rewrite();
         });
       tail = next.done.catch(() => undefined);
