@@ -198,7 +198,19 @@ export function createHeldSlots(options: {
     async close() {
       clearInterval(tick);
       clearInterval(keepAlive);
-      await Promise.all([...holdings.values()].map((h) => (free(h) > 0 ? giveBack(h, free(h)) : undefined)));
+      // What the store says this instance holds goes back, not what it counted: a write the SDK retried
+      // after it had landed can leave the two apart. With requests still in flight, the free part only.
+      await Promise.all(
+        [...holdings.values()].map((h) =>
+          h.inUse === 0
+            ? inTurn(h, () => slotStore.dropSlots(h.slot, holder)).then(() => {
+                h.held = 0;
+              })
+            : free(h) > 0
+              ? giveBack(h, free(h))
+              : undefined,
+        ),
+      );
     },
   };
 }
