@@ -1,4 +1,4 @@
-import { type ErrorKind, GatewayError } from '../errors.ts';
+import { GatewayError } from '../errors.ts';
 import type { Principal } from '../governance/scopes.ts';
 import type { InflightHold } from '../ports/journal.ts';
 import type { ResolvedModel } from '../pricing/catalog.ts';
@@ -8,6 +8,7 @@ import { clientHeaders, setBudgetHeaders, upstreamHeaders } from '../providers/u
 import { attemptLeaseId, countersFor, releaseReservation, reserveFor } from './admit.ts';
 import { type CallState, inflightEntry } from './call.ts';
 import type { ProxyDeps } from './deps.ts';
+import { errorResponse } from './error-response.ts';
 import type { Finisher } from './finish.ts';
 import { type BodyEnd, jsonMeter, meteredBody, sseMeter } from './metered-body.ts';
 
@@ -221,7 +222,7 @@ async function jsonAnswer(
   if (reading.error === 'invalid_json') {
     finisher.finish(call, { status: 502, outcome: 'upstream_error', error_type: 'upstream_invalid_json' });
     const message = `The ${provider} API answered ${response.status} with a body that is not JSON.`;
-    return protocolError(call, 'upstream', message, 502);
+    return errorResponse(call.protocol, new GatewayError('upstream', message), call.request_id);
   }
   finisher.finish(call, { status: response.status, outcome: 'success', reading });
   const headers = clientHeaders(response.headers, call.request_id);
@@ -243,16 +244,9 @@ async function upstreamFailure(
   finisher.finish(call, { status, outcome: 'upstream_error', error_type: `upstream_${status}` });
   if (status === 401 || status === 403) {
     const message = `The provider rejected the gateway's credentials (HTTP ${status}); tell your gateway admin.`;
-    return protocolError(call, 'upstream', message, 502);
+    return errorResponse(call.protocol, new GatewayError('upstream', message), call.request_id);
   }
   return new Response(text, { status, headers: clientHeaders(response.headers, call.request_id) });
-}
-
-function protocolError(call: CallState, kind: ErrorKind, message: string, status: number): Response {
-  return new Response(JSON.stringify(call.protocol.errorBody(kind, message)), {
-    status,
-    headers: { 'content-type': 'application/json', 'x-tollgate-request-id': call.request_id },
-  });
 }
 
 /**

@@ -23,6 +23,7 @@ import { admit, budgetUsedPct, principalOf } from './admit.ts';
 import { headerTags, mergeTags } from './attribution.ts';
 import type { CallState } from './call.ts';
 import type { ProxyDeps } from './deps.ts';
+import { errorResponse } from './error-response.ts';
 import { createFinisher } from './finish.ts';
 import { forward } from './forward.ts';
 import { anthropicModelList, isModelsPath, openaiModelList } from './models.ts';
@@ -255,17 +256,4 @@ function outcomeOf(error: GatewayError): 'invalid' | 'denied' | 'upstream_error'
   if ([400, 404, 413, 431].includes(error.status)) return 'invalid';
   if (error.status < 500) return 'denied';
   return error.kind === 'internal' ? 'error' : 'upstream_error';
-}
-
-export function errorResponse(
-  protocol: Protocol | undefined,
-  error: GatewayError,
-  requestId?: string,
-): Response {
-  const body = protocol
-    ? protocol.errorBody(error.kind, error.message)
-    : { error: { message: error.message, type: error.kind } };
-  const headers = new Headers({ 'content-type': 'application/json', ...error.headers });
-  if (requestId) headers.set('x-tollgate-request-id', requestId);
-  return new Response(JSON.stringify(body), { status: error.status, headers });
 }
