@@ -18,6 +18,7 @@ import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { Logger } from '../core/ports/logging.ts';
 import { createProxy, type ProxyPipeline } from '../core/proxy/pipeline.ts';
+import { collectWhenIdle } from './idle-collect.ts';
 import { createLocalServer } from './server.ts';
 
 export interface RunningGateway {
@@ -69,6 +70,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const server = createLocalServer({ proxy, admin, dashboardDir, log, metrics: () => metrics.render() });
   server.listen(config.port, config.host);
   await once(server, 'listening');
+  const collector = collectWhenIdle(server);
   const { port } = server.address() as AddressInfo;
 
   return {
@@ -85,6 +87,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       await proxy.drain();
       clearInterval(recovery);
       clearInterval(forecasts);
+      collector.stop();
       await compaction?.stop();
       // Every request has settled: the batch is written and the slices and slots given back, then the
       // journal and the stores closed.

@@ -1,6 +1,6 @@
 /**
  * What the gateway adds, measured as `npm start` runs it. Three processes besides this one: the mock
- * upstream (`mock-server.ts`), the gateway (`node --import tsx functions/local/main.ts` on a fresh data
+ * upstream (`mock-server.ts`), the gateway (`npm start`: the bundle `scripts/start.mjs` builds, on plain node, on a fresh data
  * dir, default key cache) and the load generator (`client.ts` one request at a time, then autocannon at
  * 50 connections). The key has strict key, person and team budgets, created through the admin API.
  * Prints figures and writes them to test-results/bench/latency.json; asserts nothing about time
@@ -177,6 +177,9 @@ async function main(): Promise<void> {
       mock: mockPid,
     });
     const afterLoad = memoryOf(gatewayPid);
+    // npm start collects once after a burst, when no request has come for 5 s (functions/local/idle-collect.ts).
+    await sleep(8_000);
+    const afterIdle = memoryOf(gatewayPid);
 
     const sentByTag = new Map(sequential.map((s) => [s.id, s.sentToGateway]));
     sentByTag.set(LOAD_TAG, load.sentToGateway);
@@ -198,6 +201,7 @@ async function main(): Promise<void> {
         { point: 'idle, 2 s after start', ...idle },
         { point: 'after the one-at-a-time series', ...afterSequential },
         { point: 'right after the load', ...afterLoad },
+        { point: '8 s after the load, idle', ...afterIdle },
         { point: 'after the records settled', ...afterSettle },
       ],
       records,

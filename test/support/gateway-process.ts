@@ -27,7 +27,8 @@ export interface GatewayProcess {
   close(): Promise<void>;
 }
 
-const MAIN = join(import.meta.dirname, '../../functions/local/main.ts');
+/** What `npm start` runs: the gateway's code bundled by esbuild, on plain Node. */
+const START = join(import.meta.dirname, '../../scripts/start.mjs');
 
 /**
  * `env` is laid over the harness's defaults (no key cache, warn logs, no lake compaction); a value of
@@ -39,7 +40,7 @@ export async function startGatewayProcess(
   options: { dataDir?: string; nodeArgs?: string[] } = {},
 ): Promise<GatewayProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tollgate-proc-')));
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, ['--expose-gc', ...(options.nodeArgs ?? []), START], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

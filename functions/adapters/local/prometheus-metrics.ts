@@ -61,9 +61,34 @@ export function createPrometheusMetrics(): Metrics & { render(): string } {
           lines.push(`${metric}_sum ${s.sum ?? 0}`, `${metric}_count ${s.count ?? 0}`);
         }
       }
+      lines.push(...processMemory());
       return `${lines.join('\n')}\n`;
     },
   };
+}
+
+/**
+ * The process's memory, named as Prometheus's Node client names it, so an operator can tell the V8 heap
+ * from buffers and native memory (DuckDB, LevelDB) when RSS grows.
+ */
+function processMemory(): string[] {
+  const m = process.memoryUsage();
+  const gauges: Array<[string, string, number]> = [
+    ['process_resident_memory_bytes', 'Resident memory size in bytes.', m.rss],
+    ['nodejs_heap_size_total_bytes', 'V8 heap size (committed) in bytes.', m.heapTotal],
+    ['nodejs_heap_size_used_bytes', 'V8 heap used in bytes.', m.heapUsed],
+    [
+      'nodejs_external_memory_bytes',
+      'Memory of C++ objects bound to JavaScript objects, in bytes.',
+      m.external,
+    ],
+    ['nodejs_array_buffers_bytes', 'Memory of ArrayBuffers and Buffers, in bytes.', m.arrayBuffers],
+  ];
+  return gauges.flatMap(([name, help, value]) => [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} gauge`,
+    `${name} ${value}`,
+  ]);
 }
 
 function escapeLabel(value: string): string {
