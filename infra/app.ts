@@ -10,7 +10,7 @@ const app = new App();
 const stackName: string = app.node.tryGetContext('stackName') ?? 'Tollgate';
 const alertEmail: string | undefined = app.node.tryGetContext('alertEmail') || undefined;
 // `-c orgMaxBudget=5000 -c budgetTimeZone=Europe/Berlin ...`: see GOVERNANCE_CONTEXT.
-const governance = functionEnvironment(
+const governance = await functionEnvironment(
   Object.fromEntries(Object.keys(GOVERNANCE_CONTEXT).map((name) => [name, app.node.tryGetContext(name)])),
 );
 // `-c proxyReservedConcurrency=300 -c accessLogs=true ...`: see operationsSettings.

@@ -7,13 +7,15 @@ import { rulesFromConfig } from '../functions/core/routing/rules.ts';
  * names are GOVERNANCE_CONTEXT's), checked as the functions will read it — the model overrides parse,
  * and every routing rule compiles against that catalog — so a mistake fails `cdk synth`, not a cold start.
  */
-export function functionEnvironment(context: Record<string, string | undefined>): Record<string, string> {
+export async function functionEnvironment(
+  context: Record<string, string | undefined>,
+): Promise<Record<string, string>> {
   const env = governanceEnvironment(context);
   const catalog = deploymentCatalog({
     modelsJson: env.TOLLGATE_MODELS_JSON,
     unknownModel: env.TOLLGATE_UNKNOWN_MODEL ?? 'refuse',
   });
-  rulesFromConfig(env.TOLLGATE_ROUTING_RULES_JSON, catalog);
+  await rulesFromConfig(env.TOLLGATE_ROUTING_RULES_JSON, catalog);
   return env;
 }
 

@@ -44,7 +44,7 @@ const sns = onFirstUse(
   async () => new (await import('@aws-sdk/client-sns')).SNSClient({ region: config.region }),
 );
 // Checked here as at synth: a rule in config that does not compile stops the cold start, loudly.
-export const settings = gatewaySettings(config);
+export const settings = await gatewaySettings(config);
 
 /** The table's adapters, made by each function that uses them (the Slack forwarder does not). */
 export function tables(): TableStores {

@@ -50,9 +50,9 @@ export interface GatewaySettings {
  * The catalog and config's rules, checked here: a mistake in either stops the start with a ConfigError
  * naming the variable, before anything has started.
  */
-export function gatewaySettings(config: Config, clock?: Clock): GatewaySettings {
+export async function gatewaySettings(config: Config, clock?: Clock): Promise<GatewaySettings> {
   const catalog = deploymentCatalog(config, clock);
-  return { config, catalog, configRules: rulesFromConfig(config.routing.rulesJson, catalog) };
+  return { config, catalog, configRules: await rulesFromConfig(config.routing.rulesJson, catalog) };
 }
 
 /** The adapters over the one table: DynamoDB on AWS; dynalite or DynamoDB Local on one machine. */

@@ -37,7 +37,7 @@ export type GatewayOptions = LocalOptions;
 export async function startGateway(config: Config, options: GatewayOptions): Promise<RunningGateway> {
   const { log } = options;
   // Settings a mistake can hide in are checked before anything starts (a ConfigError names the variable).
-  const settings = gatewaySettings(config, options.clock);
+  const settings = await gatewaySettings(config, options.clock);
   const local = await composeLocal(settings, options);
   const { dataDir, rollups, notifier, metrics } = local;
   const { clock } = local.proxy.deps;

@@ -46,7 +46,7 @@ export async function measureBreakdown(upstreamUrl: string, n: number, warmup: n
     const key = virtualKey({ hash: hashKey(secret), key_alias: 'bench', user_id: 'bench' });
     const dynamoLedger = createDynamoBudgetLedger(client, 'tollgate', systemClock);
     const lakeSink = createLakeSink({ dataDir: dir, clock: systemClock });
-    const settings = gatewaySettings(
+    const settings = await gatewaySettings(
       loadConfig({ TOLLGATE_ANTHROPIC_BASE_URL: upstreamUrl, ANTHROPIC_API_KEY: 'sk-ant-upstream-secret' }),
     );
     const body = JSON.stringify({

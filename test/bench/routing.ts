@@ -36,7 +36,8 @@ import {
   type Router,
 } from '../../functions/core/routing/router.ts';
 import {
-  compileCondition,
+  compileConditionIn,
+  conditionEnvironment,
   defineRule,
   NewRuleSchema,
   type RoutingRule,
@@ -137,10 +138,10 @@ type Firing = 'last' | 'first' | 'none';
  * team rules, the rest global, with priority = position: so they are evaluated in the order built,
  * and the rule at `firing` is the one that fires (rewriting the model to haiku).
  */
-function ruleSet(count: number, firing: Firing): RoutingRule[] {
+function ruleSet(count: number, firing: Firing): Promise<RoutingRule[]> {
   const scopes: RuleScope[] = [{ key_alias: 'bench' }, { team_id: 'web' }, 'global'];
   const firingAt = firing === 'last' ? count - 1 : firing === 'first' ? 0 : -1;
-  return Array.from({ length: count }, (_, i) => {
+  const rules = Array.from({ length: count }, (_, i) => {
     const input = NewRuleSchema.parse({
       id: `rule-${i}`,
       name: i === firingAt ? 'sonnet to haiku for claude-code in web' : `rule ${i}`,
@@ -155,6 +156,7 @@ function ruleSet(count: number, firing: Firing): RoutingRule[] {
       created_at: '2026-11-25T00:00:00.000Z',
     });
   });
+  return Promise.all(rules);
 }
 
 /** A router over a fixed list: the same array every call, as the TTL-cached rule source returns it. */
@@ -222,7 +224,7 @@ async function microTable(): Promise<string[][]> {
     [100, 'none'],
   ];
   for (const [count, firing] of rows) {
-    const rules = ruleSet(count, firing);
+    const rules = await ruleSet(count, firing);
     const router = routerOver(rules);
     const checks = countingChecks();
     // Not a timing check: the row measures what it says (the expected rule fires, or none does).
@@ -255,9 +257,10 @@ async function compileTable(): Promise<string[][]> {
   // Distinct texts, so nothing the CEL library might keep by text can help.
   const typical = (i: number) => `model.startsWith("claude-opus") && budget_used > ${i}.5`;
   let next = 0;
-  const distinct = timeSync(COMPILES, 200, () => compileCondition(typical(next++)));
-  const sameText = timeSync(COMPILES, 0, () => compileCondition(typical(0)));
-  const condition = compileCondition(typical(1));
+  const environment = await conditionEnvironment();
+  const distinct = timeSync(COMPILES, 200, () => compileConditionIn(environment, typical(next++)));
+  const sameText = timeSync(COMPILES, 0, () => compileConditionIn(environment, typical(0)));
+  const condition = compileConditionIn(environment, typical(1));
   const variables: RoutingVariables = {
     model: REQUESTED,
     provider: 'anthropic',
@@ -274,7 +277,7 @@ async function compileTable(): Promise<string[][]> {
   // A fresh router's first plan() compiles and sorts its 100 rules; later calls with the same array
   // reuse them. A new array of the same rules (the rule source refetched after its TTL) recompiles
   // nothing either: compiled forms are kept by rule id and condition text, and only re-sorted.
-  const rules = ruleSet(100, 'last');
+  const rules = await ruleSet(100, 'last');
   const first: number[] = [];
   const refetched: number[] = [];
   let steady: number[] = [];
@@ -343,7 +346,7 @@ const nullSink: UsageSink = { write: async () => {} };
 async function endToEndTable(): Promise<string[][]> {
   const mock = await startMockUpstream();
   try {
-    const settings = gatewaySettings(
+    const settings = await gatewaySettings(
       loadConfig({ TOLLGATE_ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'sk-ant-upstream-secret' }),
     );
     const body = JSON.stringify({
@@ -355,14 +358,14 @@ async function endToEndTable(): Promise<string[][]> {
       { name: 'no rules', rules: [], sentModel: REQUESTED, response: [], ledgerReads: 0 },
       {
         name: '10 rules, none fires',
-        rules: ruleSet(10, 'none'),
+        rules: await ruleSet(10, 'none'),
         sentModel: REQUESTED,
         response: [],
         ledgerReads: 0,
       },
       {
         name: `10 rules, the last fires (${REQUESTED} → ${REWRITTEN_TO})`,
-        rules: ruleSet(10, 'last'),
+        rules: await ruleSet(10, 'last'),
         sentModel: REWRITTEN_TO,
         response: [],
         ledgerReads: 0,

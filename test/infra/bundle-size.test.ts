@@ -74,4 +74,37 @@ console.log(await countTokens(${JSON.stringify(text)}));`,
     // Assess
     expect(Number(stdout.trim())).toBe(10);
   });
+
+  it('loads the CEL library for routing rules from beside the bundle, only when a condition is compiled', async () => {
+    // Prepare: the routing rules module bundled as the proxy bundles it (the lazy modules were placed
+    // beside it by the test above; placed again here so this test stands alone)
+    for (const command of lazyModuleCommands(ROOT, dir, PROXY_LAZY_MODULES)) {
+      execFileSync('bash', ['-c', command], { cwd: ROOT, stdio: 'inherit' });
+    }
+    const rules = join(dir, 'rules.mjs');
+    const built = await build({
+      ...lambdaBuildOptions(PROXY_LAZY_MODULES),
+      entryPoints: [join(ROOT, 'functions/core/routing/rules.ts')],
+      outfile: rules,
+      metafile: true,
+    });
+    const inputs = Object.keys(built.metafile.inputs);
+
+    // Act: in a fresh node process, outside the repository
+    const stdout = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { compileCondition } = await import(${JSON.stringify(pathToFileURL(rules).href)});
+const holds = await compileCondition('model == "fast" && "ci" in tags');
+console.log(holds({ model: 'fast', provider: '', agent: '', team_id: '', user_id: '', key_alias: '', tags: ['ci'], headers: {}, budget_used: 0 }));`,
+      ],
+      { cwd: dir, encoding: 'utf8' },
+    );
+
+    // Assess
+    expect(inputs.some((f) => f.includes('cel-js'))).toBe(false);
+    expect(stdout.trim()).toBe('true');
+  });
 });

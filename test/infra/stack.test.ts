@@ -573,7 +573,7 @@ describe('governance settings from CDK context', () => {
     expect(bad).toThrow(/IANA time zone/);
   });
 
-  it('carry routing rules to the proxy, checked at synth time against the catalog', () => {
+  it('carry routing rules to the proxy, checked at synth time against the catalog', async () => {
     // Prepare
     const rule = {
       name: 'fast',
@@ -584,7 +584,7 @@ describe('governance settings from CDK context', () => {
     const routingRules = JSON.stringify([rule]);
 
     // Act
-    const governance = functionEnvironment({ routingRules, routingMaxAttempts: '2' });
+    const governance = await functionEnvironment({ routingRules, routingMaxAttempts: '2' });
     const stack = Template.fromStack(buildStack({ governance }));
     const broken = () =>
       functionEnvironment({ routingRules: JSON.stringify([{ ...rule, condition: 'model ==' }]) });
@@ -597,8 +597,8 @@ describe('governance settings from CDK context', () => {
       TOLLGATE_ROUTING_RULES_JSON: routingRules,
       TOLLGATE_ROUTING_MAX_ATTEMPTS: '2',
     });
-    expect(broken).toThrow(/rule 'fast': The condition does not compile/);
-    expect(unknown).toThrow(/cannot serve 'gpt-9'/);
+    await expect(broken()).rejects.toThrow(/rule 'fast': The condition does not compile/);
+    await expect(unknown()).rejects.toThrow(/cannot serve 'gpt-9'/);
   });
 });
 

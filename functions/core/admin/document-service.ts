@@ -18,7 +18,7 @@ export interface DocumentKind<T, New extends Schema, Change extends Schema, D> {
   store: DocumentStore<T>;
   /** Audit actions and targets: `team.new` on `team:web`, `routing.rule_delete` on `routing_rule:r1`. */
   audit: { action(verb: 'new' | 'update' | 'delete'): string; target(id: string): string };
-  create: { schema: New; build(input: z.infer<New>, now: Date): T };
+  create: { schema: New; build(input: z.infer<New>, now: Date): T | Promise<T> };
   update?: { schema: Change; id(input: z.infer<Change>): string; apply(doc: T, input: z.infer<Change>): T };
   describe(doc: T): Promise<D>;
 }
@@ -48,7 +48,7 @@ export function documentService<T extends { invalid?: string }, New extends Sche
     ): Promise<{ doc: T; input: z.infer<New> }> {
       const input = parse(kind.create.schema, body);
       await check?.(input);
-      const doc = await createDocument(store, kind.create.build(input, ctx.deps.clock.now()), label);
+      const doc = await createDocument(store, await kind.create.build(input, ctx.deps.clock.now()), label);
       await audit('new', store.idOf(doc), { fields: Object.keys(input as object) });
       return { doc, input };
     },

@@ -70,14 +70,13 @@ export function createRouter(deps: {
   let lastList: RoutingRule[] | undefined;
   let ordered: CompiledRule[] = [];
 
-  function compileAll(rules: RoutingRule[]): CompiledRule[] {
+  async function compileAll(rules: RoutingRule[]): Promise<CompiledRule[]> {
     if (rules === lastList) return ordered;
     const next = new Map<string, CompiledRule>();
     for (const rule of rules) {
       const id = `${rule.id}\n${rule.condition}`;
       const known = compiled.get(id);
-      if (known) next.set(id, { ...known, rule });
-      else next.set(id, compile(rule));
+      next.set(id, known ? { ...known, rule } : await compile(rule));
     }
     compiled = next;
     lastList = rules;
@@ -85,9 +84,10 @@ export function createRouter(deps: {
     return ordered;
   }
 
-  function compile(rule: RoutingRule): CompiledRule {
+  async function compile(rule: RoutingRule): Promise<CompiledRule> {
     try {
-      return { rule, condition: compileCondition(rule.condition), readsBudget: readsBudget(rule.condition) };
+      const condition = await compileCondition(rule.condition);
+      return { rule, condition, readsBudget: readsBudget(rule.condition) };
     } catch (err) {
       // Saved rules compiled when they were saved; this guards against a library upgrade changing that.
       deps.log.error('routing.rule_invalid', { rule_id: rule.id, error: String(err) });
@@ -97,7 +97,7 @@ export function createRouter(deps: {
 
   return {
     async plan(request, checks) {
-      const rules = compileAll(await deps.rules()).filter((c) => inScope(c.rule, request.who));
+      const rules = (await compileAll(await deps.rules())).filter((c) => inScope(c.rule, request.who));
       if (rules.length === 0) return null;
       const requested = request.asked;
       // Conditions that do not mention budget_used never see this placeholder.

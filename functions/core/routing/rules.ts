@@ -4,7 +4,7 @@
  * its condition compiles to a boolean over the variables below, and every named target is a model the
  * catalog knows — so nothing about a rule can fail at request time except its own evaluation.
  */
-import { Environment } from '@marcbachmann/cel-js';
+import type { Environment } from '@marcbachmann/cel-js';
 import { ConfigError, configError, parseJsonSetting } from '../config-error.ts';
 import { GatewayError } from '../errors.ts';
 import type { ModelCatalog, ResolvedModel } from '../pricing/catalog.ts';
@@ -78,15 +78,32 @@ export type RoutingVariables = {
   budget_used: number;
 };
 
-const environment = Object.entries(ROUTING_VARIABLES).reduce(
-  (env, [name, type]) => env.registerVariable(name, type),
-  new Environment(),
-);
+/**
+ * cel-js is 82 KB, over a quarter of the proxy's bundle, and only a gateway with routing rules runs it:
+ * it is imported with the first condition (on Lambda from a file beside the bundle; see
+ * infra/constructs/bundling.ts), and a gateway without rules never parses it.
+ */
+let environment: Promise<Environment> | undefined;
+
+export function conditionEnvironment(): Promise<Environment> {
+  environment ??= import('@marcbachmann/cel-js').then(({ Environment }) =>
+    Object.entries(ROUTING_VARIABLES).reduce(
+      (env, [name, type]) => env.registerVariable(name, type),
+      new Environment(),
+    ),
+  );
+  return environment;
+}
 
 export type Condition = (variables: RoutingVariables) => boolean;
 
 /** Compiles a condition once; throws a 400 naming what is wrong with it. */
-export function compileCondition(text: string): Condition {
+export async function compileCondition(text: string): Promise<Condition> {
+  return compileConditionIn(await conditionEnvironment(), text);
+}
+
+/** compileCondition, once the CEL environment is loaded. */
+export function compileConditionIn(environment: Environment, text: string): Condition {
   const checked = environment.check(text);
   if (!checked.valid) {
     const reason = checked.error?.message.split('\n')[0] ?? 'it does not compile';
@@ -184,12 +201,12 @@ export type NewRule = z.infer<typeof NewRuleSchema>;
  * The rule a definition describes, checked as the gateway will run it: the condition compiles, and
  * every target that names a model resolves in the catalog (a target without one is checked per request).
  */
-export function defineRule(
+export async function defineRule(
   input: NewRule,
   catalog: ModelCatalog,
   meta: { id: string; source: RoutingRule['source']; created_at: string },
-): RoutingRule {
-  compileCondition(input.condition);
+): Promise<RoutingRule> {
+  await compileCondition(input.condition);
   const toTarget = (t: z.infer<typeof target>, i: number, list: string): RouteTarget => {
     const resolved: RouteTarget = {
       model: t.model ?? null,
@@ -219,7 +236,10 @@ export function defineRule(
 }
 
 /** Rules from config: a JSON array of rule definitions, each checked like one saved through the API. */
-export function rulesFromConfig(json: string | undefined, catalog: ModelCatalog): RoutingRule[] {
+export async function rulesFromConfig(
+  json: string | undefined,
+  catalog: ModelCatalog,
+): Promise<RoutingRule[]> {
   if (!json) return [];
   const value = parseJsonSetting('TOLLGATE_ROUTING_RULES_JSON', json);
   const parsed = z.array(NewRuleSchema).safeParse(value);
@@ -230,10 +250,10 @@ export function rulesFromConfig(json: string | undefined, catalog: ModelCatalog)
     };
     throw configError('TOLLGATE_ROUTING_RULES_JSON', parsed.error.issues, named, parsed.error);
   }
-  return parsed.data.map((input, i) => {
+  const defined = parsed.data.map(async (input, i) => {
     try {
       // Config rules keep their list order at equal priority, before rules saved through the API.
-      return defineRule(input, catalog, {
+      return await defineRule(input, catalog, {
         id: `config-${i + 1}`,
         source: 'config',
         created_at: new Date(i).toISOString(),
@@ -244,4 +264,5 @@ export function rulesFromConfig(json: string | undefined, catalog: ModelCatalog)
       });
     }
   });
+  return Promise.all(defined);
 }

@@ -56,12 +56,12 @@ describe('configuration errors', () => {
     expect(err.message).toMatch(/^TOLLGATE_LOG_LEVEL: expected one of .*; TOLLGATE_FAIR_OVERSHOOT_PCT: /);
   });
 
-  it('name a routing rule by its name', () => {
+  it('name a routing rule by its name', async () => {
     // Prepare
     const json = JSON.stringify([{ name: 'cheap-fridays', scope: 'global' }]);
 
     // Act
-    const err = thrown(() => rulesFromConfig(json, createModelCatalog()));
+    const err = (await rulesFromConfig(json, createModelCatalog()).catch((e: unknown) => e)) as Error;
 
     // Assess
     expect(err).toBeInstanceOf(ConfigError);

@@ -260,7 +260,7 @@ describe('the proxy pipeline', () => {
 
   it('skips a rule whose target is on a provider this gateway has no key for: the request goes as asked', async () => {
     // Prepare: this gateway has Anthropic and OpenAI keys only.
-    const rule = routingRule({
+    const rule = await routingRule({
       name: 'via openrouter, else openai',
       condition: 'model == "gpt-4.1"',
       targets: [{ provider: 'openrouter' }],
@@ -284,7 +284,11 @@ describe('the proxy pipeline', () => {
     const { post, records } = setup({
       ledger,
       rules: [
-        routingRule({ condition: 'true', targets: [{ model: 'gpt-4.1' }], fallbacks: [{ model: 'gpt-4o' }] }),
+        await routingRule({
+          condition: 'true',
+          targets: [{ model: 'gpt-4.1' }],
+          fallbacks: [{ model: 'gpt-4o' }],
+        }),
       ],
       answer: async () => (++calls === 1 ? new Response('busy', { status: 503 }) : cannedJson()),
     });
@@ -307,7 +311,11 @@ describe('the proxy pipeline', () => {
     const { post, sent, records } = setup({
       upstreamTimeoutMs: 50,
       rules: [
-        routingRule({ condition: 'true', targets: [{ model: 'gpt-4.1' }], fallbacks: [{ model: 'gpt-4o' }] }),
+        await routingRule({
+          condition: 'true',
+          targets: [{ model: 'gpt-4.1' }],
+          fallbacks: [{ model: 'gpt-4o' }],
+        }),
       ],
       answer: never,
     });
@@ -328,7 +336,7 @@ describe('the proxy pipeline', () => {
       ledger,
       keyOverrides: { model_max_budget: { 'gpt-4.1-2025-04-14': { limit_micros: 1, duration: null } } },
       rules: [
-        routingRule({
+        await routingRule({
           condition: 'true',
           targets: [{ provider: 'openai' }],
           fallbacks: [{ model: 'gpt-4o' }],

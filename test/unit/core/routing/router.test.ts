@@ -7,7 +7,7 @@ import { virtualKey } from '../../../support/virtual-key.ts';
 
 const catalog = createModelCatalog();
 let sequence = 0;
-const rule = (input: Record<string, unknown>): RoutingRule =>
+const rule = (input: Record<string, unknown>): Promise<RoutingRule> =>
   defineRule(NewRuleSchema.parse({ name: `rule ${++sequence}`, scope: 'global', ...input }), catalog, {
     id: `r${sequence}`,
     source: 'api',
@@ -61,7 +61,9 @@ function router(rules: RoutingRule[], maxAttempts = 3) {
 describe('the router', () => {
   it('returns no plan when no rule fires, so the request goes as asked', async () => {
     // Prepare
-    const { plan } = router([rule({ condition: 'model == "gpt-5"', targets: [{ model: 'gpt-5-codex' }] })]);
+    const { plan } = router([
+      await rule({ condition: 'model == "gpt-5"', targets: [{ model: 'gpt-5-codex' }] }),
+    ]);
 
     // Act
     const result = await plan();
@@ -73,26 +75,26 @@ describe('the router', () => {
   it('runs key rules, then team rules, then global ones, by priority within each', async () => {
     // Prepare: every rule fires; the list is deliberately out of order.
     const rules = [
-      rule({ priority: 1, condition: 'true', targets: [{ model: 'claude-haiku-4-5' }] }),
-      rule({
+      await rule({ priority: 1, condition: 'true', targets: [{ model: 'claude-haiku-4-5' }] }),
+      await rule({
         scope: { team_id: 'web' },
         priority: 5,
         condition: 'true',
         targets: [{ model: 'claude-sonnet-4' }],
       }),
-      rule({
+      await rule({
         scope: { key_alias: 'laptop' },
         priority: 50,
         condition: 'true',
         targets: [{ model: 'claude-sonnet-4-5' }],
       }),
-      rule({
+      await rule({
         scope: { key_alias: 'laptop' },
         priority: 10,
         condition: 'true',
         targets: [{ model: 'claude-opus-4-1' }],
       }),
-      rule({
+      await rule({
         scope: { key_alias: 'other' },
         priority: 0,
         condition: 'true',
@@ -117,8 +119,8 @@ describe('the router', () => {
   it('reads the budgets only when a rule it reaches looks at budget_used', async () => {
     // Prepare: the first rule fires without the budget; the second would need it.
     const { plan, budgetReads } = router([
-      rule({ priority: 1, condition: '"ci" in tags', targets: [{ model: 'claude-haiku-4-5' }] }),
-      rule({ priority: 2, condition: 'budget_used > 85', targets: [{ model: 'claude-sonnet-4-5' }] }),
+      await rule({ priority: 1, condition: '"ci" in tags', targets: [{ model: 'claude-haiku-4-5' }] }),
+      await rule({ priority: 2, condition: 'budget_used > 85', targets: [{ model: 'claude-sonnet-4-5' }] }),
     ]);
 
     // Act
@@ -142,7 +144,7 @@ describe('the router', () => {
     ['provider == "anthropic"', 0, true],
   ])('evaluates %s (budget %d % used) to %s', async (condition, budget, fires) => {
     // Prepare
-    const { plan } = router([rule({ condition, targets: [{ model: 'claude-haiku-4-5' }] })]);
+    const { plan } = router([await rule({ condition, targets: [{ model: 'claude-haiku-4-5' }] })]);
 
     // Act
     const result = await plan(request(), budget);
@@ -154,12 +156,12 @@ describe('the router', () => {
   it('treats a condition that fails at run time as not holding, and says so in the log', async () => {
     // Prepare: the request has no x-team header, so the lookup fails.
     const { plan, warnings } = router([
-      rule({
+      await rule({
         priority: 1,
         condition: 'headers["x-team"] == "web"',
         targets: [{ model: 'claude-haiku-4-5' }],
       }),
-      rule({ priority: 2, condition: 'true', targets: [{ model: 'claude-sonnet-4-5' }] }),
+      await rule({ priority: 2, condition: 'true', targets: [{ model: 'claude-sonnet-4-5' }] }),
     ]);
 
     // Act
@@ -175,8 +177,8 @@ describe('the router', () => {
     // Prepare: haiku is not allowed for this request.
     const usable = (m: { model: string }) => m.model !== 'claude-haiku-4-5';
     const { plan } = router([
-      rule({ priority: 1, condition: 'true', targets: [{ model: 'claude-haiku-4-5' }] }),
-      rule({
+      await rule({ priority: 1, condition: 'true', targets: [{ model: 'claude-haiku-4-5' }] }),
+      await rule({
         priority: 2,
         condition: 'true',
         targets: [{ model: 'claude-sonnet-4-5' }],
@@ -199,7 +201,7 @@ describe('the router', () => {
     // Prepare
     const { plan } = router(
       [
-        rule({
+        await rule({
           condition: 'true',
           targets: [{ provider: 'anthropic' }],
           fallbacks: [{ provider: 'bedrock' }, { provider: 'anthropic' }, { model: 'claude-sonnet-4-5' }],
@@ -221,7 +223,7 @@ describe('the router', () => {
   it("falls back to the target's model, not the one the rule moved away from", async () => {
     // Prepare: opus steps down to sonnet; Bedrock is the fallback, without a model named.
     const { plan } = router([
-      rule({
+      await rule({
         condition: 'true',
         targets: [{ model: 'claude-sonnet-4-5' }],
         fallbacks: [{ provider: 'bedrock' }],
@@ -241,7 +243,7 @@ describe('the router', () => {
   it('shares traffic among weighted targets by weight, the same way for the same request id', async () => {
     // Prepare
     const { plan } = router([
-      rule({
+      await rule({
         condition: 'true',
         targets: [
           { model: 'claude-sonnet-4-5', weight: 3 },

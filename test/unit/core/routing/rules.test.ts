@@ -22,9 +22,11 @@ const vars = {
 };
 
 describe('conditions', () => {
-  it('compiles CEL once into a predicate over the routing variables', () => {
+  it('compiles CEL once into a predicate over the routing variables', async () => {
     // Act
-    const condition = compileCondition('budget_used > 85 && model.matches("^claude-opus-") && "ci" in tags');
+    const condition = await compileCondition(
+      'budget_used > 85 && model.matches("^claude-opus-") && "ci" in tags',
+    );
 
     // Assess
     expect(condition(vars)).toBe(true);
@@ -36,8 +38,8 @@ describe('conditions', () => {
     ['budget_used', /must be a boolean expression; 'budget_used' is of type double/],
     ['cost > 1', /Unknown variable: cost/],
     ['model + 1 == 2', /does not compile/],
-  ])('refuses %s with a message that says why', (text, message) => {
-    expect(() => compileCondition(text)).toThrow(message);
+  ])('refuses %s with a message that says why', async (text, message) => {
+    await expect(compileCondition(text)).rejects.toThrow(message);
   });
 
   it('knows which conditions need the budgets read', () => {
@@ -67,7 +69,7 @@ describe('targets', () => {
 });
 
 describe('rules from config', () => {
-  it('checks each rule like one saved through the API, naming the one at fault', () => {
+  it('checks each rule like one saved through the API, naming the one at fault', async () => {
     // Prepare
     const good = {
       name: 'alias',
@@ -78,14 +80,14 @@ describe('rules from config', () => {
     const bad = { ...good, name: 'broken', condition: 'model ==' };
 
     // Act
-    const rules = rulesFromConfig(JSON.stringify([good]), catalog);
+    const rules = await rulesFromConfig(JSON.stringify([good]), catalog);
 
     // Assess
     expect(rules).toMatchObject([{ id: 'config-1', source: 'config', priority: 100, fallbacks: [] }]);
-    expect(() => rulesFromConfig(JSON.stringify([good, bad]), catalog)).toThrow(
+    await expect(rulesFromConfig(JSON.stringify([good, bad]), catalog)).rejects.toThrow(
       /TOLLGATE_ROUTING_RULES_JSON: rule 'broken': The condition does not compile/,
     );
-    expect(() => rulesFromConfig('[{"name":"x"}]', catalog)).toThrow(
+    await expect(rulesFromConfig('[{"name":"x"}]', catalog)).rejects.toThrow(
       /TOLLGATE_ROUTING_RULES_JSON: entry 1 \('x'\): scope/,
     );
   });
