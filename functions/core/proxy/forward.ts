@@ -97,6 +97,16 @@ function journalStart(
 }
 
 /** Statuses worth another provider: rate limited, overloaded, or failing. */
+/**
+ * The provider's id of an answer: Anthropic's `request-id` (`req_…`), OpenAI's and most
+ * OpenAI-compatible APIs' `x-request-id`, Bedrock's `x-amzn-requestid`. Kept short: a client-facing
+ * header is no place for a payload.
+ */
+function providerRequestId(headers: Headers): string | undefined {
+  const id = headers.get('request-id') ?? headers.get('x-request-id') ?? headers.get('x-amzn-requestid');
+  return id ? id.slice(0, 200) : undefined;
+}
+
 function retryable(status: number): boolean {
   return status === 429 || status >= 500;
 }
@@ -152,6 +162,7 @@ async function attempt(
     clearTimeout(patience);
   }
   noted(response.status);
+  call.provider_request_id = providerRequestId(response.headers) ?? call.provider_request_id;
 
   if (!response.ok || !response.body) {
     if (a.fallback && retryable(response.status)) {
