@@ -34,8 +34,14 @@ export const LAMBDA_BUNDLING = {
  */
 export const TOKENIZER_MODULE = 'gpt-tokenizer/encoding/o200k_base';
 
+/**
+ * The OTLP receiver (`functions/core/telemetry/receiver.ts`, this package's own export): protobufjs and
+ * the OTLP schema, needed only when an agent exports telemetry. Its name is the core's, so the two agree.
+ */
+export const TELEMETRY_RECEIVER_MODULE = 'tollgate/telemetry-receiver';
+
 /** What the proxy function keeps out of its `index.mjs` and ships beside it. */
-export const PROXY_LAZY_MODULES: readonly string[] = [TOKENIZER_MODULE];
+export const PROXY_LAZY_MODULES: readonly string[] = [TOKENIZER_MODULE, TELEMETRY_RECEIVER_MODULE];
 
 /**
  * The same settings for esbuild's own API, as `index.mjs` of an asset is built (less its source map).

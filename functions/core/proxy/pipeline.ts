@@ -27,6 +27,7 @@ import { createFinisher } from './finish.ts';
 import { forward } from './forward.ts';
 import { anthropicModelList, isModelsPath, openaiModelList } from './models.ts';
 import { detectAgent, matchRoute } from './routes.ts';
+import { lazyTelemetryReceiver, telemetrySignal } from './telemetry-route.ts';
 
 export interface ProxyPipeline {
   /** `timeoutMs` bounds the upstream call below the configured limit (Lambda: the time left). */
@@ -43,11 +44,17 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
     log: deps.log,
     maxAttempts: deps.routing.maxAttempts,
   });
+  const telemetry = lazyTelemetryReceiver(deps, authenticate);
 
   async function handle(request: Request, options: { timeoutMs?: number } = {}): Promise<Response> {
     const url = new URL(request.url);
     if (isModelsPath(url.pathname) && request.method === 'GET') return models(request);
     if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') return noWebSocket();
+    const signal = telemetrySignal(url.pathname);
+    if (signal)
+      return telemetry(request, signal).catch((err) =>
+        errorResponse(undefined, asGatewayError(err, deps.log, 'telemetry')),
+      );
     const route = matchRoute(url.pathname);
     if (!route) {
       return errorResponse(
