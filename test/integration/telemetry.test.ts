@@ -144,6 +144,37 @@ describe('OTLP/HTTP from Claude Code', () => {
   });
 });
 
+describe('OTLP/HTTP from Codex', () => {
+  it('keeps its session events in either encoding and drops its ~600 KB of runtime metrics', async () => {
+    const { key } = await gateway.createKey({ key_alias: 'otel-codex', user_id: 'bob', team_id: 'web' });
+    const info = await gateway.keyInfo(key);
+
+    const logs = await post('logs', await fixture('codex-logs.pb'), protobuf(key));
+    const metrics = await post('metrics', await fixture('codex-metrics.pb'), protobuf(key));
+
+    expect([logs.status, metrics.status]).toEqual([200, 200]);
+    const records = await telemetryOf(info.key_id);
+    expect(records.map((r) => r.name).sort()).toEqual([
+      'codex.api_request',
+      'codex.conversation_starts',
+      'codex.sse_event',
+      'codex.user_prompt',
+    ]);
+    expect(records.find((r) => r.name === 'codex.sse_event')).toMatchObject({
+      agent: 'codex',
+      agent_version: '0.169.0',
+      model: 'gpt-5-codex',
+      type: 'response.completed',
+      input_tokens: 12,
+      output_tokens: 7,
+      agent_cost_micros: null,
+    });
+    expect(new Set(records.map((r) => r.session_id)).size).toBe(1);
+    expect(records[0]?.session_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await lakeText()).not.toContain('Say hello');
+  });
+});
+
 describe('what the receiver refuses', () => {
   it.each([
     ['no key', {}, 401],

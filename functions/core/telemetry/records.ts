@@ -115,10 +115,18 @@ function eventName(log: LogRecord, attrs: Map<string, Scalar>): string | undefin
   return candidates.find((c): c is string => typeof c === 'string' && KEPT_EVENTS.has(c));
 }
 
+/** Codex sends an `sse_event` per streamed event; only a completed response's carries its tokens. */
+function worthKeeping(name: string, attrs: Map<string, Scalar>): boolean {
+  return (
+    name !== 'codex.sse_event' ||
+    (attrs.get('event.kind') === 'response.completed' && attrs.has('input_token_count'))
+  );
+}
+
 function eventRecord(log: LogRecord, context: Context): TelemetryRecord | 'dropped' | 'rejected' {
   const attrs = scalars(log.attributes);
   const name = eventName(log, attrs);
-  if (!name) return 'dropped';
+  if (!name || !worthKeeping(name, attrs)) return 'dropped';
   const at = fromUnixNano(log.timeUnixNano) ?? fromUnixNano(log.observedTimeUnixNano);
   if (!at) return 'rejected';
   const fields = {
@@ -190,7 +198,7 @@ function common(context: Context, attrs: Map<string, Scalar>, at: Date) {
     agent_version: context.agent_version,
     session_id: text(attrs, 'session.id', 'conversation.id'),
     model: text(attrs, 'model'),
-    type: text(attrs, 'type'),
+    type: text(attrs, 'type', 'event.kind'),
     decision: text(attrs, 'decision'),
     tool_name: text(attrs, 'tool_name'),
     agent_user_hash: userHash(attrs.get('user.id')),
