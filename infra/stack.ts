@@ -51,6 +51,7 @@ export class TollgateStack extends Stack {
     const proxy = new ProxyFunction(this, 'Proxy', {
       table: budgets.table,
       usageStream: lake.stream,
+      telemetryStream: lake.telemetryStream,
       spillBucket: lake.bucket,
       providerKeysSecret: secrets.providerKeys,
       alerts,
