@@ -34,6 +34,8 @@ export interface Config {
   telemetryStream: string | undefined;
   /** The OTLP receiver's own limits: export requests per key per minute, and bytes per body. */
   telemetry: { requestsPerMinute: number; maxBodyBytes: number };
+  /** The org's outcome reports hide a team's figures below this many contributors. */
+  outcomesMinPeople: number;
   athena: { workgroup: string; database: string; table: string };
   snsTopicArn: string | undefined;
   /** Where the rollup function writes the dashboard's rollup, and the admin API reads it (AWS). */
@@ -99,6 +101,7 @@ const EnvSchema = z.object({
   TOLLGATE_TELEMETRY_RPM: int(120),
   // Codex's metrics bodies run to ~600 KB; a function URL takes 6 MB at most.
   TOLLGATE_TELEMETRY_MAX_BODY_BYTES: int(4 * 1024 * 1024),
+  TOLLGATE_OUTCOMES_MIN_PEOPLE: int(3),
   TOLLGATE_ATHENA_WORKGROUP: text('tollgate'),
   TOLLGATE_ATHENA_DATABASE: text('tollgate'),
   TOLLGATE_USAGE_TABLE: text('usage'),
@@ -173,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestsPerMinute: e.TOLLGATE_TELEMETRY_RPM,
       maxBodyBytes: e.TOLLGATE_TELEMETRY_MAX_BODY_BYTES,
     },
+    outcomesMinPeople: e.TOLLGATE_OUTCOMES_MIN_PEOPLE,
     athena: {
       workgroup: e.TOLLGATE_ATHENA_WORKGROUP,
       database: e.TOLLGATE_ATHENA_DATABASE,
@@ -288,6 +292,7 @@ export const GOVERNANCE_CONTEXT = {
   fairOvershootPct: 'TOLLGATE_FAIR_OVERSHOOT_PCT',
   alertThresholds: 'TOLLGATE_ALERT_THRESHOLDS',
   keyCacheMs: 'TOLLGATE_KEY_CACHE_MS',
+  outcomesMinPeople: 'TOLLGATE_OUTCOMES_MIN_PEOPLE',
   weeklyDigest: 'TOLLGATE_WEEKLY_DIGEST',
   models: 'TOLLGATE_MODELS_JSON',
   unknownModel: 'TOLLGATE_UNKNOWN_MODEL',

@@ -98,6 +98,7 @@ export class TollgateStack extends Stack {
       workgroup: lake.workgroup,
       queryResultsBucket: lake.resultsBucket,
       usageTable: lake.table,
+      telemetryTable: lake.telemetryTable,
       settings: props.governance,
       rollup: { bucket: lake.bucket, key: rollups.key },
       allowedOrigins: [dashboard.url],
