@@ -245,6 +245,43 @@ describe('attribution', () => {
     expect(record.provider_request_id).toBeNull();
   });
 
+  it("tells an Anthropic client its cap's standing in the headers Claude Code warns from, past 75 %", async () => {
+    const { key } = await gateway.createKey({ key_alias: 'near the cap', max_budget: 0.01 });
+    const ask = () =>
+      anthropic(key)
+        .messages.create({
+          model: 'claude-haiku-4-5',
+          max_tokens: 16,
+          messages: [{ role: 'user', content: 'hi' }],
+        })
+        .withResponse();
+    mock.script.usage = { input_tokens: 8_000, output_tokens: 1 };
+
+    const first = (await ask()).response.headers;
+    await gateway.proxy.drain();
+    mock.script.usage = { input_tokens: 10, output_tokens: 1 };
+    const second = (await ask()).response.headers;
+    const { response: openAi } = await openai(key)
+      .chat.completions.create({
+        model: 'gpt-4.1-mini',
+        max_tokens: 16,
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+      .withResponse();
+
+    // Nothing spent before the first; $0.008 of $0.01 before the second: only the second passes 75 %.
+    expect(first.get('anthropic-ratelimit-unified-status')).toBe('allowed');
+    expect(first.get('anthropic-ratelimit-unified-overage-surpassed-threshold')).toBeNull();
+    expect(second.get('anthropic-ratelimit-unified-status')).toBe('allowed_warning');
+    expect(second.get('anthropic-ratelimit-unified-representative-claim')).toBe('overage');
+    expect(second.get('anthropic-ratelimit-unified-overage-surpassed-threshold')).toBe('0.75');
+    expect(Number(second.get('anthropic-ratelimit-unified-overage-utilization'))).toBeGreaterThanOrEqual(
+      0.75,
+    );
+    expect(Number(second.get('anthropic-ratelimit-unified-overage-utilization'))).toBeLessThan(1);
+    expect(openAi.headers.get('anthropic-ratelimit-unified-status')).toBeNull();
+  });
+
   it('splits latency into upstream time and gateway overhead', async () => {
     const { key } = await gateway.createKey({ key_alias: 'latency' });
     mock.script.delayMs = 120;

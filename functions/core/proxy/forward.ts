@@ -4,7 +4,12 @@ import type { InflightHold } from '../ports/journal.ts';
 import type { ResolvedModel } from '../pricing/catalog.ts';
 import { isRecord, type ParsedRequest, type Protocol } from '../protocols/types.ts';
 import { upstreamPath } from '../providers/providers.ts';
-import { clientHeaders, setBudgetHeaders, upstreamHeaders } from '../providers/upstream.ts';
+import {
+  clientHeaders,
+  providerRequestId,
+  setBudgetHeaders,
+  upstreamHeaders,
+} from '../providers/upstream.ts';
 import { attemptLeaseId, countersFor, releaseReservation, reserveFor } from './admit.ts';
 import { type CallState, inflightEntry } from './call.ts';
 import type { ProxyDeps } from './deps.ts';
@@ -97,16 +102,6 @@ function journalStart(
 }
 
 /** Statuses worth another provider: rate limited, overloaded, or failing. */
-/**
- * The provider's id of an answer: Anthropic's `request-id` (`req_…`), OpenAI's and most
- * OpenAI-compatible APIs' `x-request-id`, Bedrock's `x-amzn-requestid`. Kept short: a client-facing
- * header is no place for a payload.
- */
-function providerRequestId(headers: Headers): string | undefined {
-  const id = headers.get('request-id') ?? headers.get('x-request-id') ?? headers.get('x-amzn-requestid');
-  return id ? id.slice(0, 200) : undefined;
-}
-
 function retryable(status: number): boolean {
   return status === 429 || status >= 500;
 }
@@ -208,7 +203,7 @@ async function attempt(
     },
   });
   const replyHeaders = clientHeaders(response.headers, call.request_id);
-  setBudgetHeaders(replyHeaders, call.reservation);
+  setBudgetHeaders(replyHeaders, call.reservation, call.protocol.name === 'anthropic-messages');
   if (call.rule) replyHeaders.set('x-tollgate-model', model.model);
   return new Response(stream, { status, headers: replyHeaders });
 }
@@ -236,7 +231,7 @@ async function jsonAnswer(
   }
   finisher.finish(call, { status: response.status, outcome: 'success', reading });
   const headers = clientHeaders(response.headers, call.request_id);
-  setBudgetHeaders(headers, call.reservation);
+  setBudgetHeaders(headers, call.reservation, call.protocol.name === 'anthropic-messages');
   if (call.rule) headers.set('x-tollgate-model', call.model?.model ?? '');
   return new Response(text, { status: response.status, headers });
 }
