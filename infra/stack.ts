@@ -81,6 +81,7 @@ export class TollgateStack extends Stack {
       workgroupName: lake.workgroup.ref,
       databaseName: lake.table.database.databaseName,
       usageTable: lake.table,
+      telemetryTable: lake.telemetryTable,
       queryResultsBucket: lake.resultsBucket,
       usageStream: lake.stream,
       alerts,

@@ -735,9 +735,10 @@ describe('named Athena queries for analysts', () => {
     const queries = Object.values(
       template.findResources('AWS::Athena::NamedQuery') as Record<string, Resource>,
     );
-    expect(queries.length).toBe(14);
+    expect(queries.length).toBe(17);
     const names = queries.map((q) => String(q.Properties.Name));
     expect(names).toContain('Tollgate spend by team per day');
+    expect(names).toContain('Tollgate agent sessions: outcomes and billed cost');
     expect(names).toContain('Tollgate weekly active people by team');
     for (const q of queries) {
       expect(q.Properties).toMatchObject({
