@@ -92,6 +92,8 @@ beforeAll(async () => {
     // The gateway's price for this call differs by 30 %: a price out of date on one side.
     billed('g2', 'sess-a', 'req_a2', 2_600, alice),
     billed('g3', 'sess-b', 'req_b1', 700, bob),
+    // Bob's client sending Alice's session id: his spend, never her session's.
+    billed('g4', 'sess-a', 'req_elsewhere', 9_999, bob),
   ]);
   sessions = await sessionOutcomes(engine, createModelCatalog(), RANGE);
 });
@@ -104,7 +106,7 @@ afterAll(async () => {
 const session = (id: string) => sessions.find((s) => s.session_id === id);
 
 describe('session outcomes', () => {
-  it("sums what a session did once per point, and joins the gateway's billed cost", () => {
+  it("sums what a session did once per point, and joins the gateway's billed cost of its own person", () => {
     expect(session('sess-a')).toEqual({
       session_id: 'sess-a',
       user_id: 'alice',

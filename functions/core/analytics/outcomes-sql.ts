@@ -3,8 +3,10 @@
  * `sql.ts` describes). Telemetry delivery is at-least-once like usage, so every query keeps one row
  * per `telemetry_id` first. Sessions join on the agent's session id (Claude Code's `session.id` is its
  * `x-claude-code-session-id` header, Codex's `conversation.id` its `session-id` header, both recorded
- * as usage `session_id`); a model call the agent reported joins its request exactly on the provider's
- * request id. Parameters: from, to (days, inclusive) for telemetry, then the same for usage.
+ * as usage `session_id`), and a session's billed cost is its own person's: a session id is the
+ * client's to choose, so another person's calls under the same id never count. A model call the agent
+ * reported joins its request exactly on the provider's request id. Parameters: from, to (days,
+ * inclusive) for telemetry, then the same for usage.
  */
 import { dedupedUsage } from './sql.ts';
 
@@ -21,38 +23,29 @@ const TELEMETRY = `tel AS (
 ),
 t AS (SELECT * FROM tel WHERE telemetry_copy = 1),
 calls AS (
-  SELECT session_id, provider_request_id, model, agent_cost_micros,
+  SELECT session_id, COALESCE(user_id, '') AS person, provider_request_id, model, agent_cost_micros,
     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens
   FROM t
   WHERE kind = 'event' AND name IN ${CALL_EVENTS}
 )`;
 
 const USAGE = dedupedUsage(
-  [
-    'request_id',
-    'ts',
-    'outcome',
-    'price_version',
-    'session_id',
-    'provider_request_id',
-    'model_used',
-    'cost_micros',
-  ],
+  ['request_id', 'user_id', 'session_id', 'provider_request_id', 'model_used', 'cost_micros'],
   'dt BETWEEN ? AND ?',
 ).replace(/^WITH /, '');
 
 const BILLED = `billed AS (SELECT * FROM deduped WHERE copy_number = 1),
 gateway AS (
-  SELECT session_id, sum(cost_micros) AS cost_micros
+  SELECT session_id, COALESCE(user_id, '') AS person, sum(cost_micros) AS cost_micros
   FROM billed
   WHERE session_id IS NOT NULL
-  GROUP BY session_id
+  GROUP BY session_id, COALESCE(user_id, '')
 ),
 ungoverned AS (
   SELECT c.*
   FROM calls c
   LEFT JOIN billed b ON b.provider_request_id = c.provider_request_id
-  LEFT JOIN gateway g ON g.session_id = c.session_id
+  LEFT JOIN gateway g ON g.session_id = c.session_id AND g.person = c.person
   WHERE (c.provider_request_id IS NOT NULL AND b.request_id IS NULL)
     OR (c.provider_request_id IS NULL AND g.session_id IS NULL)
 )`;
@@ -117,7 +110,7 @@ SELECT s.session_id, s.key_id, s.user_id, s.team_id, s.agent,
   COALESCE(o.ungoverned_calls, 0) AS ungoverned_calls
 FROM sessions s
 LEFT JOIN did d ON d.session_id = s.session_id
-LEFT JOIN gateway g ON g.session_id = s.session_id
+LEFT JOIN gateway g ON g.session_id = s.session_id AND g.person = COALESCE(s.user_id, '')
 LEFT JOIN reported r ON r.session_id = s.session_id
 LEFT JOIN outside o ON o.session_id = s.session_id
 ORDER BY week, s.team_id, s.agent, s.session_id`;
