@@ -3,7 +3,7 @@
  * the model, reserve budget, forward with streaming, and — however the request ends — settle the
  * reservation to the real cost and write exactly one usage record.
  */
-import { GatewayError } from '../errors.ts';
+import { BudgetExceededError, GatewayError } from '../errors.ts';
 import { assertKeyUsable, assertModelAllowed, hashKey, presentedKey } from '../governance/keys.ts';
 import { allowsModelFor, type Principal } from '../governance/scopes.ts';
 import { assertTeamModelAllowed } from '../governance/teams.ts';
@@ -22,6 +22,7 @@ import { createRouter } from '../routing/router.ts';
 import { admit, budgetUsedPct, principalOf } from './admit.ts';
 import { headerTags, mergeTags } from './attribution.ts';
 import type { CallState } from './call.ts';
+import { codexBudgetRefusal } from './codex-refusal.ts';
 import type { ProxyDeps } from './deps.ts';
 import { createFinisher } from './finish.ts';
 import { forward } from './forward.ts';
@@ -92,6 +93,10 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       const error = asGatewayError(err, deps.log, call.request_id);
       const outcome = outcomeOf(error);
       if (outcome === 'denied') deps.metrics?.add('refusals', 1, { scope: refusalScope(error) });
+      if (error instanceof BudgetExceededError && call.agent === 'codex') {
+        finisher.finish(call, { status: 429, outcome, error_type: error.kind });
+        return codexBudgetRefusal(error, call.request_id);
+      }
       finisher.finish(call, { status: error.status, outcome, error_type: error.kind });
       return errorResponse(route.protocol, error, call.request_id);
     }
