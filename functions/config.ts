@@ -30,6 +30,12 @@ export interface Config {
    */
   bedrockEndpoint: string | undefined;
   firehoseStream: string | undefined;
+  /** AWS: the Firehose stream of the agents' telemetry (its own table); unset, the receiver is off. */
+  telemetryStream: string | undefined;
+  /** The OTLP receiver's own limits: export requests per key per minute, and bytes per body. */
+  telemetry: { requestsPerMinute: number; maxBodyBytes: number };
+  /** The org's outcome reports hide a team's figures below this many contributors. */
+  outcomesMinPeople: number;
   athena: { workgroup: string; database: string; table: string };
   snsTopicArn: string | undefined;
   /** Where the rollup function writes the dashboard's rollup, and the admin API reads it (AWS). */
@@ -91,6 +97,11 @@ const EnvSchema = z.object({
   TOLLGATE_MASTER_KEY_SECRET_ARN: optional,
   TOLLGATE_PROVIDER_KEYS_SECRET_ARN: optional,
   TOLLGATE_FIREHOSE_STREAM: optional,
+  TOLLGATE_TELEMETRY_STREAM: optional,
+  TOLLGATE_TELEMETRY_RPM: int(120),
+  // Codex's metrics bodies run to ~600 KB; a function URL takes 6 MB at most.
+  TOLLGATE_TELEMETRY_MAX_BODY_BYTES: int(4 * 1024 * 1024),
+  TOLLGATE_OUTCOMES_MIN_PEOPLE: int(3),
   TOLLGATE_ATHENA_WORKGROUP: text('tollgate'),
   TOLLGATE_ATHENA_DATABASE: text('tollgate'),
   TOLLGATE_USAGE_TABLE: text('usage'),
@@ -160,6 +171,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     providers,
     bedrockEndpoint: baseUrlOverride(env, 'bedrock'),
     firehoseStream: e.TOLLGATE_FIREHOSE_STREAM,
+    telemetryStream: e.TOLLGATE_TELEMETRY_STREAM,
+    telemetry: {
+      requestsPerMinute: e.TOLLGATE_TELEMETRY_RPM,
+      maxBodyBytes: e.TOLLGATE_TELEMETRY_MAX_BODY_BYTES,
+    },
+    outcomesMinPeople: e.TOLLGATE_OUTCOMES_MIN_PEOPLE,
     athena: {
       workgroup: e.TOLLGATE_ATHENA_WORKGROUP,
       database: e.TOLLGATE_ATHENA_DATABASE,
@@ -249,6 +266,7 @@ export const ENV = {
   masterKeySecretArn: 'TOLLGATE_MASTER_KEY_SECRET_ARN',
   providerKeysSecretArn: 'TOLLGATE_PROVIDER_KEYS_SECRET_ARN',
   firehoseStream: 'TOLLGATE_FIREHOSE_STREAM',
+  telemetryStream: 'TOLLGATE_TELEMETRY_STREAM',
   athenaWorkgroup: 'TOLLGATE_ATHENA_WORKGROUP',
   athenaDatabase: 'TOLLGATE_ATHENA_DATABASE',
   usageTable: 'TOLLGATE_USAGE_TABLE',
@@ -274,6 +292,7 @@ export const GOVERNANCE_CONTEXT = {
   fairOvershootPct: 'TOLLGATE_FAIR_OVERSHOOT_PCT',
   alertThresholds: 'TOLLGATE_ALERT_THRESHOLDS',
   keyCacheMs: 'TOLLGATE_KEY_CACHE_MS',
+  outcomesMinPeople: 'TOLLGATE_OUTCOMES_MIN_PEOPLE',
   weeklyDigest: 'TOLLGATE_WEEKLY_DIGEST',
   models: 'TOLLGATE_MODELS_JSON',
   unknownModel: 'TOLLGATE_UNKNOWN_MODEL',

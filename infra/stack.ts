@@ -51,6 +51,7 @@ export class TollgateStack extends Stack {
     const proxy = new ProxyFunction(this, 'Proxy', {
       table: budgets.table,
       usageStream: lake.stream,
+      telemetryStream: lake.telemetryStream,
       spillBucket: lake.bucket,
       providerKeysSecret: secrets.providerKeys,
       alerts,
@@ -80,6 +81,7 @@ export class TollgateStack extends Stack {
       workgroupName: lake.workgroup.ref,
       databaseName: lake.table.database.databaseName,
       usageTable: lake.table,
+      telemetryTable: lake.telemetryTable,
       queryResultsBucket: lake.resultsBucket,
       usageStream: lake.stream,
       alerts,
@@ -97,6 +99,7 @@ export class TollgateStack extends Stack {
       workgroup: lake.workgroup,
       queryResultsBucket: lake.resultsBucket,
       usageTable: lake.table,
+      telemetryTable: lake.telemetryTable,
       settings: props.governance,
       rollup: { bucket: lake.bucket, key: rollups.key },
       allowedOrigins: [dashboard.url],

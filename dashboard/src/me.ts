@@ -4,6 +4,7 @@
  * API answers `/api/me` for the key that asks.
  */
 
+import type { OutcomeFigures } from '../../functions/core/analytics/outcomes.ts';
 import { api } from './api.ts';
 import { pivot, stackedBars } from './charts.ts';
 import { byId, el, renderTable } from './dom.ts';
@@ -32,6 +33,7 @@ export interface MyPage {
     models: string[];
   }>;
   usage: Array<{ day: string; agent: string; model: string; requests: number; cost_micros: number }>;
+  outcomes?: OutcomeFigures;
 }
 
 export function renderMe(page: MyPage, reload: () => Promise<void>): void {
@@ -98,7 +100,32 @@ export function renderMe(page: MyPage, reload: () => Promise<void>): void {
     [...byModel.values()].sort((a, b) => b.cost - a.cost),
     'No usage in the last 60 days.',
   );
+  renderMyOutcomes(page.outcomes);
   renderKeys(page, reload);
+}
+
+/** The person's own outcomes, as their agents reported them, beside what the gateway billed. */
+function renderMyOutcomes(o: OutcomeFigures | undefined): void {
+  const usd = (v: number | null) => (v === null ? '—' : formatUsd(Math.round(v * 1_000_000)));
+  const items: Array<[string, string]> = o
+    ? [
+        ['Sessions', formatCount(o.sessions)],
+        ['Active hours', (o.active_seconds / 3600).toFixed(1)],
+        ['Lines added', formatCount(o.lines_added)],
+        ['Commits', formatCount(o.commits)],
+        ['Pull requests', formatCount(o.pull_requests)],
+        ['Edits accepted', o.edit_acceptance === null ? '—' : `${Math.round(o.edit_acceptance * 100)}%`],
+        ['Billed', usd(o.gateway_cost_usd)],
+        ['Per commit', usd(o.cost_per_commit_usd)],
+      ]
+    : [];
+  byId('me-outcomes').replaceChildren(
+    ...(o && o.sessions > 0
+      ? items.map(([term, value]) =>
+          el('div', {}, el('dt', { textContent: term }), el('dd', { textContent: value })),
+        )
+      : [el('p', { className: 'empty', textContent: 'No telemetry from your agents yet.' })]),
+  );
 }
 
 function renderKeys(page: MyPage, reload: () => Promise<void>): void {

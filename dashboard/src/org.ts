@@ -11,6 +11,7 @@ import { lines, pivot, stackedBars } from './charts.ts';
 import { byId, type Column, renderTable, showStatus } from './dom.ts';
 import { formatCount, formatUsd } from './format.ts';
 import { renderBudgets } from './org-budgets.ts';
+import { renderOutcomes } from './org-outcomes.ts';
 import { latestWeek, money, type OrgFilters, type OrgRollup, pct } from './org-rollup.ts';
 import { renderTiles } from './org-tiles.ts';
 
@@ -38,6 +39,7 @@ export function renderOrg(rollup: OrgRollup, filters: OrgFilters, dimension: str
   renderSpend(rollup, dimension, filters, from);
   renderPeople(rollup.spend.user);
   renderAdoption(rollup, filters.team);
+  renderOutcomes(from, rollup.range.to, filters.team);
   renderRouting(inRange(rollup.routing ?? []));
   renderLatency(rollup);
   const outcomes = new Map<

@@ -64,6 +64,7 @@ export function adminDeps(
     masterKey: parts.masterKey,
     rules: proxy ? proxy.rules.store : tables.rules,
     configRules: settings.configRules,
+    outcomesMinPeople: settings.config.outcomesMinPeople,
     log: parts.log,
   };
 }

@@ -9,7 +9,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { createBedrockFetch } from '../adapters/aws/bedrock-fetch.ts';
 import { createDynamoInflightJournal } from '../adapters/aws/dynamo-inflight-journal.ts';
 import { createEmfMetrics } from '../adapters/aws/emf-metrics.ts';
-import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
+import { createFirehoseSink, createTelemetryFirehoseSink } from '../adapters/aws/firehose-sink.ts';
 import { createLambdaLogger } from '../adapters/aws/lambda-logger.ts';
 import { onFirstUse } from '../adapters/aws/on-first-use.ts';
 import { createS3Spill } from '../adapters/aws/s3-spill.ts';
@@ -112,6 +112,9 @@ export async function proxyDeps(): Promise<ProxyDeps> {
       createFirehoseSink({ client: firehose, streamName: config.firehoseStream, spill: usageSpill() }),
       metrics,
     ),
+    ...(config.telemetryStream && {
+      telemetry: createTelemetryFirehoseSink({ client: firehose, streamName: config.telemetryStream }),
+    }),
     alerts: alertChannel(),
     upstream: (input, init) => fetch(input, init),
     upstreams: { bedrock: createBedrockFetch(bedrock) },

@@ -26,7 +26,7 @@ import { meteredSliceStore } from '../core/metrics.ts';
 import type { Notifier } from '../core/ports/alerts.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { InflightJournal } from '../core/ports/journal.ts';
-import type { UsageSink } from '../core/ports/lake.ts';
+import type { TelemetrySink, UsageSink } from '../core/ports/lake.ts';
 import type { Logger } from '../core/ports/logging.ts';
 import type { Metrics } from '../core/ports/metrics.ts';
 import type { SliceStore } from '../core/ports/slices.ts';
@@ -103,14 +103,17 @@ export interface ProxyPorts
   /** Provider URLs and keys; the configuration's when not given (on AWS the keys come from a secret). */
   providers?: Record<ProviderName, ProviderSettings>;
   lifecycle: Lifecycle;
+  /** Where the OTLP receiver writes; without one `/v1/logs` and `/v1/metrics` answer 404. */
+  telemetry?: TelemetrySink;
 }
 
 /** The proxy's dependencies: the ports, and what the settings decide (policy, catalog, bounds, routing). */
 export function proxyDeps(settings: GatewaySettings, ports: ProxyPorts): ProxyDeps {
   const { config, catalog, configRules } = settings;
-  const { rules, providers, lifecycle, ...rest } = ports;
+  const { rules, providers, lifecycle, telemetry, ...rest } = ports;
   return {
     ...rest,
+    ...(telemetry ? { telemetry: { sink: telemetry, ...config.telemetry } } : {}),
     policy: config.policy,
     catalog,
     providers: providers ?? config.providers,
@@ -135,6 +138,7 @@ export interface ProxyEnvironment {
   tables: TableStores;
   journal: InflightJournal;
   usage: UsageSink;
+  telemetry?: TelemetrySink;
   /** Where alerts go; the root claims each once in the table first. */
   alerts: Notifier;
   upstream: UpstreamFetch;
@@ -198,6 +202,7 @@ export function composeProxy(settings: GatewaySettings, env: ProxyEnvironment): 
     ledger,
     limiter,
     usage: env.usage,
+    telemetry: env.telemetry,
     notifier: onceEach(tables.alertClaims, env.alerts),
     upstream: env.upstream,
     upstreams: env.upstreams,

@@ -14,7 +14,7 @@ import { ensureTable } from '../adapters/aws/dynamo-table.ts';
 import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
 import { startDynalite } from '../adapters/local/dynalite.ts';
 import { createFileInflightJournal, localHolderId } from '../adapters/local/inflight-journal.ts';
-import { createLakeSink } from '../adapters/local/lake-sink.ts';
+import { createLakeSink, createTelemetryLakeSink } from '../adapters/local/lake-sink.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
 import { createPrometheusMetrics } from '../adapters/local/prometheus-metrics.ts';
 import { undiciFetch } from '../adapters/local/undici-fetch.ts';
@@ -74,7 +74,11 @@ export interface LocalGateway {
 
 /** The lake on one machine: usage files under the data dir, and DuckDB reading them (opened on first use). */
 export function localLake(dataDir: string, clock: Clock) {
-  return { query: createDuckDbQueryEngine({ dataDir }), sink: createLakeSink({ dataDir, clock }) };
+  return {
+    query: createDuckDbQueryEngine({ dataDir }),
+    sink: createLakeSink({ dataDir, clock }),
+    telemetry: createTelemetryLakeSink({ dataDir, clock }),
+  };
 }
 
 export async function composeLocal(settings: GatewaySettings, options: LocalOptions): Promise<LocalGateway> {
@@ -108,6 +112,7 @@ export async function composeLocal(settings: GatewaySettings, options: LocalOpti
     tables,
     journal,
     usage,
+    telemetry: lake.telemetry,
     // No stored rollup to read top spenders from: DuckDB answers when an alert is sent.
     alerts: withTopSpenders(
       (budget, range) => topSpenders(query, budget, range),

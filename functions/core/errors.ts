@@ -64,14 +64,18 @@ export class BudgetExceededError extends GatewayError {
     readonly limit_micros: number,
     readonly committed_micros: number,
     readonly resets_at: string | null,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; needed_micros?: number },
   ) {
     super(
       'budget_exceeded',
-      budgetMessage(scope, scope_id, limit_micros, committed_micros, resets_at),
+      budgetMessage(scope, scope_id, limit_micros, committed_micros, resets_at, options?.needed_micros),
       options,
     );
+    this.needed_micros = options?.needed_micros;
   }
+
+  /** The least this request could have been admitted for (its prompt and the fewest output tokens). */
+  readonly needed_micros: number | undefined;
 
   get remaining_micros(): number {
     return Math.max(0, this.limit_micros - this.committed_micros);
@@ -84,10 +88,15 @@ function budgetMessage(
   limit: number,
   committed: number,
   resetsAt: string | null,
+  needed?: number,
 ): string {
   const reset = resetsAt ? `; it resets at ${resetsAt}` : '';
+  const need =
+    needed === undefined
+      ? ''
+      : `; this request needs ${formatUsd(needed)} held for it (its prompt at worst and the fewest output tokens)`;
   return (
     `Budget exceeded for ${scope} '${id}': ${formatUsd(committed)} of ${formatUsd(limit)} used or reserved, ` +
-    `${formatUsd(Math.max(0, limit - committed))} remaining${reset}.`
+    `${formatUsd(Math.max(0, limit - committed))} remaining${need}${reset}.`
   );
 }

@@ -13,6 +13,7 @@ const deps = {
   metrics,
   modelsJson: config.modelsJson,
   weeklyDigest: config.weeklyDigest,
+  outcomesMinPeople: config.outcomesMinPeople,
 };
 
 export const handler = middy()

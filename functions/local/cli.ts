@@ -13,6 +13,7 @@ import { formatDollars, formatUsd } from '../core/money.ts';
 import { systemClock } from '../core/ports/clock.ts';
 import { repricingCatalog } from '../core/pricing/catalog.ts';
 import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
+import { agentSetupText } from './agent-setup.ts';
 
 const USAGE = `Usage: tollgate <command> [options]
 
@@ -27,6 +28,8 @@ const USAGE = `Usage: tollgate <command> [options]
   teams info <team_id>
   users create --id ID [--email E] [--budget USD] [--duration 1mo] [--team T] [--models m1,m2]
   users info [user_id]
+  agent-setup --key sk-...            print Claude Code's settings and Codex's config.toml for this
+                                      gateway and key: proxied, budgeted and measured (telemetry)
   reprice --from YYYY-MM-DD --to YYYY-MM-DD --version V [--prices file.json]
                                       recompute cost in the local lake from tokens at corrected
                                       prices (catalog entries as in TOLLGATE_MODELS_JSON)
@@ -52,6 +55,7 @@ const OPTIONS = {
   to: { type: 'string' },
   version: { type: 'string' },
   prices: { type: 'string' },
+  key: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -69,6 +73,7 @@ async function main(argv: string[]): Promise<void> {
   if (flags.help || !group) return void console.log(USAGE);
   if (group === 'start') return void (await import('./main.ts'));
   if (group === 'reprice') return reprice(flags);
+  if (group === 'agent-setup') return agentSetup(flags.key);
   const api = await client();
   const print = (answer: unknown, text: () => string) =>
     console.log(flags.json ? JSON.stringify(answer, null, 2) : text());
@@ -140,6 +145,20 @@ async function main(argv: string[]): Promise<void> {
     default:
       throw new CliError(`Unknown command '${positionals.join(' ')}'.\n\n${USAGE}`);
   }
+}
+
+/** Checks the key with the gateway (its model list), then prints the agents' settings for it. */
+async function agentSetup(key: string | undefined): Promise<void> {
+  if (!key) throw new CliError("agent-setup needs --key sk-... (the person's own virtual key)");
+  const { url } = loadCliConfig();
+  const response = await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${key}` } }).catch(
+    (cause: unknown) => {
+      throw new CliError(`Cannot reach the gateway at ${url}: ${String(cause)}`);
+    },
+  );
+  if (!response.ok)
+    throw new CliError(`The gateway refuses this key (${response.status}): nothing to set up.`);
+  process.stdout.write(agentSetupText(url, key));
 }
 
 /** Re-prices the local lake (the data dir `npm start` uses) directly: no gateway needs to run. */

@@ -216,5 +216,7 @@ function record(
         ? []
         : [`${resolved?.provider}/${served} ${ok ? 200 : 502}`],
     cost_as_requested_micros: rule && ok ? costMicros(usage, catalog.resolve(model)!.price) : null,
+    provider_request_id:
+      outcome === 'denied' || outcome === 'invalid' ? null : `req_demo${randomUUID().slice(0, 18)}`,
   };
 }

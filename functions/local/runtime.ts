@@ -13,6 +13,7 @@ import { gatewaySettings } from '../compose/gateway.ts';
 import { composeLocal, type LocalGateway, type LocalOptions } from '../compose/local.ts';
 import type { Config } from '../config.ts';
 import { createAdminApi } from '../core/admin/api.ts';
+import { withOutcomeLines } from '../core/analytics/digest-outcomes.ts';
 import { weeklyDigest } from '../core/analytics/rollup.ts';
 import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import type { Clock } from '../core/ports/clock.ts';
@@ -60,7 +61,9 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
         if (!rollup) return;
         await sendForecastAlerts(rollup.budgets, notifier, clock.now());
         const digest = config.weeklyDigest ? weeklyDigest(rollup, clock.now()) : null;
-        if (digest) await notifier.notify(digest);
+        const deps = { query: local.admin.query, catalog: local.admin.catalog, log };
+        if (digest)
+          await notifier.notify(await withOutcomeLines(digest, deps, clock.now(), config.outcomesMinPeople));
       })
       .catch((err: unknown) => log.error('alert.forecast_failed', { error: String(err) }));
   }, 3_600_000);

@@ -9,6 +9,7 @@
  * records go through Firehose, and every query reads them from then on.
  */
 import { replaySpilled, type UsageSpill } from '../adapters/aws/firehose-sink.ts';
+import { withOutcomeLines } from '../core/analytics/digest-outcomes.ts';
 import {
   buildRollup,
   type RollupDeps,
@@ -51,6 +52,8 @@ export interface RollupJobDeps extends RollupDeps {
   /** The deployment's catalog overrides (TOLLGATE_MODELS_JSON), which a re-pricing's corrections go over. */
   modelsJson: string | undefined;
   weeklyDigest: boolean;
+  /** The digest's outcome lines leave out teams below this many contributors. @default 3 */
+  outcomesMinPeople?: number;
 }
 
 export async function runRollupJob(deps: RollupJobDeps, event: unknown) {
@@ -77,7 +80,10 @@ export async function runRollupJob(deps: RollupJobDeps, event: unknown) {
   // Budgets on pace to run out before they reset: one warning each per period.
   const forecasts = await sendForecastAlerts(rollup.budgets, deps.notifier, deps.clock.now());
   const digest = deps.weeklyDigest ? weeklyDigest(rollup, deps.clock.now()) : null;
-  if (digest) await deps.notifier.notify(digest);
+  if (digest)
+    await deps.notifier.notify(
+      await withOutcomeLines(digest, deps, deps.clock.now(), deps.outcomesMinPeople ?? 3),
+    );
   const summary = {
     range: rollup.range,
     budgets: rollup.budgets.length,

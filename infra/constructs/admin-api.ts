@@ -22,6 +22,8 @@ export interface AdminApiProps {
   readonly queryResultsBucket: IBucket;
   /** The Glue `usage` table; its bucket and prefix hold the Parquet files Athena reads. */
   readonly usageTable: S3Table;
+  /** The Glue `telemetry` table the outcome reports join to usage. */
+  readonly telemetryTable?: S3Table;
   /**
    * Browser origins allowed to call the API (the dashboard).
    * The API authenticates with a bearer token, not cookies, so an open origin grants no ambient authority.
@@ -97,6 +99,7 @@ export class AdminApi extends Construct {
     grantAthenaQueries(this.function, {
       workgroupName,
       usageTable: props.usageTable,
+      telemetryTable: props.telemetryTable,
       queryResultsBucket: props.queryResultsBucket,
     });
     // The dashboard's rollup, written hourly by the rollup function.

@@ -9,6 +9,8 @@ export interface AthenaQueryAccess {
   workgroupName: string;
   /** The Glue `usage` table; its bucket and prefix hold the Parquet files Athena reads. */
   usageTable: S3Table;
+  /** The Glue `telemetry` table in the same bucket and database, for the outcome reports. */
+  telemetryTable?: S3Table;
   queryResultsBucket: IBucket;
 }
 
@@ -21,7 +23,8 @@ export function grantAthenaQueries(fn: IGrantable & IConstruct, access: AthenaQu
   const stack = Stack.of(fn);
   const { usageTable, queryResultsBucket: results } = access;
   const lake = usageTable.bucket;
-  const usageObjects = `${usageTable.s3Prefix}*`;
+  const tables = [usageTable, ...(access.telemetryTable ? [access.telemetryTable] : [])];
+  const objects = tables.map((t) => `${t.s3Prefix}*`);
   const statements = [
     new PolicyStatement({
       actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
@@ -34,11 +37,11 @@ export function grantAthenaQueries(fn: IGrantable & IConstruct, access: AthenaQu
       resources: [
         usageTable.database.catalog.catalogArn,
         usageTable.database.databaseArn,
-        usageTable.tableArn,
+        ...tables.map((t) => t.tableArn),
       ],
     }),
     new PolicyStatement({ actions: ['s3:GetBucketLocation', 's3:ListBucket'], resources: [lake.bucketArn] }),
-    new PolicyStatement({ actions: ['s3:GetObject'], resources: [lake.arnForObjects(usageObjects)] }),
+    new PolicyStatement({ actions: ['s3:GetObject'], resources: objects.map((o) => lake.arnForObjects(o)) }),
     new PolicyStatement({
       actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
       resources: [results.bucketArn],
@@ -52,7 +55,7 @@ export function grantAthenaQueries(fn: IGrantable & IConstruct, access: AthenaQu
   acknowledge(
     fn,
     'Athena reads the usage objects of the lake and writes result files with generated names into the results bucket.',
-    objectWildcardFinding(lake, usageObjects),
+    ...objects.map((o) => objectWildcardFinding(lake, o)),
     objectWildcardFinding(results, '*'),
   );
 }

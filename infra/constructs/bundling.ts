@@ -40,8 +40,18 @@ export const TOKENIZER_MODULE = 'gpt-tokenizer/encoding/o200k_base';
  */
 export const CEL_MODULE = '@marcbachmann/cel-js';
 
+/**
+ * The OTLP receiver (`functions/core/telemetry/receiver.ts`, this package's own export): protobufjs and
+ * the OTLP schema, needed only when an agent exports telemetry. Its name is the core's, so the two agree.
+ */
+export const TELEMETRY_RECEIVER_MODULE = 'tollgate/telemetry-receiver';
+
 /** What the proxy function keeps out of its `index.mjs` and ships beside it. */
-export const PROXY_LAZY_MODULES: readonly string[] = [TOKENIZER_MODULE, CEL_MODULE];
+export const PROXY_LAZY_MODULES: readonly string[] = [
+  TOKENIZER_MODULE,
+  CEL_MODULE,
+  TELEMETRY_RECEIVER_MODULE,
+];
 
 /**
  * The same settings for esbuild's own API, as `index.mjs` of an asset is built (less its source map).
@@ -64,9 +74,9 @@ export function lambdaBuildOptions(lazyModules: readonly string[] = []): BuildOp
 /**
  * Shell commands that ship each lazily imported module (`import('pkg/sub')` or `import('pkg')`, left
  * external in `index.mjs`) as one minified ESM file at `<outputDir>/node_modules/pkg/sub.mjs` (or
- * `pkg/index.mjs`), with a package.json whose `exports` maps `./sub` (or `.`) to it. Node resolves a bare specifier from `/var/task/index.mjs` by looking
- * in `/var/task/node_modules`, so the import finds it there, and the file is read only when first
- * imported. Unlike NodejsFunction's `nodeModules`, this needs no `npm install` (no network, no Docker):
+ * `pkg/index.mjs`), with a package.json whose `exports` maps `./sub` (or `.`) to it. Node resolves a
+ * bare specifier from `/var/task/index.mjs` by looking in `/var/task/node_modules`, so the import finds
+ * it there, and the file is read only when first imported. Unlike NodejsFunction's `nodeModules`, this needs no `npm install` (no network, no Docker):
  * the repository's esbuild builds it from the repository's node_modules. One module per package.
  */
 export function lazyModuleCommands(projectRoot: string, outputDir: string, lazyModules: readonly string[]) {

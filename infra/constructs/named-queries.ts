@@ -6,6 +6,11 @@ import {
   TOOLS_PER_PERSON_SQL,
   WEEKLY_ACTIVE_SQL,
 } from '../../functions/core/analytics/adoption.ts';
+import {
+  RECONCILIATION_SQL,
+  SESSION_OUTCOMES_SQL,
+  UNGOVERNED_CALLS_SQL,
+} from '../../functions/core/analytics/outcomes-sql.ts';
 import { ROUTING_SQL } from '../../functions/core/analytics/routing.ts';
 import {
   LATENCY_SQL,
@@ -21,6 +26,7 @@ export interface NamedQueriesProps {
 }
 
 const RANGE = 'Parameters: first day, last day (YYYY-MM-DD).';
+const TWICE = 'Parameters: first day, last day (YYYY-MM-DD) of the telemetry, then the same of the usage.';
 const WINDOW = `${RANGE} Then the Monday from which the last four weeks count (YYYY-MM-DD).`;
 
 /**
@@ -71,6 +77,21 @@ export class NamedQueries extends Construct {
         'Tollgate routing rules and the spend they moved',
         `Per UTC day, rule, model asked for and model served: requests, cost, list cost as asked, fallbacks. ${RANGE}`,
         ROUTING_SQL,
+      ],
+      [
+        'Tollgate agent sessions: outcomes and billed cost',
+        `Per agent session: who, ISO week, active seconds, lines, commits, pull requests, edit decisions (from the agents' telemetry), billed, agent-estimated and ungoverned cost (micro-dollars). ${TWICE}`,
+        SESSION_OUTCOMES_SQL,
+      ],
+      [
+        'Tollgate agent cost reconciliation',
+        `The agent's own cost beside the gateway's, per session and model, over calls joined on the provider's request id. ${TWICE}`,
+        RECONCILIATION_SQL,
+      ],
+      [
+        'Tollgate ungoverned model calls',
+        `Model calls an agent reported that never passed the gateway, per session and model, with tokens and the agent's cost. ${TWICE}`,
+        UNGOVERNED_CALLS_SQL,
       ],
     ];
     queries.forEach(([name, description, queryString], i) => {

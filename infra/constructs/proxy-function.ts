@@ -18,6 +18,8 @@ export interface ProxyFunctionProps {
   readonly table: ITable;
   /** One usage record per request goes here. */
   readonly usageStream: IDeliveryStream;
+  /** The agents' telemetry the OTLP receiver keeps (`/v1/logs`, `/v1/metrics`) goes here. */
+  readonly telemetryStream: IDeliveryStream;
   /** Records Firehose would not take are spilled here (under `spill/`) for the rollup function to replay. */
   readonly spillBucket: IBucket;
   readonly providerKeysSecret: ISecret;
@@ -92,6 +94,7 @@ export class ProxyFunction extends Construct {
         ...props.settings,
         [ENV.table]: props.table.tableName,
         [ENV.firehoseStream]: props.usageStream.deliveryStreamName,
+        [ENV.telemetryStream]: props.telemetryStream.deliveryStreamName,
         [ENV.spillBucket]: props.spillBucket.bucketName,
         [ENV.providerKeysSecretArn]: props.providerKeysSecret.secretArn,
         [ENV.snsTopicArn]: props.alerts.topic.topicArn,
@@ -113,7 +116,11 @@ export class ProxyFunction extends Construct {
         'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...partitions] },
       });
     // The firehose sink sends batches only (PutRecordBatch), never PutRecord.
-    allow(this.function, ['firehose:PutRecordBatch'], [props.usageStream.deliveryStreamArn]);
+    allow(
+      this.function,
+      ['firehose:PutRecordBatch'],
+      [props.usageStream.deliveryStreamArn, props.telemetryStream.deliveryStreamArn],
+    );
     allow(this.function, ['s3:PutObject'], [props.spillBucket.arnForObjects(`${SPILL_PREFIX}*`)]);
     acknowledge(
       this.function,

@@ -1,33 +1,13 @@
 import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
-import {
-  type CfnTable,
-  type Column,
-  Database,
-  DataFormat,
-  DateIntervalUnit,
-  PartitionProjectionConfiguration,
-  S3Table,
-  S3TableStorage,
-  Schema,
-  type Type,
-} from 'aws-cdk-lib/aws-glue';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import {
-  DeliveryStream,
-  EnableLogging,
-  InputFormat,
-  MetadataExtractionProcessor,
-  ParquetOutputFormat,
-  S3Bucket,
-  SchemaConfiguration,
-  StreamEncryption,
-} from 'aws-cdk-lib/aws-kinesisfirehose';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { type Column, Database, type S3Table } from 'aws-cdk-lib/aws-glue';
+import type { DeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { telemetryColumns } from '../../functions/core/telemetry/record.ts';
 import { usageColumns } from '../../functions/core/usage/record.ts';
-import { acknowledge, objectWildcardFinding } from './nag.ts';
+import { glueColumns, type LakeTableSpec, lakeStream, lakeTable } from './lake-stream.ts';
+import { acknowledge } from './nag.ts';
 
 export interface UsageLakeProps {
   /**
@@ -57,29 +37,14 @@ export interface UsageLakeProps {
   readonly accessLogs?: IBucket;
 }
 
-/** The partition column; records carry it, the Parquet files do not (it lives in the S3 key). */
-const PARTITION_KEY = 'dt';
-const USAGE_PREFIX = 'usage/';
-const ERROR_PREFIX = 'errors/';
-
-/** Hive types that `usageColumns()` emits, mapped to Glue types; an unknown type fails the synth. */
-const GLUE_TYPES: Record<string, Type> = {
-  STRING: Schema.STRING,
-  BIGINT: Schema.BIG_INT,
-  BOOLEAN: Schema.BOOLEAN,
-  TIMESTAMP: Schema.TIMESTAMP,
-  'ARRAY<STRING>': Schema.array(Schema.STRING),
-};
-
 /** Data columns of the Glue `usage` table, derived from the usage record schema (minus the partition key). */
 export function usageGlueColumns(): Column[] {
-  return usageColumns()
-    .filter((c) => c.name !== PARTITION_KEY)
-    .map(({ name, sqlType }) => {
-      const type = GLUE_TYPES[sqlType];
-      if (!type) throw new Error(`usage column ${name}: no Glue type for ${sqlType}`);
-      return { name, type };
-    });
+  return glueColumns('usage', usageColumns());
+}
+
+/** Data columns of the Glue `telemetry` table, from the telemetry record schema. */
+export function telemetryGlueColumns(): Column[] {
+  return glueColumns('telemetry', telemetryColumns());
 }
 
 /**
@@ -94,6 +59,9 @@ export class UsageLake extends Construct {
   public readonly databaseName: string;
   public readonly table: S3Table;
   public readonly stream: DeliveryStream;
+  /** The agents' own telemetry (OTLP), its own table and stream beside the usage records. */
+  public readonly telemetryTable: S3Table;
+  public readonly telemetryStream: DeliveryStream;
   public readonly resultsBucket: Bucket;
   public readonly workgroup: CfnWorkGroup;
 
@@ -119,8 +87,39 @@ export class UsageLake extends Construct {
 
     this.databaseName = props.databaseName ?? stackName.replace(/-/g, '_');
     this.database = new Database(this, 'Database', { databaseName: this.databaseName });
-    this.table = this.createTable();
-    this.stream = this.createStream();
+    const lake = { bucket: this.bucket, database: this.database };
+    const usage: LakeTableSpec = {
+      ...lake,
+      ids: { table: 'UsageTable', logs: 'DeliveryLogs', role: 'DeliveryRole', stream: 'Stream' },
+      tableName: 'usage',
+      description: 'One row per proxied request (functions/core/usage/record.ts)',
+      roleDescription: 'Firehose delivery of usage records into the usage lake',
+      prefix: 'usage/',
+      columns: usageGlueColumns(),
+    };
+    this.table = lakeTable(this, usage);
+    this.stream = lakeStream(this, usage, this.table);
+    const telemetry: LakeTableSpec = {
+      ...lake,
+      ids: {
+        table: 'TelemetryTable',
+        logs: 'TelemetryDeliveryLogs',
+        role: 'TelemetryDeliveryRole',
+        stream: 'TelemetryStream',
+      },
+      tableName: 'telemetry',
+      description: 'One row per metric point or event an agent exported (functions/core/telemetry/record.ts)',
+      roleDescription: 'Firehose delivery of agent telemetry into the lake',
+      prefix: 'telemetry/',
+      columns: telemetryGlueColumns(),
+    };
+    this.telemetryTable = lakeTable(this, telemetry);
+    this.telemetryStream = lakeStream(this, telemetry, this.telemetryTable);
+    acknowledge(
+      Stack.of(this),
+      'The Firehose L2 always adds its CIDR-block mapping; only Redshift and Splunk destinations read it.',
+      'CloudFormation-Validate::W7001',
+    );
 
     this.resultsBucket = new Bucket(this, 'QueryResults', {
       encryption: BucketEncryption.S3_MANAGED,
@@ -157,118 +156,5 @@ export class UsageLake extends Construct {
           'AwsSolutions-S1',
         );
       }
-  }
-
-  private createTable(): S3Table {
-    const table = new S3Table(this, 'UsageTable', {
-      tableName: 'usage',
-      description: 'One row per proxied request (functions/core/usage/record.ts)',
-      database: this.database,
-      storage: S3TableStorage.fromBucket(this.bucket),
-      s3Prefix: USAGE_PREFIX,
-      columns: usageGlueColumns(),
-      partitionKeys: [{ name: PARTITION_KEY, type: Schema.STRING }],
-      dataFormat: DataFormat.PARQUET,
-      // Server-side encrypted (SSE-S3); `has_encrypted_data` is only for client-side (CSE-KMS) data.
-      hasEncryptedData: false,
-      // https://docs.aws.amazon.com/athena/latest/ug/partition-projection-kinesis-firehose-example.html
-      partitionProjection: {
-        [PARTITION_KEY]: PartitionProjectionConfiguration.date({
-          min: '2025-01-01',
-          max: 'NOW',
-          format: 'yyyy-MM-dd',
-          step: { interval: 1, intervalUnit: DateIntervalUnit.DAYS },
-        }),
-      },
-      parameters: {
-        'storage.location.template': `s3://${this.bucket.bucketName}/${USAGE_PREFIX}${PARTITION_KEY}=\${${PARTITION_KEY}}/`,
-      },
-    });
-    return table;
-  }
-
-  private createStream(): DeliveryStream {
-    const logGroup = new LogGroup(this, 'DeliveryLogs', {
-      retention: RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const role = new Role(this, 'DeliveryRole', {
-      assumedBy: new ServicePrincipal('firehose.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-      }),
-      description: 'Firehose delivery of usage records into the usage lake',
-    });
-    // Written by hand so the role holds exactly what Firehose needs: the L2 destination's automatic
-    // grants add object deletion, legal holds and `glue:GetSchemaVersion` on `*`.
-    // https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-s3
-    role.addToPolicy(
-      new PolicyStatement({
-        actions: [
-          's3:AbortMultipartUpload',
-          's3:GetBucketLocation',
-          's3:ListBucket',
-          's3:ListBucketMultipartUploads',
-        ],
-        resources: [this.bucket.bucketArn],
-      }),
-    );
-    const objectPatterns = [`${USAGE_PREFIX}*`, `${ERROR_PREFIX}*`];
-    role.addToPolicy(
-      new PolicyStatement({
-        actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
-        resources: objectPatterns.map((pattern) => this.bucket.arnForObjects(pattern)),
-      }),
-    );
-    acknowledge(
-      role,
-      'Firehose writes objects with generated names under the usage and error prefixes of this one bucket.',
-      ...objectPatterns.map((pattern) => objectWildcardFinding(this.bucket, pattern)),
-    );
-    role.addToPolicy(
-      new PolicyStatement({
-        actions: ['glue:GetTable', 'glue:GetTableVersion', 'glue:GetTableVersions'],
-        resources: [this.database.catalog.catalogArn, this.database.databaseArn, this.table.tableArn],
-      }),
-    );
-    role.addToPolicy(
-      new PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    );
-
-    const destination = new S3Bucket(this.bucket, {
-      role: role.withoutPolicyUpdates(),
-      loggingConfig: new EnableLogging(logGroup),
-      // Partition by the record's own `dt` (the UTC day of `ts`), not by arrival time, so a request
-      // finishing at 23:59:59 is not filed under the next day.
-      dynamicPartitioning: { enabled: true },
-      processors: [MetadataExtractionProcessor.jq16({ [PARTITION_KEY]: `.${PARTITION_KEY}` })],
-      dataOutputPrefix: `${USAGE_PREFIX}${PARTITION_KEY}=!{partitionKeyFromQuery:${PARTITION_KEY}}/`,
-      errorOutputPrefix: `${ERROR_PREFIX}!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/`,
-      // Record format conversion requires a buffer of at least 64 MiB.
-      bufferingSize: Size.mebibytes(64),
-      bufferingInterval: Duration.seconds(300),
-      dataFormatConversion: {
-        schemaConfiguration: SchemaConfiguration.fromCfnTable(this.table.node.defaultChild as CfnTable),
-        // OpenX parses ISO-8601 `yyyy-MM-dd'T'HH:mm:ss[.S]'Z'` (up to 9 fraction digits) into TIMESTAMP
-        // without configuration; the Hive SerDe would need explicit Joda formats.
-        // https://docs.aws.amazon.com/firehose/latest/dev/record-format-conversion.html
-        inputFormat: InputFormat.OPENX_JSON,
-        outputFormat: new ParquetOutputFormat(),
-      },
-    });
-    const stream = new DeliveryStream(this, 'Stream', {
-      destination,
-      encryption: StreamEncryption.awsOwnedKey(),
-    });
-    // The role above ignores grants, so the stream must wait for its policy explicitly.
-    stream.node.addDependency(role);
-    acknowledge(
-      Stack.of(this),
-      'The Firehose L2 always adds its CIDR-block mapping; only Redshift and Splunk destinations read it.',
-      'CloudFormation-Validate::W7001',
-    );
-    return stream;
   }
 }

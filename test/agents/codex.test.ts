@@ -79,9 +79,15 @@ function configToml(opts: { supportsWebsockets?: boolean } = {}): string {
 }
 
 /** Runs `codex exec` in a fresh CODEX_HOME with a fresh virtual key; returns the run and the key's records. */
-async function codexExec(prompt: string, opts: { json?: boolean; supportsWebsockets?: boolean } = {}) {
+async function codexExec(
+  prompt: string,
+  opts: { json?: boolean; supportsWebsockets?: boolean; maxBudget?: number } = {},
+) {
   const alias = `codex ${randomUUID()}`;
-  const { key } = await gateway.createKey({ key_alias: alias });
+  const { key } = await gateway.createKey({
+    key_alias: alias,
+    ...(opts.maxBudget === undefined ? {} : { max_budget: opts.maxBudget, budget_duration: '1mo' }),
+  });
   const codexHome = join(sandbox.root, 'codex-home');
   await mkdir(codexHome);
   await writeFile(join(codexHome, 'config.toml'), configToml(opts));
@@ -137,6 +143,20 @@ function expectCodexRequest(sent: RecordedRequest, key: string): void {
 }
 
 describe(`Codex CLI ${VERSION} through the gateway`, () => {
+  it('stops at once on a spent budget and tells its user when to try again, without retrying', async () => {
+    // A budget of one micro-dollar: no request fits. Codex retried a 402 six times over ~6.5 s; a 429
+    // of type usage_limit_reached is final for it.
+    const { run, records, sent } = await codexExec('Say hello.', { maxBudget: 0.000001 });
+
+    expect(run.code, describeRun(run)).not.toBe(0);
+    expect(run.stderr).toMatch(/hit your usage limit\. Try again at/);
+    expect(run.stderr).not.toContain('Reconnecting');
+    expect(sent.filter((r) => r.method === 'POST')).toHaveLength(1);
+    expect(records).toMatchObject([
+      { agent: 'codex', outcome: 'denied', status: 429, error_type: 'budget_exceeded' },
+    ]);
+  });
+
   it('answers a prompt over HTTP, printed, and recorded as codex with the tokens sent', async () => {
     mock.script.text = 'Hello from Codex behind Tollgate.';
     mock.script.usage = {

@@ -5,6 +5,7 @@
  * order and build on each other (a key, then requests on it, then what they left behind).
  */
 
+import { readFile } from 'node:fs/promises';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteDeliveryStreamCommand } from '@aws-sdk/client-firehose';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -302,6 +303,35 @@ describe.each(NODE_LINES)('on Node %s under aws-lambda-ric', (line) => {
     expect(Number(counter?.spent_micros?.N)).toBe(roomySpend);
     // The client that went away is not noticed on Lambda: its request ran to the end and was billed.
     expect(records.every((r) => r.outcome === 'success')).toBe(true);
+  });
+
+  it("takes an agent's OTLP export on the proxy's URL, its receiver loaded from beside the bundle, into the telemetry stream", async () => {
+    const body = await readFile(
+      new URL('../fixtures/otlp/claude-code-metrics.json', import.meta.url),
+      'utf8',
+    );
+    const inv = fns.proxy.invoke(
+      functionUrlEvent({
+        method: 'POST',
+        path: '/v1/metrics',
+        body,
+        headers: { authorization: `Bearer ${keys.roomy.key}` },
+      }),
+    );
+    const prelude = await inv.prelude;
+    const { body: answer } = await inv.streamEnded;
+    await inv.done;
+
+    expect(prelude.statusCode).toBe(200);
+    expect(JSON.parse(answer.toString('utf8'))).toEqual({});
+    const lines: Array<Record<string, unknown>> = [];
+    for (const key of await listKeys(physicalId(d, 'lake'), 'telemetry/')) {
+      const out = await aws.s3.send(new GetObjectCommand({ Bucket: physicalId(d, 'lake'), Key: key }));
+      for (const line of ((await out.Body?.transformToString()) ?? '').split('\n'))
+        if (line.trim()) lines.push(JSON.parse(line));
+    }
+    expect(lines).toHaveLength(11);
+    expect(new Set(lines.map((r) => r.key_id))).toEqual(new Set([keys.roomy.key_id]));
   });
 
   it('spills records to S3 when Firehose refuses them, and the rollup replays them', async () => {

@@ -51,6 +51,7 @@ const ROLE_PATHS = {
   rollup: 'Tollgate/Rollups/Function/ServiceRole/Resource',
   slack: 'Tollgate/Slack/Function/ServiceRole/Resource',
   delivery: 'Tollgate/UsageLake/DeliveryRole/Resource',
+  telemetryDelivery: 'Tollgate/UsageLake/TelemetryDeliveryRole/Resource',
   dashboardDeployment: /^Tollgate\/Custom::CDKBucketDeployment[0-9A-F]+\/ServiceRole\/Resource$/,
 } as const;
 
@@ -322,6 +323,20 @@ describe('the roles outside the functions under test', () => {
         delivery.s3.send(new PutObjectCommand({ Bucket: lake(), Key: 'rollups/latest.json', Body: '{}' })),
       ),
     ).toEqual(refusedS3('PutObject', 'rollups/latest.json'));
+  });
+
+  it('the telemetry delivery role writes telemetry records but not usage records', async () => {
+    const delivery = as('telemetryDelivery');
+    expect(
+      await attempt(() =>
+        delivery.s3.send(new PutObjectCommand({ Bucket: lake(), Key: 'telemetry/x', Body: '{}' })),
+      ),
+    ).toBe('allowed');
+    expect(
+      await attempt(() =>
+        delivery.s3.send(new PutObjectCommand({ Bucket: lake(), Key: 'usage/x', Body: '{}' })),
+      ),
+    ).toEqual(refusedS3('PutObject', 'usage/x'));
   });
 
   it('the dashboard deployment writes the dashboard bucket but not the lake', async () => {

@@ -24,7 +24,9 @@ describe('the functions', () => {
 });
 
 describe('the usage lake', () => {
-  const [stream] = props('AWS::KinesisFirehose::DeliveryStream');
+  const stream = props('AWS::KinesisFirehose::DeliveryStream').find((s) =>
+    String(s.ExtendedS3DestinationConfiguration?.Prefix).startsWith('usage/'),
+  );
   const table = props('AWS::Glue::Table').find((t) => t.TableInput.Name === 'usage');
   const destination = stream?.ExtendedS3DestinationConfiguration as CfnProps;
   const parameters = table?.TableInput.Parameters as CfnProps;

@@ -316,6 +316,9 @@ describe.skipIf(!hasChromium)(
       ]);
       expect((await cells(page, 'latency-table')).length).toBe(5);
       expect(await cells(page, 'errors-table')).toEqual([['No denials or errors in this range.']]);
+      await expect
+        .poll(() => cells(page, 'outcomes-table'))
+        .toEqual([[expect.stringMatching(/^No agent telemetry in this range/)]]);
       // Same prices on both models: the rule moved nothing.
       expect(await cells(page, 'routing-table')).toEqual([
         [
@@ -414,6 +417,12 @@ describe.skipIf(!hasChromium)(
     it('shows a person their own page only, and issues and revokes a key from it', async () => {
       const page = await openDashboard('person');
       page.on('dialog', (dialog) => void dialog.accept());
+      // Bob's Claude Code exported a session (the captured one: a file written and committed).
+      const exported = await fetch(`${gateway.url}/v1/metrics`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${keys.bob}`, 'content-type': 'application/json' },
+        body: await readFile(new URL('../fixtures/otlp/claude-code-metrics.json', import.meta.url)),
+      });
 
       await signIn(page, keys.bob!, '#me');
 
@@ -424,6 +433,20 @@ describe.skipIf(!hasChromium)(
         ['claude-haiku-4-5 (anthropic-sdk)', '1', '$0.0112'],
         ['gpt-4.1-mini (openai-sdk)', '1', '$0.0088'],
       ]);
+      expect(exported.status).toBe(200);
+      const outcomes = await page
+        .locator('#me-outcomes > div')
+        .evaluateAll((items) =>
+          items.map((item) => [item.querySelector('dt')?.textContent, item.querySelector('dd')?.textContent]),
+        );
+      expect(outcomes).toEqual(
+        expect.arrayContaining([
+          ['Sessions', '1'],
+          ['Lines added', '4'],
+          ['Commits', '1'],
+          ['Edits accepted', '100%'],
+        ]),
+      );
       const text = (await page.locator('main').textContent()) ?? '';
       expect(text).not.toMatch(/alice|carol/);
       expect(await accessibilityViolations(page)).toEqual([]);

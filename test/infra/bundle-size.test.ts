@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TELEMETRY_RECEIVER_MODULE as CORE_RECEIVER_MODULE } from '../../functions/core/proxy/telemetry-route.ts';
 import {
   lambdaBuildOptions,
   lazyModuleCommands,
   PROXY_LAZY_MODULES,
+  TELEMETRY_RECEIVER_MODULE,
 } from '../../infra/constructs/bundling.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -106,5 +108,43 @@ console.log(holds({ model: 'fast', provider: '', agent: '', team_id: '', user_id
     // Assess
     expect(inputs.some((f) => f.includes('cel-js'))).toBe(false);
     expect(stdout.trim()).toBe('true');
+  });
+
+  it('keeps the OTLP receiver and protobufjs out of index.mjs and loads them from beside it', async () => {
+    // Prepare: the proxy bundle as CDK builds it, and its lazy modules beside it
+    for (const command of lazyModuleCommands(ROOT, dir, PROXY_LAZY_MODULES)) {
+      execFileSync('bash', ['-c', command], { cwd: ROOT, stdio: 'inherit' });
+    }
+    const proxy = await build({
+      ...lambdaBuildOptions(PROXY_LAZY_MODULES),
+      entryPoints: [join(ROOT, 'functions/lambda/proxy.ts')],
+      write: false,
+      outfile: join(dir, 'index.mjs'),
+    });
+    const main = proxy.outputFiles[0]?.text ?? '';
+    const script = `const m = await import(${JSON.stringify(CORE_RECEIVER_MODULE)});
+const receiver = m.createTelemetryReceiver({
+  authenticate: async () => ({ key_id: 'k1', user_id: 'alice', team_id: 'web' }),
+  sink: { write: async (records) => console.log(records.length) },
+  clock: { now: () => new Date('2026-12-06T09:00:00Z') },
+  log: { error() {}, warn() {}, info() {}, debug() {} },
+  requestsPerMinute: 10,
+  maxBodyBytes: 1_000_000,
+});
+const body = (await import('node:fs')).readFileSync(${JSON.stringify(join(ROOT, 'test/fixtures/otlp/claude-code-metrics.pb'))});
+const response = await receiver.handle(new Request('http://x/v1/metrics', { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } }), 'metrics');
+console.log(response.status);`;
+
+    // Act: in a fresh node process in the asset's directory, so only its node_modules resolve
+    const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+
+    // Assess: the 11 points Claude Code sent were decoded and written; the main file has no OTLP schema
+    expect(CORE_RECEIVER_MODULE).toBe(TELEMETRY_RECEIVER_MODULE);
+    expect(stdout.trim().split('\n')).toEqual(['11', '200']);
+    expect(main).not.toContain('ExportLogsServiceRequest');
+    expect(main).not.toContain('opentelemetry.proto');
   });
 });

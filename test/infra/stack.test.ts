@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_SCHEMA } from '../../functions/adapters/aws/dynamo-table.ts';
 import { ENV, governanceEnvironment } from '../../functions/config.ts';
+import { telemetryColumns } from '../../functions/core/telemetry/record.ts';
 import { usageColumns } from '../../functions/core/usage/record.ts';
 import { functionEnvironment } from '../../infra/context.ts';
 import {
@@ -19,6 +20,15 @@ import {
 
 /** The usage table, not the analyst views beside it (athena-views.test.ts). */
 const USAGE_TABLE = { TableInput: { Name: 'usage' } };
+const TELEMETRY_TABLE = { TableInput: { Name: 'telemetry' } };
+
+/** The Firehose stream that writes under `prefix` (`usage/`, `telemetry/`). */
+const streamId = (prefix: string) =>
+  logicalIdOf(template, 'AWS::KinesisFirehose::DeliveryStream', {
+    ExtendedS3DestinationConfiguration: Match.objectLike({
+      Prefix: `${prefix}dt=!{partitionKeyFromQuery:dt}/`,
+    }),
+  });
 
 let stack: Stack;
 let template: Template;
@@ -66,7 +76,7 @@ describe('proxy function', () => {
 
   it('receives each resource under the variable name functions/config.ts reads', () => {
     const tableId = logicalIdOf(template, 'AWS::DynamoDB::Table');
-    const streamId = logicalIdOf(template, 'AWS::KinesisFirehose::DeliveryStream');
+    const usageStreamId = streamId('usage/');
     const topicId = logicalIdOf(template, 'AWS::SNS::Topic');
     const providerKeysId = logicalIdOf(template, 'AWS::SecretsManager::Secret', {
       Description: Match.stringLikeRegexp('provider API keys'),
@@ -74,7 +84,8 @@ describe('proxy function', () => {
     });
     expect(template.toJSON().Resources[proxyId].Properties.Environment.Variables).toMatchObject({
       [ENV.table]: { Ref: tableId },
-      [ENV.firehoseStream]: { Ref: streamId },
+      [ENV.firehoseStream]: { Ref: usageStreamId },
+      [ENV.telemetryStream]: { Ref: streamId('telemetry/') },
       [ENV.providerKeysSecretArn]: { Ref: providerKeysId },
       [ENV.snsTopicArn]: { Ref: topicId },
     });
@@ -90,14 +101,14 @@ describe('proxy function', () => {
     expect(env[ENV.masterKeySecretArn]).toBeUndefined();
   });
 
-  it('may put records on the usage stream only, and has no statement on `*`', () => {
+  it('may put records on the usage and telemetry streams only, and has no statement on `*`', () => {
     const statements = statementsOf(template, roleOfFunction(template, proxyId));
     const firehose = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('firehose:')));
     expect(firehose).toEqual([
       {
         Effect: 'Allow',
         Action: 'firehose:PutRecordBatch',
-        Resource: getAtt(logicalIdOf(template, 'AWS::KinesisFirehose::DeliveryStream')),
+        Resource: [getAtt(streamId('usage/')), getAtt(streamId('telemetry/'))],
       },
     ]);
     expect(statements.filter((s) => JSON.stringify(s.Resource).includes('"*"'))).toEqual([]);
@@ -335,7 +346,7 @@ describe('usage lake', () => {
   });
 
   it('gives Firehose a role limited to the lake bucket, the usage table and its log group', () => {
-    const stream = template.toJSON().Resources[logicalIdOf(template, 'AWS::KinesisFirehose::DeliveryStream')];
+    const stream = template.toJSON().Resources[streamId('usage/')];
     const roleId = stream.Properties.ExtendedS3DestinationConfiguration.RoleARN['Fn::GetAtt'][0];
     const statements = statementsOf(template, roleId);
     const allowed = [
@@ -675,9 +686,47 @@ describe('spilled usage records', () => {
     const firehose = statementsOf(template, roleOfFunction(template, rollupId)).filter((s) =>
       actionsOf(s).some((a) => a.startsWith('firehose:')),
     );
-    expect(firehose.map((s) => s.Resource)).toEqual([
-      getAtt(logicalIdOf(template, 'AWS::KinesisFirehose::DeliveryStream')),
-    ]);
+    expect(firehose.map((s) => s.Resource)).toEqual([getAtt(streamId('usage/'))]);
+  });
+});
+
+describe('telemetry lake', () => {
+  it('derives its Glue columns from the telemetry record schema, partitioned by dt like usage', () => {
+    const table =
+      template.toJSON().Resources[logicalIdOf(template, 'AWS::Glue::Table', TELEMETRY_TABLE)].Properties
+        .TableInput;
+    const columns = table.StorageDescriptor.Columns as Array<{ Name: string; Type: string }>;
+    expect(columns.map((c) => c.Name)).toEqual(
+      telemetryColumns()
+        .map((c) => c.name)
+        .filter((n) => n !== 'dt'),
+    );
+    expect(columns).toContainEqual({ Name: 'value', Type: 'double' });
+    expect(columns).toContainEqual({ Name: 'agent_cost_micros', Type: 'bigint' });
+    expect(columns.map((c) => c.Name)).not.toContain('prompt');
+    expect(table.PartitionKeys).toEqual([{ Name: 'dt', Type: 'string' }]);
+  });
+
+  it('has its own stream, converting to Parquet against its own table, errors outside its prefix', () => {
+    const stream = template.toJSON().Resources[streamId('telemetry/')].Properties;
+    const destination = stream.ExtendedS3DestinationConfiguration;
+    expect(destination.ErrorOutputPrefix).toBe(
+      'errors/telemetry/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/',
+    );
+    expect(destination.DataFormatConversionConfiguration.SchemaConfiguration.TableName).toEqual({
+      Ref: logicalIdOf(template, 'AWS::Glue::Table', TELEMETRY_TABLE),
+    });
+  });
+
+  it('gives its delivery role the telemetry prefixes and table, not usage', () => {
+    const roleId =
+      template.toJSON().Resources[streamId('telemetry/')].Properties.ExtendedS3DestinationConfiguration
+        .RoleARN['Fn::GetAtt'][0];
+    const statements = JSON.stringify(statementsOf(template, roleId));
+    expect(statements).toContain('/telemetry/*');
+    expect(statements).toContain(logicalIdOf(template, 'AWS::Glue::Table', TELEMETRY_TABLE));
+    expect(statements).not.toContain('/usage/*');
+    expect(statements).not.toContain(logicalIdOf(template, 'AWS::Glue::Table', USAGE_TABLE));
   });
 });
 
@@ -686,9 +735,10 @@ describe('named Athena queries for analysts', () => {
     const queries = Object.values(
       template.findResources('AWS::Athena::NamedQuery') as Record<string, Resource>,
     );
-    expect(queries.length).toBe(14);
+    expect(queries.length).toBe(17);
     const names = queries.map((q) => String(q.Properties.Name));
     expect(names).toContain('Tollgate spend by team per day');
+    expect(names).toContain('Tollgate agent sessions: outcomes and billed cost');
     expect(names).toContain('Tollgate weekly active people by team');
     for (const q of queries) {
       expect(q.Properties).toMatchObject({

@@ -147,6 +147,34 @@ describe('the tollgate CLI', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  it('prints agent settings that send model calls and telemetry to this gateway with the key, and refuses an unknown key', async () => {
+    // Prepare
+    const { key } = await gateway.createKey({ key_alias: 'agent-setup' });
+
+    // Act
+    const setup = await tollgate(['agent-setup', '--key', key]);
+    const unknown = await tollgate(['agent-setup', '--key', 'sk-tg-not-a-key']);
+
+    // Assess: the Claude Code env block works as printed; the Codex config names the same endpoints
+    expect(setup.code).toBe(0);
+    const settings = JSON.parse(
+      setup.stdout.slice(setup.stdout.indexOf('{'), setup.stdout.indexOf('\n}\n') + 2),
+    );
+    expect(settings.env).toMatchObject({ ANTHROPIC_BASE_URL: gateway.url, ANTHROPIC_AUTH_TOKEN: key });
+    const [name, value] = String(settings.env.OTEL_EXPORTER_OTLP_HEADERS).split('=');
+    const exported = await fetch(`${settings.env.OTEL_EXPORTER_OTLP_ENDPOINT}/v1/metrics`, {
+      method: 'POST',
+      headers: { [String(name)]: String(value), 'content-type': 'application/json' },
+      body: '{"resourceMetrics":[]}',
+    });
+    expect(exported.status).toBe(200);
+    expect(setup.stdout).toContain(`base_url = "${gateway.url}/v1"`);
+    expect(setup.stdout).toContain(`endpoint = "${gateway.url}/v1/logs"`);
+    expect(setup.stdout).toContain(`"Authorization" = "Bearer ${key}"`);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/refuses this key \(401\)/);
+  });
+
   it('says what is wrong with a bad command or value, and exits 1', async () => {
     // Act
     const unknown = await tollgate(['keys', 'frob']);

@@ -198,6 +198,90 @@ describe('attribution', () => {
     expect(record.session_id).toBe('sess-123');
   });
 
+  it("keeps the provider's own request id, streamed or not, as the client saw it", async () => {
+    const { key } = await gateway.createKey({ key_alias: 'provider ids' });
+
+    const { response: fromAnthropic } = await anthropic(key)
+      .messages.create({
+        model: 'claude-haiku-4-5',
+        max_tokens: 16,
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+      .withResponse();
+    const { response: fromOpenAi } = await openai(key)
+      .chat.completions.create({
+        model: 'gpt-4.1-mini',
+        stream: true,
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+      .withResponse();
+
+    const anthropicId = fromAnthropic.headers.get('request-id');
+    const openAiId = fromOpenAi.headers.get('x-request-id');
+    expect(anthropicId).toMatch(/^req_/);
+    expect(openAiId).toMatch(/^req_/);
+    await gateway.proxy.drain();
+    const anthropicRecord = await gateway.record(fromAnthropic.headers.get('x-tollgate-request-id')!);
+    const openAiRecord = await gateway.record(fromOpenAi.headers.get('x-tollgate-request-id')!);
+    expect(anthropicRecord.provider_request_id).toBe(anthropicId);
+    expect(openAiRecord.provider_request_id).toBe(openAiId);
+  });
+
+  it('records no provider request id for a request refused before any provider answered', async () => {
+    const { key } = await gateway.createKey({ key_alias: 'refused', models: ['claude-haiku-4-5'] });
+
+    const refused = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({
+        model: 'claude-opus-4-5',
+        max_tokens: 8,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+
+    expect(refused.status).toBe(403);
+    const record = await gateway.record(refused.headers.get('x-tollgate-request-id')!);
+    expect(record.provider_request_id).toBeNull();
+  });
+
+  it("tells an Anthropic client its cap's standing in the headers Claude Code warns from, past 75 %", async () => {
+    const { key } = await gateway.createKey({ key_alias: 'near the cap', max_budget: 0.01 });
+    const ask = () =>
+      anthropic(key)
+        .messages.create({
+          model: 'claude-haiku-4-5',
+          max_tokens: 16,
+          messages: [{ role: 'user', content: 'hi' }],
+        })
+        .withResponse();
+    mock.script.usage = { input_tokens: 8_000, output_tokens: 1 };
+
+    const first = (await ask()).response.headers;
+    await gateway.proxy.drain();
+    mock.script.usage = { input_tokens: 10, output_tokens: 1 };
+    const second = (await ask()).response.headers;
+    const { response: openAi } = await openai(key)
+      .chat.completions.create({
+        model: 'gpt-4.1-mini',
+        max_tokens: 16,
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+      .withResponse();
+
+    // Nothing spent before the first; $0.008 of $0.01 before the second: only the second passes 75 %.
+    expect(first.get('anthropic-ratelimit-unified-status')).toBe('allowed');
+    expect(first.get('anthropic-ratelimit-unified-overage-surpassed-threshold')).toBeNull();
+    expect(second.get('anthropic-ratelimit-unified-status')).toBe('allowed_warning');
+    expect(second.get('anthropic-ratelimit-unified-representative-claim')).toBe('overage');
+    expect(second.get('anthropic-ratelimit-unified-overage-surpassed-threshold')).toBe('0.75');
+    expect(Number(second.get('anthropic-ratelimit-unified-overage-utilization'))).toBeGreaterThanOrEqual(
+      0.75,
+    );
+    expect(Number(second.get('anthropic-ratelimit-unified-overage-utilization'))).toBeLessThan(1);
+    expect(openAi.headers.get('anthropic-ratelimit-unified-status')).toBeNull();
+  });
+
   it('splits latency into upstream time and gateway overhead', async () => {
     const { key } = await gateway.createKey({ key_alias: 'latency' });
     mock.script.delayMs = 120;

@@ -238,6 +238,27 @@ describe('OpenAI Responses through the gateway (what Codex speaks)', () => {
 });
 
 describe('budgets', () => {
+  it('says what a refused request needed when its prompt alone costs more than is left', async () => {
+    const { key } = await gateway.createKey({ key_alias: 'five cents', max_budget: 0.05 });
+    const upstreamCalls = mock.requests.length;
+
+    // About 30,000 tokens of prompt, $0.09 on sonnet at $3/M before a single output token; the gateway
+    // holds more, as it counts a prompt at its worst before the provider has counted it.
+    const denied = await anthropic(key)
+      .messages.create({
+        model: 'claude-sonnet-4',
+        max_tokens: 8_000,
+        messages: [{ role: 'user', content: 'word '.repeat(24_000) }],
+      })
+      .catch((err: unknown) => err);
+
+    expect((denied as InstanceType<typeof Anthropic.APIError>).status).toBe(402);
+    expect((denied as Error).message).toMatch(
+      /\$0\.00 of \$0\.05 used or reserved, \$0\.05 remaining; this request needs \$0\.(?:09|[1-9]\d)\d* held for it/,
+    );
+    expect(mock.requests.length).toBe(upstreamCalls);
+  });
+
   it('answers 402 once the budget is spent, without reaching the upstream', async () => {
     const { key } = await gateway.createKey({
       key_alias: 'small',

@@ -451,4 +451,38 @@ describe('lake files', () => {
       ['s1', 3, null],
     ]);
   });
+
+  it("reads lines and Parquet days written before the provider's request id was kept (schema 4) as null", async () => {
+    // Prepare: a Parquet day and a JSON-lines day without the column, and one new record with an id.
+    const { provider_request_id, ...old } = usageRecord({ schema_version: 4 });
+    const oldLine = (request_id: string, ts: string) =>
+      `${JSON.stringify({ ...old, request_id, ts, dt: ts.slice(0, 10) })}\n`;
+    const decFirst = join(dataDir, 'usage', 'dt=2025-12-01');
+    const decSecond = join(dataDir, 'usage', 'dt=2025-12-02');
+    await mkdir(decFirst, { recursive: true });
+    await mkdir(decSecond, { recursive: true });
+    await writeFile(join(dataDir, 'old4.jsonl'), oldLine('p1', '2025-12-01T10:00:00.000Z'));
+    const duckdb = await DuckDBInstance.create(':memory:');
+    const connection = await duckdb.connect();
+    await connection.run(
+      `COPY (SELECT * FROM read_json('${join(dataDir, 'old4.jsonl')}')) TO '${join(decFirst, 'part-old.parquet')}' (FORMAT parquet)`,
+    );
+    connection.closeSync();
+    duckdb.closeSync();
+    await writeFile(join(decSecond, 'old.jsonl'), oldLine('p2', '2025-12-02T10:00:00.000Z'));
+    await createLakeSink({ dataDir, clock: fixedClock('2026-03-01T10:00:00Z') }).write([
+      usageRecord({ request_id: 'p3', provider_request_id: 'req_011CNew' }),
+    ]);
+
+    // Act
+    const records = await recentUsage(engine, { limit: 10 });
+
+    // Assess
+    expect(provider_request_id).not.toBeNull();
+    expect(records.map((r) => [r.request_id, r.schema_version, r.provider_request_id])).toEqual([
+      ['p3', USAGE_SCHEMA_VERSION, 'req_011CNew'],
+      ['p2', 4, null],
+      ['p1', 4, null],
+    ]);
+  });
 });

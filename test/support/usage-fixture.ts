@@ -46,6 +46,7 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
     attempts: 1,
     attempt_log: ['anthropic/claude-sonnet-4-5 200'],
     cost_as_requested_micros: null,
+    provider_request_id: 'req_011CTollgateFixture01',
     ...overrides,
   };
 }

@@ -3,7 +3,8 @@ import {
   PutRecordBatchCommand,
   type PutRecordBatchCommandOutput,
 } from '@aws-sdk/client-firehose';
-import type { UsageSink } from '../../core/ports/lake.ts';
+import type { TelemetrySink, UsageSink } from '../../core/ports/lake.ts';
+import type { TelemetryRecord } from '../../core/telemetry/record.ts';
 import { type UsageRecord, UsageRecordSchema } from '../../core/usage/record.ts';
 
 /** The one call this adapter makes; a FirehoseClient fits, and so does a fake in tests. */
@@ -60,7 +61,29 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
  * The AWS UsageSink: one JSON line per record into Firehose, which buffers them into S3 (and converts
  * to Parquet there). PutRecordBatch can answer 200 with some entries failed; only those are retried.
  */
-export function createFirehoseSink({
+export function createFirehoseSink(options: FirehoseSinkOptions): UsageSink {
+  const put = firehosePut(options);
+  return {
+    async write(records: UsageRecord[]): Promise<void> {
+      await put(records.map(encodeRecord));
+    },
+  };
+}
+
+/**
+ * The agents' telemetry into its own stream, with the same retries of failed entries. No spill: an
+ * export the stream would not take is answered 503, and the agent's exporter sends it again.
+ */
+export function createTelemetryFirehoseSink(options: Omit<FirehoseSinkOptions, 'spill'>): TelemetrySink {
+  const put = firehosePut(options);
+  return {
+    async write(records: TelemetryRecord[]): Promise<void> {
+      await put(records.map(encodeTelemetry));
+    },
+  };
+}
+
+function firehosePut({
   client,
   streamName,
   maxAttempts = 4,
@@ -68,7 +91,7 @@ export function createFirehoseSink({
   sleep = realSleep,
   random = Math.random,
   spill,
-}: FirehoseSinkOptions): UsageSink {
+}: FirehoseSinkOptions): (encoded: Uint8Array[]) => Promise<void> {
   const backoff = (retry: number) => random() * Math.min(MAX_DELAY_MS, baseDelayMs * 2 ** retry);
 
   async function putWithRetries(batch: Uint8Array[]): Promise<void> {
@@ -116,11 +139,8 @@ export function createFirehoseSink({
     }
   }
 
-  return {
-    async write(records: UsageRecord[]): Promise<void> {
-      const encoded = records.map(encodeRecord);
-      for (const batch of toBatches(encoded)) await deliver(batch);
-    },
+  return async (encoded) => {
+    for (const batch of toBatches(encoded)) await deliver(batch);
   };
 }
 
@@ -202,6 +222,14 @@ function encodeRecord(record: UsageRecord): Uint8Array {
     );
   }
   return data;
+}
+
+/**
+ * A telemetry record as a JSON line. Not checked again here: the receiver builds records only through
+ * `TelemetryRecordSchema` (core/telemetry/records.ts), which stays out of the proxy's main bundle.
+ */
+function encodeTelemetry(record: TelemetryRecord): Uint8Array {
+  return encoder.encode(`${JSON.stringify(record)}\n`);
 }
 
 /** Splits into calls of at most 500 records and 4 MiB of data. */

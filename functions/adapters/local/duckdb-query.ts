@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { QueryEngine, Row, SqlValue } from '../../core/ports/lake.ts';
+import { telemetryColumns } from '../../core/telemetry/record.ts';
 import { usageColumns } from '../../core/usage/record.ts';
 
 export interface DuckDbQueryEngineOptions {
@@ -14,6 +15,7 @@ export type DuckDbQueryEngine = QueryEngine & { close(): Promise<void> };
 const DUCKDB_TYPES: Record<string, string> = {
   STRING: 'VARCHAR',
   BIGINT: 'BIGINT',
+  DOUBLE: 'DOUBLE',
   BOOLEAN: 'BOOLEAN',
   TIMESTAMP: 'TIMESTAMP',
   'ARRAY<STRING>': 'VARCHAR[]',
@@ -39,6 +41,7 @@ const SETTINGS = ["SET disabled_optimizers = 'top_n_window_elimination'"];
  */
 export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): DuckDbQueryEngine {
   const columns = usageColumnsForDuckDb();
+  const telemetry = telemetryColumns().map(({ name, sqlType }) => ({ name, type: duckDbType(sqlType) }));
   // Loaded and opened on the first query, so the engine can be created at start like an SDK client and
   // a gateway nobody asks for a report never maps DuckDB's native library (tens of MB of RSS).
   let opened: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
@@ -57,7 +60,8 @@ export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): 
     query(sql: string, params: SqlValue[] = []): Promise<Row[]> {
       const run = tail.then(async () => {
         const { connection } = await open();
-        await defineUsageView(connection, dataDir, columns);
+        await defineView(connection, dataDir, 'usage', columns);
+        await defineView(connection, dataDir, 'telemetry', telemetry);
         const reader = await connection.runAndReadAll(sql, params);
         return reader.getRowObjectsJS().map(toRow);
       });
@@ -97,27 +101,28 @@ function duckDbType(sqlType: string): string {
 }
 
 /**
- * The view `usage` over the lake: JSON-lines files as the sink writes them, and Parquet files where a
+ * The view `usage` (or `telemetry`) over the lake: JSON-lines files as the sink writes them, and Parquet files where a
  * day was compacted (JSON lines lacking a newer field read it as NULL; so do Parquet files, below).
  * `read_json` and `read_parquet` fail when their glob matches nothing, so each
  * source is added only when it has files; an empty lake gets the same typed columns and no rows, so a
  * report over a fresh install is empty, not an error.
  */
-async function defineUsageView(
+async function defineView(
   connection: DuckDBConnection,
   dataDir: string,
+  table: 'usage' | 'telemetry',
   columns: Array<{ name: string; type: string }>,
 ): Promise<void> {
   const typed = columns.map((c) => `${c.name}: '${c.type}'`).join(', ');
   const names = columns.map((c) => c.name).join(', ');
   const sources: string[] = [];
-  const json = sqlString(join(dataDir, 'usage', '*', '*.jsonl'));
+  const json = sqlString(join(dataDir, table, '*', '*.jsonl'));
   if (await hasFiles(connection, json)) {
     sources.push(
       `SELECT ${names} FROM read_json(${json}, columns = {${typed}}, format = 'newline_delimited', hive_partitioning = false)`,
     );
   }
-  const parquet = sqlString(join(dataDir, 'usage', '*', '*.parquet'));
+  const parquet = sqlString(join(dataDir, table, '*', '*.parquet'));
   if (await hasFiles(connection, parquet)) {
     const files = `read_parquet(${parquet}, hive_partitioning = false, union_by_name = true)`;
     // Days compacted by an older build lack the columns added since: those read as NULL.
@@ -132,7 +137,7 @@ async function defineUsageView(
     sources.push(`SELECT ${selected.join(', ')} FROM ${files}`);
   }
   const empty = `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${c.name}`).join(', ')} WHERE false`;
-  await connection.run(`CREATE OR REPLACE TEMP VIEW usage AS ${sources.join(' UNION ALL ') || empty}`);
+  await connection.run(`CREATE OR REPLACE TEMP VIEW ${table} AS ${sources.join(' UNION ALL ') || empty}`);
 }
 
 async function hasFiles(connection: DuckDBConnection, pattern: string): Promise<boolean> {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../../core/ports/clock.ts';
-import type { UsageSink } from '../../core/ports/lake.ts';
+import type { TelemetrySink, UsageSink } from '../../core/ports/lake.ts';
+import { type TelemetryRecord, TelemetryRecordSchema } from '../../core/telemetry/record.ts';
 import { type UsageRecord, UsageRecordSchema } from '../../core/usage/record.ts';
 
 export interface LakeSinkOptions {
@@ -24,11 +25,32 @@ export interface LakeSinkOptions {
  * append to the same file. Every write is appended before it resolves: nothing is held in memory, so
  * a stopped process loses nothing that was acknowledged.
  */
-export function createLakeSink({
-  dataDir,
-  clock,
-  maxFileBytes = 64 * 1024 * 1024,
-}: LakeSinkOptions): UsageSink {
+export function createLakeSink(options: LakeSinkOptions): UsageSink {
+  return createLakeFileSink<UsageRecord>(options, 'usage', (record) => {
+    const parsed = UsageRecordSchema.safeParse(record);
+    if (parsed.success) return parsed.data;
+    throw new Error(`Invalid usage record '${String(record?.request_id)}': ${parsed.error.message}`, {
+      cause: parsed.error,
+    });
+  });
+}
+
+/** The agents' telemetry beside the usage records: `<dataDir>/telemetry/dt=YYYY-MM-DD/`, as its Firehose stream files it. */
+export function createTelemetryLakeSink(options: LakeSinkOptions): TelemetrySink {
+  return createLakeFileSink<TelemetryRecord>(options, 'telemetry', (record) => {
+    const parsed = TelemetryRecordSchema.safeParse(record);
+    if (parsed.success) return parsed.data;
+    throw new Error(`Invalid telemetry record '${String(record?.telemetry_id)}': ${parsed.error.message}`, {
+      cause: parsed.error,
+    });
+  });
+}
+
+function createLakeFileSink<T extends { dt: string }>(
+  { dataDir, clock, maxFileBytes = 64 * 1024 * 1024 }: LakeSinkOptions,
+  table: string,
+  check: (record: T) => T,
+): { write(records: T[]): Promise<void> } {
   const writerId = randomUUID().slice(0, 8);
   // Per partition and hour: which roll of the file is open and how much it holds.
   const files = new Map<string, { roll: number; bytes: number }>();
@@ -39,7 +61,7 @@ export function createLakeSink({
       Object.assign(file, { roll: file.roll + 1, bytes: 0 });
     file.bytes += adding;
     files.set(id, file);
-    return `usage-${hour}-${writerId}${file.roll === 0 ? '' : `-${file.roll}`}.jsonl`;
+    return `${table}-${hour}-${writerId}${file.roll === 0 ? '' : `-${file.roll}`}.jsonl`;
   };
   // Serialised so that concurrent writes never interleave inside a file: fs/promises splits large
   // buffers into several write(2) calls. The records of one event-loop tick go out in one append per
@@ -50,9 +72,9 @@ export function createLakeSink({
   const madeDirs = new Set<string>();
 
   return {
-    async write(records: UsageRecord[]): Promise<void> {
+    async write(records: T[]): Promise<void> {
       // Checked here, so a bad record fails its own write and never a batch it shares.
-      const linesByDay = toLinesByDay(records);
+      const linesByDay = toLinesByDay(records, check);
       if (!batch) {
         const next = { lines: new Map<string, string>(), done: Promise.resolve() };
         next.done = tail
@@ -61,7 +83,7 @@ export function createLakeSink({
             if (batch === next) batch = undefined;
             const hour = hourStamp(clock.now());
             for (const key of files.keys()) if (!key.endsWith(hour)) files.delete(key);
-            return appendAll(madeDirs, dataDir, next.lines, (day, text) =>
+            return appendAll(madeDirs, join(dataDir, table), next.lines, (day, text) =>
               fileFor(day, hour, Buffer.byteLength(text)),
             );
           });
@@ -74,29 +96,24 @@ export function createLakeSink({
   };
 }
 
-function toLinesByDay(records: UsageRecord[]): Map<string, string> {
+function toLinesByDay<T extends { dt: string }>(records: T[], check: (record: T) => T): Map<string, string> {
   const byDay = new Map<string, string>();
   for (const record of records) {
-    const parsed = UsageRecordSchema.safeParse(record);
-    if (!parsed.success) {
-      throw new Error(`Invalid usage record '${String(record?.request_id)}': ${parsed.error.message}`, {
-        cause: parsed.error,
-      });
-    }
-    const line = `${JSON.stringify(parsed.data)}\n`;
-    byDay.set(parsed.data.dt, (byDay.get(parsed.data.dt) ?? '') + line);
+    const checked = check(record);
+    const line = `${JSON.stringify(checked)}\n`;
+    byDay.set(checked.dt, (byDay.get(checked.dt) ?? '') + line);
   }
   return byDay;
 }
 
 async function appendAll(
   madeDirs: Set<string>,
-  dataDir: string,
+  tableDir: string,
   linesByDay: Map<string, string>,
   fileName: (day: string, lines: string) => string,
 ): Promise<void> {
   for (const [day, lines] of linesByDay) {
-    const dir = join(dataDir, 'usage', `dt=${day}`);
+    const dir = join(tableDir, `dt=${day}`);
     if (!madeDirs.has(dir)) {
       await mkdir(dir, { recursive: true });
       madeDirs.add(dir);

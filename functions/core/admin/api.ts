@@ -13,6 +13,7 @@ import type { AdminContext, AdminDeps, Route } from './context.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
 import { day, instant, microsToUsd, parseQuery, queryCount } from './fields.ts';
 import { keyRoutes } from './key-routes.ts';
+import { outcomeRoutes } from './outcome-routes.ts';
 import { routingRoutes } from './routing-routes.ts';
 import { teamRoutes } from './team-routes.ts';
 import { userRoutes } from './user-routes.ts';
@@ -47,6 +48,7 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
     ...teamRoutes(ctx),
     ...userRoutes(ctx),
     ...dashboardRoutes(ctx),
+    ...outcomeRoutes(ctx),
     ...routingRoutes(ctx),
     'GET /health': async () => json({ status: 'ok' }),
 

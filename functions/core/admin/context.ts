@@ -27,6 +27,8 @@ export interface AdminDeps {
   /** Rules saved through the API; `configRules` are read-only here, changed in config. */
   rules: RuleStore;
   configRules: RoutingRule[];
+  /** A team's outcome figures are shown from this many contributors on. @default 3 */
+  outcomesMinPeople?: number;
 }
 
 export type Route = (request: Request, url: URL) => Promise<Response>;

@@ -6,6 +6,7 @@
  */
 
 import { z } from 'zod';
+import { figuresOf, sessionOutcomes } from '../analytics/outcomes.ts';
 import { lastDays, statusOfBudgets } from '../analytics/rollup.ts';
 import type { Rollup } from '../analytics/rollup-document.ts';
 import { personalSpend, spendBy } from '../analytics/spend.ts';
@@ -19,6 +20,7 @@ import type { Caller } from './access.ts';
 import type { AdminContext, Route } from './context.ts';
 import { day, id, parseQuery } from './fields.ts';
 import { describeKey } from './keys.ts';
+import { rangeOf, reported } from './outcome-routes.ts';
 import { describeUser } from './users.ts';
 
 const SpendQuery = z.strictObject({
@@ -50,7 +52,7 @@ export function forViewer(
 }
 
 export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
-  const { rollups, keys, teams, ledger, query, clock, policy, log } = ctx.deps;
+  const { rollups, keys, teams, ledger, query, clock, policy, log, catalog } = ctx.deps;
 
   return {
     'GET /api/rollup': async (request) => {
@@ -80,7 +82,7 @@ export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
       }
     },
 
-    'GET /api/me': async (request) => {
+    'GET /api/me': async (request, url) => {
       const caller = await ctx.caller(request.headers);
       if (caller.type !== 'person')
         throw new GatewayError('invalid_request', 'Your own page needs your own key, not the master key.');
@@ -106,13 +108,17 @@ export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
           { kind: 'key', idOf: (k) => k.key_id, log },
         ),
       ];
-      const [info, described, budgets, usage] = await Promise.all([
+      // The agents' outcomes over `from`/`to` when given, else the page's usual window: the caller's alone.
+      const range = rangeOf(url, now, PERSONAL_DAYS);
+      const [info, described, budgets, usage, sessions] = await Promise.all([
         describeUser(ledger, user, now, zone, log),
         Promise.all(mine.map((k) => describeKey(ledger, k, now, zone, log))),
         statusOfBudgets(ledger, counters, now),
         personalSpend(query, user.user_id, lastDays(now, PERSONAL_DAYS)),
+        reported(() => sessionOutcomes(query, catalog, range)),
       ]);
-      return Response.json({ user: info, team_id: key.team_id, budgets, keys: described, usage });
+      const outcomes = { ...range, ...figuresOf(sessions.filter((s) => s.user_id === user.user_id)) };
+      return Response.json({ user: info, team_id: key.team_id, budgets, keys: described, usage, outcomes });
     },
   };
 }

@@ -87,9 +87,27 @@ export async function reserveBudget(
       outputTokens,
       affordableOutputTokens(remaining, promptTokens, price, multipliers),
     );
-    if (outputCap < MIN_OUTPUT_TOKENS || outputCap >= outputTokens) throw err;
+    if (outputCap < MIN_OUTPUT_TOKENS || outputCap >= outputTokens)
+      throw withNeed(err, claimsFor(Math.min(outputTokens, MIN_OUTPUT_TOKENS)));
     return { reservation: await ledger.reserve(claimsFor(outputCap), lease), outputCap };
   }
+}
+
+/** The refusal, saying what the request needed of the budget that refused it: its smallest claim there. */
+function withNeed(err: BudgetExceededError, claims: Claim[]): BudgetExceededError {
+  const claim = claims.find((c) => c.counter.scope === err.scope && c.counter.label === err.scope_id);
+  if (!claim) return err;
+  return new BudgetExceededError(
+    err.scope,
+    err.scope_id,
+    err.limit_micros,
+    err.committed_micros,
+    err.resets_at,
+    {
+      cause: err.cause,
+      needed_micros: claim.amount_micros,
+    },
+  );
 }
 
 /** What the most constrained counter has left for a worst case: under a strict limit or a fair ceiling. */

@@ -43,6 +43,8 @@ export interface CallState {
   first_byte?: Date;
   upstream_started?: Date;
   upstream_ended?: Date;
+  /** The provider's id of its answer to the latest attempt (its `request-id` or `x-request-id` header). */
+  provider_request_id?: string;
   /** The key's tags, the body's `metadata.tags` and the `x-tollgate-tags` header, de-duplicated. */
   tags: string[];
   /** False for calls that cost nothing: token counting, Codex's `generate: false` warm-up. */
@@ -103,6 +105,7 @@ export function recordOf(
     attempts: call.attempts,
     cost_as_requested_micros:
       call.rule && call.asked && usage && call.billable ? costMicros(usage, call.asked.price) : undefined,
+    provider_request_id: call.provider_request_id,
   });
   return { record, cost };
 }

@@ -9,7 +9,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { TeamStore, UserStore } from '../ports/documents.ts';
 import type { InflightJournal } from '../ports/journal.ts';
 import type { KeyStore } from '../ports/keys.ts';
-import type { UsageSink } from '../ports/lake.ts';
+import type { TelemetrySink, UsageSink } from '../ports/lake.ts';
 import type { Logger } from '../ports/logging.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { RateLimiter } from '../ports/rate-limits.ts';
@@ -50,6 +50,14 @@ export interface ProxyDeps {
   newRequestId: () => string;
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
+  /** The OTLP receiver on `/v1/logs` and `/v1/metrics`; without it those paths answer 404. */
+  telemetry?: {
+    sink: TelemetrySink;
+    /** Export requests a key may send per minute, per instance (its own limit, never the key's rpm). */
+    requestsPerMinute: number;
+    /** The most an export body may hold, on the wire and once gunzipped. */
+    maxBodyBytes: number;
+  };
   routing: {
     /** Every rule in force (config and admin API), cached by the caller. */
     rules: () => Promise<RoutingRule[]>;

@@ -4,7 +4,12 @@ import type { InflightHold } from '../ports/journal.ts';
 import type { ResolvedModel } from '../pricing/catalog.ts';
 import { isRecord, type ParsedRequest, type Protocol } from '../protocols/types.ts';
 import { upstreamPath } from '../providers/providers.ts';
-import { clientHeaders, setBudgetHeaders, upstreamHeaders } from '../providers/upstream.ts';
+import {
+  clientHeaders,
+  providerRequestId,
+  setBudgetHeaders,
+  upstreamHeaders,
+} from '../providers/upstream.ts';
 import { attemptLeaseId, countersFor, releaseReservation, reserveFor } from './admit.ts';
 import { type CallState, inflightEntry } from './call.ts';
 import type { ProxyDeps } from './deps.ts';
@@ -153,6 +158,7 @@ async function attempt(
     clearTimeout(patience);
   }
   noted(response.status);
+  call.provider_request_id = providerRequestId(response.headers) ?? call.provider_request_id;
 
   if (!response.ok || !response.body) {
     if (a.fallback && retryable(response.status)) {
@@ -198,7 +204,7 @@ async function attempt(
     },
   });
   const replyHeaders = clientHeaders(response.headers, call.request_id);
-  setBudgetHeaders(replyHeaders, call.reservation);
+  setBudgetHeaders(replyHeaders, call.reservation, call.protocol.name === 'anthropic-messages');
   if (call.rule) replyHeaders.set('x-tollgate-model', model.model);
   return new Response(stream, { status, headers: replyHeaders });
 }
@@ -226,7 +232,7 @@ async function jsonAnswer(
   }
   finisher.finish(call, { status: response.status, outcome: 'success', reading });
   const headers = clientHeaders(response.headers, call.request_id);
-  setBudgetHeaders(headers, call.reservation);
+  setBudgetHeaders(headers, call.reservation, call.protocol.name === 'anthropic-messages');
   if (call.rule) headers.set('x-tollgate-model', call.model?.model ?? '');
   return new Response(text, { status: response.status, headers });
 }

@@ -3,7 +3,7 @@
  * the model, reserve budget, forward with streaming, and — however the request ends — settle the
  * reservation to the real cost and write exactly one usage record.
  */
-import { GatewayError } from '../errors.ts';
+import { BudgetExceededError, GatewayError } from '../errors.ts';
 import { assertKeyUsable, assertModelAllowed, hashKey, presentedKey } from '../governance/keys.ts';
 import { allowsModelFor, type Principal } from '../governance/scopes.ts';
 import { assertTeamModelAllowed } from '../governance/teams.ts';
@@ -22,12 +22,14 @@ import { createRouter } from '../routing/router.ts';
 import { admit, budgetUsedPct, principalOf } from './admit.ts';
 import { headerTags, mergeTags } from './attribution.ts';
 import type { CallState } from './call.ts';
+import { codexBudgetRefusal } from './codex-refusal.ts';
 import type { ProxyDeps } from './deps.ts';
 import { errorResponse } from './error-response.ts';
 import { createFinisher } from './finish.ts';
 import { forward } from './forward.ts';
 import { anthropicModelList, isModelsPath, openaiModelList } from './models.ts';
 import { detectAgent, matchRoute } from './routes.ts';
+import { lazyTelemetryReceiver, telemetrySignal } from './telemetry-route.ts';
 
 export interface ProxyPipeline {
   /** `timeoutMs` bounds the upstream call below the configured limit (Lambda: the time left). */
@@ -44,11 +46,17 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
     log: deps.log,
     maxAttempts: deps.routing.maxAttempts,
   });
+  const telemetry = lazyTelemetryReceiver(deps, authenticate);
 
   async function handle(request: Request, options: { timeoutMs?: number } = {}): Promise<Response> {
     const url = new URL(request.url);
     if (isModelsPath(url.pathname) && request.method === 'GET') return models(request);
     if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') return noWebSocket();
+    const signal = telemetrySignal(url.pathname);
+    if (signal)
+      return telemetry(request, signal).catch((err) =>
+        errorResponse(undefined, asGatewayError(err, deps.log, 'telemetry')),
+      );
     const route = matchRoute(url.pathname);
     if (!route) {
       return errorResponse(
@@ -86,6 +94,10 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       const error = asGatewayError(err, deps.log, call.request_id);
       const outcome = outcomeOf(error);
       if (outcome === 'denied') deps.metrics?.add('refusals', 1, { scope: refusalScope(error) });
+      if (error instanceof BudgetExceededError && call.agent === 'codex') {
+        finisher.finish(call, { status: 429, outcome, error_type: error.kind });
+        return codexBudgetRefusal(error, call.request_id);
+      }
       finisher.finish(call, { status: error.status, outcome, error_type: error.kind });
       return errorResponse(route.protocol, error, call.request_id);
     }

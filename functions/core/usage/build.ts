@@ -33,6 +33,7 @@ export interface RequestFacts {
   rule: { id: string; name: string } | undefined;
   attempts: string[];
   cost_as_requested_micros: number | undefined;
+  provider_request_id: string | undefined;
 }
 
 export function toUsageRecord(f: RequestFacts): UsageRecord {
@@ -90,6 +91,7 @@ function recordOf(f: RequestFacts): UsageRecord {
     attempts: f.attempts.length,
     attempt_log: f.attempts,
     cost_as_requested_micros: f.cost_as_requested_micros ?? null,
+    provider_request_id: f.provider_request_id ?? null,
   };
 }
 

@@ -5,7 +5,7 @@ import * as z from '../zod-mini.ts';
  * definition; the TypeScript type, the lake's column list and (on AWS) the Glue table come from it.
  * Money is integer micro-dollars; times are UTC ISO-8601 strings.
  */
-export const USAGE_SCHEMA_VERSION = 4;
+export const USAGE_SCHEMA_VERSION = 5;
 
 const count = z.number().check(z.int(), z.nonnegative());
 
@@ -75,6 +75,13 @@ export const UsageRecordSchema = z.object({
   attempt_log: z.array(z.string()),
   /** With a rule: the list cost of the same tokens on the model asked for (what the rule moved). */
   cost_as_requested_micros: z.nullable(count),
+  /**
+   * The provider's own id of the answer (Anthropic's `request-id` header, `req_…`; OpenAI's
+   * `x-request-id`), the last attempt's. Agents report it in their telemetry (Claude Code's
+   * `claude_code.api_request` event carries it as `request_id`), so an event joins its request exactly.
+   * Null when no provider answered, and in records before schema 5.
+   */
+  provider_request_id: z.nullable(z.string()),
 });
 
 export type UsageRecord = z.infer<typeof UsageRecordSchema>;

@@ -22,6 +22,16 @@ describe('BudgetExceededError', () => {
     expect(err.remaining_micros).toBe(10_000);
   });
 
+  it('says what the refused request needed, when that is known', () => {
+    // Act
+    const err = new BudgetExceededError('key', 'laptop', 50_000, 0, null, { needed_micros: 90_000 });
+
+    // Assess
+    expect(err.message).toBe(
+      "Budget exceeded for key 'laptop': $0.00 of $0.05 used or reserved, $0.05 remaining; this request needs $0.09 held for it (its prompt at worst and the fewest output tokens).",
+    );
+  });
+
   it('is a 402 GatewayError named for itself', () => {
     // Prepare
     const cause = new Error('ConditionalCheckFailed');

@@ -66,6 +66,7 @@ const facts = (overrides: Partial<RequestFacts> = {}): RequestFacts => ({
   rule: undefined,
   attempts: ['anthropic/claude-sonnet-4-5 200'],
   cost_as_requested_micros: undefined,
+  provider_request_id: 'req_011CVx7Fq2ZtQn5e8Yd3Wm4K',
   ...overrides,
 });
 
@@ -99,6 +100,7 @@ describe('toUsageRecord', () => {
       upstream_ms: 2_730,
       overhead_ms: 20,
       tags: ['cli', 'eu'],
+      provider_request_id: 'req_011CVx7Fq2ZtQn5e8Yd3Wm4K',
     });
   });
 
