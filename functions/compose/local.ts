@@ -14,6 +14,7 @@ import { ensureTable } from '../adapters/aws/dynamo-table.ts';
 import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
 import { startDynalite } from '../adapters/local/dynalite.ts';
 import { createFileInflightJournal, localHolderId } from '../adapters/local/inflight-journal.ts';
+import { createLocalAggregates } from '../adapters/local/lake-aggregates.ts';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
 import { createPrometheusMetrics } from '../adapters/local/prometheus-metrics.ts';
@@ -74,7 +75,12 @@ export interface LocalGateway {
 
 /** The lake on one machine: usage files under the data dir, and DuckDB reading them (opened on first use). */
 export function localLake(dataDir: string, clock: Clock) {
-  return { query: createDuckDbQueryEngine({ dataDir }), sink: createLakeSink({ dataDir, clock }) };
+  const query = createDuckDbQueryEngine({ dataDir });
+  return {
+    query,
+    sink: createLakeSink({ dataDir, clock }),
+    aggregates: createLocalAggregates({ dataDir, engine: query }),
+  };
 }
 
 export async function composeLocal(settings: GatewaySettings, options: LocalOptions): Promise<LocalGateway> {
@@ -129,7 +135,7 @@ export async function composeLocal(settings: GatewaySettings, options: LocalOpti
   };
 
   // No scheduler here: the rollup is built on DuckDB when the dashboard asks, and kept for a minute.
-  const reads = { tables, query, ledger, clock, log };
+  const reads = { tables, query, ledger, clock, log, aggregates: lake.aggregates };
   const rollups = onDemandRollups(() => buildRollup(reportDeps(settings, reads)), 60_000, clock);
   const { masterKey, created } = await masterKeyFor(config, dataDir);
   const admin = adminDeps(settings, {

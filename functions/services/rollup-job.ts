@@ -72,6 +72,7 @@ export async function runRollupJob(deps: RollupJobDeps, event: unknown) {
     now: deps.clock.now(),
     thresholdsPct: deps.policy.alertThresholdsPct,
     log: deps.log,
+    aggregated: { from: rollup.range.from, through: rollup.aggregated_through },
   });
   await deps.store.save(rollup);
   // Budgets on pace to run out before they reset: one warning each per period.

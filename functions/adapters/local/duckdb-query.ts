@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { AGGREGATE_TABLE, aggregateColumns } from '../../core/analytics/aggregates.ts';
 import type { QueryEngine, Row, SqlValue } from '../../core/ports/lake.ts';
 import { usageColumns } from '../../core/usage/record.ts';
 
@@ -58,6 +59,7 @@ export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): 
       const run = tail.then(async () => {
         const { connection } = await open();
         await defineUsageView(connection, dataDir, columns);
+        await defineAggregatesView(connection, dataDir);
         const reader = await connection.runAndReadAll(sql, params);
         return reader.getRowObjectsJS().map(toRow);
       });
@@ -133,6 +135,21 @@ async function defineUsageView(
   }
   const empty = `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${c.name}`).join(', ')} WHERE false`;
   await connection.run(`CREATE OR REPLACE TEMP VIEW usage AS ${sources.join(' UNION ALL ') || empty}`);
+}
+
+/**
+ * The view `usage_daily` over the daily aggregates (adapters/local/lake-aggregates.ts): Parquet files
+ * under `dt=<day>/kind=<kind>/`, the partitions read from the path as text, as Athena's projection does.
+ */
+async function defineAggregatesView(connection: DuckDBConnection, dataDir: string): Promise<void> {
+  const columns = aggregateColumns();
+  const typed = (c: { name: string; sqlType: string }) => (c.sqlType === 'BIGINT' ? 'BIGINT' : 'VARCHAR');
+  const parquet = sqlString(join(dataDir, 'aggregates', AGGREGATE_TABLE, '*', '*', '*.parquet'));
+  const source = (await hasFiles(connection, parquet))
+    ? `SELECT ${columns.map((c) => `CAST(${c.name} AS ${typed(c)}) AS ${c.name}`).join(', ')}
+       FROM read_parquet(${parquet}, hive_partitioning = true, hive_types = {'dt': VARCHAR, 'kind': VARCHAR}, union_by_name = true)`
+    : `SELECT ${columns.map((c) => `CAST(NULL AS ${typed(c)}) AS ${c.name}`).join(', ')} WHERE false`;
+  await connection.run(`CREATE OR REPLACE TEMP VIEW ${AGGREGATE_TABLE} AS ${source}`);
 }
 
 async function hasFiles(connection: DuckDBConnection, pattern: string): Promise<boolean> {
