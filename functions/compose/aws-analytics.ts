@@ -4,6 +4,7 @@
  */
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
+import { createAthenaAggregates } from '../adapters/aws/athena-aggregates.ts';
 import { createAthenaQueryEngine } from '../adapters/aws/athena-query.ts';
 import { createDynamoAuditLog } from '../adapters/aws/dynamo-audit-log.ts';
 import { createDynamoInflightJournal } from '../adapters/aws/dynamo-inflight-journal.ts';
@@ -86,6 +87,14 @@ export function rollupDeps() {
       metrics,
     ),
   });
-  const reports = reportDeps(settings, analyticsParts(tables));
+  const parts = analyticsParts(tables);
+  const aggregates = config.lakeBucket
+    ? createAthenaAggregates({
+        s3: new S3Client({ region: config.region }),
+        bucket: config.lakeBucket,
+        engine: parts.query,
+      })
+    : undefined;
+  const reports = reportDeps(settings, { ...parts, aggregates });
   return { ...reports, log, store: rollupStore(), replay, recovery, notifier: alertNotifier(tables) };
 }

@@ -3,6 +3,7 @@ import type { S3Table } from 'aws-cdk-lib/aws-glue';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
+import { AGGREGATE_TABLE, AGGREGATES_PREFIX } from '../../functions/core/analytics/aggregates.ts';
 import { acknowledge, objectWildcardFinding } from './nag.ts';
 
 export interface AthenaQueryAccess {
@@ -22,6 +23,13 @@ export function grantAthenaQueries(fn: IGrantable & IConstruct, access: AthenaQu
   const { usageTable, queryResultsBucket: results } = access;
   const lake = usageTable.bucket;
   const usageObjects = `${usageTable.s3Prefix}*`;
+  // The reports read the daily aggregates beside the raw records (core/analytics/aggregates.ts).
+  const aggregateObjects = `${AGGREGATES_PREFIX}*`;
+  const aggregatesTable = stack.formatArn({
+    service: 'glue',
+    resource: 'table',
+    resourceName: `${usageTable.database.databaseName}/${AGGREGATE_TABLE}`,
+  });
   const statements = [
     new PolicyStatement({
       actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
@@ -35,10 +43,14 @@ export function grantAthenaQueries(fn: IGrantable & IConstruct, access: AthenaQu
         usageTable.database.catalog.catalogArn,
         usageTable.database.databaseArn,
         usageTable.tableArn,
+        aggregatesTable,
       ],
     }),
     new PolicyStatement({ actions: ['s3:GetBucketLocation', 's3:ListBucket'], resources: [lake.bucketArn] }),
-    new PolicyStatement({ actions: ['s3:GetObject'], resources: [lake.arnForObjects(usageObjects)] }),
+    new PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: [lake.arnForObjects(usageObjects), lake.arnForObjects(aggregateObjects)],
+    }),
     new PolicyStatement({
       actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
       resources: [results.bucketArn],
@@ -53,6 +65,7 @@ export function grantAthenaQueries(fn: IGrantable & IConstruct, access: AthenaQu
     fn,
     'Athena reads the usage objects of the lake and writes result files with generated names into the results bucket.',
     objectWildcardFinding(lake, usageObjects),
+    objectWildcardFinding(lake, aggregateObjects),
     objectWildcardFinding(results, '*'),
   );
 }

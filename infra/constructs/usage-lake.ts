@@ -26,6 +26,12 @@ import {
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import {
+  AGGREGATE_TABLE,
+  AGGREGATES_PREFIX,
+  aggregateColumns,
+  KINDS,
+} from '../../functions/core/analytics/aggregates.ts';
 import { usageColumns } from '../../functions/core/usage/record.ts';
 import { acknowledge, objectWildcardFinding } from './nag.ts';
 
@@ -93,6 +99,8 @@ export class UsageLake extends Construct {
   /** The database's name as a literal, for what must be computed at synth (the views' encoding). */
   public readonly databaseName: string;
   public readonly table: S3Table;
+  /** The daily aggregates (`usage_daily`), written by the rollup function with Athena's UNLOAD. */
+  public readonly aggregatesTable: S3Table;
   public readonly stream: DeliveryStream;
   public readonly resultsBucket: Bucket;
   public readonly workgroup: CfnWorkGroup;
@@ -120,6 +128,7 @@ export class UsageLake extends Construct {
     this.databaseName = props.databaseName ?? stackName.replace(/-/g, '_');
     this.database = new Database(this, 'Database', { databaseName: this.databaseName });
     this.table = this.createTable();
+    this.aggregatesTable = this.createAggregatesTable();
     this.stream = this.createStream();
 
     this.resultsBucket = new Bucket(this, 'QueryResults', {
@@ -185,6 +194,41 @@ export class UsageLake extends Construct {
       },
     });
     return table;
+  }
+
+  /** Partitioned by day, then by kind (projected: no partitions to add); each report reads one kind. */
+  private createAggregatesTable(): S3Table {
+    const columns = aggregateColumns();
+    const partitions = new Set(['dt', 'kind']);
+    return new S3Table(this, 'AggregatesTable', {
+      tableName: AGGREGATE_TABLE,
+      description:
+        'Settled days of usage reduced to what the reports read (functions/core/analytics/aggregates.ts)',
+      database: this.database,
+      storage: S3TableStorage.fromBucket(this.bucket),
+      s3Prefix: AGGREGATES_PREFIX,
+      columns: columns
+        .filter((c) => !partitions.has(c.name))
+        .map((c) => ({ name: c.name, type: c.sqlType === 'BIGINT' ? Schema.BIG_INT : Schema.STRING })),
+      partitionKeys: [
+        { name: 'dt', type: Schema.STRING },
+        { name: 'kind', type: Schema.STRING },
+      ],
+      dataFormat: DataFormat.PARQUET,
+      hasEncryptedData: false,
+      partitionProjection: {
+        dt: PartitionProjectionConfiguration.date({
+          min: '2025-01-01',
+          max: 'NOW',
+          format: 'yyyy-MM-dd',
+          step: { interval: 1, intervalUnit: DateIntervalUnit.DAYS },
+        }),
+        kind: PartitionProjectionConfiguration.enum({ values: Object.keys(KINDS) }),
+      },
+      parameters: {
+        'storage.location.template': `s3://${this.bucket.bucketName}/${AGGREGATES_PREFIX}dt=\${dt}/kind=\${kind}/`,
+      },
+    });
   }
 
   private createStream(): DeliveryStream {

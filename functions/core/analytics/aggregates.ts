@@ -20,6 +20,8 @@ import type { SqlValue } from '../ports/lake.ts';
 import { checkRange, type DayRange, dedupedUsage } from './sql.ts';
 
 export const AGGREGATE_TABLE = 'usage_daily';
+/** Where the aggregates live in the lake bucket (AWS) or under the data dir (locally). */
+export const AGGREGATES_PREFIX = `aggregates/${AGGREGATE_TABLE}/`;
 
 /** The key columns of the aggregate rows, all text, NULL where a kind does not group by them. */
 const KEYS = [
