@@ -57,6 +57,12 @@ export interface UsageLakeProps {
    */
   readonly queryResultsExpiration?: Duration;
   /**
+   * How long usage records and their daily aggregates are kept, counted from when each object was
+   * written (late and re-priced records, and rebuilt aggregates, are kept a little longer).
+   * @default Duration.days(400)
+   */
+  readonly retention?: Duration;
+  /**
    * Where the lake and query results buckets write S3 server access logs.
    * @default - none
    */
@@ -121,6 +127,13 @@ export class UsageLake extends Construct {
           noncurrentVersionExpiration: Duration.days(30),
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
+        // Retention: records and aggregates expire (a delete marker; the data goes 30 days later with
+        // the noncurrent versions, above).
+        ...[USAGE_PREFIX, AGGREGATES_PREFIX].map((prefix) => ({
+          id: `retention-${prefix.split('/')[0]}`,
+          prefix,
+          expiration: props.retention ?? Duration.days(400),
+        })),
       ],
       removalPolicy: RemovalPolicy.RETAIN,
     });

@@ -217,6 +217,15 @@ const readsOf = (kinds: AggregateKind[]) => [
   ...new Set([...BASE_READS, ...kinds.flatMap((k) => KINDS[k].reads)]),
 ];
 
+/** The columns a kind reads: of the aggregate rows (besides `dt`, `kind`), and of raw records. */
+export function kindColumns(name: AggregateKind): { aggregated: string[]; raw: string[] } {
+  const kind: Kind = KINDS[name];
+  return {
+    aggregated: [...Object.keys(kind.keys), ...Object.keys(kind.sums)],
+    raw: readsOf([name]).filter((c) => c !== 'dt'),
+  };
+}
+
 /** The aggregate rows of one day (`?`), every kind: what a build writes, in `kind` order. */
 export function buildDaySql(): string {
   const kinds = Object.keys(KINDS) as AggregateKind[];
