@@ -15,6 +15,7 @@ import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
 import { startDynalite } from '../adapters/local/dynalite.ts';
 import { createFileInflightJournal, localHolderId } from '../adapters/local/inflight-journal.ts';
 import { createLocalAggregates } from '../adapters/local/lake-aggregates.ts';
+import { createLocalEraser } from '../adapters/local/lake-erase.ts';
 import { createLakeSink } from '../adapters/local/lake-sink.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
 import { createPrometheusMetrics } from '../adapters/local/prometheus-metrics.ts';
@@ -145,6 +146,8 @@ export async function composeLocal(settings: GatewaySettings, options: LocalOpti
     masterKey,
     proxy,
   });
+  // Erasure of a person (POST /user/erase, `tollgate erase`): their records out of the lake files.
+  admin.erasure = { lake: createLocalEraser({ dataDir }), aggregates: lake.aggregates };
 
   return {
     dataDir,

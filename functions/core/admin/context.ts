@@ -4,7 +4,7 @@ import type { BudgetLedger } from '../ports/budgets.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { RuleStore, TeamStore, UserStore } from '../ports/documents.ts';
 import type { KeyStore } from '../ports/keys.ts';
-import type { QueryEngine } from '../ports/lake.ts';
+import type { LakeAggregates, LakeEraser, QueryEngine } from '../ports/lake.ts';
 import type { Logger } from '../ports/logging.ts';
 import type { RollupStore } from '../ports/rollups.ts';
 import type { ModelCatalog } from '../pricing/catalog.ts';
@@ -27,6 +27,8 @@ export interface AdminDeps {
   /** Rules saved through the API; `configRules` are read-only here, changed in config. */
   rules: RuleStore;
   configRules: RoutingRule[];
+  /** What erasing a person removes from the lake; absent where erasure is not available. */
+  erasure?: { lake: LakeEraser; aggregates?: LakeAggregates };
 }
 
 export type Route = (request: Request, url: URL) => Promise<Response>;

@@ -40,3 +40,9 @@ export interface LakeAggregates {
   /** Removes the aggregates of `day` (retention, erasure before a rebuild). */
   remove?(day: string): Promise<void>;
 }
+
+/** Removes one person's usage records from the lake (an erasure request), rewriting what held them. */
+export interface LakeEraser {
+  /** Answers the days whose partitions held the person's records, and how many records went. */
+  eraseUser(userId: string): Promise<{ days: string[]; records: number }>;
+}
