@@ -277,6 +277,7 @@ export interface ReportRange extends DayRange {
 export function dailyParams(range: ReportRange, extra: SqlValue[] = []): SqlValue[] {
   const [from, to] = checkRange(range);
   const through = range.aggregatedThrough ?? addDays(from, -1);
+  // biome-ignore lint/complexity/useMathMinMax: days as text; Math.min would make them NaN.
   const aggregatedTo = through < to ? through : to;
   const rawFrom = through < from ? from : addDays(through, 1);
   return [rawFrom, to, ...extra, from, aggregatedTo, ...extra];

@@ -16,6 +16,8 @@ export interface RefreshResult {
   aggregatedThrough: string | null;
   /** The days built in this run. */
   built: string[];
+  /** Days whose build failed (read raw meanwhile; tried again next run), with why. */
+  failed: Array<{ day: string; error: string }>;
 }
 
 /**
@@ -29,16 +31,24 @@ export async function refreshAggregates(
 ): Promise<RefreshResult> {
   const [from, to] = checkRange(range);
   const today = options.now().toISOString().slice(0, 10);
-  const lastSettled = addDays(today, -1) < to ? addDays(today, -1) : to;
+  const yesterday = addDays(today, -1);
+  // biome-ignore lint/complexity/useMathMinMax: days as text; Math.min would make them NaN.
+  const lastSettled = yesterday < to ? yesterday : to;
   const built = await aggregates.built();
-  const result: RefreshResult = { aggregatedThrough: null, built: [] };
+  const result: RefreshResult = { aggregatedThrough: null, built: [], failed: [] };
   let unbroken = true;
   for (let day = from; day <= lastSettled; day = addDays(day, 1)) {
-    const fresh = await isFresh(aggregates, day, built.get(day));
+    let fresh = await isFresh(aggregates, day, built.get(day));
     if (!fresh && (options.timeLeft?.() ?? true)) {
-      await aggregates.rebuild(day, buildDaySql());
-      result.built.push(day);
-    } else if (!fresh) unbroken = false;
+      try {
+        await aggregates.rebuild(day, buildDaySql());
+        result.built.push(day);
+        fresh = true;
+      } catch (err) {
+        result.failed.push({ day, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    unbroken &&= fresh;
     if (unbroken) result.aggregatedThrough = day;
   }
   return result;
@@ -63,5 +73,6 @@ export async function withAggregates(
   });
   if (refreshed.built.length > 0)
     deps.log?.info('aggregates.built', { days: refreshed.built.length, first: refreshed.built[0] });
+  for (const failure of refreshed.failed) deps.log?.error('aggregates.build_failed', failure);
   return { ...range, aggregatedThrough: refreshed.aggregatedThrough };
 }
