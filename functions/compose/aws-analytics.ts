@@ -55,12 +55,19 @@ function rollupStore() {
 export async function adminDeps(): Promise<AdminDeps> {
   const masterKey = config.masterKey ?? (await secretString(config.masterKeySecretArn));
   if (!masterKey) throw new Error('No master key: set TOLLGATE_MASTER_KEY_SECRET_ARN');
-  return composeAdminDeps(settings, {
+  const rollups = rollupStore();
+  const deps = composeAdminDeps(settings, {
     ...analyticsParts(tableStores()),
     audit: createDynamoAuditLog(dynamo, config.tableName, systemClock),
-    rollups: rollupStore(),
+    rollups,
     masterKey,
   });
+  // The days the last rollup found aggregated: the team view and a person's page read them there.
+  deps.aggregatedThrough = async (range) => {
+    const rollup = await rollups.latest().catch(() => undefined);
+    return rollup && rollup.range.from <= range.from ? (rollup.aggregated_through ?? null) : null;
+  };
+  return deps;
 }
 
 /** Without a stream nothing can be recorded, so recovery leaves every entry for a run that can. */

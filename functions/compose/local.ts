@@ -23,6 +23,7 @@ import { undiciFetch } from '../adapters/local/undici-fetch.ts';
 import { createSlackNotifier, fanOut } from '../adapters/slack.ts';
 import type { Config } from '../config.ts';
 import type { AdminDeps } from '../core/admin/api.ts';
+import { refreshAggregates } from '../core/analytics/refresh.ts';
 import { buildRollup, onDemandRollups } from '../core/analytics/rollup.ts';
 import { topSpenders } from '../core/analytics/spend.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
@@ -146,6 +147,10 @@ export async function composeLocal(settings: GatewaySettings, options: LocalOpti
     masterKey,
     proxy,
   });
+  // The team view and a person's page read the days whose aggregates are current (none are built here).
+  admin.aggregatedThrough = async (range) =>
+    (await refreshAggregates(lake.aggregates, range, { now: () => clock.now(), timeLeft: () => false }))
+      .aggregatedThrough;
   // Erasure of a person (POST /user/erase, `tollgate erase`): their records out of the lake files.
   admin.erasure = { lake: createLocalEraser({ dataDir }), aggregates: lake.aggregates };
 

@@ -1,3 +1,4 @@
+import type { DayRange } from '../analytics/sql.ts';
 import type { GovernancePolicy } from '../governance/scopes.ts';
 import type { AuditLog } from '../ports/audit.ts';
 import type { BudgetLedger } from '../ports/budgets.ts';
@@ -27,6 +28,11 @@ export interface AdminDeps {
   /** Rules saved through the API; `configRules` are read-only here, changed in config. */
   rules: RuleStore;
   configRules: RoutingRule[];
+  /**
+   * The last day of `range` whose daily aggregates the reports run here may read (the team view, a
+   * person's page); absent or null: they read raw records.
+   */
+  aggregatedThrough?: (range: DayRange) => Promise<string | null>;
   /** What erasing a person removes from the lake; absent where erasure is not available. */
   erasure?: { lake: LakeEraser; aggregates?: LakeAggregates };
 }
