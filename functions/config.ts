@@ -42,6 +42,8 @@ export interface Config {
   rollup: { bucket: string | undefined; key: string };
   /** Where usage records Firehose would not take wait for replay (AWS): the lake bucket, `spill/`. */
   spillBucket: string | undefined;
+  /** The lake bucket (AWS), where the rollup function keeps the daily aggregates under `aggregates/`. */
+  lakeBucket: string | undefined;
   slackWebhookUrl: string | undefined;
   /** AWS: the secret holding the Slack webhook URL, read by the forwarder function only. */
   slackWebhookSecretArn: string | undefined;
@@ -77,6 +79,8 @@ export interface Config {
   policy: GovernancePolicy;
   /** Whether the local runtime compacts settled days of the lake to Parquet (hourly). */
   lakeCompaction: boolean;
+  /** Days the local lake keeps usage records and their aggregates (on AWS, the bucket's lifecycle). */
+  retentionDays: number;
   /** Whether a weekly digest of spend and adoption by team goes out on the alert channels. */
   weeklyDigest: boolean;
 }
@@ -109,6 +113,7 @@ const EnvSchema = z.object({
   TOLLGATE_ROLLUP_BUCKET: optional,
   TOLLGATE_ROLLUP_KEY: text('rollups/latest.json'),
   TOLLGATE_SPILL_BUCKET: optional,
+  TOLLGATE_LAKE_BUCKET: optional,
   TOLLGATE_SLACK_WEBHOOK_URL: optional,
   TOLLGATE_SLACK_WEBHOOK_SECRET_ARN: optional,
   TOLLGATE_DASHBOARD_URL: optional,
@@ -127,6 +132,7 @@ const EnvSchema = z.object({
   TOLLGATE_ROUTING_MAX_ATTEMPTS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(5)), 3),
   TOLLGATE_FALLBACK_AFTER_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 20_000),
   TOLLGATE_LAKE_COMPACT: flag('true'),
+  TOLLGATE_RETENTION_DAYS: z._default(z.coerce.number().check(z.int(), z.gte(1)), 400),
   TOLLGATE_WEEKLY_DIGEST: flag('false'),
   TOLLGATE_BUDGET_TIMEZONE: z
     ._default(z.string(), 'UTC')
@@ -185,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     snsTopicArn: e.TOLLGATE_SNS_TOPIC_ARN,
     rollup: { bucket: e.TOLLGATE_ROLLUP_BUCKET, key: e.TOLLGATE_ROLLUP_KEY },
     spillBucket: e.TOLLGATE_SPILL_BUCKET,
+    lakeBucket: e.TOLLGATE_LAKE_BUCKET,
     slackWebhookUrl: e.TOLLGATE_SLACK_WEBHOOK_URL,
     slackWebhookSecretArn: e.TOLLGATE_SLACK_WEBHOOK_SECRET_ARN,
     dashboardUrl: e.TOLLGATE_DASHBOARD_URL,
@@ -205,6 +212,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       fallbackAfterMs: e.TOLLGATE_FALLBACK_AFTER_MS,
     },
     lakeCompaction: e.TOLLGATE_LAKE_COMPACT === 'true',
+    retentionDays: e.TOLLGATE_RETENTION_DAYS,
     weeklyDigest: e.TOLLGATE_WEEKLY_DIGEST === 'true',
     policy: {
       timeZone: e.TOLLGATE_BUDGET_TIMEZONE,
@@ -274,6 +282,7 @@ export const ENV = {
   rollupBucket: 'TOLLGATE_ROLLUP_BUCKET',
   rollupKey: 'TOLLGATE_ROLLUP_KEY',
   spillBucket: 'TOLLGATE_SPILL_BUCKET',
+  lakeBucket: 'TOLLGATE_LAKE_BUCKET',
   slackWebhookSecretArn: 'TOLLGATE_SLACK_WEBHOOK_SECRET_ARN',
   dashboardUrl: 'TOLLGATE_DASHBOARD_URL',
 } as const;

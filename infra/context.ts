@@ -25,6 +25,7 @@ export const OPERATIONS_CONTEXT = [
   'bedrockModels',
   'accessLogs',
   'quicksightPrincipalArn',
+  'retentionDays',
 ] as const;
 
 export interface OperationsSettings {
@@ -36,6 +37,8 @@ export interface OperationsSettings {
   accessLogs: boolean;
   /** The QuickSight user or group the analysis is shared with; undefined creates no QuickSight resources. */
   quicksightPrincipalArn?: string;
+  /** Days the lake keeps usage records and their aggregates (S3 lifecycle). */
+  retentionDays: number;
 }
 
 /** A QuickSight user or group: `arn:aws:quicksight:<identity region>:<account>:user/<namespace>/<name>`. */
@@ -51,6 +54,7 @@ const QUICKSIGHT_PRINCIPAL = /^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user
  * - `accessLogs`: `true` adds a logs bucket for S3 server access logs and CloudFront standard logs.
  * - `quicksightPrincipalArn`: a QuickSight user or group ARN; adds the QuickSight data source, datasets
  *   and analysis on the analyst views, shared with it (needs a QuickSight subscription, so off by default).
+ * - `retentionDays`: how long the lake keeps usage records and their daily aggregates; default 400.
  */
 export function operationsSettings(context: Record<string, unknown>): OperationsSettings {
   const text = (name: string) => {
@@ -75,7 +79,12 @@ export function operationsSettings(context: Record<string, unknown>): Operations
     throw new Error(
       `quicksightPrincipalArn: expected arn:aws:quicksight:<region>:<account>:user/<namespace>/<name> (or group/...), got '${quicksightPrincipalArn}'`,
     );
+  const retention = text('retentionDays') ?? '400';
+  const retentionDays = Number(retention);
+  if (!(Number.isInteger(retentionDays) && retentionDays >= 1))
+    throw new Error(`retentionDays: expected a whole number of days, at least 1, got '${retention}'`);
   return {
+    retentionDays,
     proxyReservedConcurrency: reserved,
     bedrockModelIds,
     accessLogs: accessLogs === 'true',

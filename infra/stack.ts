@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ENV } from '../functions/config.ts';
 import { BEDROCK_DEFAULT_IDS } from '../functions/core/pricing/catalog.ts';
@@ -45,7 +45,10 @@ export class TollgateStack extends Stack {
     const operations = props.operations ?? operationsSettings({});
     const accessLogs = operations.accessLogs ? new AccessLogs(this, 'AccessLogs') : undefined;
     const budgets = new BudgetTable(this, 'Budgets');
-    const lake = new UsageLake(this, 'UsageLake', { accessLogs: accessLogs?.bucket });
+    const lake = new UsageLake(this, 'UsageLake', {
+      accessLogs: accessLogs?.bucket,
+      retention: Duration.days(operations.retentionDays),
+    });
     const secrets = new GatewaySecrets(this, 'Secrets');
     const alerts = new Alerts(this, 'Alerts', { email: props.alertEmail });
     const proxy = new ProxyFunction(this, 'Proxy', {

@@ -7,7 +7,7 @@ import type { RollupDeps } from '../core/analytics/rollup.ts';
 import type { AuditLog } from '../core/ports/audit.ts';
 import type { BudgetLedger } from '../core/ports/budgets.ts';
 import type { Clock } from '../core/ports/clock.ts';
-import type { QueryEngine } from '../core/ports/lake.ts';
+import type { LakeAggregates, QueryEngine } from '../core/ports/lake.ts';
 import type { Logger } from '../core/ports/logging.ts';
 import type { RollupStore } from '../core/ports/rollups.ts';
 import type { ComposedProxy, GatewaySettings, TableStores } from './gateway.ts';
@@ -19,6 +19,8 @@ interface ReportParts {
   ledger: BudgetLedger;
   clock: Clock;
   log: Logger;
+  /** The daily aggregates the rollup reads settled days from; raw records only without them. */
+  aggregates?: LakeAggregates;
 }
 
 /** What the reports read: the stores, the ledger and the query engine (Athena or DuckDB). */
@@ -34,6 +36,7 @@ export function reportDeps(settings: GatewaySettings, parts: ReportParts): Rollu
     policy: settings.config.policy,
     catalog: settings.catalog,
     log: parts.log,
+    ...(parts.aggregates && { aggregates: parts.aggregates }),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
+import { createAthenaAggregates } from '../adapters/aws/athena-aggregates.ts';
 import { createAthenaQueryEngine } from '../adapters/aws/athena-query.ts';
 import { createDynamoAuditLog } from '../adapters/aws/dynamo-audit-log.ts';
 import { createDynamoInflightJournal } from '../adapters/aws/dynamo-inflight-journal.ts';
@@ -54,12 +55,19 @@ function rollupStore() {
 export async function adminDeps(): Promise<AdminDeps> {
   const masterKey = config.masterKey ?? (await secretString(config.masterKeySecretArn));
   if (!masterKey) throw new Error('No master key: set TOLLGATE_MASTER_KEY_SECRET_ARN');
-  return composeAdminDeps(settings, {
+  const rollups = rollupStore();
+  const deps = composeAdminDeps(settings, {
     ...analyticsParts(tableStores()),
     audit: createDynamoAuditLog(dynamo, config.tableName, systemClock),
-    rollups: rollupStore(),
+    rollups,
     masterKey,
   });
+  // The days the last rollup found aggregated: the team view and a person's page read them there.
+  deps.aggregatedThrough = async (range) => {
+    const rollup = await rollups.latest().catch(() => undefined);
+    return rollup && rollup.range.from <= range.from ? (rollup.aggregated_through ?? null) : null;
+  };
+  return deps;
 }
 
 /** Without a stream nothing can be recorded, so recovery leaves every entry for a run that can. */
@@ -86,6 +94,14 @@ export function rollupDeps() {
       metrics,
     ),
   });
-  const reports = reportDeps(settings, analyticsParts(tables));
+  const parts = analyticsParts(tables);
+  const aggregates = config.lakeBucket
+    ? createAthenaAggregates({
+        s3: new S3Client({ region: config.region }),
+        bucket: config.lakeBucket,
+        engine: parts.query,
+      })
+    : undefined;
+  const reports = reportDeps(settings, { ...parts, aggregates });
   return { ...reports, log, store: rollupStore(), replay, recovery, notifier: alertNotifier(tables) };
 }

@@ -14,6 +14,8 @@ import { ensureTable } from '../adapters/aws/dynamo-table.ts';
 import { createDuckDbQueryEngine } from '../adapters/local/duckdb-query.ts';
 import { startDynalite } from '../adapters/local/dynalite.ts';
 import { createFileInflightJournal, localHolderId } from '../adapters/local/inflight-journal.ts';
+import { createLocalAggregates } from '../adapters/local/lake-aggregates.ts';
+import { createLocalEraser } from '../adapters/local/lake-erase.ts';
 import { createLakeSink, createTelemetryLakeSink } from '../adapters/local/lake-sink.ts';
 import { createLogNotifier } from '../adapters/local/log-notifier.ts';
 import { createPrometheusMetrics } from '../adapters/local/prometheus-metrics.ts';
@@ -21,6 +23,7 @@ import { undiciFetch } from '../adapters/local/undici-fetch.ts';
 import { createSlackNotifier, fanOut } from '../adapters/slack.ts';
 import type { Config } from '../config.ts';
 import type { AdminDeps } from '../core/admin/api.ts';
+import { refreshAggregates } from '../core/analytics/refresh.ts';
 import { buildRollup, onDemandRollups } from '../core/analytics/rollup.ts';
 import { topSpenders } from '../core/analytics/spend.ts';
 import { generateSecretKey } from '../core/governance/keys.ts';
@@ -74,10 +77,12 @@ export interface LocalGateway {
 
 /** The lake on one machine: usage files under the data dir, and DuckDB reading them (opened on first use). */
 export function localLake(dataDir: string, clock: Clock) {
+  const query = createDuckDbQueryEngine({ dataDir });
   return {
-    query: createDuckDbQueryEngine({ dataDir }),
+    query,
     sink: createLakeSink({ dataDir, clock }),
     telemetry: createTelemetryLakeSink({ dataDir, clock }),
+    aggregates: createLocalAggregates({ dataDir, engine: query }),
   };
 }
 
@@ -134,7 +139,7 @@ export async function composeLocal(settings: GatewaySettings, options: LocalOpti
   };
 
   // No scheduler here: the rollup is built on DuckDB when the dashboard asks, and kept for a minute.
-  const reads = { tables, query, ledger, clock, log };
+  const reads = { tables, query, ledger, clock, log, aggregates: lake.aggregates };
   const rollups = onDemandRollups(() => buildRollup(reportDeps(settings, reads)), 60_000, clock);
   const { masterKey, created } = await masterKeyFor(config, dataDir);
   const admin = adminDeps(settings, {
@@ -144,6 +149,12 @@ export async function composeLocal(settings: GatewaySettings, options: LocalOpti
     masterKey,
     proxy,
   });
+  // The team view and a person's page read the days whose aggregates are current (none are built here).
+  admin.aggregatedThrough = async (range) =>
+    (await refreshAggregates(lake.aggregates, range, { now: () => clock.now(), timeLeft: () => false }))
+      .aggregatedThrough;
+  // Erasure of a person (POST /user/erase, `tollgate erase`): their records out of the lake files.
+  admin.erasure = { lake: createLocalEraser({ dataDir }), aggregates: lake.aggregates };
 
   return {
     dataDir,

@@ -30,6 +30,9 @@ const USAGE = `Usage: tollgate <command> [options]
   users info [user_id]
   agent-setup --key sk-...            print Claude Code's settings and Codex's config.toml for this
                                       gateway and key: proxied, budgeted and measured (telemetry)
+  erase --user U                      remove one person: their usage records from the lake (the days
+                                      that held them rewritten), their keys, team memberships and
+                                      document; audited
   reprice --from YYYY-MM-DD --to YYYY-MM-DD --version V [--prices file.json]
                                       recompute cost in the local lake from tokens at corrected
                                       prices (catalog entries as in TOLLGATE_MODELS_JSON)
@@ -141,6 +144,16 @@ async function main(argv: string[]): Promise<void> {
     case 'users info': {
       const info = await api.get(`/user/info${target ? `?user_id=${encodeURIComponent(target)}` : ''}`);
       return print(info, () => JSON.stringify(info, null, 2));
+    }
+    case 'erase': {
+      if (!flags.user) throw new CliError('erase needs --user <user_id>');
+      const erased = await api.post('/user/erase', { user_id: flags.user });
+      return print(
+        erased,
+        () =>
+          `erased ${erased.user_id}: ${erased.records} usage records over ${(erased.days as string[]).length} days, ` +
+          `${erased.keys} keys, ${erased.teams} team memberships${erased.document ? ', their document' : ''}`,
+      );
     }
     default:
       throw new CliError(`Unknown command '${positionals.join(' ')}'.\n\n${USAGE}`);

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { buildDashboard } from '../../dashboard/build.ts';
 import { compactLake } from '../adapters/local/lake-compaction.ts';
+import { pruneLake } from '../adapters/local/lake-retention.ts';
 import { gatewaySettings } from '../compose/gateway.ts';
 import { composeLocal, type LocalGateway, type LocalOptions } from '../compose/local.ts';
 import type { Config } from '../config.ts';
@@ -52,7 +53,10 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const proxy = createProxy(local.proxy.deps);
   const admin = createAdminApi(local.admin);
 
-  const compaction = config.lakeCompaction ? scheduleCompaction(dataDir, clock, log) : undefined;
+  const compaction = scheduleLakeMaintenance(dataDir, clock, log, {
+    compact: config.lakeCompaction,
+    retentionDays: config.retentionDays,
+  });
   // Hourly, as the rollup function does on AWS: warn of budgets on pace to run out; the weekly digest.
   const forecasts = setInterval(() => {
     rollups
@@ -91,7 +95,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       clearInterval(recovery);
       clearInterval(forecasts);
       collector.stop();
-      await compaction?.stop();
+      await compaction.stop();
       // Every request has settled: the batch is written and the slices and slots given back, then the
       // journal and the stores closed.
       await local.close();
@@ -99,10 +103,26 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   };
 }
 
-/** Compacts settled days of the lake to Parquet now and every hour, as Firehose does on AWS. */
-function scheduleCompaction(dataDir: string, clock: Clock, log: Logger) {
+/**
+ * Now and every hour: removes days past the retention (as the bucket's lifecycle does on AWS) and
+ * compacts settled days to Parquet (as Firehose does).
+ */
+function scheduleLakeMaintenance(
+  dataDir: string,
+  clock: Clock,
+  log: Logger,
+  options: { compact: boolean; retentionDays: number },
+) {
   let running: Promise<void> = Promise.resolve();
   const run = () => {
+    running = running
+      .then(() => pruneLake({ dataDir, clock, retentionDays: options.retentionDays }))
+      .then((pruned) => {
+        if (pruned.days.length > 0)
+          log.info('lake.pruned', { ...pruned, retention_days: options.retentionDays });
+      })
+      .catch((err: unknown) => log.error('lake.prune_failed', { error: String(err) }));
+    if (!options.compact) return;
     running = running
       .then(() => compactLake({ dataDir, clock }))
       .then((done) => {

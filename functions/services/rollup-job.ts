@@ -28,6 +28,7 @@ import { PRICE_VERSION_FORMAT, repriceRange } from '../core/usage/reprice.ts';
 import * as z from '../core/zod-mini.ts';
 
 const REPLAY_BUDGET_MS = 120_000;
+const AGGREGATES_BUDGET_MS = 180_000;
 
 export const RollupEvent = z.looseObject({
   recover: z.optional(z.boolean()),
@@ -69,12 +70,16 @@ export async function runRollupJob(deps: RollupJobDeps, event: unknown) {
   if (reprice) return repriceJob(deps, reprice);
   const started = deps.clock.now().getTime();
   const replayed = await replayJob(deps, started);
-  const rollup = await buildRollup(deps);
+  // Building aggregates (a first run has 89 days to build) stops in time for the reports; the days
+  // it did not reach are read raw until a later run builds them.
+  const aggregatesTimeLeft = () => deps.clock.now().getTime() - started < AGGREGATES_BUDGET_MS;
+  const rollup = await buildRollup({ ...deps, aggregatesTimeLeft });
   // For the Slack forwarder, which names an alert's top spenders from here rather than from Athena.
   rollup.top_spenders = await topSpendersOfBudgets(deps.query, rollup.budgets, {
     now: deps.clock.now(),
     thresholdsPct: deps.policy.alertThresholdsPct,
     log: deps.log,
+    aggregated: { from: rollup.range.from, through: rollup.aggregated_through },
   });
   await deps.store.save(rollup);
   // Budgets on pace to run out before they reset: one warning each per period.

@@ -3,6 +3,7 @@ import type { S3Table } from 'aws-cdk-lib/aws-glue';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
+import { AGGREGATE_TABLE, AGGREGATES_PREFIX } from '../../functions/core/analytics/aggregates.ts';
 import { acknowledge, objectWildcardFinding } from './nag.ts';
 
 export interface AthenaQueryAccess {
@@ -24,7 +25,13 @@ export function grantAthenaQueries(fn: IGrantable & IConstruct, access: AthenaQu
   const { usageTable, queryResultsBucket: results } = access;
   const lake = usageTable.bucket;
   const tables = [usageTable, ...(access.telemetryTable ? [access.telemetryTable] : [])];
-  const objects = tables.map((t) => `${t.s3Prefix}*`);
+  // The reports read the daily aggregates beside the raw records (core/analytics/aggregates.ts).
+  const objects = [...tables.map((t) => `${t.s3Prefix}*`), `${AGGREGATES_PREFIX}*`];
+  const aggregatesTable = stack.formatArn({
+    service: 'glue',
+    resource: 'table',
+    resourceName: `${usageTable.database.databaseName}/${AGGREGATE_TABLE}`,
+  });
   const statements = [
     new PolicyStatement({
       actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'],
@@ -38,6 +45,7 @@ export function grantAthenaQueries(fn: IGrantable & IConstruct, access: AthenaQu
         usageTable.database.catalog.catalogArn,
         usageTable.database.databaseArn,
         ...tables.map((t) => t.tableArn),
+        aggregatesTable,
       ],
     }),
     new PolicyStatement({ actions: ['s3:GetBucketLocation', 's3:ListBucket'], resources: [lake.bucketArn] }),

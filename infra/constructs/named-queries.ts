@@ -25,14 +25,15 @@ export interface NamedQueriesProps {
   readonly databaseName: string;
 }
 
-const RANGE = 'Parameters: first day, last day (YYYY-MM-DD).';
+const RANGE =
+  'Parameters (YYYY-MM-DD): first and last day read from raw records (today, say), then first and last day read from the daily aggregates (up to yesterday); a side with no days takes a last day before its first.';
 const TWICE = 'Parameters: first day, last day (YYYY-MM-DD) of the telemetry, then the same of the usage.';
 const WINDOW = `${RANGE} Then the Monday from which the last four weeks count (YYYY-MM-DD).`;
 
 /**
  * The dashboard's SQL, saved in the workgroup for analysts: the very texts the rollup runs (they take
- * `?` parameters, which the Athena console asks for). Each dedupes on request_id and reads only the
- * `dt` partitions of its range.
+ * `?` parameters, which the Athena console asks for). Each reads the daily aggregates of the days
+ * built and raw records (deduped on request_id) of the days after, only the `dt` partitions given.
  */
 export class NamedQueries extends Construct {
   constructor(scope: Construct, id: string, props: NamedQueriesProps) {

@@ -66,6 +66,7 @@ export class Rollups extends Construct {
         [ENV.rollupBucket]: bucket.bucketName,
         [ENV.rollupKey]: this.key,
         [ENV.spillBucket]: bucket.bucketName,
+        [ENV.lakeBucket]: bucket.bucketName,
         [ENV.firehoseStream]: props.usageStream.deliveryStreamName,
         [ENV.snsTopicArn]: props.alerts.topic.topicArn,
       },
@@ -92,6 +93,18 @@ export class Rollups extends Construct {
     props.alerts.grantPublish(this.function);
     grantAthenaQueries(this.function, props);
     allow(this.function, ['s3:PutObject'], [bucket.arnForObjects(this.key)]);
+    // The daily aggregates: Athena's UNLOAD writes them with this role, which replaces a day whole
+    // (list, delete, write) and leaves a start marker under aggregates/started/.
+    allow(
+      this.function,
+      ['s3:PutObject', 's3:DeleteObject', 's3:GetObject', 's3:AbortMultipartUpload'],
+      [bucket.arnForObjects('aggregates/*')],
+    );
+    acknowledge(
+      this.function,
+      'Athena UNLOAD writes aggregate files with generated names under aggregates/; the function replaces a day whole.',
+      objectWildcardFinding(bucket, 'aggregates/*'),
+    );
     // Replay of spilled records: read and remove them under spill/ (listing comes with the Athena
     // grant on the bucket), and put them to Firehose.
     allow(this.function, ['firehose:PutRecordBatch'], [props.usageStream.deliveryStreamArn]);

@@ -1,9 +1,24 @@
 import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
-import { type Column, Database, type S3Table } from 'aws-cdk-lib/aws-glue';
+import {
+  type Column,
+  Database,
+  DataFormat,
+  DateIntervalUnit,
+  PartitionProjectionConfiguration,
+  S3Table,
+  S3TableStorage,
+  Schema,
+} from 'aws-cdk-lib/aws-glue';
 import type { DeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import {
+  AGGREGATE_TABLE,
+  AGGREGATES_PREFIX,
+  aggregateColumns,
+  KINDS,
+} from '../../functions/core/analytics/aggregates.ts';
 import { telemetryColumns } from '../../functions/core/telemetry/record.ts';
 import { usageColumns } from '../../functions/core/usage/record.ts';
 import { glueColumns, type LakeTableSpec, lakeStream, lakeTable } from './lake-stream.ts';
@@ -30,6 +45,12 @@ export interface UsageLakeProps {
    * @default Duration.days(30)
    */
   readonly queryResultsExpiration?: Duration;
+  /**
+   * How long usage records and their daily aggregates are kept, counted from when each object was
+   * written (late and re-priced records, and rebuilt aggregates, are kept a little longer).
+   * @default Duration.days(400)
+   */
+  readonly retention?: Duration;
   /**
    * Where the lake and query results buckets write S3 server access logs.
    * @default - none
@@ -58,6 +79,8 @@ export class UsageLake extends Construct {
   /** The database's name as a literal, for what must be computed at synth (the views' encoding). */
   public readonly databaseName: string;
   public readonly table: S3Table;
+  /** The daily aggregates (`usage_daily`), written by the rollup function with Athena's UNLOAD. */
+  public readonly aggregatesTable: S3Table;
   public readonly stream: DeliveryStream;
   /** The agents' own telemetry (OTLP), its own table and stream beside the usage records. */
   public readonly telemetryTable: S3Table;
@@ -81,6 +104,13 @@ export class UsageLake extends Construct {
           noncurrentVersionExpiration: Duration.days(30),
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
+        // Retention: records, telemetry and aggregates expire (a delete marker; the data goes 30 days
+        // later with the noncurrent versions, above).
+        ...['usage/', 'telemetry/', AGGREGATES_PREFIX].map((prefix) => ({
+          id: `retention-${prefix.split('/')[0]}`,
+          prefix,
+          expiration: props.retention ?? Duration.days(400),
+        })),
       ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -120,6 +150,7 @@ export class UsageLake extends Construct {
       'The Firehose L2 always adds its CIDR-block mapping; only Redshift and Splunk destinations read it.',
       'CloudFormation-Validate::W7001',
     );
+    this.aggregatesTable = this.createAggregatesTable();
 
     this.resultsBucket = new Bucket(this, 'QueryResults', {
       encryption: BucketEncryption.S3_MANAGED,
@@ -156,5 +187,40 @@ export class UsageLake extends Construct {
           'AwsSolutions-S1',
         );
       }
+  }
+
+  /** Partitioned by day, then by kind (projected: no partitions to add); each report reads one kind. */
+  private createAggregatesTable(): S3Table {
+    const columns = aggregateColumns();
+    const partitions = new Set(['dt', 'kind']);
+    return new S3Table(this, 'AggregatesTable', {
+      tableName: AGGREGATE_TABLE,
+      description:
+        'Settled days of usage reduced to what the reports read (functions/core/analytics/aggregates.ts)',
+      database: this.database,
+      storage: S3TableStorage.fromBucket(this.bucket),
+      s3Prefix: AGGREGATES_PREFIX,
+      columns: columns
+        .filter((c) => !partitions.has(c.name))
+        .map((c) => ({ name: c.name, type: c.sqlType === 'BIGINT' ? Schema.BIG_INT : Schema.STRING })),
+      partitionKeys: [
+        { name: 'dt', type: Schema.STRING },
+        { name: 'kind', type: Schema.STRING },
+      ],
+      dataFormat: DataFormat.PARQUET,
+      hasEncryptedData: false,
+      partitionProjection: {
+        dt: PartitionProjectionConfiguration.date({
+          min: '2025-01-01',
+          max: 'NOW',
+          format: 'yyyy-MM-dd',
+          step: { interval: 1, intervalUnit: DateIntervalUnit.DAYS },
+        }),
+        kind: PartitionProjectionConfiguration.enum({ values: Object.keys(KINDS) }),
+      },
+      parameters: {
+        'storage.location.template': `s3://${this.bucket.bucketName}/${AGGREGATES_PREFIX}dt=\${dt}/kind=\${kind}/`,
+      },
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WEEKLY_ACTIVE_SQL } from '../../functions/core/analytics/adoption.ts';
+import { EVERY_DAY_FILTERS } from '../../functions/core/analytics/aggregates.ts';
 import { spendSql } from '../../functions/core/analytics/spend.ts';
 import { dedupedUsage } from '../../functions/core/analytics/sql.ts';
 import { usageColumns } from '../../functions/core/usage/record.ts';
@@ -16,7 +17,12 @@ beforeAll(() => {
 });
 
 /** The SQL without its dashboard parts: the `dt` range and the final order. */
-const body = (sql: string) => sql.replace('dt BETWEEN ? AND ?', '1 = 1').replace(/\nORDER BY [^\n]*$/, '');
+/** A dashboard text over every day: raw records where a day has no aggregates, the aggregates where it has. */
+const body = (sql: string) =>
+  sql
+    .replace('dt BETWEEN ? AND ?', EVERY_DAY_FILTERS.raw)
+    .replace('dt BETWEEN ? AND ?', EVERY_DAY_FILTERS.aggregated)
+    .replace(/\nORDER BY [^\n]*$/, '');
 
 describe('analyst views', () => {
   it('creates the deduplicated records, five daily spend views and four adoption views beside the usage table', () => {

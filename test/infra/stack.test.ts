@@ -306,6 +306,28 @@ describe('usage lake', () => {
     });
   });
 
+  it('keeps the daily aggregates in a table beside usage, projected by day and kind onto what UNLOAD writes', () => {
+    const bucketId = idAt('UsageLake/Bucket');
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'usage_daily',
+        PartitionKeys: [
+          { Name: 'dt', Type: 'string' },
+          { Name: 'kind', Type: 'string' },
+        ],
+        Parameters: Match.objectLike({
+          'projection.dt.type': 'date',
+          'projection.kind.type': 'enum',
+          'projection.kind.values': Match.stringLikeRegexp('^spend,by_team,.*,latency$'),
+          'storage.location.template': {
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's placeholder syntax, not JavaScript.
+            'Fn::Join': ['', ['s3://', { Ref: bucketId }, '/aggregates/usage_daily/dt=${dt}/kind=${kind}/']],
+          },
+        }),
+      }),
+    });
+  });
+
   it('partitions each record by its own dt, not by arrival time', () => {
     template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
       DeliveryStreamType: 'DirectPut',
@@ -626,7 +648,7 @@ describe('rollup function', () => {
     });
   });
 
-  it('may only read its lake and write the one rollup object, which the admin API may only read', () => {
+  it('may only read its lake and write the one rollup object and the daily aggregates, which the admin API may only read', () => {
     const lakeId = logicalIdOf(template, 'AWS::S3::Bucket', { VersioningConfiguration: Match.anyValue() });
     const s3 = (functionId: string) =>
       statementsOf(template, roleOfFunction(template, functionId)).filter((s) =>
@@ -635,8 +657,10 @@ describe('rollup function', () => {
     const writes = s3(rollupId).filter((s) => actionsOf(s).includes('s3:PutObject'));
     const rollupObject = { 'Fn::Join': ['', [getAtt(lakeId), '/rollups/latest.json']] };
     expect(writes.map((s) => s.Resource)).toContainEqual(rollupObject);
+    const aggregates = { 'Fn::Join': ['', [getAtt(lakeId), '/aggregates/*']] };
     expect(writes.filter((s) => JSON.stringify(s.Resource).includes(lakeId)).map((s) => s.Resource)).toEqual([
       rollupObject,
+      aggregates,
     ]);
     // The admin API reads the lake (Athena, the rollup object) and writes nothing there.
     const adminOnLake = s3(adminId).filter((s) => JSON.stringify(s.Resource).includes(lakeId));

@@ -13,7 +13,7 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('npm run bench:lake', () => {
-  it('generates records of the current schema and times every report over them', async () => {
+  it('generates records of the current schema, builds their aggregates and times every report over them', async () => {
     // Prepare
     const args = ['--import', 'tsx', 'test/bench/lake.ts', '--records', '5000', '--people', '20'];
 
@@ -21,9 +21,15 @@ describe('npm run bench:lake', () => {
     const { stdout } = await run(process.execPath, args, { cwd: ROOT, timeout: 120_000 });
 
     // Assess
-    for (const report of ['spend by team', 'spend by tag', 'weekly active', 'new and lapsed'])
-      expect(stdout).toMatch(new RegExp(`^${report}\\s+\\d+\\.\\d+\\s+\\d+$`, 'm'));
-    expect(stdout).toMatch(/^total\s+\d+\.\d+ MiB/m);
+    for (const report of ['spend by team', 'spend by tag', 'latency by model', 'new and lapsed', 'routing'])
+      expect(stdout).toMatch(
+        new RegExp(`^${report}\\s+\\d+\\.\\d+\\s+[1-9]\\d*\\s+[\\d.]+ \\+ [\\d.]+ → [\\d.]+$`, 'm'),
+      );
+    expect(stdout).toMatch(/^Aggregates of 90 days built once in [\d.]+ s/m);
+    // The line tooling reads, last.
+    expect(stdout.trimEnd().split('\n').at(-1)).toMatch(
+      /^report set: \d+\.\d+ s, peak RSS \d+ MiB, hourly athena scan \d+ MB$/,
+    );
   }, 150_000);
 });
 

@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Rollup } from '../../functions/core/analytics/rollup-document.ts';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -185,5 +187,23 @@ describe('GET /api/spend', () => {
     // Team web: ann twice, ben twice, ann-2 once, all gpt-4.1-mini.
     expect(rows.reduce((s, r) => s + r.cost_micros, 0)).toBe(5 * 164);
     expect([bad.status, backwards.status]).toEqual([400, 400]);
+  });
+
+  it('answers the same from the daily aggregates once the days are settled and the rollup built them', async () => {
+    // Prepare: two days later the requests' day is settled; the org view's rollup builds its aggregates.
+    const headers = { authorization: `Bearer ${MASTER_KEY}` };
+    const params = 'dimension=model&team=web&from=2026-11-01&to=2026-12-31';
+    const before = await (await fetch(`${gateway.url}/api/spend?${params}`, { headers })).json();
+    now = new Date('2026-12-03T12:00:00.000Z');
+    const rollup = await get('/api/rollup');
+
+    // Act
+    const after = await (await fetch(`${gateway.url}/api/spend?${params}`, { headers })).json();
+
+    // Assess
+    expect(rollup.body.aggregated_through).toBe('2026-12-02');
+    const built = await readdir(join(gateway.dataDir, 'aggregates', 'usage_daily'));
+    expect(built).toContain('dt=2026-12-01');
+    expect(after).toEqual(before);
   });
 });

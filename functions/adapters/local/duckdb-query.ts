@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { AGGREGATE_TABLE, aggregateColumns } from '../../core/analytics/aggregates.ts';
 import type { QueryEngine, Row, SqlValue } from '../../core/ports/lake.ts';
 import { telemetryColumns } from '../../core/telemetry/record.ts';
 import { usageColumns } from '../../core/usage/record.ts';
@@ -44,12 +45,14 @@ export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): 
   const telemetry = telemetryColumns().map(({ name, sqlType }) => ({ name, type: duckDbType(sqlType) }));
   // Loaded and opened on the first query, so the engine can be created at start like an SDK client and
   // a gateway nobody asks for a report never maps DuckDB's native library (tens of MB of RSS).
-  let opened: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;
+  let opened:
+    | Promise<{ instance: DuckDBInstance; connection: DuckDBConnection; views: ViewState }>
+    | undefined;
   const open = () => {
     opened ??= openDuckDb().then(async (instance) => {
       const connection = await instance.connect();
       for (const statement of [...SETTINGS, ...ATHENA_SHIMS]) await connection.run(statement);
-      return { instance, connection };
+      return { instance, connection, views: {} };
     });
     return opened;
   };
@@ -59,9 +62,10 @@ export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): 
   return {
     query(sql: string, params: SqlValue[] = []): Promise<Row[]> {
       const run = tail.then(async () => {
-        const { connection } = await open();
-        await defineView(connection, dataDir, 'usage', columns);
-        await defineView(connection, dataDir, 'telemetry', telemetry);
+        const { connection, views } = await open();
+        await defineLakeView(connection, dataDir, 'usage', columns, views);
+        await defineLakeView(connection, dataDir, 'telemetry', telemetry, views);
+        await defineAggregatesView(connection, dataDir, views);
         const reader = await connection.runAndReadAll(sql, params);
         return reader.getRowObjectsJS().map(toRow);
       });
@@ -101,30 +105,59 @@ function duckDbType(sqlType: string): string {
 }
 
 /**
+ * What the views were last defined over: a view is defined again only when that changes (a file
+ * appears, a day is compacted), since looking at every Parquet footer costs more than a small query.
+ */
+interface ViewState {
+  usage?: string;
+  telemetry?: string;
+  aggregates?: string;
+}
+
+/**
  * The view `usage` (or `telemetry`) over the lake: JSON-lines files as the sink writes them, and Parquet files where a
  * day was compacted (JSON lines lacking a newer field read it as NULL; so do Parquet files, below).
  * `read_json` and `read_parquet` fail when their glob matches nothing, so each
  * source is added only when it has files; an empty lake gets the same typed columns and no rows, so a
  * report over a fresh install is empty, not an error.
  */
-async function defineView(
+async function defineLakeView(
   connection: DuckDBConnection,
   dataDir: string,
   table: 'usage' | 'telemetry',
   columns: Array<{ name: string; type: string }>,
+  state: ViewState,
 ): Promise<void> {
   const typed = columns.map((c) => `${c.name}: '${c.type}'`).join(', ');
   const names = columns.map((c) => c.name).join(', ');
   const sources: string[] = [];
   const json = sqlString(join(dataDir, table, '*', '*.jsonl'));
-  if (await hasFiles(connection, json)) {
+  const parquet = sqlString(join(dataDir, table, '*', '*.parquet'));
+  const hasJson = await hasFiles(connection, json);
+  const parquetFiles = (await connection.runAndReadAll(`SELECT file FROM glob(${parquet}) ORDER BY file`))
+    .getRowObjectsJS()
+    .map((row) => String(row.file));
+  const signature = `${hasJson}|${parquetFiles.join('|')}`;
+  if (state[table] === signature) return;
+  if (hasJson) {
     sources.push(
       `SELECT ${names} FROM read_json(${json}, columns = {${typed}}, format = 'newline_delimited', hive_partitioning = false)`,
     );
   }
-  const parquet = sqlString(join(dataDir, table, '*', '*.parquet'));
-  if (await hasFiles(connection, parquet)) {
-    const files = `read_parquet(${parquet}, hive_partitioning = false, union_by_name = true)`;
+  if (parquetFiles.length > 0) {
+    // Files of one schema are read by the first one's; only a lake with days compacted by an older
+    // build needs union by name, which reads every footer each time a query is bound.
+    const schemas = new Set(
+      (
+        await connection.runAndReadAll(
+          `SELECT string_agg(name, ',' ORDER BY name) AS cols FROM parquet_schema(${parquet}) GROUP BY file_name`,
+        )
+      )
+        .getRowObjectsJS()
+        .map((row) => String(row.cols)),
+    );
+    const union = schemas.size > 1 ? ', union_by_name = true' : '';
+    const files = `read_parquet(${parquet}, hive_partitioning = false${union})`;
     // Days compacted by an older build lack the columns added since: those read as NULL.
     const present = new Set(
       (await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${files}`))
@@ -138,6 +171,31 @@ async function defineView(
   }
   const empty = `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${c.name}`).join(', ')} WHERE false`;
   await connection.run(`CREATE OR REPLACE TEMP VIEW ${table} AS ${sources.join(' UNION ALL ') || empty}`);
+  state[table] = signature;
+}
+
+/**
+ * The view `usage_daily` over the daily aggregates (adapters/local/lake-aggregates.ts): Parquet files
+ * under `dt=<day>/kind=<kind>/`, the partitions read from the path as text, as Athena's projection does.
+ */
+async function defineAggregatesView(
+  connection: DuckDBConnection,
+  dataDir: string,
+  state: ViewState,
+): Promise<void> {
+  const columns = aggregateColumns();
+  const typed = (c: { name: string; sqlType: string }) => (c.sqlType === 'BIGINT' ? 'BIGINT' : 'VARCHAR');
+  const parquet = sqlString(join(dataDir, 'aggregates', AGGREGATE_TABLE, '*', '*', '*.parquet'));
+  const present = await hasFiles(connection, parquet);
+  if (state.aggregates === String(present)) return;
+  state.aggregates = String(present);
+  const source = present
+    ? // One writer (lake-aggregates.ts) and one schema: no union by name, whose reading of every
+      // footer at bind time cost more than the query; dt and kind bare, so filters on them prune files.
+      `SELECT ${columns.map((c) => c.name).join(', ')}
+       FROM read_parquet(${parquet}, hive_partitioning = true, hive_types = {'dt': VARCHAR, 'kind': VARCHAR})`
+    : `SELECT ${columns.map((c) => `CAST(NULL AS ${typed(c)}) AS ${c.name}`).join(', ')} WHERE false`;
+  await connection.run(`CREATE OR REPLACE TEMP VIEW ${AGGREGATE_TABLE} AS ${source}`);
 }
 
 async function hasFiles(connection: DuckDBConnection, pattern: string): Promise<boolean> {

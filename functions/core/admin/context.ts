@@ -1,10 +1,11 @@
+import type { DayRange } from '../analytics/sql.ts';
 import type { GovernancePolicy } from '../governance/scopes.ts';
 import type { AuditLog } from '../ports/audit.ts';
 import type { BudgetLedger } from '../ports/budgets.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { RuleStore, TeamStore, UserStore } from '../ports/documents.ts';
 import type { KeyStore } from '../ports/keys.ts';
-import type { QueryEngine } from '../ports/lake.ts';
+import type { LakeAggregates, LakeEraser, QueryEngine } from '../ports/lake.ts';
 import type { Logger } from '../ports/logging.ts';
 import type { RollupStore } from '../ports/rollups.ts';
 import type { ModelCatalog } from '../pricing/catalog.ts';
@@ -29,6 +30,13 @@ export interface AdminDeps {
   configRules: RoutingRule[];
   /** A team's outcome figures are shown from this many contributors on. @default 3 */
   outcomesMinPeople?: number;
+  /**
+   * The last day of `range` whose daily aggregates the reports run here may read (the team view, a
+   * person's page); absent or null: they read raw records.
+   */
+  aggregatedThrough?: (range: DayRange) => Promise<string | null>;
+  /** What erasing a person removes from the lake; absent where erasure is not available. */
+  erasure?: { lake: LakeEraser; aggregates?: LakeAggregates };
 }
 
 export type Route = (request: Request, url: URL) => Promise<Response>;

@@ -6,10 +6,12 @@
  */
 
 import { z } from 'zod';
+import type { ReportRange } from '../analytics/aggregates.ts';
 import { figuresOf, sessionOutcomes } from '../analytics/outcomes.ts';
 import { lastDays, statusOfBudgets } from '../analytics/rollup.ts';
 import type { Rollup } from '../analytics/rollup-document.ts';
 import { personalSpend, spendBy } from '../analytics/spend.ts';
+import type { DayRange } from '../analytics/sql.ts';
 import { GatewayError } from '../errors.ts';
 import { usableCounters } from '../governance/budgets.ts';
 import { keyCounter } from '../governance/keys.ts';
@@ -53,6 +55,11 @@ export function forViewer(
 
 export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
   const { rollups, keys, teams, ledger, query, clock, policy, log, catalog } = ctx.deps;
+  // Settled days from the daily aggregates where they are known to be current; raw records otherwise.
+  const reading = async (range: DayRange): Promise<ReportRange> => ({
+    ...range,
+    aggregatedThrough: await (ctx.deps.aggregatedThrough?.(range) ?? null),
+  });
 
   return {
     'GET /api/rollup': async (request) => {
@@ -75,7 +82,7 @@ export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
         throw new GatewayError('permission', 'The org view needs an admin or viewer role.');
       const { dimension, team, from, to } = parseQuery(SpendQuery, url);
       try {
-        return Response.json({ rows: await spendBy(query, dimension, { from, to }, team) });
+        return Response.json({ rows: await spendBy(query, dimension, await reading({ from, to }), team) });
       } catch (err) {
         if (err instanceof RangeError) throw new GatewayError('invalid_request', err.message);
         throw err;
@@ -114,7 +121,7 @@ export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
         describeUser(ledger, user, now, zone, log),
         Promise.all(mine.map((k) => describeKey(ledger, k, now, zone, log))),
         statusOfBudgets(ledger, counters, now),
-        personalSpend(query, user.user_id, lastDays(now, PERSONAL_DAYS)),
+        personalSpend(query, user.user_id, await reading(lastDays(now, PERSONAL_DAYS))),
         reported(() => sessionOutcomes(query, catalog, range)),
       ]);
       const outcomes = { ...range, ...figuresOf(sessions.filter((s) => s.user_id === user.user_id)) };

@@ -3,6 +3,7 @@ import { GatewayError } from '../errors.ts';
 import type { User } from '../ports/documents.ts';
 import type { AdminContext, Route } from './context.ts';
 import { documentService } from './document-service.ts';
+import { erasePerson } from './erase.ts';
 import { id as idField, parse, parseQuery } from './fields.ts';
 import { describeKey, generateKey } from './keys.ts';
 import { addMembers, requireTeam } from './teams.ts';
@@ -16,6 +17,7 @@ import {
 } from './users.ts';
 
 const UserInfoQuery = z.looseObject({ user_id: idField.optional() });
+const EraseUserSchema = z.strictObject({ user_id: idField });
 
 /**
  * LiteLLM's user routes. The master key manages people; a person's own key may read their own
@@ -81,6 +83,19 @@ export function userRoutes(ctx: AdminContext): Record<string, Route> {
       const { user_ids } = parse(DeleteUsersSchema, await body(request));
       await service.remove(user_ids);
       return Response.json({ deleted_users: user_ids });
+    },
+    'POST /user/erase': async (request) => {
+      const { user_id } = parse(EraseUserSchema, await body(request));
+      const erasure = ctx.deps.erasure;
+      if (!erasure)
+        throw new GatewayError(
+          'invalid_request',
+          'Erasure is not available on this deployment: it runs on the local lake only for now.',
+        );
+      const erased = await erasePerson({ ...erasure, keys, teams, users: ctx.deps.users }, user_id);
+      const { user_id: _id, ...counts } = erased;
+      await ctx.audit(master, 'user.erase', `user:${user_id}`, counts);
+      return Response.json(erased);
     },
     'GET /user/info': async (request, url) => {
       const caller = await ctx.caller(request.headers);

@@ -12,35 +12,33 @@
  * Only counts by team leave this module; nothing ranks individuals.
  */
 import type { QueryEngine } from '../ports/lake.ts';
-import { checkDay, checkRange, type DayRange, day, dedupedUsage, integer, NONE, text } from './sql.ts';
+import { type DailyFilters, dailyCte, dailyParams, type ReportRange, rangeFilters } from './aggregates.ts';
+import { checkDay, type DayRange, day, integer, NONE, text } from './sql.ts';
 
-/** The dashboard's range: its first and last day, bound as parameters. */
-const RANGE_FILTER = 'dt BETWEEN ? AND ?';
+/** The dashboard's range: its first and last day, bound as parameters (raw days, aggregated days). */
+const RANGE_FILTER = rangeFilters();
 
-/** Successful requests' people, agents and weeks, deduped, as the CTE `active`. */
-const active = (
-  dtFilter: string,
-) => `${dedupedUsage(['request_id', 'ts', 'user_id', 'team_id', 'agent', 'outcome'], dtFilter)},
+/** Successful requests' people, agents and weeks (a day's ISO week is its records' week), as the CTE `active`. */
+const active = (filters: DailyFilters) => `${dailyCte('active', filters)},
 active AS (
-  SELECT DISTINCT CAST(date_trunc('week', ts) AS DATE) AS week, COALESCE(team_id, '${NONE}') AS team_id, user_id, agent
-  FROM deduped
-  WHERE copy_number = 1 AND outcome = 'success' AND user_id IS NOT NULL
+  SELECT DISTINCT CAST(date_trunc('week', CAST(dt AS DATE)) AS DATE) AS week, COALESCE(team_id, '${NONE}') AS team_id, user_id, agent
+  FROM daily
 )`;
 
 /**
- * The adoption texts without their order, over the days `dtFilter` keeps; the `?` of each window is
+ * The adoption texts without their order, over the days `filters` keep; the `?` of each window is
  * an expression here (`?` for the dashboard, the current week for the analysts' views in views.ts).
  */
-export function weeklyActiveSql(dtFilter: string): string {
-  return `${active(dtFilter)}
+export function weeklyActiveSql(filters: DailyFilters): string {
+  return `${active(filters)}
 SELECT CAST(week AS VARCHAR) AS week, team_id, count(DISTINCT user_id) AS active_people
 FROM active
 GROUP BY week, team_id`;
 }
 
 /** Over the weeks from the Monday `since` on. */
-export function repeatUsageSql(dtFilter: string, since: string): string {
-  return `${active(dtFilter)},
+export function repeatUsageSql(filters: DailyFilters, since: string): string {
+  return `${active(filters)},
 per_person AS (
   SELECT team_id, user_id, count(DISTINCT week) AS weeks
   FROM active
@@ -52,8 +50,8 @@ FROM per_person
 GROUP BY team_id`;
 }
 
-export function toolsPerPersonSql(dtFilter: string, since: string): string {
-  return `${active(dtFilter)},
+export function toolsPerPersonSql(filters: DailyFilters, since: string): string {
+  return `${active(filters)},
 per_person AS (
   SELECT team_id, user_id, count(DISTINCT agent) AS tools
   FROM active
@@ -66,8 +64,8 @@ GROUP BY team_id, tools`;
 }
 
 /** Lapsed weeks up to the Monday `lastWeek`. */
-export function newAndLapsedSql(dtFilter: string, lastWeek: string): string {
-  return `${active(dtFilter)},
+export function newAndLapsedSql(filters: DailyFilters, lastWeek: string): string {
+  return `${active(filters)},
 weeks_active AS (SELECT DISTINCT team_id, user_id, week FROM active),
 firsts AS (
   SELECT team_id, user_id, min(week) AS week FROM weeks_active GROUP BY team_id, user_id
@@ -144,8 +142,8 @@ export function windowStart(range: DayRange, weeks: number): string {
   return d.toISOString().slice(0, 10);
 }
 
-export async function weeklyActive(engine: QueryEngine, range: DayRange): Promise<WeeklyActiveRow[]> {
-  const rows = await engine.query(WEEKLY_ACTIVE_SQL, checkRange(range));
+export async function weeklyActive(engine: QueryEngine, range: ReportRange): Promise<WeeklyActiveRow[]> {
+  const rows = await engine.query(WEEKLY_ACTIVE_SQL, dailyParams(range));
   return rows.map((row) => ({
     week: day(row, 'week'),
     team_id: text(row, 'team_id') ?? NONE,
@@ -153,8 +151,8 @@ export async function weeklyActive(engine: QueryEngine, range: DayRange): Promis
   }));
 }
 
-export async function repeatUsage(engine: QueryEngine, range: DayRange): Promise<RepeatUsageRow[]> {
-  const rows = await engine.query(REPEAT_USAGE_SQL, [...checkRange(range), windowStart(range, 4)]);
+export async function repeatUsage(engine: QueryEngine, range: ReportRange): Promise<RepeatUsageRow[]> {
+  const rows = await engine.query(REPEAT_USAGE_SQL, [...dailyParams(range), windowStart(range, 4)]);
   return rows.map((row) => {
     const active = integer(row, 'active_people');
     const repeat = integer(row, 'repeat_people');
@@ -167,8 +165,8 @@ export async function repeatUsage(engine: QueryEngine, range: DayRange): Promise
   });
 }
 
-export async function toolsPerPerson(engine: QueryEngine, range: DayRange): Promise<ToolsRow[]> {
-  const rows = await engine.query(TOOLS_PER_PERSON_SQL, [...checkRange(range), windowStart(range, 4)]);
+export async function toolsPerPerson(engine: QueryEngine, range: ReportRange): Promise<ToolsRow[]> {
+  const rows = await engine.query(TOOLS_PER_PERSON_SQL, [...dailyParams(range), windowStart(range, 4)]);
   return rows.map((row) => ({
     team_id: text(row, 'team_id') ?? NONE,
     tools: integer(row, 'tools'),
@@ -176,8 +174,8 @@ export async function toolsPerPerson(engine: QueryEngine, range: DayRange): Prom
   }));
 }
 
-export async function newAndLapsed(engine: QueryEngine, range: DayRange): Promise<NewLapsedRow[]> {
-  const rows = await engine.query(NEW_AND_LAPSED_SQL, [...checkRange(range), mondayOf(range.to)]);
+export async function newAndLapsed(engine: QueryEngine, range: ReportRange): Promise<NewLapsedRow[]> {
+  const rows = await engine.query(NEW_AND_LAPSED_SQL, [...dailyParams(range), mondayOf(range.to)]);
   return rows.map((row) => ({
     week: day(row, 'week'),
     team_id: text(row, 'team_id') ?? NONE,

@@ -55,6 +55,8 @@ export interface Rollup {
   version: number;
   generated_at: string;
   range: DayRange;
+  /** The last day read from the daily aggregates (later days from raw records); null or absent: none. */
+  aggregated_through?: string | null;
   /**
    * Per day by team, model, provider, agent and tag; by user and by key over the whole range, which
    * keeps the document small for hundreds of people (a person's own days come from their own page).

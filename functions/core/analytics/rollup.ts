@@ -16,12 +16,13 @@ import type { BudgetCounter, BudgetLedger } from '../ports/budgets.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { TeamStore, UserStore } from '../ports/documents.ts';
 import type { KeyStore } from '../ports/keys.ts';
-import type { QueryEngine } from '../ports/lake.ts';
+import type { LakeAggregates, QueryEngine } from '../ports/lake.ts';
 import type { Logger } from '../ports/logging.ts';
 import type { RollupStore } from '../ports/rollups.ts';
 import type { ModelCatalog } from '../pricing/catalog.ts';
 import { cacheSavingsMicros } from '../pricing/cost.ts';
 import { newAndLapsed, repeatUsage, toolsPerPerson, weeklyActive } from './adoption.ts';
+import { withAggregates } from './refresh.ts';
 import {
   type BudgetStatusRow,
   type BudgetTopSpenders,
@@ -50,7 +51,14 @@ import { type DayRange, NONE } from './sql.ts';
 export async function topSpendersOfBudgets(
   query: QueryEngine,
   budgets: BudgetStatusRow[],
-  options: { now: Date; thresholdsPct: number[]; limit?: number; log?: Logger },
+  options: {
+    now: Date;
+    thresholdsPct: number[];
+    limit?: number;
+    log?: Logger;
+    /** The days the aggregates cover (the rollup's range from, and its `aggregated_through`). */
+    aggregated?: { from: string; through: string | null | undefined };
+  },
 ): Promise<BudgetTopSpenders[]> {
   const floor = Math.min(...options.thresholdsPct) / 2;
   const atRisk = budgets
@@ -61,7 +69,10 @@ export async function topSpendersOfBudgets(
   for (const b of atRisk) {
     const from = b.starts_at?.slice(0, 10) ?? '2000-01-01';
     try {
-      const top = await topSpenders(query, b, { from, to });
+      // Aggregates are kept for the rollup's days: a budget whose period began earlier reads raw records.
+      const aggregatedThrough =
+        options.aggregated && from >= options.aggregated.from ? options.aggregated.through : null;
+      const top = await topSpenders(query, b, { from, to, aggregatedThrough });
       out.push({ scope: b.scope, scope_id: b.scope_id, starts_at: b.starts_at, ...top });
     } catch (err) {
       options.log?.warn('rollup.top_spenders_failed', { scope: b.scope, error: String(err) });
@@ -101,6 +112,13 @@ export interface RollupDeps {
   catalog: ModelCatalog;
   /** Where a record left out of budget status is reported; nowhere by default. */
   log?: Logger;
+  /**
+   * The daily aggregates: settled days are read from them (built or rebuilt first where missing or
+   * stale), today from raw records. Without them every report reads raw records.
+   */
+  aggregates?: LakeAggregates;
+  /** How long building aggregates may go on in one run; unbounded by default. */
+  aggregatesTimeLeft?: () => boolean;
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -113,7 +131,7 @@ export function lastDays(now: Date, days: number): DayRange {
 
 export async function buildRollup(deps: RollupDeps, options: { days?: number } = {}): Promise<Rollup> {
   const now = deps.clock.now();
-  const range = lastDays(now, options.days ?? 90);
+  const range = await withAggregates(deps, lastDays(now, options.days ?? 90));
   const q = deps.query;
   const dimensions = Object.keys(SPEND_DIMENSIONS) as SpendDimension[];
   // Athena runs queries side by side; the DuckDB engine queues them.
@@ -133,7 +151,8 @@ export async function buildRollup(deps: RollupDeps, options: { days?: number } =
   return {
     version: ROLLUP_VERSION,
     generated_at: now.toISOString(),
-    range,
+    range: { from: range.from, to: range.to },
+    aggregated_through: range.aggregatedThrough ?? null,
     spend: Object.fromEntries(
       dimensions.map((d, i) => {
         const rows = spendRows[i] ?? [];

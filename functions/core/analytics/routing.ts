@@ -6,31 +6,16 @@
  * nothing. Dedupes on `request_id`; reads only the `dt` partitions of the range.
  */
 import type { QueryEngine } from '../ports/lake.ts';
-import { checkRange, type DayRange, day, dedupedUsage, integer, NONE, text } from './sql.ts';
+import { dailyCte, dailyParams, type ReportRange, rangeFilters } from './aggregates.ts';
+import { day, integer, NONE, text } from './sql.ts';
 
-export const ROUTING_SQL = `${dedupedUsage(
-  [
-    'request_id',
-    'ts',
-    'dt',
-    'route_rule_id',
-    'route_rule',
-    'model_requested',
-    'model_used',
-    'attempts',
-    'cost_micros',
-    'shadow_cost_micros',
-    'cost_as_requested_micros',
-  ],
-  'dt BETWEEN ? AND ?',
-)}
+export const ROUTING_SQL = `${dailyCte('routing', rangeFilters())}
 SELECT dt AS day, route_rule_id AS rule_id, max(route_rule) AS rule, COALESCE(model_requested, '${NONE}') AS model_requested,
-  COALESCE(model_used, '${NONE}') AS model_used, count(*) AS requests,
+  COALESCE(model_used, '${NONE}') AS model_used, sum(requests) AS requests,
   sum(cost_micros) AS cost_micros, sum(shadow_cost_micros) AS shadow_cost_micros,
-  sum(COALESCE(cost_as_requested_micros, shadow_cost_micros)) AS cost_as_requested_micros,
-  sum(CASE WHEN attempts > 1 THEN 1 ELSE 0 END) AS fallback_requests
-FROM deduped
-WHERE copy_number = 1 AND route_rule_id IS NOT NULL
+  sum(cost_as_requested_micros) AS cost_as_requested_micros,
+  sum(fallback_requests) AS fallback_requests
+FROM daily
 GROUP BY dt, route_rule_id, COALESCE(model_requested, '${NONE}'), COALESCE(model_used, '${NONE}')
 ORDER BY day, cost_as_requested_micros DESC, rule, model_requested, model_used`;
 
@@ -52,8 +37,8 @@ export interface RoutingRow {
   fallback_requests: number;
 }
 
-export async function routingEffects(engine: QueryEngine, range: DayRange): Promise<RoutingRow[]> {
-  const rows = await engine.query(ROUTING_SQL, checkRange(range));
+export async function routingEffects(engine: QueryEngine, range: ReportRange): Promise<RoutingRow[]> {
+  const rows = await engine.query(ROUTING_SQL, dailyParams(range));
   return rows.map((row) => {
     const shadow = integer(row, 'shadow_cost_micros');
     const asRequested = integer(row, 'cost_as_requested_micros');

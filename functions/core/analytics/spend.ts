@@ -8,7 +8,15 @@
  * Every query dedupes on `request_id` and reads only the `dt` partitions of the range.
  */
 import type { QueryEngine, Row } from '../ports/lake.ts';
-import { checkRange, type DayRange, day, decimal, dedupedUsage, integer, NONE, text } from './sql.ts';
+import {
+  type AggregateKind,
+  type DailyFilters,
+  dailyCte,
+  dailyParams,
+  type ReportRange,
+  rangeFilters,
+} from './aggregates.ts';
+import { day, decimal, integer, NONE, text } from './sql.ts';
 
 /** What spend can be broken down by, and the column (or tag) each reads. */
 export const SPEND_DIMENSIONS = {
@@ -23,7 +31,7 @@ export const SPEND_DIMENSIONS = {
 export type SpendDimension = keyof typeof SPEND_DIMENSIONS;
 
 const TOTALS = [
-  'count(*) AS requests',
+  'sum(requests) AS requests',
   'sum(cost_micros) AS cost_micros',
   'sum(shadow_cost_micros) AS shadow_cost_micros',
   'sum(input_tokens) AS input_tokens',
@@ -32,50 +40,38 @@ const TOTALS = [
   'sum(cache_write_5m_tokens + cache_write_1h_tokens) AS cache_write_tokens',
   'sum(reasoning_tokens) AS reasoning_tokens',
 ];
-const TOKEN_COLUMNS = [
-  'cost_micros',
-  'shadow_cost_micros',
-  'input_tokens',
-  'output_tokens',
-  'cache_read_tokens',
-  'cache_write_5m_tokens',
-  'cache_write_1h_tokens',
-  'reasoning_tokens',
-];
+
+/** The aggregate kind a dimension's spend reads: the narrow one, or the full grain to filter on a team. */
+function spendKind(dimension: SpendDimension, team: boolean): AggregateKind {
+  if (dimension === 'tag') return 'tag';
+  return team ? 'spend' : `by_${dimension}`;
+}
 
 /**
  * Spend per day and dimension value. A request with several tags counts once under each; one with
  * none under `(none)`. Sorted by day, then most expensive first.
  */
 export function spendSql(dimension: SpendDimension, options: { team?: boolean } = {}): string {
-  // With `team`, a third parameter names the one team whose spend is wanted.
-  const dtFilter = options.team ? 'dt BETWEEN ? AND ? AND team_id = ?' : 'dt BETWEEN ? AND ?';
-  return `${spendPerDaySql(dimension, { dtFilter, team: options.team })}
+  // With `team`, one more parameter (on each side, raw and aggregated) names the one team wanted.
+  const filters = rangeFilters(options.team ? ' AND team_id = ?' : '');
+  return `${spendPerDaySql(dimension, { filters, team: options.team })}
 ORDER BY day, cost_micros DESC, value`;
 }
 
 /**
- * `spendSql` without its order, over the days `dtFilter` keeps (`1 = 1`: every day), its value
- * column named `valueAs`: the text of the analysts' spend views (analytics/views.ts) and the dashboard's.
+ * `spendSql` without its order, over the days `filters` keep, its value column named `valueAs`: the
+ * text of the analysts' spend views (analytics/views.ts) and the dashboard's.
  */
 export function spendPerDaySql(
   dimension: SpendDimension,
-  options: { dtFilter: string; team?: boolean; valueAs?: string },
+  options: { filters: DailyFilters; team?: boolean; valueAs?: string },
 ): string {
   const column = SPEND_DIMENSIONS[dimension];
-  const source = [
-    ...(column === 'tag' ? ['tags'] : [column]),
-    ...(options.team && column !== 'team_id' ? ['team_id'] : []),
-  ];
-  // A request without tags keeps its one row (tag NULL, reported as `(none)`): LEFT JOIN, not CROSS.
-  const from = column === 'tag' ? 'deduped LEFT JOIN UNNEST(tags) AS t(tag) ON true' : 'deduped';
-  const keep = 'WHERE copy_number = 1';
   const value = options.valueAs === undefined ? 'value' : `value AS ${options.valueAs}`;
-  return `${dedupedUsage(['request_id', 'ts', 'dt', ...source, ...TOKEN_COLUMNS], options.dtFilter)},
+  return `${dailyCte(spendKind(dimension, options.team === true), options.filters)},
 per_value AS (
   SELECT dt AS day, COALESCE(${column}, '${NONE}') AS value, ${TOTALS.join(', ')}
-  FROM ${from}
-  ${keep}
+  FROM daily
   GROUP BY dt, COALESCE(${column}, '${NONE}')
 )
 SELECT day, ${value}, requests, cost_micros, shadow_cost_micros, input_tokens, output_tokens,
@@ -100,10 +96,10 @@ export interface SpendRow {
 export async function spendBy(
   engine: QueryEngine,
   dimension: SpendDimension,
-  range: DayRange,
+  range: ReportRange,
   team?: string,
 ): Promise<SpendRow[]> {
-  const params = team === undefined ? checkRange(range) : [...checkRange(range), team];
+  const params = dailyParams(range, team === undefined ? [] : [team]);
   const rows = await engine.query(spendSql(dimension, { team: team !== undefined }), params);
   return rows.map((row) => ({
     day: day(row, 'day'),
@@ -125,17 +121,34 @@ const PERCENTILES = [
   ['p99', 0.99],
 ] as const;
 
-export const LATENCY_SQL = `${dedupedUsage(
-  ['request_id', 'ts', 'provider', 'model_used', 'outcome', 'latency_ms', 'ttfb_ms', 'overhead_ms'],
-  'dt BETWEEN ? AND ?',
-)}
-SELECT COALESCE(provider, '${NONE}') AS provider, COALESCE(model_used, '${NONE}') AS model, count(*) AS requests,
-  ${PERCENTILES.map(([name, p]) => `approx_percentile(latency_ms, ${p}) AS latency_${name}`).join(', ')},
-  ${PERCENTILES.map(([name, p]) => `approx_percentile(ttfb_ms, ${p}) AS ttfb_${name}`).join(', ')},
-  ${PERCENTILES.map(([name, p]) => `approx_percentile(overhead_ms, ${p}) AS overhead_${name}`).join(', ')}
-FROM deduped
-WHERE copy_number = 1 AND outcome = 'success'
-GROUP BY COALESCE(provider, '${NONE}'), COALESCE(model_used, '${NONE}')
+/**
+ * Percentiles from the daily latency histograms (values to 3 significant digits): the smallest value
+ * at or above which the share `p` of the requests lies (nearest rank).
+ */
+export const LATENCY_SQL = `${dailyCte('latency', rangeFilters())},
+histogram AS (
+  SELECT COALESCE(provider, '${NONE}') AS provider, COALESCE(model_used, '${NONE}') AS model, metric, bucket,
+    sum(requests) AS n
+  FROM daily
+  GROUP BY COALESCE(provider, '${NONE}'), COALESCE(model_used, '${NONE}'), metric, bucket
+),
+ranked AS (
+  SELECT provider, model, metric, bucket,
+    CAST(sum(n) OVER (PARTITION BY provider, model, metric ORDER BY bucket ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS DOUBLE) AS upto,
+    CAST(sum(n) OVER (PARTITION BY provider, model, metric) AS DOUBLE) AS total
+  FROM histogram
+)
+SELECT provider, model, CAST(max(CASE WHEN metric = 'latency_ms' THEN total END) AS BIGINT) AS requests,
+  ${['latency', 'ttfb', 'overhead']
+    .flatMap((metric) =>
+      PERCENTILES.map(
+        ([name, p]) =>
+          `min(CASE WHEN metric = '${metric}_ms' AND upto >= ${p} * total THEN bucket END) AS ${metric}_${name}`,
+      ),
+    )
+    .join(',\n  ')}
+FROM ranked
+GROUP BY provider, model
 ORDER BY requests DESC, provider, model`;
 
 type Percentiles = Record<(typeof PERCENTILES)[number][0], number | null>;
@@ -149,8 +162,8 @@ export interface LatencyRow {
   overhead_ms: Percentiles;
 }
 
-export async function latencyByModel(engine: QueryEngine, range: DayRange): Promise<LatencyRow[]> {
-  const rows = await engine.query(LATENCY_SQL, checkRange(range));
+export async function latencyByModel(engine: QueryEngine, range: ReportRange): Promise<LatencyRow[]> {
+  const rows = await engine.query(LATENCY_SQL, dailyParams(range));
   const percentiles = (row: Row, metric: string) =>
     Object.fromEntries(PERCENTILES.map(([name]) => [name, decimal(row, `${metric}_${name}`)])) as Percentiles;
   return rows.map((row) => ({
@@ -163,13 +176,10 @@ export async function latencyByModel(engine: QueryEngine, range: DayRange): Prom
   }));
 }
 
-export const OUTCOMES_SQL = `${dedupedUsage(
-  ['request_id', 'ts', 'dt', 'outcome', 'error_type', 'status'],
-  'dt BETWEEN ? AND ?',
-)}
-SELECT dt AS day, outcome, COALESCE(error_type, '${NONE}') AS error_type, status, count(*) AS requests
-FROM deduped
-WHERE copy_number = 1 AND outcome <> 'success'
+export const OUTCOMES_SQL = `${dailyCte('outcome', rangeFilters())}
+SELECT dt AS day, outcome, COALESCE(error_type, '${NONE}') AS error_type, status, sum(requests) AS requests
+FROM daily
+WHERE outcome <> 'success'
 GROUP BY dt, outcome, COALESCE(error_type, '${NONE}'), status
 ORDER BY day, requests DESC, outcome, error_type, status`;
 
@@ -183,8 +193,8 @@ export interface OutcomeRow {
 }
 
 /** Denials and errors: every request that did not succeed, counted by what happened. */
-export async function denialsAndErrors(engine: QueryEngine, range: DayRange): Promise<OutcomeRow[]> {
-  const rows = await engine.query(OUTCOMES_SQL, checkRange(range));
+export async function denialsAndErrors(engine: QueryEngine, range: ReportRange): Promise<OutcomeRow[]> {
+  const rows = await engine.query(OUTCOMES_SQL, dailyParams(range));
   return rows.map((row) => ({
     day: day(row, 'day'),
     outcome: text(row, 'outcome') ?? NONE,
@@ -215,24 +225,10 @@ export function totalsByValue(rows: SpendRow[]): SpendTotalRow[] {
  * One person's spend per day by agent and by model (their own page). Reads the same partitions as the
  * team reports, filtered to their `user_id`.
  */
-export const PERSONAL_SPEND_SQL = `${dedupedUsage(
-  [
-    'request_id',
-    'ts',
-    'dt',
-    'user_id',
-    'agent',
-    'model_used',
-    'cost_micros',
-    'input_tokens',
-    'output_tokens',
-  ],
-  'dt BETWEEN ? AND ? AND user_id = ?',
-)}
-SELECT dt AS day, agent, COALESCE(model_used, '${NONE}') AS model, count(*) AS requests,
+export const PERSONAL_SPEND_SQL = `${dailyCte('spend', rangeFilters(' AND user_id = ?'))}
+SELECT dt AS day, agent, COALESCE(model_used, '${NONE}') AS model, sum(requests) AS requests,
   sum(cost_micros) AS cost_micros, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
-FROM deduped
-WHERE copy_number = 1
+FROM daily
 GROUP BY dt, agent, COALESCE(model_used, '${NONE}')
 ORDER BY day, cost_micros DESC, agent, model`;
 
@@ -249,9 +245,9 @@ export interface PersonalSpendRow {
 export async function personalSpend(
   engine: QueryEngine,
   userId: string,
-  range: DayRange,
+  range: ReportRange,
 ): Promise<PersonalSpendRow[]> {
-  const rows = await engine.query(PERSONAL_SPEND_SQL, [...checkRange(range), userId]);
+  const rows = await engine.query(PERSONAL_SPEND_SQL, dailyParams(range, [userId]));
   return rows.map((row) => ({
     day: day(row, 'day'),
     agent: text(row, 'agent') ?? NONE,
@@ -275,11 +271,9 @@ const SCOPE_COLUMN: Record<string, string | null> = {
 /** The three biggest spenders by `by` within one budget's scope and days. */
 export function topSpendersSql(scope: string, by: 'user_id' | 'model_used' | 'agent'): string {
   const column = SCOPE_COLUMN[scope];
-  const filter = column ? `dt BETWEEN ? AND ? AND ${column} = ?` : 'dt BETWEEN ? AND ?';
-  return `${dedupedUsage(['request_id', 'ts', by, 'cost_micros', ...(column && column !== by ? [column] : [])], filter)}
+  return `${dailyCte('spend', rangeFilters(column ? ` AND ${column} = ?` : ''))}
 SELECT COALESCE(${by}, '${NONE}') AS value, sum(cost_micros) AS cost_micros
-FROM deduped
-WHERE copy_number = 1
+FROM daily
 GROUP BY COALESCE(${by}, '${NONE}')
 ORDER BY cost_micros DESC, value
 LIMIT 3`;
@@ -295,10 +289,10 @@ export type TopSpenders = Record<
 export async function topSpenders(
   engine: QueryEngine,
   budget: { scope: string; scope_id: string },
-  range: DayRange,
+  range: ReportRange,
 ): Promise<TopSpenders> {
   const id = budget.scope.startsWith('key_') ? (budget.scope_id.split('/')[0] ?? '') : budget.scope_id;
-  const params = SCOPE_COLUMN[budget.scope] ? [...checkRange(range), id] : checkRange(range);
+  const params = dailyParams(range, SCOPE_COLUMN[budget.scope] ? [id] : []);
   const run = async (by: 'user_id' | 'model_used' | 'agent') =>
     (await engine.query(topSpendersSql(budget.scope, by), params)).map((row) => ({
       value: text(row, 'value') ?? NONE,

@@ -9,6 +9,7 @@
  */
 import { usageColumns } from '../usage/record.ts';
 import { newAndLapsedSql, repeatUsageSql, toolsPerPersonSql, weeklyActiveSql } from './adoption.ts';
+import { EVERY_DAY_FILTERS } from './aggregates.ts';
 import { SPEND_DIMENSIONS, type SpendDimension, spendPerDaySql } from './spend.ts';
 import { dedupedUsage } from './sql.ts';
 
@@ -81,7 +82,7 @@ function spendView(name: string, { dimension, column }: { dimension: SpendDimens
   return {
     name,
     description: `Billed and list cost (micro-dollars), requests and tokens per UTC day and ${SPEND_DIMENSIONS[dimension]}.${tagNote}`,
-    sql: spendPerDaySql(dimension, { dtFilter: EVERY_DAY, valueAs: column }),
+    sql: spendPerDaySql(dimension, { filters: EVERY_DAY_FILTERS, valueAs: column }),
     columns: [
       ...varchar('day', column),
       ...bigint(
@@ -105,27 +106,27 @@ export function analystViews(): AnalystView[] {
     {
       name: 'adoption_weekly_active',
       description: 'People with a successful request in each ISO week (Monday, UTC), per team.',
-      sql: weeklyActiveSql(EVERY_DAY),
+      sql: weeklyActiveSql(EVERY_DAY_FILTERS),
       columns: [...varchar('week', 'team_id'), ...bigint('active_people')],
     },
     {
       name: 'adoption_new_lapsed',
       description:
         'Per ISO week and team: people in their first active week, and people active the week before but not this one (up to the current week).',
-      sql: newAndLapsedSql(EVERY_DAY, THIS_WEEK),
+      sql: newAndLapsedSql(EVERY_DAY_FILTERS, THIS_WEEK),
       columns: [...varchar('week', 'team_id'), ...bigint('new_people', 'lapsed_people')],
     },
     {
       name: 'adoption_repeat_usage',
       description:
         'Per team, over the last four ISO weeks (this one included): people active in any of them, and in at least two.',
-      sql: repeatUsageSql(EVERY_DAY, FOUR_WEEKS_AGO),
+      sql: repeatUsageSql(EVERY_DAY_FILTERS, FOUR_WEEKS_AGO),
       columns: [...varchar('team_id'), ...bigint('active_people', 'repeat_people')],
     },
     {
       name: 'adoption_tools_per_person',
       description: 'Per team, over the last four ISO weeks: how many people used 1, 2, 3... distinct agents.',
-      sql: toolsPerPersonSql(EVERY_DAY, FOUR_WEEKS_AGO),
+      sql: toolsPerPersonSql(EVERY_DAY_FILTERS, FOUR_WEEKS_AGO),
       columns: [...varchar('team_id'), ...bigint('tools', 'people')],
     },
   ];

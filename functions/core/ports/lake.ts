@@ -26,3 +26,30 @@ export interface QueryEngine {
    */
   query(sql: string, params?: SqlValue[]): Promise<Row[]>;
 }
+
+/**
+ * The daily aggregates beside the raw records (core/analytics/aggregates.ts): on AWS objects under
+ * `aggregates/` written by Athena, locally Parquet files under the data dir written by DuckDB.
+ */
+export interface LakeAggregates {
+  /**
+   * The days built so far, each with the moment its build started, by the clock of the storage (the
+   * file system, S3), which also dates the raw files: the two are compared.
+   */
+  built(): Promise<Map<string, Date>>;
+  /** When the raw records of `day` last changed (its newest file or object), or null when it has none. */
+  rawChangedAt(day: string): Promise<Date | null>;
+  /**
+   * Replaces the aggregates of `day` with the rows of `sql` (one SELECT whose `?` is the day, its
+   * columns `aggregateColumns()`), and marks the day built as of the moment it started reading.
+   */
+  rebuild(day: string, sql: string): Promise<void>;
+  /** Removes the aggregates of `day` (retention, erasure before a rebuild). */
+  remove?(day: string): Promise<void>;
+}
+
+/** Removes one person's usage records from the lake (an erasure request), rewriting what held them. */
+export interface LakeEraser {
+  /** Answers the days whose partitions held the person's records, and how many records went. */
+  eraseUser(userId: string): Promise<{ days: string[]; records: number }>;
+}

@@ -54,7 +54,8 @@ describe('top spenders in the rollup', () => {
     expect(top.map((t) => t.scope_id)).toEqual(['web', 'data']);
     expect(top[0]).toMatchObject({ scope: 'team', users: [{ value: 'top-of-web', cost_micros: 42 }] });
     expect(calls).toHaveLength(2 * 3);
-    expect(calls[0]).toEqual(['2026-12-01', '2026-12-10', 'web']);
+    // Raw days (all of them, with no aggregates), then aggregated days (none), each with the team.
+    expect(calls[0]).toEqual(['2026-12-01', '2026-12-10', 'web', '2026-12-01', '2026-11-30', 'web']);
   });
 
   it("are looked up by an alert's budget and period, and found nowhere for another period", async () => {
