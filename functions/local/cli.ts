@@ -152,7 +152,7 @@ async function main(argv: string[]): Promise<void> {
         erased,
         () =>
           `erased ${erased.user_id}: ${erased.records} usage records over ${(erased.days as string[]).length} days, ` +
-          `${erased.keys} keys, ${erased.teams} team memberships${erased.document ? ', their document' : ''}`,
+          `${erased.telemetry} telemetry points and events, ${erased.keys} keys, ${erased.teams} team memberships${erased.document ? ', their document' : ''}`,
       );
     }
     default:

@@ -19,10 +19,11 @@ function retentionRules(template: Template) {
 }
 
 describe('retention of the lake (-c retentionDays)', () => {
-  it('expires usage records and their aggregates after 400 days unless told otherwise', () => {
+  it('expires usage records, telemetry and the aggregates after 400 days unless told otherwise', () => {
     const template = Template.fromStack(buildStack());
     expect(retentionRules(template)).toEqual([
       { prefix: 'usage/', days: 400, status: 'Enabled' },
+      { prefix: 'telemetry/', days: 400, status: 'Enabled' },
       { prefix: 'aggregates/usage_daily/', days: 400, status: 'Enabled' },
     ]);
   });
@@ -31,7 +32,7 @@ describe('retention of the lake (-c retentionDays)', () => {
     const template = Template.fromStack(
       buildStack({ operations: operationsSettings({ retentionDays: '90' }) }),
     );
-    expect(retentionRules(template).map((r) => r.days)).toEqual([90, 90]);
+    expect(retentionRules(template).map((r) => r.days)).toEqual([90, 90, 90]);
     expect(() => operationsSettings({ retentionDays: '1.5' })).toThrow(
       /retentionDays: expected a whole number/,
     );

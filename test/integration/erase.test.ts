@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDuckDbQueryEngine } from '../../functions/adapters/local/duckdb-query.ts';
-import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
+import { createLakeSink, createTelemetryLakeSink } from '../../functions/adapters/local/lake-sink.ts';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
+import { telemetryRecord } from '../support/telemetry-fixture.ts';
 import { usageRecord } from '../support/usage-fixture.ts';
 
 /**
@@ -31,10 +32,10 @@ const admin = (path: string, init: RequestInit = {}) =>
     headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
   });
 
-async function lakeRows(userId: string): Promise<number> {
+async function lakeRows(userId: string, table: 'usage' | 'telemetry' = 'usage'): Promise<number> {
   const engine = createDuckDbQueryEngine({ dataDir: gateway.dataDir });
   try {
-    const rows = await engine.query('SELECT count(*) AS n FROM usage WHERE user_id = ?', [userId]);
+    const rows = await engine.query(`SELECT count(*) AS n FROM ${table} WHERE user_id = ?`, [userId]);
     return Number(rows[0]?.n);
   } finally {
     await engine.close();
@@ -65,7 +66,18 @@ describe('erasing a person', () => {
       usageRecord({ request_id: 'old-z2', user_id: 'zoe', ts: '2026-10-02T10:00:00.000Z' }),
       usageRecord({ request_id: 'old-i1', user_id: 'ian', ts: '2026-10-01T11:00:00.000Z' }),
     ]);
+    await createTelemetryLakeSink({ dataDir: gateway.dataDir, clock: { now: () => new Date() } }).write([
+      telemetryRecord({ user_id: 'zoe', ts: '2026-10-01T10:00:01.000Z' }),
+      telemetryRecord({
+        user_id: 'zoe',
+        ts: '2026-10-02T10:00:01.000Z',
+        kind: 'event',
+        name: 'claude_code.api_request',
+      }),
+      telemetryRecord({ user_id: 'ian', ts: '2026-10-01T11:00:01.000Z' }),
+    ]);
     await expect.poll(() => lakeRows('zoe'), { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => lakeRows('zoe', 'telemetry'), { timeout: 10_000 }).toBe(2);
 
     // Act
     const { stdout } = await run('node', ['bin/tollgate.js', 'erase', '--user', 'zoe'], {
@@ -74,10 +86,12 @@ describe('erasing a person', () => {
 
     // Assess
     expect(stdout).toMatch(
-      /^erased zoe: 3 usage records over 3 days, 2 keys, 1 team memberships, their document/,
+      /^erased zoe: 3 usage records over 3 days, 2 telemetry points and events, 2 keys, 1 team memberships, their document/,
     );
     expect(await lakeRows('zoe')).toBe(0);
     expect(await lakeRows('ian')).toBe(1);
+    expect(await lakeRows('zoe', 'telemetry')).toBe(0);
+    expect(await lakeRows('ian', 'telemetry')).toBe(1);
     expect((await admin('/user/info?user_id=zoe')).status).toBe(404);
     const team = await (await admin('/team/info?team_id=ops')).json();
     expect(JSON.stringify(team)).not.toContain('zoe');
@@ -92,7 +106,7 @@ describe('erasing a person', () => {
       expect.objectContaining({
         action: 'user.erase',
         target: 'user:zoe',
-        details: expect.objectContaining({ records: 3, keys: 2 }),
+        details: expect.objectContaining({ records: 3, telemetry: 2, keys: 2 }),
       }),
     );
   });

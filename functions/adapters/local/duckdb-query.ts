@@ -42,7 +42,7 @@ const SETTINGS = ["SET disabled_optimizers = 'top_n_window_elimination'"];
  */
 export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): DuckDbQueryEngine {
   const columns = usageColumnsForDuckDb();
-  const telemetry = telemetryColumns().map(({ name, sqlType }) => ({ name, type: duckDbType(sqlType) }));
+  const telemetry = telemetryColumnsForDuckDb();
   // Loaded and opened on the first query, so the engine can be created at start like an SDK client and
   // a gateway nobody asks for a report never maps DuckDB's native library (tens of MB of RSS).
   let opened:
@@ -91,6 +91,11 @@ export function createDuckDbQueryEngine({ dataDir }: DuckDbQueryEngineOptions): 
 export async function openDuckDb(): Promise<DuckDBInstance> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   return DuckDBInstance.create(':memory:');
+}
+
+/** The telemetry records' columns in DuckDB types, from their schema. */
+export function telemetryColumnsForDuckDb(): Array<{ name: string; type: string }> {
+  return telemetryColumns().map(({ name, sqlType }) => ({ name, type: duckDbType(sqlType) }));
 }
 
 /** The lake's columns in DuckDB types, from the record schema. */

@@ -23,6 +23,8 @@ export interface ErasureResult {
   user_id: string;
   days: string[];
   records: number;
+  /** Telemetry points and events of the person's agents. */
+  telemetry: number;
   keys: number;
   teams: number;
   document: boolean;
@@ -46,6 +48,7 @@ export async function erasePerson(deps: ErasureDeps, userId: string): Promise<Er
     user_id: userId,
     days: lake.days,
     records: lake.records,
+    telemetry: lake.telemetry,
     keys: keys.length,
     teams: teams.length,
     document: user !== undefined,

@@ -50,6 +50,9 @@ export interface LakeAggregates {
 
 /** Removes one person's usage records from the lake (an erasure request), rewriting what held them. */
 export interface LakeEraser {
-  /** Answers the days whose partitions held the person's records, and how many records went. */
-  eraseUser(userId: string): Promise<{ days: string[]; records: number }>;
+  /**
+   * Answers the days whose usage partitions held the person's records, how many records went, and how
+   * many of their agents' telemetry points and events went with them.
+   */
+  eraseUser(userId: string): Promise<{ days: string[]; records: number; telemetry: number }>;
 }
