@@ -73,6 +73,25 @@ export interface Config {
   lakeCompaction: boolean;
   /** Whether a weekly digest of spend and adoption by team goes out on the alert channels. */
   weeklyDigest: boolean;
+  /**
+   * Where people reach the dashboard (`https://tollgate.example.com`): the OIDC callback is
+   * `<publicUrl>/auth/callback`, and cookies are Secure when it is https. Unset locally: the address
+   * the request came to.
+   */
+  publicUrl: string | undefined;
+  /** Sign-in with the organisation's IdP (OpenID Connect); null (off) unless an issuer is set. */
+  oidc: OidcConfig | null;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string | undefined;
+  scopes: string;
+  groupsClaim: string;
+  /** JSON list of `{group, team_id?, role?}` (TOLLGATE_OIDC_GROUP_MAP). */
+  groupMapJson: string | undefined;
+  sessionHours: number;
 }
 
 const optional = z.pipe(
@@ -117,6 +136,14 @@ const EnvSchema = z.object({
   TOLLGATE_FALLBACK_AFTER_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 20_000),
   TOLLGATE_LAKE_COMPACT: flag('true'),
   TOLLGATE_WEEKLY_DIGEST: flag('false'),
+  TOLLGATE_PUBLIC_URL: z.optional(z.url({ protocol: /^https?$/ })),
+  TOLLGATE_OIDC_ISSUER: z.optional(z.url({ protocol: /^https?$/ })),
+  TOLLGATE_OIDC_CLIENT_ID: optional,
+  TOLLGATE_OIDC_CLIENT_SECRET: optional,
+  TOLLGATE_OIDC_SCOPES: text('openid email profile'),
+  TOLLGATE_OIDC_GROUPS_CLAIM: text('groups'),
+  TOLLGATE_OIDC_GROUP_MAP: optional,
+  TOLLGATE_SESSION_HOURS: z._default(z.coerce.number().check(z.positive(), z.lte(24 * 30)), 8),
   TOLLGATE_BUDGET_TIMEZONE: z
     ._default(z.string(), 'UTC')
     .check(z.refine(isValidTimeZone, 'expected an IANA time zone')),
@@ -188,6 +215,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       fallbackAfterMs: e.TOLLGATE_FALLBACK_AFTER_MS,
     },
     lakeCompaction: e.TOLLGATE_LAKE_COMPACT === 'true',
+    publicUrl: e.TOLLGATE_PUBLIC_URL?.replace(/\/+$/, ''),
+    oidc: oidcConfig(e),
     weeklyDigest: e.TOLLGATE_WEEKLY_DIGEST === 'true',
     policy: {
       timeZone: e.TOLLGATE_BUDGET_TIMEZONE,
@@ -207,6 +236,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
               anchor: new Date(e.TOLLGATE_ORG_BUDGET_START).toISOString(),
             },
     },
+  };
+}
+
+function oidcConfig(e: z.infer<typeof EnvSchema>): OidcConfig | null {
+  if (!e.TOLLGATE_OIDC_ISSUER) return null;
+  if (!e.TOLLGATE_OIDC_CLIENT_ID)
+    throw configError('env', [
+      {
+        code: 'custom',
+        path: ['TOLLGATE_OIDC_CLIENT_ID'],
+        message: 'needed when TOLLGATE_OIDC_ISSUER is set',
+        input: undefined,
+      },
+    ]);
+  return {
+    issuer: e.TOLLGATE_OIDC_ISSUER,
+    clientId: e.TOLLGATE_OIDC_CLIENT_ID,
+    clientSecret: e.TOLLGATE_OIDC_CLIENT_SECRET,
+    scopes: e.TOLLGATE_OIDC_SCOPES,
+    groupsClaim: e.TOLLGATE_OIDC_GROUPS_CLAIM,
+    groupMapJson: e.TOLLGATE_OIDC_GROUP_MAP,
+    sessionHours: e.TOLLGATE_SESSION_HOURS,
   };
 }
 

@@ -43,6 +43,8 @@ export function adminDeps(
     audit: AuditLog;
     rollups: RollupStore;
     masterKey: string;
+    /** OIDC sign-in, when configured (compose/sign-in.ts). */
+    signIn?: AdminDeps['signIn'];
     /**
      * The proxy of the same process, when there is one: the admin API then writes through its caches,
      * so a key, team, person or routing rule it changes stops being served from a cache at once.
@@ -65,5 +67,6 @@ export function adminDeps(
     rules: proxy ? proxy.rules.store : tables.rules,
     configRules: settings.configRules,
     log: parts.log,
+    ...(parts.signIn && { signIn: parts.signIn }),
   };
 }

@@ -1,3 +1,4 @@
+import type { SignInDeps } from '../auth/routes.ts';
 import type { GovernancePolicy } from '../governance/scopes.ts';
 import type { AuditLog } from '../ports/audit.ts';
 import type { BudgetLedger } from '../ports/budgets.ts';
@@ -27,6 +28,8 @@ export interface AdminDeps {
   /** Rules saved through the API; `configRules` are read-only here, changed in config. */
   rules: RuleStore;
   configRules: RoutingRule[];
+  /** OIDC sign-in, when configured: the dashboard's sessions and the group mapping. */
+  signIn?: SignInDeps;
 }
 
 export type Route = (request: Request, url: URL) => Promise<Response>;
@@ -35,7 +38,8 @@ export type Route = (request: Request, url: URL) => Promise<Response>;
 export interface AdminContext {
   deps: AdminDeps;
   caller(headers: Headers): Promise<Caller>;
-  requireMaster(headers: Headers): Promise<void>;
+  /** The master key, or a person signed in with role `proxy_admin`. */
+  requireMaster(headers: Headers): Promise<Caller>;
   /** The body as a JSON object, whatever the content-type says (`curl -d` sends form-encoded). */
   readJson(request: Request): Promise<unknown>;
   /** Records who did what to which target. */
