@@ -87,6 +87,8 @@ export interface OidcConfig {
   issuer: string;
   clientId: string;
   clientSecret: string | undefined;
+  /** AWS: the secret holding the client secret (TOLLGATE_OIDC_CLIENT_SECRET_ARN), read at cold start. */
+  clientSecretArn: string | undefined;
   scopes: string;
   groupsClaim: string;
   /** JSON list of `{group, team_id?, role?}` (TOLLGATE_OIDC_GROUP_MAP). */
@@ -140,6 +142,7 @@ const EnvSchema = z.object({
   TOLLGATE_OIDC_ISSUER: z.optional(z.url({ protocol: /^https?$/ })),
   TOLLGATE_OIDC_CLIENT_ID: optional,
   TOLLGATE_OIDC_CLIENT_SECRET: optional,
+  TOLLGATE_OIDC_CLIENT_SECRET_ARN: optional,
   TOLLGATE_OIDC_SCOPES: text('openid email profile'),
   TOLLGATE_OIDC_GROUPS_CLAIM: text('groups'),
   TOLLGATE_OIDC_GROUP_MAP: optional,
@@ -254,6 +257,7 @@ function oidcConfig(e: z.infer<typeof EnvSchema>): OidcConfig | null {
     issuer: e.TOLLGATE_OIDC_ISSUER,
     clientId: e.TOLLGATE_OIDC_CLIENT_ID,
     clientSecret: e.TOLLGATE_OIDC_CLIENT_SECRET,
+    clientSecretArn: e.TOLLGATE_OIDC_CLIENT_SECRET_ARN,
     scopes: e.TOLLGATE_OIDC_SCOPES,
     groupsClaim: e.TOLLGATE_OIDC_GROUPS_CLAIM,
     groupMapJson: e.TOLLGATE_OIDC_GROUP_MAP,
@@ -309,6 +313,13 @@ export const ENV = {
   spillBucket: 'TOLLGATE_SPILL_BUCKET',
   slackWebhookSecretArn: 'TOLLGATE_SLACK_WEBHOOK_SECRET_ARN',
   dashboardUrl: 'TOLLGATE_DASHBOARD_URL',
+  publicUrl: 'TOLLGATE_PUBLIC_URL',
+  oidcIssuer: 'TOLLGATE_OIDC_ISSUER',
+  oidcClientId: 'TOLLGATE_OIDC_CLIENT_ID',
+  oidcClientSecretArn: 'TOLLGATE_OIDC_CLIENT_SECRET_ARN',
+  oidcScopes: 'TOLLGATE_OIDC_SCOPES',
+  oidcGroupsClaim: 'TOLLGATE_OIDC_GROUPS_CLAIM',
+  oidcGroupMap: 'TOLLGATE_OIDC_GROUP_MAP',
 } as const;
 
 /** The prefix of spilled usage records in the spill bucket, outside the `usage/` the Glue table reads. */

@@ -16,12 +16,14 @@ export async function composeSignIn(
   config: Config,
   table: { client: DynamoDBClient; tableName: string },
   clock: Clock,
+  /** The client secret read from Secrets Manager (AWS), over the one in the environment. */
+  clientSecret?: string,
 ): Promise<SignInDeps | undefined> {
   const { oidc } = config;
   if (!oidc) return undefined;
   // A mistake in the mapping stops the start, before the IdP is asked anything.
   const configMappings = mappingsFromConfig(oidc.groupMapJson);
-  const identity = await createOidcProvider(oidc);
+  const identity = await createOidcProvider({ ...oidc, clientSecret: clientSecret ?? oidc.clientSecret });
   const stores = signInStores(table.client, table.tableName);
   return {
     identity,
@@ -30,6 +32,7 @@ export async function composeSignIn(
       clock,
       ttlMs: oidc.sessionHours * 3_600_000,
       secure: config.publicUrl?.startsWith('https:') ?? false,
+      origin: config.publicUrl && new URL(config.publicUrl).origin,
     }),
     pending: stores.pending,
     mappings: stores.mappings,

@@ -77,8 +77,22 @@ function identityOf(claims: oidc.IDToken, groupsClaim: string): IdentityClaims {
     subject: claims.sub,
     email: text(claims.email)?.toLowerCase() ?? null,
     name: text(claims.name),
-    groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
+    groups: groupsOf(groups),
   };
+}
+
+/**
+ * A list of group names; Cognito passes a federated IdP's groups through a custom attribute, a string
+ * (`[eng, admins]` or `eng,admins`), so a string is split on commas.
+ */
+function groupsOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((g): g is string => typeof g === 'string');
+  if (typeof value !== 'string') return [];
+  return value
+    .replace(/^\s*\[|\]\s*$/g, '')
+    .split(',')
+    .map((g) => g.trim().replace(/^"|"$/g, ''))
+    .filter((g) => g !== '');
 }
 
 /** The library's reason, without the token or the code (its messages name the claim that failed). */

@@ -19,6 +19,11 @@ export interface SessionOptions {
   ttlMs: number;
   /** Served over https: the cookies are Secure and `__Host-` prefixed. */
   secure: boolean;
+  /**
+   * The dashboard's origin, when the API sits behind it (CloudFront before the admin function URL,
+   * where the request's own URL is the function's); unset, the origin of the request's URL.
+   */
+  origin?: string;
 }
 
 export interface Sessions {
@@ -94,7 +99,7 @@ export function createSessions(options: SessionOptions): Sessions {
       const token = read(request.headers, SESSION);
       const sent = request.headers.get(CSRF_HEADER) ?? '';
       const origin = request.headers.get('origin');
-      if (origin !== null && origin !== new URL(request.url).origin)
+      if (origin !== null && origin !== (options.origin ?? new URL(request.url).origin))
         throw new GatewayError('permission', `A change from another origin (${origin}) is refused.`);
       if (!token || !sameText(sent, csrfOf(token)))
         throw new GatewayError(
