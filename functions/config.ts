@@ -74,11 +74,26 @@ export interface Config {
   /** Whether a weekly digest of spend and adoption by team goes out on the alert channels. */
   weeklyDigest: boolean;
   /**
+   * The sign-in variables as given (TOLLGATE_OIDC_*, TOLLGATE_PUBLIC_URL...), read by `signInConfig`
+   * when the admin side starts: parsing them here would weigh on the proxy's bundle, which never signs
+   * anyone in.
+   */
+  signInEnv: Record<string, string | undefined>;
+}
+
+/** Sign-in with the organisation's IdP, from `signInConfig`. */
+export interface SignInConfig {
+  /**
    * Where people reach the dashboard (`https://tollgate.example.com`): the OIDC callback is
    * `<publicUrl>/auth/callback`, and cookies are Secure when it is https. Unset locally: the address
    * the request came to.
    */
   publicUrl: string | undefined;
+  /**
+   * Behind the dashboard's CloudFront distribution: the dashboard's origin is `https://` and the
+   * viewer's host, which a CloudFront function copies into `x-forwarded-host` (AWS, set by CDK).
+   */
+  trustForwardedHost: boolean;
   /** Sign-in with the organisation's IdP (OpenID Connect); null (off) unless an issuer is set. */
   oidc: OidcConfig | null;
 }
@@ -87,7 +102,10 @@ export interface OidcConfig {
   issuer: string;
   clientId: string;
   clientSecret: string | undefined;
-  /** AWS: the secret holding the client secret (TOLLGATE_OIDC_CLIENT_SECRET_ARN), read at cold start. */
+  /**
+   * AWS: the secret holding the client secret, or `{"client_id", "client_secret"}` as JSON (a Cognito
+   * app client's), read at cold start (TOLLGATE_OIDC_CLIENT_SECRET_ARN).
+   */
   clientSecretArn: string | undefined;
   scopes: string;
   groupsClaim: string;
@@ -103,6 +121,12 @@ const optional = z.pipe(
 const int = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.nonnegative()), fallback);
 const text = (fallback: string) => z._default(z.string(), fallback);
 const flag = (fallback: 'true' | 'false') => z._default(z.enum(['true', 'false']), fallback);
+/** An http(s) URL; checked with the platform's URL parser (zod's own URL check would weigh on the proxy's bundle). */
+const webUrl = z.optional(
+  z
+    .string()
+    .check(z.refine((v) => /^https?:\/\/[^\s/]/.test(v) && URL.canParse(v), 'expected an http(s) URL')),
+);
 
 const EnvSchema = z.object({
   TOLLGATE_TABLE: text('tollgate'),
@@ -138,15 +162,6 @@ const EnvSchema = z.object({
   TOLLGATE_FALLBACK_AFTER_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 20_000),
   TOLLGATE_LAKE_COMPACT: flag('true'),
   TOLLGATE_WEEKLY_DIGEST: flag('false'),
-  TOLLGATE_PUBLIC_URL: z.optional(z.url({ protocol: /^https?$/ })),
-  TOLLGATE_OIDC_ISSUER: z.optional(z.url({ protocol: /^https?$/ })),
-  TOLLGATE_OIDC_CLIENT_ID: optional,
-  TOLLGATE_OIDC_CLIENT_SECRET: optional,
-  TOLLGATE_OIDC_CLIENT_SECRET_ARN: optional,
-  TOLLGATE_OIDC_SCOPES: text('openid email profile'),
-  TOLLGATE_OIDC_GROUPS_CLAIM: text('groups'),
-  TOLLGATE_OIDC_GROUP_MAP: optional,
-  TOLLGATE_SESSION_HOURS: z._default(z.coerce.number().check(z.positive(), z.lte(24 * 30)), 8),
   TOLLGATE_BUDGET_TIMEZONE: z
     ._default(z.string(), 'UTC')
     .check(z.refine(isValidTimeZone, 'expected an IANA time zone')),
@@ -218,8 +233,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       fallbackAfterMs: e.TOLLGATE_FALLBACK_AFTER_MS,
     },
     lakeCompaction: e.TOLLGATE_LAKE_COMPACT === 'true',
-    publicUrl: e.TOLLGATE_PUBLIC_URL?.replace(/\/+$/, ''),
-    oidc: oidcConfig(e),
+    signInEnv: Object.fromEntries(
+      Object.keys(env)
+        .filter((name) => name === 'TOLLGATE_PUBLIC_URL' || /^TOLLGATE_(OIDC|SESSION|TRUST)_/.test(name))
+        .map((name) => [name, env[name]]),
+    ),
     weeklyDigest: e.TOLLGATE_WEEKLY_DIGEST === 'true',
     policy: {
       timeZone: e.TOLLGATE_BUDGET_TIMEZONE,
@@ -242,9 +260,35 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-function oidcConfig(e: z.infer<typeof EnvSchema>): OidcConfig | null {
+const SignInEnvSchema = z.object({
+  TOLLGATE_PUBLIC_URL: webUrl,
+  TOLLGATE_TRUST_FORWARDED_HOST: flag('false'),
+  TOLLGATE_OIDC_ISSUER: webUrl,
+  TOLLGATE_OIDC_CLIENT_ID: optional,
+  TOLLGATE_OIDC_CLIENT_SECRET: optional,
+  TOLLGATE_OIDC_CLIENT_SECRET_ARN: optional,
+  TOLLGATE_OIDC_SCOPES: text('openid email profile'),
+  TOLLGATE_OIDC_GROUPS_CLAIM: text('groups'),
+  TOLLGATE_OIDC_GROUP_MAP: optional,
+  TOLLGATE_SESSION_HOURS: z._default(z.coerce.number().check(z.positive(), z.lte(24 * 30)), 8),
+});
+
+/** Sign-in's settings from the variables `loadConfig` kept (`signInEnv`); a mistake is a ConfigError naming one. */
+export function signInConfig(env: Record<string, string | undefined>): SignInConfig {
+  const parsed = SignInEnvSchema.safeParse(env);
+  if (!parsed.success) throw configError('env', parsed.error.issues, undefined, parsed.error);
+  const e = parsed.data;
+  return {
+    publicUrl: e.TOLLGATE_PUBLIC_URL?.replace(/\/+$/, ''),
+    trustForwardedHost: e.TOLLGATE_TRUST_FORWARDED_HOST === 'true',
+    oidc: oidcConfig(e),
+  };
+}
+
+function oidcConfig(e: z.infer<typeof SignInEnvSchema>): OidcConfig | null {
   if (!e.TOLLGATE_OIDC_ISSUER) return null;
-  if (!e.TOLLGATE_OIDC_CLIENT_ID)
+  // On AWS the client id may come with its secret, as JSON in Secrets Manager (a Cognito app client's).
+  if (!e.TOLLGATE_OIDC_CLIENT_ID && !e.TOLLGATE_OIDC_CLIENT_SECRET_ARN)
     throw configError('env', [
       {
         code: 'custom',
@@ -255,7 +299,7 @@ function oidcConfig(e: z.infer<typeof EnvSchema>): OidcConfig | null {
     ]);
   return {
     issuer: e.TOLLGATE_OIDC_ISSUER,
-    clientId: e.TOLLGATE_OIDC_CLIENT_ID,
+    clientId: e.TOLLGATE_OIDC_CLIENT_ID ?? '',
     clientSecret: e.TOLLGATE_OIDC_CLIENT_SECRET,
     clientSecretArn: e.TOLLGATE_OIDC_CLIENT_SECRET_ARN,
     scopes: e.TOLLGATE_OIDC_SCOPES,
@@ -320,6 +364,7 @@ export const ENV = {
   oidcScopes: 'TOLLGATE_OIDC_SCOPES',
   oidcGroupsClaim: 'TOLLGATE_OIDC_GROUPS_CLAIM',
   oidcGroupMap: 'TOLLGATE_OIDC_GROUP_MAP',
+  trustForwardedHost: 'TOLLGATE_TRUST_FORWARDED_HOST',
 } as const;
 
 /** The prefix of spilled usage records in the spill bucket, outside the `usage/` the Glue table reads. */

@@ -61,7 +61,7 @@ export async function adminDeps(): Promise<AdminDeps> {
     config,
     { client: dynamo, tableName: config.tableName },
     systemClock,
-    await secretString(config.oidc?.clientSecretArn),
+    await secretString(config.signInEnv.TOLLGATE_OIDC_CLIENT_SECRET_ARN),
   );
   return composeAdminDeps(settings, {
     signIn,

@@ -6,7 +6,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { signInStores } from '../adapters/aws/dynamo-sign-in-stores.ts';
 import { createOidcProvider } from '../adapters/oidc/openid-client.ts';
-import type { Config } from '../config.ts';
+import { type Config, type SignInConfig, signInConfig } from '../config.ts';
 import { mappingsFromConfig } from '../core/auth/groups.ts';
 import type { SignInDeps } from '../core/auth/routes.ts';
 import { createSessions } from '../core/auth/sessions.ts';
@@ -16,27 +16,70 @@ export async function composeSignIn(
   config: Config,
   table: { client: DynamoDBClient; tableName: string },
   clock: Clock,
-  /** The client secret read from Secrets Manager (AWS), over the one in the environment. */
-  clientSecret?: string,
+  /**
+   * What Secrets Manager holds (AWS): the client secret, or `{"client_id", "client_secret"}` as JSON
+   * (a Cognito app client's, written there by the stack); over the environment's.
+   */
+  storedSecret?: string,
 ): Promise<SignInDeps | undefined> {
-  const { oidc } = config;
+  // Checked at every start: a mistake in a sign-in variable stops it, naming the variable.
+  const signIn = signInConfig(config.signInEnv);
+  const { oidc } = signIn;
   if (!oidc) return undefined;
   // A mistake in the mapping stops the start, before the IdP is asked anything.
   const configMappings = mappingsFromConfig(oidc.groupMapJson);
-  const identity = await createOidcProvider({ ...oidc, clientSecret: clientSecret ?? oidc.clientSecret });
+  const client = clientOf(oidc.clientId, oidc.clientSecret, storedSecret);
+  const identity = await createOidcProvider({ ...oidc, ...client });
   const stores = signInStores(table.client, table.tableName);
+  const originOf = publicOrigin(signIn);
   return {
     identity,
     sessions: createSessions({
       store: stores.sessions,
       clock,
       ttlMs: oidc.sessionHours * 3_600_000,
-      secure: config.publicUrl?.startsWith('https:') ?? false,
-      origin: config.publicUrl && new URL(config.publicUrl).origin,
+      // Behind CloudFront (the forwarded host trusted) the dashboard is https only.
+      secure: signIn.publicUrl?.startsWith('https:') ?? signIn.trustForwardedHost,
+      originOf,
     }),
     pending: stores.pending,
     mappings: stores.mappings,
     configMappings,
-    redirectUri: config.publicUrl ? `${config.publicUrl}/auth/callback` : undefined,
+    originOf,
+  };
+}
+
+function clientOf(
+  clientId: string,
+  clientSecret: string | undefined,
+  stored: string | undefined,
+): { clientId: string; clientSecret: string | undefined } {
+  if (stored === undefined) return { clientId, clientSecret };
+  if (!stored.trim().startsWith('{')) return { clientId, clientSecret: stored };
+  const parsed = JSON.parse(stored) as { client_id?: unknown; client_secret?: unknown };
+  const id = typeof parsed.client_id === 'string' ? parsed.client_id : clientId;
+  if (!id) throw new Error('OIDC sign-in: no client id in TOLLGATE_OIDC_CLIENT_ID or the client secret');
+  return {
+    clientId: id,
+    clientSecret: typeof parsed.client_secret === 'string' ? parsed.client_secret : clientSecret,
+  };
+}
+
+/**
+ * The dashboard's origin for a request: TOLLGATE_PUBLIC_URL when set; behind the dashboard's CloudFront
+ * distribution (TOLLGATE_TRUST_FORWARDED_HOST), the viewer's host that its function copies into
+ * `x-forwarded-host` — the function cannot be told the distribution's domain, which depends on the
+ * function's own URL; else the address the request came to (the local server).
+ */
+function publicOrigin(config: SignInConfig): (request: Request) => string {
+  if (config.publicUrl) {
+    const { origin } = new URL(config.publicUrl);
+    return () => origin;
+  }
+  return (request) => {
+    const forwarded = config.trustForwardedHost ? request.headers.get('x-forwarded-host')?.trim() : undefined;
+    return forwarded && /^[\w.-]+(:\d+)?$/.test(forwarded)
+      ? `https://${forwarded}`
+      : new URL(request.url).origin;
   };
 }

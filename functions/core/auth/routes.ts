@@ -25,11 +25,8 @@ export interface SignInDeps {
   pending: PendingSignInStore;
   mappings: GroupMappingStore;
   configMappings: GroupMapping[];
-  /**
-   * Where the IdP sends the browser back: `<the dashboard's origin>/auth/callback`; unset, the origin
-   * the request came to (the local server).
-   */
-  redirectUri: string | undefined;
+  /** The dashboard's origin for a request: the IdP sends the browser back to `<it>/auth/callback`. */
+  originOf(request: Request): string;
 }
 
 interface Stores {
@@ -47,11 +44,9 @@ const SIGN_IN_COOKIE = 'tollgate_signin';
 export function signInRoutes(deps: SignInDeps, stores: Stores) {
   const { identity, sessions, pending } = deps;
 
-  const redirectUri = (url: URL) => deps.redirectUri ?? new URL('/auth/callback', url.origin).href;
-
-  const login = async (_request: Request, url: URL) => {
+  const login = async (request: Request, url: URL) => {
     const return_to = url.searchParams.get('return_to') ?? undefined;
-    const { url: target, checks } = await identity.beginSignIn(redirectUri(url));
+    const { url: target, checks } = await identity.beginSignIn(`${deps.originOf(request)}/auth/callback`);
     await pending.create({
       state_hash: hashSecret(checks.state),
       nonce: checks.nonce,

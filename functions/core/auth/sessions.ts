@@ -20,10 +20,10 @@ export interface SessionOptions {
   /** Served over https: the cookies are Secure and `__Host-` prefixed. */
   secure: boolean;
   /**
-   * The dashboard's origin, when the API sits behind it (CloudFront before the admin function URL,
-   * where the request's own URL is the function's); unset, the origin of the request's URL.
+   * The dashboard's origin for a request (behind CloudFront the request's own URL is the function's);
+   * unset, the origin of the request's URL.
    */
-  origin?: string;
+  originOf?: (request: Request) => string;
 }
 
 export interface Sessions {
@@ -99,7 +99,8 @@ export function createSessions(options: SessionOptions): Sessions {
       const token = read(request.headers, SESSION);
       const sent = request.headers.get(CSRF_HEADER) ?? '';
       const origin = request.headers.get('origin');
-      if (origin !== null && origin !== (options.origin ?? new URL(request.url).origin))
+      const own = options.originOf?.(request) ?? new URL(request.url).origin;
+      if (origin !== null && origin !== own)
         throw new GatewayError('permission', `A change from another origin (${origin}) is refused.`);
       if (!token || !sameText(sent, csrfOf(token)))
         throw new GatewayError(

@@ -75,7 +75,7 @@ describe('sign-in sessions', () => {
       clock: clockAt('2026-12-01T00:00:00Z'),
       ttlMs: 60_000,
       secure: true,
-      origin: 'https://d1.cloudfront.net',
+      originOf: () => 'https://d1.cloudfront.net',
     });
     const cookie = cookiePair(await sessions.start('alice', null));
     const csrf = sessions.csrfToken(new Headers({ cookie })) ?? '';
