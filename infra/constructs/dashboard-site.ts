@@ -66,6 +66,8 @@ export class DashboardSite extends Construct {
         serverAccessLogsPrefix: 'dashboard-bucket/',
       }),
     });
+    const headers = this.securityHeaders();
+    this.headers = headers;
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'Tollgate dashboard',
       defaultRootObject: 'index.html',
@@ -74,7 +76,7 @@ export class DashboardSite extends Construct {
       defaultBehavior: {
         origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-        responseHeadersPolicy: (this.headers = this.securityHeaders()),
+        responseHeadersPolicy: headers,
       },
       ...(props.accessLogs && {
         enableLogging: true,
