@@ -162,18 +162,29 @@ describe('sign-in with the IdP', () => {
     expect(await userExists('nobody@example.com')).toBe(false);
   });
 
-  it('lets an admin group use the admin routes, and audits every use of the master key', async () => {
+  it('lets an admin group use the admin routes as themselves, and audits every use of the master key', async () => {
     // Prepare
     const { client, csrf } = await signedIn(ADA);
 
     // Act
     const made = await asSession(client, '/team/new', { team_id: 'research' }, csrf);
+    const someoneElse = await asSession(client, '/user/info?user_id=alice@example.com');
     await master('/team/list');
     const audit = await master('/audit/log?limit=1000');
 
     // Assess
     expect(made.status).toBe(200);
-    const entries = audit.body.entries as Array<{ actor: { type: string }; action: string; target: string }>;
+    expect(someoneElse.status).toBe(200);
+    const entries = audit.body.entries as Array<{
+      actor: { type: string; user_id?: string };
+      action: string;
+      target: string;
+    }>;
+    expect(entries.find((e) => e.action === 'team.new' && e.target === 'team:research')?.actor).toEqual({
+      type: 'user',
+      user_id: 'ada@example.com',
+      via: 'session',
+    });
     expect(entries.some((e) => e.action === 'master_key.use' && e.target === 'route:GET /team/list')).toBe(
       true,
     );

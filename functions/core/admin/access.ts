@@ -116,9 +116,14 @@ export function actorOf(caller: Caller): Actor {
     : { type: 'user', user_id: caller.user.user_id, via: 'session' };
 }
 
-/** Whether the caller may see or act on this key: the master any, a person only their own. */
+/** The master key, or a person signed in (a session, not a key) whose role is `proxy_admin`. */
+export function isAdmin(caller: Caller): boolean {
+  return caller.type === 'master' || (caller.key === null && caller.user.user_role === 'proxy_admin');
+}
+
+/** Whether the caller may see or act on this key: an admin any, a person only their own. */
 export function mayManage(caller: Caller, key: VirtualKey): boolean {
-  return caller.type === 'master' || key.user_id === caller.user.user_id;
+  return isAdmin(caller) || (caller.type === 'person' && key.user_id === caller.user.user_id);
 }
 
 function missingKey(): GatewayError {
