@@ -33,6 +33,11 @@ export async function loadSession(): Promise<{ enabled: boolean; session?: Signe
   }
 }
 
+/** The session ended (signed out elsewhere, or expired): calls go with a key again. */
+export function forgetSession(): void {
+  csrfToken = undefined;
+}
+
 export async function signOutSession(): Promise<void> {
   if (csrfToken === undefined) return;
   await api('/auth/logout', {});

@@ -8,6 +8,7 @@ import {
   ApiError,
   api,
   forgetKey,
+  forgetSession,
   loadApiBase,
   loadSession,
   signOutSession,
@@ -83,7 +84,11 @@ async function start(): Promise<void> {
     showStatus('');
   } catch (err) {
     const status = err instanceof ApiError ? err.status : 0;
-    if (status === 401) forgetKey();
+    if (status === 401) {
+      forgetKey();
+      forgetSession();
+      signedIn = false;
+    }
     show('signin');
     const message = err instanceof Error ? err.message : String(err);
     showStatus(status === 401 ? `Key not accepted: ${message}` : message, 'error');

@@ -29,7 +29,7 @@ export async function composeSignIn(
   // A mistake in the mapping stops the start, before the IdP is asked anything.
   const configMappings = mappingsFromConfig(oidc.groupMapJson);
   const client = clientOf(oidc.clientId, oidc.clientSecret, storedSecret);
-  const identity = await createOidcProvider({ ...oidc, ...client });
+  const identity = createOidcProvider({ ...oidc, ...client });
   const stores = signInStores(table.client, table.tableName);
   const originOf = publicOrigin(signIn);
   return {

@@ -315,3 +315,27 @@ describe('what sign-in refuses, changing nothing', () => {
     ).toBe(false);
   });
 });
+
+describe('an identity provider that cannot be reached', () => {
+  it('stops sign-in only (503, saying so): the gateway starts and keys still work', async () => {
+    // Prepare: an issuer on a port nothing listens on.
+    const down = await startTestGateway(mock.url, {
+      TOLLGATE_OIDC_ISSUER: `http://127.0.0.1:${await freePort()}`,
+      TOLLGATE_OIDC_CLIENT_ID: 'tollgate',
+    });
+    try {
+      // Act
+      const login = await fetch(`${down.url}/auth/login`, { redirect: 'manual' });
+      const teams = await fetch(`${down.url}/team/list`, {
+        headers: { authorization: `Bearer ${MASTER_KEY}` },
+      });
+
+      // Assess
+      expect(login.status).toBe(503);
+      expect(await login.text()).toContain('Sign-in is unavailable');
+      expect(teams.status).toBe(200);
+    } finally {
+      await down.close();
+    }
+  });
+});

@@ -10,6 +10,7 @@ import {
   type IdentityClaims,
   type IdentityProvider,
   IdentityRefused,
+  IdentityUnavailable,
   type SignInChecks,
 } from '../../core/ports/identity.ts';
 
@@ -22,18 +23,33 @@ export interface OidcSettings {
   groupsClaim: string;
 }
 
-/** Discovers the issuer once; a plain-http issuer is accepted only on a loopback address (tests, a local IdP). */
-export async function createOidcProvider(settings: OidcSettings): Promise<IdentityProvider> {
+/**
+ * The issuer is discovered at the first sign-in, not at start, and again after a failed discovery: an
+ * IdP that is down stops sign-in only, never the gateway or the admin API's keys. A plain-http issuer
+ * is accepted only on a loopback address (tests, a local IdP).
+ */
+export function createOidcProvider(settings: OidcSettings): IdentityProvider {
   const server = new URL(settings.issuer);
   const execute = [oidc.enableNonRepudiationChecks];
   if (server.protocol === 'http:' && isLoopback(server.hostname)) execute.push(oidc.allowInsecureRequests);
   const auth = settings.clientSecret ? oidc.ClientSecretBasic(settings.clientSecret) : oidc.None();
-  const config = await oidc.discovery(server, settings.clientId, undefined, auth, { execute });
-  const issuer = config.serverMetadata().issuer;
+  let discovered: Promise<oidc.Configuration> | undefined;
+  const configuration = () => {
+    discovered ??= oidc
+      .discovery(server, settings.clientId, undefined, auth, { execute })
+      .catch((err: unknown) => {
+        discovered = undefined;
+        throw new IdentityUnavailable(`The identity provider at ${settings.issuer} could not be reached.`, {
+          cause: err,
+        });
+      });
+    return discovered;
+  };
 
   return {
-    issuer,
+    issuer: settings.issuer,
     async beginSignIn(redirectUri) {
+      const config = await configuration();
       const checks: SignInChecks = {
         state: oidc.randomState(),
         nonce: oidc.randomNonce(),
@@ -51,6 +67,7 @@ export async function createOidcProvider(settings: OidcSettings): Promise<Identi
       return { url: url.href, checks };
     },
     async completeSignIn(callbackUrl, checks) {
+      const config = await configuration();
       let claims: oidc.IDToken | undefined;
       try {
         const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {

@@ -11,6 +11,7 @@ import {
   type GroupMappingStore,
   type IdentityProvider,
   IdentityRefused,
+  IdentityUnavailable,
   type PendingSignInStore,
 } from '../ports/identity.ts';
 import type { Logger } from '../ports/logging.ts';
@@ -46,7 +47,19 @@ export function signInRoutes(deps: SignInDeps, stores: Stores) {
 
   const login = async (request: Request, url: URL) => {
     const return_to = url.searchParams.get('return_to') ?? undefined;
-    const { url: target, checks } = await identity.beginSignIn(`${deps.originOf(request)}/auth/callback`);
+    let begun: Awaited<ReturnType<IdentityProvider['beginSignIn']>>;
+    try {
+      begun = await identity.beginSignIn(`${deps.originOf(request)}/auth/callback`);
+    } catch (err) {
+      if (!(err instanceof IdentityUnavailable)) throw err;
+      stores.log.error('auth.idp_unavailable', { error: String(err.cause ?? err) });
+      return messagePage(
+        503,
+        'Sign-in is unavailable',
+        `${err.message} Try again shortly, or sign in with a key.`,
+      );
+    }
+    const { url: target, checks } = begun;
     await pending.create({
       state_hash: hashSecret(checks.state),
       nonce: checks.nonce,
@@ -115,6 +128,7 @@ export function signInRoutes(deps: SignInDeps, stores: Stores) {
       return new Response(null, { status: 303, headers });
     } catch (err) {
       if (err instanceof SignInDenied) return refused(err.status, err.title, err.message);
+      if (err instanceof IdentityUnavailable) return refused(503, 'Sign-in is unavailable', err.message);
       if (!(err instanceof IdentityRefused)) throw err;
       stores.log.warn('auth.sign_in_refused', { reason: err.message });
       return refused(

@@ -40,6 +40,11 @@ export class IdentityRefused extends Error {
   override name = 'IdentityRefused';
 }
 
+/** The IdP could not be reached (discovery failed): sign-in is unavailable for now, nothing else is. */
+export class IdentityUnavailable extends Error {
+  override name = 'IdentityUnavailable';
+}
+
 /** A sign-in under way, keyed by the hash of its `state`; used once, then deleted. */
 export interface PendingSignIn {
   state_hash: string;
