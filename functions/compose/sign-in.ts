@@ -43,6 +43,7 @@ export async function composeSignIn(
       originOf,
     }),
     pending: stores.pending,
+    sessionStore: stores.sessions,
     mappings: stores.mappings,
     configMappings,
     originOf,

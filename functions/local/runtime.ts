@@ -14,6 +14,7 @@ import { composeLocal, type LocalGateway, type LocalOptions } from '../compose/l
 import type { Config } from '../config.ts';
 import { createAdminApi } from '../core/admin/api.ts';
 import { weeklyDigest } from '../core/analytics/rollup.ts';
+import { sweepExpired } from '../core/auth/expiry.ts';
 import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { Logger } from '../core/ports/logging.ts';
@@ -50,6 +51,17 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const proxy = createProxy(local.proxy.deps);
   const admin = createAdminApi(local.admin);
 
+  // dynalite has no TTL: expired sign-ins and sessions are swept here, hourly (DynamoDB's TTL on AWS).
+  const { signIn } = local.admin;
+  const sweep = signIn
+    ? setInterval(() => {
+        sweepExpired({ pending: signIn.pending, sessions: signIn.sessionStore }, clock.now()).catch(
+          (err: unknown) => log.error('auth.sweep_failed', { error: String(err) }),
+        );
+      }, 3_600_000)
+    : undefined;
+  sweep?.unref();
+
   const compaction = config.lakeCompaction ? scheduleCompaction(dataDir, clock, log) : undefined;
   // Hourly, as the rollup function does on AWS: warn of budgets on pace to run out; the weekly digest.
   const forecasts = setInterval(() => {
@@ -85,6 +97,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       await proxy.drain();
       clearInterval(recovery);
       clearInterval(forecasts);
+      clearInterval(sweep);
       await compaction?.stop();
       // Every request has settled: the batch is written and the slices and slots given back, then the
       // journal and the stores closed.

@@ -1,14 +1,16 @@
 /**
  * What OIDC sign-in keeps in the table, as small documents: sign-ins under way (`SIGNINS`, by the hash
  * of their state), sessions (`SESSIONS`, by the hash of their cookie) and the group mapping saved
- * through the admin API (`GROUPMAP`, by group). An expired sign-in or session is deleted when next
- * read (dynalite has no TTL).
+ * through the admin API (`GROUPMAP`, by group). Sign-ins and sessions carry the table's TTL attribute,
+ * so DynamoDB deletes them once expired; dynalite has no TTL, and the local runtime sweeps them
+ * (core/auth/expiry.ts). Read before that, an expired one is refused either way.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { GroupMappingStore, PendingSignInStore, SessionStore } from '../../core/ports/identity.ts';
 import { createDynamoDocumentStore } from './dynamo-document-store.ts';
 
 const EPOCH = new Date(0).toISOString();
+const epochSeconds = (iso: string) => Math.ceil(Date.parse(iso) / 1000);
 
 export function signInStores(client: DynamoDBClient, tableName: string) {
   const pending: PendingSignInStore = createDynamoDocumentStore(client, tableName, {
@@ -24,6 +26,7 @@ export function signInStores(client: DynamoDBClient, tableName: string) {
       return_to: '/',
       expires_at: EPOCH,
     }),
+    expiresAt: (p) => epochSeconds(p.expires_at),
   });
   const sessions: SessionStore = createDynamoDocumentStore(client, tableName, {
     partition: 'SESSIONS',
@@ -37,6 +40,7 @@ export function signInStores(client: DynamoDBClient, tableName: string) {
       created_at: EPOCH,
       expires_at: EPOCH,
     }),
+    expiresAt: (s) => epochSeconds(s.expires_at),
   });
   const mappings: GroupMappingStore = createDynamoDocumentStore(client, tableName, {
     partition: 'GROUPMAP',

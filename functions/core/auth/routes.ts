@@ -13,6 +13,7 @@ import {
   IdentityRefused,
   IdentityUnavailable,
   type PendingSignInStore,
+  type SessionStore,
 } from '../ports/identity.ts';
 import type { Logger } from '../ports/logging.ts';
 import { orderMappings, placementOf } from './groups.ts';
@@ -24,6 +25,8 @@ export interface SignInDeps {
   identity: IdentityProvider;
   sessions: Sessions;
   pending: PendingSignInStore;
+  /** The store behind `sessions`, for sweeping expired ones where the table has no TTL. */
+  sessionStore: SessionStore;
   mappings: GroupMappingStore;
   configMappings: GroupMapping[];
   /** The dashboard's origin for a request: the IdP sends the browser back to `<it>/auth/callback`. */
