@@ -96,6 +96,11 @@ export interface SignInConfig {
   trustForwardedHost: boolean;
   /** Sign-in with the organisation's IdP (OpenID Connect); null (off) unless an issuer is set. */
   oidc: OidcConfig | null;
+  /**
+   * The master key refused (TOLLGATE_MASTER_KEY_OFF): admins sign in. Needs sign-in on and a group
+   * mapped to `proxy_admin` in config, so no deployment locks its admins out.
+   */
+  masterKeyOff: boolean;
 }
 
 export interface OidcConfig {
@@ -235,7 +240,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     lakeCompaction: e.TOLLGATE_LAKE_COMPACT === 'true',
     signInEnv: Object.fromEntries(
       Object.keys(env)
-        .filter((name) => name === 'TOLLGATE_PUBLIC_URL' || /^TOLLGATE_(OIDC|SESSION|TRUST)_/.test(name))
+        .filter((name) => /^TOLLGATE_(PUBLIC_URL|MASTER_KEY_OFF)$|^TOLLGATE_(OIDC|SESSION|TRUST)_/.test(name))
         .map((name) => [name, env[name]]),
     ),
     weeklyDigest: e.TOLLGATE_WEEKLY_DIGEST === 'true',
@@ -271,6 +276,7 @@ const SignInEnvSchema = z.object({
   TOLLGATE_OIDC_GROUPS_CLAIM: text('groups'),
   TOLLGATE_OIDC_GROUP_MAP: optional,
   TOLLGATE_SESSION_HOURS: z._default(z.coerce.number().check(z.positive(), z.lte(24 * 30)), 8),
+  TOLLGATE_MASTER_KEY_OFF: flag('false'),
 });
 
 /** Sign-in's settings from the variables `loadConfig` kept (`signInEnv`); a mistake is a ConfigError naming one. */
@@ -282,6 +288,7 @@ export function signInConfig(env: Record<string, string | undefined>): SignInCon
     publicUrl: e.TOLLGATE_PUBLIC_URL?.replace(/\/+$/, ''),
     trustForwardedHost: e.TOLLGATE_TRUST_FORWARDED_HOST === 'true',
     oidc: oidcConfig(e),
+    masterKeyOff: e.TOLLGATE_MASTER_KEY_OFF === 'true',
   };
 }
 
@@ -364,6 +371,7 @@ export const ENV = {
   oidcScopes: 'TOLLGATE_OIDC_SCOPES',
   oidcGroupsClaim: 'TOLLGATE_OIDC_GROUPS_CLAIM',
   oidcGroupMap: 'TOLLGATE_OIDC_GROUP_MAP',
+  masterKeyOff: 'TOLLGATE_MASTER_KEY_OFF',
   trustForwardedHost: 'TOLLGATE_TRUST_FORWARDED_HOST',
 } as const;
 

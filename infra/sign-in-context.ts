@@ -13,6 +13,7 @@ export const SIGN_IN_CONTEXT = [
   'oidcGroupsClaim',
   'oidcGroupMap',
   'cognitoDomainPrefix',
+  'masterKey',
 ] as const;
 
 export interface SignInSettings {
@@ -35,6 +36,8 @@ export interface SignInSettings {
   groupMapJson: string | undefined;
   /** `cognito`: the prefix of the pool's hosted domain (`<prefix>.auth.<region>.amazoncognito.com`). */
   domainPrefix: string | undefined;
+  /** `-c masterKey=off`: the admin API refuses the master key (needs a group mapped to proxy_admin). */
+  masterKeyOff: boolean;
 }
 
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
@@ -75,7 +78,14 @@ export function signInSettings(context: Record<string, unknown>): SignInSettings
       `cognitoDomainPrefix: expected lower-case letters, digits and hyphens, without aws, amazon or cognito, got '${domainPrefix}'`,
     );
   const groupMapJson = text('oidcGroupMap');
-  mappingsFromConfig(groupMapJson);
+  const mappings = mappingsFromConfig(groupMapJson);
+  const masterKey = text('masterKey') ?? 'on';
+  if (masterKey !== 'on' && masterKey !== 'off')
+    throw new Error(`masterKey: expected on or off, got '${masterKey}'`);
+  if (masterKey === 'off' && !mappings.some((m) => m.role === 'proxy_admin'))
+    throw new Error(
+      'masterKey=off: needs a group mapped to proxy_admin in oidcGroupMap, or no one could administer',
+    );
   return {
     kind,
     issuer,
@@ -85,5 +95,6 @@ export function signInSettings(context: Record<string, unknown>): SignInSettings
     groupsClaim: text('oidcGroupsClaim') ?? 'groups',
     groupMapJson,
     domainPrefix,
+    masterKeyOff: masterKey === 'off',
   };
 }

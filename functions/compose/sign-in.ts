@@ -10,6 +10,7 @@ import { type Config, type SignInConfig, signInConfig } from '../config.ts';
 import { mappingsFromConfig } from '../core/auth/groups.ts';
 import type { SignInDeps } from '../core/auth/routes.ts';
 import { createSessions } from '../core/auth/sessions.ts';
+import { ConfigError } from '../core/config-error.ts';
 import type { Clock } from '../core/ports/clock.ts';
 
 export async function composeSignIn(
@@ -25,9 +26,19 @@ export async function composeSignIn(
   // Checked at every start: a mistake in a sign-in variable stops it, naming the variable.
   const signIn = signInConfig(config.signInEnv);
   const { oidc } = signIn;
-  if (!oidc) return undefined;
+  if (!oidc) {
+    if (signIn.masterKeyOff)
+      throw new ConfigError(
+        'TOLLGATE_MASTER_KEY_OFF: needs sign-in on (TOLLGATE_OIDC_ISSUER), or no one could administer',
+      );
+    return undefined;
+  }
   // A mistake in the mapping stops the start, before the IdP is asked anything.
   const configMappings = mappingsFromConfig(oidc.groupMapJson);
+  if (signIn.masterKeyOff && !configMappings.some((m) => m.role === 'proxy_admin'))
+    throw new ConfigError(
+      'TOLLGATE_MASTER_KEY_OFF: needs a group mapped to proxy_admin in TOLLGATE_OIDC_GROUP_MAP, or no one could administer',
+    );
   const client = clientOf(oidc.clientId, oidc.clientSecret, storedSecret);
   const identity = createOidcProvider({ ...oidc, ...client });
   const stores = signInStores(table.client, table.tableName);
@@ -47,6 +58,7 @@ export async function composeSignIn(
     mappings: stores.mappings,
     configMappings,
     originOf,
+    masterKeyOff: signIn.masterKeyOff,
   };
 }
 

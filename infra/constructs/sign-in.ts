@@ -54,6 +54,7 @@ export class SignIn extends Construct {
     const shared = {
       ...(settings.groupMapJson && { [ENV.oidcGroupMap]: settings.groupMapJson }),
       [ENV.trustForwardedHost]: 'true',
+      ...(settings.masterKeyOff && { [ENV.masterKeyOff]: 'true' }),
     };
     if (settings.kind === 'oidc') {
       this.clientSecretArn = settings.clientSecretArn;

@@ -135,6 +135,11 @@ describe('sign-in with the org IdP directly (-c signIn=oidc)', () => {
     });
     expect(report.violations).toEqual([]);
   });
+
+  it('turns the master key off in the admin function with -c masterKey=off', () => {
+    const { template } = synth({ ...CONTEXT, signIn: 'oidc', masterKey: 'off' });
+    expect(adminEnv(template).Variables.TOLLGATE_MASTER_KEY_OFF).toBe('true');
+  });
 });
 
 describe('sign-in settings from context', () => {
@@ -158,6 +163,10 @@ describe('sign-in settings from context', () => {
     [{ ...CONTEXT, signIn: 'cognito' }, /cognitoDomainPrefix: needed with signIn=cognito/],
     [{ ...CONTEXT, signIn: 'cognito', cognitoDomainPrefix: 'my-cognito' }, /without aws, amazon or cognito/],
     [{ ...CONTEXT, signIn: 'oidc', oidcGroupMap: '[{"group":"x"}]' }, /TOLLGATE_OIDC_GROUP_MAP: entry 1/],
+    [
+      { ...CONTEXT, signIn: 'oidc', masterKey: 'off', oidcGroupMap: '[{"group":"eng","team_id":"eng"}]' },
+      /masterKey=off: needs a group mapped to proxy_admin/,
+    ],
   ])('refuses a mistake at synth: %j', (context, message) => {
     expect(() => signInSettings(context)).toThrow(message);
   });

@@ -13,6 +13,7 @@ import { CookieClient, freePort } from '../support/sign-in-client.ts';
 let mock: MockUpstream;
 let idp: TestIdp;
 let gateway: TestGateway;
+let breakGlassPort: number;
 
 const ALICE: Person = { sub: 'a-1', email: 'alice@example.com', name: 'Alice', groups: ['eng-platform'] };
 const VERA: Person = { sub: 'v-1', email: 'vera@example.com', name: 'Vera', groups: ['finance'] };
@@ -22,7 +23,8 @@ const ADA: Person = { sub: 'ad-1', email: 'ada@example.com', name: 'Ada', groups
 beforeAll(async () => {
   mock = await startMockUpstream();
   const port = await freePort();
-  idp = await startTestIdp(`http://127.0.0.1:${port}/auth/callback`);
+  breakGlassPort = await freePort();
+  idp = await startTestIdp([port, breakGlassPort].map((p) => `http://127.0.0.1:${p}/auth/callback`));
   gateway = await startTestGateway(mock.url, {
     TOLLGATE_PORT: String(port),
     TOLLGATE_OIDC_ISSUER: idp.issuer,
@@ -336,6 +338,52 @@ describe('an identity provider that cannot be reached', () => {
       expect(teams.status).toBe(200);
     } finally {
       await down.close();
+    }
+  });
+});
+
+describe('the master key turned off (TOLLGATE_MASTER_KEY_OFF)', () => {
+  it('refuses the master key (403) and audits the attempt, while a signed-in admin administers', async () => {
+    // Prepare
+    const locked = await startTestGateway(mock.url, {
+      TOLLGATE_PORT: String(breakGlassPort),
+      TOLLGATE_OIDC_ISSUER: idp.issuer,
+      TOLLGATE_OIDC_CLIENT_ID: idp.clientId,
+      TOLLGATE_OIDC_CLIENT_SECRET: idp.clientSecret,
+      TOLLGATE_OIDC_SCOPES: 'openid email profile groups',
+      TOLLGATE_OIDC_GROUP_MAP: JSON.stringify([{ group: 'tollgate-admins', role: 'proxy_admin' }]),
+      TOLLGATE_MASTER_KEY_OFF: 'true',
+    });
+    try {
+      const client = new CookieClient();
+      idp.signInAs(ADA);
+      expect((await client.signIn(locked.url)).status).toBe(303);
+      const csrf = (await (await client.fetch(`${locked.url}/auth/session`)).json()) as {
+        csrf_token: string;
+      };
+
+      // Act
+      const withMaster = await fetch(`${locked.url}/team/new`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${MASTER_KEY}` },
+        body: JSON.stringify({ team_id: 'by-master' }),
+      });
+      const bySession = await client.fetch(`${locked.url}/team/new`, {
+        method: 'POST',
+        headers: { 'x-csrf-token': csrf.csrf_token },
+        body: JSON.stringify({ team_id: 'by-ada' }),
+      });
+      const audit = (await (await client.fetch(`${locked.url}/audit/log?limit=100`)).json()) as {
+        entries: Array<{ action: string; target: string }>;
+      };
+
+      // Assess
+      expect(withMaster.status).toBe(403);
+      expect(bySession.status).toBe(200);
+      expect(audit.entries.map((e) => e.action)).toContain('master_key.refused');
+      expect(audit.entries.some((e) => e.target === 'team:by-master')).toBe(false);
+    } finally {
+      await locked.close();
     }
   });
 });

@@ -38,7 +38,7 @@ export interface Person {
   groups: string[];
 }
 
-export async function startTestIdp(redirectUri: string): Promise<TestIdp> {
+export async function startTestIdp(redirectUris: string | string[]): Promise<TestIdp> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const foreign = await generateKeyPair('RS256', { extractable: true });
   const jwk: JWK = { ...(await exportJWK(privateKey)), kid: 'test-idp-1', alg: 'RS256', use: 'sig' };
@@ -58,7 +58,7 @@ export async function startTestIdp(redirectUri: string): Promise<TestIdp> {
       {
         client_id: clientId,
         client_secret: clientSecret,
-        redirect_uris: [redirectUri],
+        redirect_uris: [redirectUris].flat(),
         grant_types: ['authorization_code'],
         response_types: ['code'],
       },

@@ -64,9 +64,14 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
       await deps.audit.append({
         ts: deps.clock.now().toISOString(),
         actor: { type: 'master' },
-        action: 'master_key.use',
+        action: signIn.masterKeyOff ? 'master_key.refused' : 'master_key.use',
         target: `route:${request.method} ${withoutSecrets(path)}`,
       });
+      if (signIn.masterKeyOff)
+        throw new GatewayError(
+          'permission',
+          'The master key is turned off here: admins sign in (/auth/login).',
+        );
       return;
     }
     const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(request.method);

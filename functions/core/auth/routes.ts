@@ -29,6 +29,8 @@ export interface SignInDeps {
   sessionStore: SessionStore;
   mappings: GroupMappingStore;
   configMappings: GroupMapping[];
+  /** The master key refused: admins sign in (its attempts are still audited). */
+  masterKeyOff: boolean;
   /** The dashboard's origin for a request: the IdP sends the browser back to `<it>/auth/callback`. */
   originOf(request: Request): string;
 }
