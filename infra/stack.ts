@@ -116,10 +116,10 @@ export class TollgateStack extends Stack {
     if (signIn) {
       signIn.grantRead(admin.function);
       dashboard.serveApi(admin.url);
-      dashboard.deploy();
+      dashboard.deploy(undefined, proxy.url.url);
       new CfnOutput(this, 'SignInCallbackUrl', { value: signIn.callbackUrl });
       if (signIn.userPool) new CfnOutput(this, 'UserPoolId', { value: signIn.userPool.userPoolId });
-    } else dashboard.deploy(admin.url.url);
+    } else dashboard.deploy(admin.url.url, proxy.url.url);
 
     const slack = new SlackForwarder(this, 'Slack', {
       topic: alerts.topic,

@@ -7,6 +7,8 @@
 const KEY_STORAGE = 'tollgate.key';
 
 let apiBase = '';
+/** Where agents send requests: `proxyUrl` from config.json (AWS), else this origin (`npm start`). */
+let proxyBase = '';
 /** Set once GET /auth/session answered: the page is signed in with the IdP. */
 let csrfToken: string | undefined;
 
@@ -48,12 +50,15 @@ export async function loadApiBase(): Promise<void> {
   try {
     const response = await fetch('./config.json', { cache: 'no-store' });
     if (!response.ok) return;
-    const config = (await response.json()) as { adminApiUrl?: unknown };
+    const config = (await response.json()) as { adminApiUrl?: unknown; proxyUrl?: unknown };
     if (typeof config.adminApiUrl === 'string') apiBase = config.adminApiUrl.replace(/\/+$/, '');
+    if (typeof config.proxyUrl === 'string') proxyBase = config.proxyUrl.replace(/\/+$/, '');
   } catch {
     // No config: the admin API is on this origin.
   }
 }
+
+export const proxyUrl = (): string => proxyBase || window.location.origin;
 
 export const storedKey = (): string => sessionStorage.getItem(KEY_STORAGE) ?? '';
 export const storeKey = (key: string): void => sessionStorage.setItem(KEY_STORAGE, key);

@@ -121,7 +121,7 @@ export class DashboardSite extends Construct {
    * together, so scripts may talk to the site and to this admin API only. Without a URL the API is on
    * the dashboard's own origin (`serveApi`).
    */
-  deploy(adminApiUrl?: string): BucketDeployment {
+  deploy(adminApiUrl?: string, proxyUrl?: string): BucketDeployment {
     const adminOrigin = adminApiUrl ? `https://${Fn.select(2, Fn.split('/', adminApiUrl))}` : undefined;
     const html = readFileSync(join(this.dashboardDir, 'index.html'), 'utf8');
     const meta = `<meta http-equiv="Content-Security-Policy" content="${pageCsp(adminOrigin)}" />`;
@@ -130,7 +130,8 @@ export class DashboardSite extends Construct {
       sources: [
         Source.asset(this.dashboardDir, { exclude: ['index.html'] }),
         Source.data('index.html', html.replace('<head>', `<head>\n    ${meta}`)),
-        Source.jsonData('config.json', { adminApiUrl: adminApiUrl ?? '' }),
+        // The proxy's URL, for the agent set-up snippets a person sees with a new key.
+        Source.jsonData('config.json', { adminApiUrl: adminApiUrl ?? '', ...(proxyUrl && { proxyUrl }) }),
       ],
       destinationBucket: this.bucket,
       distribution: this.distribution,

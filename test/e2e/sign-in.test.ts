@@ -75,6 +75,7 @@ describe.skipIf(!hasChromium)(
       await page.getByLabel('Name').fill('dana-laptop');
       await page.getByRole('button', { name: 'Issue a key' }).click();
       const secret = (await page.locator('#new-key-value').textContent()) ?? '';
+      const snippet = (await page.locator('#snippet-claude').textContent()) ?? '';
       await page.screenshot({ path: `${SHOTS}sign-in-1-own-page.png`, fullPage: true });
       const served = await fetch(`${gateway.url}/v1/messages`, {
         method: 'POST',
@@ -103,6 +104,9 @@ describe.skipIf(!hasChromium)(
         budget_duration: '1mo',
       });
       expect(secret).toMatch(/^sk-tg-/);
+      expect(snippet).toBe(
+        `export ANTHROPIC_BASE_URL=${gateway.url}\nexport ANTHROPIC_AUTH_TOKEN=${secret}\nclaude`,
+      );
       expect(served.status).toBe(200);
       await gateway.proxy.drain();
       const record = (await gateway.records()).find((r) => r.user_id === 'dana@example.com');
