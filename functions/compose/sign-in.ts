@@ -6,12 +6,13 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { signInStores } from '../adapters/aws/dynamo-sign-in-stores.ts';
 import { createOidcProvider } from '../adapters/oidc/openid-client.ts';
-import { type Config, type SignInConfig, signInConfig } from '../config.ts';
+import type { Config } from '../config.ts';
 import { mappingsFromConfig } from '../core/auth/groups.ts';
 import type { SignInDeps } from '../core/auth/routes.ts';
 import { createSessions } from '../core/auth/sessions.ts';
 import { ConfigError } from '../core/config-error.ts';
 import type { Clock } from '../core/ports/clock.ts';
+import { type SignInConfig, signInConfig } from './sign-in-config.ts';
 
 export async function composeSignIn(
   config: Config,
