@@ -83,6 +83,12 @@ export interface Config {
   retentionDays: number;
   /** Whether a weekly digest of spend and adoption by team goes out on the alert channels. */
   weeklyDigest: boolean;
+  /**
+   * The sign-in variables as given (TOLLGATE_OIDC_*, TOLLGATE_PUBLIC_URL...), read by `signInConfig`
+   * (compose/sign-in-config.ts) when the admin side starts: parsing them here would weigh on the proxy's bundle, which never signs
+   * anyone in.
+   */
+  signInEnv: Record<string, string | undefined>;
 }
 
 const optional = z.pipe(
@@ -213,6 +219,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     lakeCompaction: e.TOLLGATE_LAKE_COMPACT === 'true',
     retentionDays: e.TOLLGATE_RETENTION_DAYS,
+    signInEnv: Object.fromEntries(
+      Object.keys(env)
+        .filter((name) => /^TOLLGATE_(PUBLIC_URL|MASTER_KEY_OFF)$|^TOLLGATE_(OIDC|SESSION|TRUST)_/.test(name))
+        .map((name) => [name, env[name]]),
+    ),
     weeklyDigest: e.TOLLGATE_WEEKLY_DIGEST === 'true',
     policy: {
       timeZone: e.TOLLGATE_BUDGET_TIMEZONE,
@@ -285,6 +296,15 @@ export const ENV = {
   lakeBucket: 'TOLLGATE_LAKE_BUCKET',
   slackWebhookSecretArn: 'TOLLGATE_SLACK_WEBHOOK_SECRET_ARN',
   dashboardUrl: 'TOLLGATE_DASHBOARD_URL',
+  publicUrl: 'TOLLGATE_PUBLIC_URL',
+  oidcIssuer: 'TOLLGATE_OIDC_ISSUER',
+  oidcClientId: 'TOLLGATE_OIDC_CLIENT_ID',
+  oidcClientSecretArn: 'TOLLGATE_OIDC_CLIENT_SECRET_ARN',
+  oidcScopes: 'TOLLGATE_OIDC_SCOPES',
+  oidcGroupsClaim: 'TOLLGATE_OIDC_GROUPS_CLAIM',
+  oidcGroupMap: 'TOLLGATE_OIDC_GROUP_MAP',
+  masterKeyOff: 'TOLLGATE_MASTER_KEY_OFF',
+  trustForwardedHost: 'TOLLGATE_TRUST_FORWARDED_HOST',
 } as const;
 
 /** The prefix of spilled usage records in the spill bucket, outside the `usage/` the Glue table reads. */

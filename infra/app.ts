@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildDashboard } from '../dashboard/build.ts';
 import { GOVERNANCE_CONTEXT } from '../functions/config.ts';
 import { functionEnvironment, OPERATIONS_CONTEXT, operationsSettings } from './context.ts';
+import { SIGN_IN_CONTEXT, signInSettings } from './sign-in-context.ts';
 import { TollgateStack } from './stack.ts';
 
 const app = new App();
@@ -18,6 +19,11 @@ const operations = operationsSettings(
   Object.fromEntries(OPERATIONS_CONTEXT.map((name) => [name, app.node.tryGetContext(name)])),
 );
 
+// `-c signIn=cognito -c oidcIssuer=https://... -c oidcClientId=... -c oidcClientSecretArn=arn:...`.
+const signIn = signInSettings(
+  Object.fromEntries(SIGN_IN_CONTEXT.map((name) => [name, app.node.tryGetContext(name)])),
+);
+
 // The stack uploads whatever is in this directory, so it must be fresh before the synth reads it.
 const dashboardDir = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
 await buildDashboard({ outdir: dashboardDir });
@@ -29,6 +35,7 @@ new TollgateStack(app, stackName, {
   alertEmail,
   governance,
   operations,
+  signIn,
 });
 // cdk-nag 3 runs as a policy validation plugin: an unacknowledged finding fails the synth.
 // Findings that do not fit are acknowledged, with a reason, next to the resource in its construct.

@@ -14,9 +14,11 @@ import { ProxyFunction } from './constructs/proxy-function.ts';
 import { QuickSight } from './constructs/quicksight.ts';
 import { Rollups } from './constructs/rollups.ts';
 import { GatewaySecrets } from './constructs/secrets.ts';
+import { SignIn } from './constructs/sign-in.ts';
 import { SlackForwarder } from './constructs/slack-forwarder.ts';
 import { UsageLake } from './constructs/usage-lake.ts';
 import { type OperationsSettings, operationsSettings } from './context.ts';
+import type { SignInSettings } from './sign-in-context.ts';
 
 export interface TollgateStackProps extends StackProps {
   /** Directory holding the built dashboard. */
@@ -37,6 +39,12 @@ export interface TollgateStackProps extends StackProps {
    * @default - `operationsSettings({})`: 100 reserved, the catalog's Bedrock ids, no access logs
    */
   readonly operations?: OperationsSettings;
+  /**
+   * Sign-in with the org's IdP (`signInSettings`): a Cognito user pool federated with it, or the IdP
+   * directly; the admin API is then served from the dashboard's origin.
+   * @default - none: the dashboard signs in with a key, and calls the admin API's own URL
+   */
+  readonly signIn?: SignInSettings;
 }
 
 export class TollgateStack extends Stack {
@@ -96,6 +104,8 @@ export class TollgateStack extends Stack {
       dashboardDir: props.dashboardDir,
       accessLogs: accessLogs?.bucket,
     });
+    const signIn =
+      props.signIn && new SignIn(this, 'SignIn', { settings: props.signIn, dashboardUrl: dashboard.url });
     const admin = new AdminApi(this, 'Admin', {
       table: budgets.table,
       masterKeySecret: secrets.masterKey,
@@ -103,11 +113,19 @@ export class TollgateStack extends Stack {
       queryResultsBucket: lake.resultsBucket,
       usageTable: lake.table,
       telemetryTable: lake.telemetryTable,
-      settings: props.governance,
+      settings: { ...props.governance, ...signIn?.environment },
       rollup: { bucket: lake.bucket, key: rollups.key },
-      allowedOrigins: [dashboard.url],
+      // With sign-in, the API is on the dashboard's origin (its session is a first-party cookie), so the
+      // function URL names no origin: CORS naming the distribution would make it wait on itself.
+      ...(signIn ? { sameOrigin: true } : { allowedOrigins: [dashboard.url] }),
     });
-    dashboard.deploy(admin.url.url);
+    if (signIn) {
+      signIn.grantRead(admin.function);
+      dashboard.serveApi(admin.url);
+      dashboard.deploy(undefined, proxy.url.url);
+      new CfnOutput(this, 'SignInCallbackUrl', { value: signIn.callbackUrl });
+      if (signIn.userPool) new CfnOutput(this, 'UserPoolId', { value: signIn.userPool.userPoolId });
+    } else dashboard.deploy(admin.url.url, proxy.url.url);
 
     const slack = new SlackForwarder(this, 'Slack', {
       topic: alerts.topic,

@@ -1,10 +1,20 @@
 /**
- * The dashboard: sign in with a key, then the org view (admins and viewers) and/or your own page
+ * The dashboard: sign in with the company's IdP (when the gateway has it on) or with a key, then the org view (admins and viewers) and/or your own page
  * (anyone with their own key). No data is in the static files; everything comes from the admin API,
  * which decides what the key may see.
  */
 import type { Rollup } from '../../functions/core/analytics/rollup-document.ts';
-import { ApiError, api, forgetKey, loadApiBase, storedKey, storeKey } from './api.ts';
+import {
+  ApiError,
+  api,
+  forgetKey,
+  forgetSession,
+  loadApiBase,
+  loadSession,
+  signOutSession,
+  storedKey,
+  storeKey,
+} from './api.ts';
 import { byId, showStatus, wireCsvButtons } from './dom.ts';
 import { type MyPage, renderMe, wireNewKey } from './me.ts';
 import { type OrgFilters, renderOrg, teamsOf, toggleEveryBudget } from './org.ts';
@@ -18,6 +28,7 @@ const teamSelect = byId<HTMLSelectElement>('team');
 const dimensionSelect = byId<HTMLSelectElement>('dimension');
 
 let rollup: Rollup | undefined;
+let signedIn = false;
 
 function show(view: 'signin' | 'org' | 'me'): void {
   for (const [name, section] of Object.entries(views)) section.hidden = name !== view;
@@ -44,7 +55,7 @@ async function loadMe(): Promise<boolean> {
 }
 
 async function start(): Promise<void> {
-  if (!storedKey()) {
+  if (!signedIn && !storedKey()) {
     show('signin');
     return;
   }
@@ -73,7 +84,11 @@ async function start(): Promise<void> {
     showStatus('');
   } catch (err) {
     const status = err instanceof ApiError ? err.status : 0;
-    if (status === 401) forgetKey();
+    if (status === 401) {
+      forgetKey();
+      forgetSession();
+      signedIn = false;
+    }
     show('signin');
     const message = err instanceof Error ? err.message : String(err);
     showStatus(status === 401 ? `Key not accepted: ${message}` : message, 'error');
@@ -91,7 +106,9 @@ byId<HTMLFormElement>('signin-form').addEventListener('submit', (event) => {
   input.value = '';
   void start();
 });
-byId('sign-out').addEventListener('click', () => {
+byId('sign-out').addEventListener('click', async () => {
+  if (signedIn) await signOutSession().catch(() => undefined);
+  signedIn = false;
   forgetKey();
   rollup = undefined;
   showStatus('');
@@ -109,4 +126,7 @@ wireCsvButtons(document);
 wireNewKey(async () => void (await loadMe()));
 
 await loadApiBase();
+const sso = await loadSession();
+byId('sso').hidden = !sso.enabled;
+signedIn = sso.session !== undefined;
 await start();

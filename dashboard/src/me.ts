@@ -5,7 +5,7 @@
  */
 
 import type { OutcomeFigures } from '../../functions/core/analytics/outcomes.ts';
-import { api } from './api.ts';
+import { api, proxyUrl } from './api.ts';
 import { pivot, stackedBars } from './charts.ts';
 import { byId, el, renderTable } from './dom.ts';
 import { formatCount, formatDollars, formatUsd } from './format.ts';
@@ -168,6 +168,30 @@ function renderKeys(page: MyPage, reload: () => Promise<void>): void {
   });
 }
 
+/** How to point Claude Code and Codex at the gateway with the new key (shown with it, once). */
+function agentSnippets(key: string): HTMLElement[] {
+  const base = proxyUrl();
+  const claude = `export ANTHROPIC_BASE_URL=${base}\nexport ANTHROPIC_AUTH_TOKEN=${key}\nclaude`;
+  const codex = [
+    '# ~/.codex/config.toml',
+    'model_provider = "tollgate"',
+    '',
+    '[model_providers.tollgate]',
+    'name = "Tollgate"',
+    `base_url = "${base}/v1"`,
+    'env_key = "TOLLGATE_API_KEY"',
+    'wire_api = "responses"',
+    '',
+    `# then: export TOLLGATE_API_KEY=${key}`,
+  ].join('\n');
+  return [
+    el('p', { textContent: 'Claude Code:' }),
+    el('pre', { id: 'snippet-claude' }, el('code', { textContent: claude })),
+    el('p', { textContent: 'Codex CLI:' }),
+    el('pre', { id: 'snippet-codex' }, el('code', { textContent: codex })),
+  ];
+}
+
 /** The new-key form: the secret is shown once, here, and never again. */
 export function wireNewKey(reload: () => Promise<void>): void {
   const form = byId<HTMLFormElement>('new-key-form');
@@ -185,6 +209,7 @@ export function wireNewKey(reload: () => Promise<void>): void {
       shown.replaceChildren(
         el('p', { textContent: 'Your new key, shown this once. Copy it now:' }),
         el('code', { id: 'new-key-value', textContent: made.key }),
+        ...agentSnippets(made.key),
       );
       shown.hidden = false;
       form.reset();

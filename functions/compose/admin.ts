@@ -46,6 +46,8 @@ export function adminDeps(
     audit: AuditLog;
     rollups: RollupStore;
     masterKey: string;
+    /** OIDC sign-in, when configured (compose/sign-in.ts). */
+    signIn?: AdminDeps['signIn'];
     /**
      * The proxy of the same process, when there is one: the admin API then writes through its caches,
      * so a key, team, person or routing rule it changes stops being served from a cache at once.
@@ -69,5 +71,6 @@ export function adminDeps(
     configRules: settings.configRules,
     outcomesMinPeople: settings.config.outcomesMinPeople,
     log: parts.log,
+    ...(parts.signIn && { signIn: parts.signIn }),
   };
 }

@@ -27,6 +27,7 @@ import {
   usageSpill,
 } from './aws.ts';
 import { recoveryDeps, type TableStores } from './gateway.ts';
+import { composeSignIn } from './sign-in.ts';
 
 /** The stores, the per-request ledger and the Athena engine that the admin API and the rollup both read. */
 function analyticsParts(tables: TableStores) {
@@ -55,8 +56,17 @@ function rollupStore() {
 export async function adminDeps(): Promise<AdminDeps> {
   const masterKey = config.masterKey ?? (await secretString(config.masterKeySecretArn));
   if (!masterKey) throw new Error('No master key: set TOLLGATE_MASTER_KEY_SECRET_ARN');
+  // OIDC sign-in when the stack configured it: the IdP discovered at cold start, its client secret
+  // read from Secrets Manager.
+  const signIn = await composeSignIn(
+    config,
+    { client: dynamo, tableName: config.tableName },
+    systemClock,
+    await secretString(config.signInEnv.TOLLGATE_OIDC_CLIENT_SECRET_ARN),
+  );
   const rollups = rollupStore();
   const deps = composeAdminDeps(settings, {
+    signIn,
     ...analyticsParts(tableStores()),
     audit: createDynamoAuditLog(dynamo, config.tableName, systemClock),
     rollups,

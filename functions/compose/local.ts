@@ -46,6 +46,7 @@ import {
   recoveryDeps,
   tableStores,
 } from './gateway.ts';
+import { composeSignIn } from './sign-in.ts';
 
 export interface LocalOptions {
   log: Logger;
@@ -142,8 +143,10 @@ export async function composeLocal(settings: GatewaySettings, options: LocalOpti
   const reads = { tables, query, ledger, clock, log, aggregates: lake.aggregates };
   const rollups = onDemandRollups(() => buildRollup(reportDeps(settings, reads)), 60_000, clock);
   const { masterKey, created } = await masterKeyFor(config, dataDir);
+  const signIn = await composeSignIn(config, { client, tableName: config.tableName }, clock);
   const admin = adminDeps(settings, {
     ...reads,
+    signIn,
     audit: createDynamoAuditLog(client, config.tableName, clock),
     rollups,
     masterKey,

@@ -16,6 +16,7 @@ import type { Config } from '../config.ts';
 import { createAdminApi } from '../core/admin/api.ts';
 import { withOutcomeLines } from '../core/analytics/digest-outcomes.ts';
 import { weeklyDigest } from '../core/analytics/rollup.ts';
+import { sweepExpired } from '../core/auth/expiry.ts';
 import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { Logger } from '../core/ports/logging.ts';
@@ -52,6 +53,17 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
 
   const proxy = createProxy(local.proxy.deps);
   const admin = createAdminApi(local.admin);
+
+  // dynalite has no TTL: expired sign-ins and sessions are swept here, hourly (DynamoDB's TTL on AWS).
+  const { signIn } = local.admin;
+  const sweep = signIn
+    ? setInterval(() => {
+        sweepExpired({ pending: signIn.pending, sessions: signIn.sessionStore }, clock.now()).catch(
+          (err: unknown) => log.error('auth.sweep_failed', { error: String(err) }),
+        );
+      }, 3_600_000)
+    : undefined;
+  sweep?.unref();
 
   const compaction = scheduleLakeMaintenance(dataDir, clock, log, {
     compact: config.lakeCompaction,
@@ -95,6 +107,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       clearInterval(recovery);
       clearInterval(forecasts);
       collector.stop();
+      clearInterval(sweep);
       await compaction.stop();
       // Every request has settled: the batch is written and the slices and slots given back, then the
       // journal and the stores closed.

@@ -65,7 +65,7 @@ export function localApp({ proxy, admin, dashboardDir, metrics }: LocalServerOpt
 }
 
 function isAdminPath(path: string): boolean {
-  return /^\/(key|spend|api|health|user|team|model|routing|budget|audit)(\/|$)/.test(path);
+  return /^\/(key|spend|api|health|user|team|model|routing|budget|audit|auth|sso)(\/|$)/.test(path);
 }
 
 /**

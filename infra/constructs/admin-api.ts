@@ -31,6 +31,12 @@ export interface AdminApiProps {
    */
   readonly allowedOrigins?: string[];
   /**
+   * Served from the dashboard's origin only (behind its CloudFront distribution, `DashboardSite.serveApi`):
+   * the function URL answers no CORS, and the environment carries sign-in's settings.
+   * @default false
+   */
+  readonly sameOrigin?: boolean;
+  /**
    * Analytics calls wait for Athena.
    * @default Duration.seconds(60)
    */
@@ -79,12 +85,14 @@ export class AdminApi extends Construct {
       invokeMode: InvokeMode.BUFFERED,
       // Function URLs answer preflight requests themselves; `allowedMethods` entries are at most six
       // characters, so OPTIONS is neither needed nor accepted.
-      cors: {
-        allowedOrigins: props.allowedOrigins ?? ['*'],
-        allowedMethods: [HttpMethod.GET, HttpMethod.POST, HttpMethod.DELETE],
-        allowedHeaders: ['authorization', 'content-type', 'x-api-key'],
-        maxAge: Duration.hours(1),
-      },
+      ...(!props.sameOrigin && {
+        cors: {
+          allowedOrigins: props.allowedOrigins ?? ['*'],
+          allowedMethods: [HttpMethod.GET, HttpMethod.POST, HttpMethod.DELETE],
+          allowedHeaders: ['authorization', 'content-type', 'x-api-key'],
+          maxAge: Duration.hours(1),
+        },
+      }),
     });
 
     // Keys, teams, people, routing rules and the audit log: read, listed (one partition each), written

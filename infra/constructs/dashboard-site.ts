@@ -2,16 +2,24 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Aws, Duration, Fn, type IResolvable, type IResolveContext, Stack } from 'aws-cdk-lib';
 import {
+  AllowedMethods,
+  CachePolicy,
   Distribution,
+  Function as EdgeFunction,
+  FunctionCode,
+  FunctionEventType,
+  FunctionRuntime,
   HeadersFrameOption,
   HeadersReferrerPolicy,
   HttpVersion,
+  OriginRequestPolicy,
   PriceClass,
   ResponseHeadersPolicy,
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
-import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import { FunctionUrlOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import type { CfnPolicy, Policy } from 'aws-cdk-lib/aws-iam';
+import type { IFunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
@@ -44,6 +52,7 @@ export class DashboardSite extends Construct {
   /** `https://<distribution domain>` */
   public readonly url: string;
   private readonly dashboardDir: string;
+  private readonly headers: ResponseHeadersPolicy;
 
   constructor(scope: Construct, id: string, props: DashboardSiteProps) {
     super(scope, id);
@@ -57,6 +66,8 @@ export class DashboardSite extends Construct {
         serverAccessLogsPrefix: 'dashboard-bucket/',
       }),
     });
+    const headers = this.securityHeaders();
+    this.headers = headers;
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'Tollgate dashboard',
       defaultRootObject: 'index.html',
@@ -65,7 +76,7 @@ export class DashboardSite extends Construct {
       defaultBehavior: {
         origin: S3BucketOrigin.withOriginAccessControl(this.bucket),
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-        responseHeadersPolicy: this.securityHeaders(),
+        responseHeadersPolicy: headers,
       },
       ...(props.accessLogs && {
         enableLogging: true,
@@ -78,13 +89,40 @@ export class DashboardSite extends Construct {
   }
 
   /**
+   * Serves the admin API on the dashboard's own origin (its routes' paths, never cached), so a sign-in
+   * session is a first-party cookie and the page needs no CORS. Function URLs take no Host but their
+   * own; a CloudFront function copies the viewer's host into `x-forwarded-host` (over whatever the
+   * viewer sent), from which the API learns the dashboard's origin.
+   */
+  serveApi(url: IFunctionUrl): void {
+    const origin = new FunctionUrlOrigin(url);
+    const forwardHost = new EdgeFunction(this, 'ForwardHost', {
+      comment: 'Tollgate: the viewer host, for the admin API behind the dashboard',
+      runtime: FunctionRuntime.JS_2_0,
+      code: FunctionCode.fromInline(
+        "function handler(event) { var r = event.request; r.headers['x-forwarded-host'] = { value: r.headers.host.value }; return r; }",
+      ),
+    });
+    for (const path of ADMIN_API_PATHS)
+      this.distribution.addBehavior(path, origin, {
+        viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
+        allowedMethods: AllowedMethods.ALLOW_ALL,
+        cachePolicy: CachePolicy.CACHING_DISABLED,
+        originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        responseHeadersPolicy: this.headers,
+        functionAssociations: [{ function: forwardHost, eventType: FunctionEventType.VIEWER_REQUEST }],
+      });
+  }
+
+  /**
    * Publishes the built dashboard, `config.json` with the admin API's URL, and an `index.html` whose
    * own CSP names that API's origin exactly — all written at deploy time, so one build serves any
    * stack — then invalidates the distribution. The browser enforces the header's CSP and the page's
-   * together, so scripts may talk to the site and to this admin API only.
+   * together, so scripts may talk to the site and to this admin API only. Without a URL the API is on
+   * the dashboard's own origin (`serveApi`).
    */
-  deploy(adminApiUrl: string): BucketDeployment {
-    const adminOrigin = `https://${Fn.select(2, Fn.split('/', adminApiUrl))}`;
+  deploy(adminApiUrl?: string, proxyUrl?: string): BucketDeployment {
+    const adminOrigin = adminApiUrl ? `https://${Fn.select(2, Fn.split('/', adminApiUrl))}` : undefined;
     const html = readFileSync(join(this.dashboardDir, 'index.html'), 'utf8');
     const meta = `<meta http-equiv="Content-Security-Policy" content="${pageCsp(adminOrigin)}" />`;
     if (!html.includes('<head>')) throw new Error(`${this.dashboardDir}/index.html has no <head>`);
@@ -92,7 +130,8 @@ export class DashboardSite extends Construct {
       sources: [
         Source.asset(this.dashboardDir, { exclude: ['index.html'] }),
         Source.data('index.html', html.replace('<head>', `<head>\n    ${meta}`)),
-        Source.jsonData('config.json', { adminApiUrl }),
+        // The proxy's URL, for the agent set-up snippets a person sees with a new key.
+        Source.jsonData('config.json', { adminApiUrl: adminApiUrl ?? '', ...(proxyUrl && { proxyUrl }) }),
       ],
       destinationBucket: this.bucket,
       distribution: this.distribution,
@@ -186,8 +225,22 @@ export class DashboardSite extends Construct {
   }
 }
 
+/** The admin API's routes, served from the dashboard's origin by `serveApi`. */
+const ADMIN_API_PATHS = [
+  '/auth/*',
+  '/api/*',
+  '/key/*',
+  '/user/*',
+  '/team/*',
+  '/spend/*',
+  '/audit/*',
+  '/routing/*',
+  '/sso/*',
+  '/health',
+];
+
 /** The page's CSP, in a `<meta>` tag: what a meta CSP may carry (no frame-ancestors, which the header has). */
-function pageCsp(adminOrigin: string): string {
+function pageCsp(adminOrigin: string | undefined): string {
   return dashboardCsp(adminOrigin)
     .split('; ')
     .filter((directive) => !directive.startsWith('frame-ancestors'))

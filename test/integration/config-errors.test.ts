@@ -65,4 +65,34 @@ describe('npm start with a configuration mistake', () => {
     expect(code).not.toBe(0);
     expect(stderr.trim().split('\n')).toEqual(['tollgate: TOLLGATE_PORT: expected a number']);
   });
+
+  it('names a sign-in mistake in one line before asking the IdP anything', async () => {
+    // Prepare: an issuer without the client registered for Tollgate, and a group mapping with neither team nor role.
+    const env = { TOLLGATE_OIDC_ISSUER: 'http://127.0.0.1:9/', TOLLGATE_OIDC_GROUP_MAP: '[{"group":"eng"}]' };
+
+    // Act
+    const { code, stderr } = await npmStart(env);
+
+    // Assess
+    expect(code).not.toBe(0);
+    expect(stderr.trim().split('\n')).toEqual([
+      'tollgate: TOLLGATE_OIDC_CLIENT_ID: needed when TOLLGATE_OIDC_ISSUER is set',
+    ]);
+  });
+
+  it('refuses to turn the master key off when no group is mapped to proxy_admin', async () => {
+    // Act
+    const { code, stderr } = await npmStart({
+      TOLLGATE_OIDC_ISSUER: 'http://127.0.0.1:9/',
+      TOLLGATE_OIDC_CLIENT_ID: 'tollgate',
+      TOLLGATE_OIDC_GROUP_MAP: '[{"group":"eng","team_id":"eng"}]',
+      TOLLGATE_MASTER_KEY_OFF: 'true',
+    });
+
+    // Assess
+    expect(code).not.toBe(0);
+    expect(stderr.trim().split('\n')).toEqual([
+      'tollgate: TOLLGATE_MASTER_KEY_OFF: needs a group mapped to proxy_admin in TOLLGATE_OIDC_GROUP_MAP, or no one could administer',
+    ]);
+  });
 });

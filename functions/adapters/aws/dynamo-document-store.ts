@@ -24,6 +24,8 @@ export function createDynamoDocumentStore<T>(
     normalise(doc: T): T;
     /** What a document that does not parse is answered as: listed and deletable, never served. */
     unreadable(id: string, invalid: string): T;
+    /** When the table's TTL may delete it (epoch seconds, the `expires_at` attribute); none by default. */
+    expiresAt?(doc: T): number;
   },
 ): DocumentStore<T> {
   const pk = { S: kind.partition };
@@ -31,6 +33,7 @@ export function createDynamoDocumentStore<T>(
     pk,
     sk: { S: kind.idOf(doc) },
     doc_json: { S: JSON.stringify(doc) },
+    ...(kind.expiresAt && { expires_at: { N: String(kind.expiresAt(doc)) } }),
   });
   const fromItem = (item: Record<string, AttributeValue>): T => {
     const id = item.sk?.S ?? '';

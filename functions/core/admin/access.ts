@@ -1,9 +1,12 @@
 /**
- * Who is calling the admin API, and what they may do. The master key may do everything. A person's
- * own virtual key (one carrying a `user_id` with a user record) may list, create and revoke that
- * person's keys and read their own info — never anyone else's, and never the admin routes.
+ * Who is calling the admin API, and what they may do. The master key may do everything (break-glass:
+ * every use is audited). A person — by their own virtual key (one carrying a `user_id` with a user
+ * record) or by a sign-in session — may list, create and revoke their own keys and read their own
+ * info, never anyone else's; a person signed in whose role is `proxy_admin` may also use the admin
+ * routes. A key is looked at first: a request with both a key and a session cookie is the key's.
  */
 import { timingSafeEqual } from 'node:crypto';
+import type { Sessions } from '../auth/sessions.ts';
 import { GatewayError } from '../errors.ts';
 import { assertKeyUsable, hashKey, presentedKey } from '../governance/keys.ts';
 import type { Actor } from '../ports/audit.ts';
@@ -11,7 +14,13 @@ import type { Clock } from '../ports/clock.ts';
 import type { TeamStore, User, UserStore } from '../ports/documents.ts';
 import type { KeyStore, VirtualKey } from '../ports/keys.ts';
 
-export type Caller = { type: 'master' } | { type: 'person'; key: VirtualKey; user: User };
+/**
+ * A person calls with their key (`key` set, their team the key's) or from a sign-in session (`key`
+ * null, their team the one their groups named at sign-in).
+ */
+export type Caller =
+  | { type: 'master' }
+  | { type: 'person'; key: VirtualKey | null; user: User; team_id: string | null };
 
 export interface AccessDeps {
   keys: KeyStore;
@@ -19,13 +28,22 @@ export interface AccessDeps {
   teams: TeamStore;
   clock: Clock;
   masterKey: string;
+  /** Sign-in sessions, when OIDC sign-in is on. */
+  sessions?: Sessions;
 }
 
 export interface Access {
-  /** The master key or a person's usable key; 401 for none or an unknown one, 403 for a key of no one. */
+  /**
+   * The master key, a person's usable key, or a person's session; 401 for none or an unknown one, 403
+   * for a key of no one.
+   */
   caller(headers: Headers): Promise<Caller>;
-  /** The master key, or 401 (no or unknown key) / 403 (a virtual key). */
-  requireMaster(headers: Headers): Promise<void>;
+  /**
+   * The master key or a signed-in `proxy_admin`; 401 (no or unknown key or session) / 403 (anyone else).
+   */
+  requireMaster(headers: Headers): Promise<Caller>;
+  /** Whether the request presents the master key. */
+  presentsMaster(headers: Headers): boolean;
 }
 
 export function createAccess(deps: AccessDeps): Access {
@@ -39,9 +57,19 @@ export function createAccess(deps: AccessDeps): Access {
     return key;
   }
 
+  async function sessionCaller(headers: Headers): Promise<Caller> {
+    const session = await deps.sessions?.current(headers);
+    if (!session) throw new GatewayError('authentication', 'Your sign-in has ended: sign in again.');
+    const user = await deps.users.get(session.user_id);
+    if (!user || user.blocked || user.invalid)
+      throw new GatewayError('permission', `User '${session.user_id}' is blocked or gone: ask an admin.`);
+    return { type: 'person', key: null, user, team_id: session.team_id };
+  }
+
   return {
     async caller(headers) {
       const secret = presentedKey(headers);
+      if (!secret && deps.sessions?.presented(headers)) return sessionCaller(headers);
       if (!secret) throw missingKey();
       if (isMaster(secret)) return { type: 'master' };
       const key = await virtualKey(secret);
@@ -57,12 +85,21 @@ export function createAccess(deps: AccessDeps): Access {
       const team = key.team_id ? await deps.teams.get(key.team_id) : undefined;
       if (key.team_id && (!team || team.blocked))
         throw new GatewayError('permission', `Team '${key.team_id}' is blocked or gone: ask an admin.`);
-      return { type: 'person', key, user };
+      return { type: 'person', key, user, team_id: key.team_id };
+    },
+    presentsMaster(headers) {
+      const secret = presentedKey(headers);
+      return secret !== undefined && isMaster(secret);
     },
     async requireMaster(headers) {
       const secret = presentedKey(headers);
+      if (!secret && deps.sessions?.presented(headers)) {
+        const caller = await sessionCaller(headers);
+        if (caller.type === 'person' && caller.user.user_role === 'proxy_admin') return caller;
+        throw new GatewayError('permission', 'This route is for admins (role proxy_admin).');
+      }
       if (!secret) throw missingKey();
-      if (isMaster(secret)) return;
+      if (isMaster(secret)) return { type: 'master' };
       await virtualKey(secret);
       throw new GatewayError(
         'permission',
@@ -73,16 +110,25 @@ export function createAccess(deps: AccessDeps): Access {
 }
 
 export function actorOf(caller: Caller): Actor {
-  return caller.type === 'master'
-    ? { type: 'master' }
-    : { type: 'user', user_id: caller.user.user_id, key_id: caller.key.key_id };
+  if (caller.type === 'master') return { type: 'master' };
+  return caller.key
+    ? { type: 'user', user_id: caller.user.user_id, key_id: caller.key.key_id }
+    : { type: 'user', user_id: caller.user.user_id, via: 'session' };
 }
 
-/** Whether the caller may see or act on this key: the master any, a person only their own. */
+/** The master key, or a person signed in (a session, not a key) whose role is `proxy_admin`. */
+export function isAdmin(caller: Caller): boolean {
+  return caller.type === 'master' || (caller.key === null && caller.user.user_role === 'proxy_admin');
+}
+
+/** Whether the caller may see or act on this key: an admin any, a person only their own. */
 export function mayManage(caller: Caller, key: VirtualKey): boolean {
-  return caller.type === 'master' || key.user_id === caller.user.user_id;
+  return isAdmin(caller) || (caller.type === 'person' && key.user_id === caller.user.user_id);
 }
 
 function missingKey(): GatewayError {
-  return new GatewayError('authentication', 'This route needs a key, in Authorization: Bearer or x-api-key.');
+  return new GatewayError(
+    'authentication',
+    'This route needs a key, in Authorization: Bearer or x-api-key, or a sign-in session.',
+  );
 }

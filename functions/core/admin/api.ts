@@ -4,14 +4,16 @@
  */
 import { z } from 'zod';
 import { costByUser, recentUsage } from '../analytics/queries.ts';
+import { signInRoutes } from '../auth/routes.ts';
 import { GatewayError } from '../errors.ts';
-import { maskKey } from '../governance/keys.ts';
+import { maskKey, presentedKey } from '../governance/keys.ts';
 import { parseJsonObject, readBodyText } from '../json-body.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
 import { actorOf, createAccess } from './access.ts';
 import type { AdminContext, AdminDeps, Route } from './context.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
 import { day, instant, microsToUsd, parseQuery, queryCount } from './fields.ts';
+import { groupMappingRoutes } from './group-mapping-routes.ts';
 import { keyRoutes } from './key-routes.ts';
 import { outcomeRoutes } from './outcome-routes.ts';
 import { routingRoutes } from './routing-routes.ts';
@@ -29,7 +31,8 @@ const CostByUserQuery = z.looseObject({ date: day.optional() });
 export const ADMIN_MAX_BODY_BYTES = 256 * 1024;
 
 export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<Response> {
-  const access = createAccess(deps);
+  const { signIn } = deps;
+  const access = createAccess({ ...deps, sessions: signIn?.sessions });
   const requireMaster = (headers: Headers) => access.requireMaster(headers);
   const ctx: AdminContext = {
     deps,
@@ -43,6 +46,40 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
     },
   };
 
+  const sessionAudit = (user_id: string, action: string, details?: Record<string, unknown>) =>
+    deps.audit.append({
+      ts: deps.clock.now().toISOString(),
+      actor: { type: 'user', user_id, via: 'session' },
+      action,
+      target: `user:${user_id}`,
+      details,
+    });
+
+  /**
+   * With sign-in on, the master key is break-glass: every use of it is audited. A change made with a
+   * session cookie (and no key) needs the session's CSRF token.
+   */
+  const guard = async (request: Request, path: string) => {
+    if (!signIn) return;
+    if (access.presentsMaster(request.headers)) {
+      await deps.audit.append({
+        ts: deps.clock.now().toISOString(),
+        actor: { type: 'master' },
+        action: signIn.masterKeyOff ? 'master_key.refused' : 'master_key.use',
+        target: `route:${request.method} ${withoutSecrets(path)}`,
+      });
+      if (signIn.masterKeyOff)
+        throw new GatewayError(
+          'permission',
+          'The master key is turned off here: admins sign in (/auth/login).',
+        );
+      return;
+    }
+    const unsafe = !['GET', 'HEAD', 'OPTIONS'].includes(request.method);
+    if (unsafe && !presentedKey(request.headers) && signIn.sessions.presented(request.headers))
+      signIn.sessions.checkCsrf(request);
+  };
+
   const routes: Record<string, Route> = {
     ...keyRoutes(ctx),
     ...teamRoutes(ctx),
@@ -50,6 +87,10 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
     ...dashboardRoutes(ctx),
     ...outcomeRoutes(ctx),
     ...routingRoutes(ctx),
+    ...(signIn && {
+      ...signInRoutes(signIn, { ...deps, audit: sessionAudit }),
+      ...groupMappingRoutes(ctx, signIn),
+    }),
     'GET /health': async () => json({ status: 'ok' }),
 
     'GET /audit/log': async (request, url) => {
@@ -101,6 +142,7 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
     const route = findRoute(routes, request.method, url.pathname.replace(/\/+$/, ''));
     try {
       if (!route) throw new GatewayError('not_found', `No admin route for ${request.method} ${url.pathname}`);
+      await guard(request, url.pathname);
       return await route(request, url);
     } catch (err) {
       const error =

@@ -1,4 +1,5 @@
 import type { DayRange } from '../analytics/sql.ts';
+import type { SignInDeps } from '../auth/routes.ts';
 import type { GovernancePolicy } from '../governance/scopes.ts';
 import type { AuditLog } from '../ports/audit.ts';
 import type { BudgetLedger } from '../ports/budgets.ts';
@@ -37,6 +38,8 @@ export interface AdminDeps {
   aggregatedThrough?: (range: DayRange) => Promise<string | null>;
   /** What erasing a person removes from the lake; absent where erasure is not available. */
   erasure?: { lake: LakeEraser; aggregates?: LakeAggregates };
+  /** OIDC sign-in, when configured: the dashboard's sessions and the group mapping. */
+  signIn?: SignInDeps;
 }
 
 export type Route = (request: Request, url: URL) => Promise<Response>;
@@ -45,7 +48,8 @@ export type Route = (request: Request, url: URL) => Promise<Response>;
 export interface AdminContext {
   deps: AdminDeps;
   caller(headers: Headers): Promise<Caller>;
-  requireMaster(headers: Headers): Promise<void>;
+  /** The master key, or a person signed in with role `proxy_admin`. */
+  requireMaster(headers: Headers): Promise<Caller>;
   /** The body as a JSON object, whatever the content-type says (`curl -d` sends form-encoded). */
   readJson(request: Request): Promise<unknown>;
   /** Records who did what to which target. */

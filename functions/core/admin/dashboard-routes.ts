@@ -93,11 +93,11 @@ export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
       const caller = await ctx.caller(request.headers);
       if (caller.type !== 'person')
         throw new GatewayError('invalid_request', 'Your own page needs your own key, not the master key.');
-      const { user, key } = caller;
+      const { user, team_id } = caller;
       const now = clock.now();
       const zone = policy.timeZone;
       const mine = (await keys.list()).filter((k) => k.user_id === user.user_id);
-      const team = key.team_id ? await teams.get(key.team_id) : undefined;
+      const team = team_id ? await teams.get(team_id) : undefined;
       const counters: BudgetCounter[] = [
         ...usableCounters([user], (u) => userCounter(u, now, zone), {
           kind: 'user',
@@ -125,7 +125,7 @@ export function dashboardRoutes(ctx: AdminContext): Record<string, Route> {
         reported(() => sessionOutcomes(query, catalog, range)),
       ]);
       const outcomes = { ...range, ...figuresOf(sessions.filter((s) => s.user_id === user.user_id)) };
-      return Response.json({ user: info, team_id: key.team_id, budgets, keys: described, usage, outcomes });
+      return Response.json({ user: info, team_id, budgets, keys: described, usage, outcomes });
     },
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import type { DocumentStore } from '../ports/documents.ts';
+import type { Caller } from './access.ts';
 import type { AdminContext } from './context.ts';
 import { createDocument, replaceDocument, requireDocument } from './documents.ts';
 import { parse } from './fields.ts';
@@ -23,16 +24,23 @@ export interface DocumentKind<T, New extends Schema, Change extends Schema, D> {
   describe(doc: T): Promise<D>;
 }
 
-const MASTER = { type: 'master' } as const;
+const MASTER: Caller = { type: 'master' };
 
-/** The master key's changes to one kind of document; each is audited with the fields it set. */
+/**
+ * An admin's changes to one kind of document (the master key's, or a signed-in admin's: `by`); each
+ * is audited with the fields it set.
+ */
 export function documentService<T extends { invalid?: string }, New extends Schema, Change extends Schema, D>(
   ctx: AdminContext,
   kind: DocumentKind<T, New, Change, D>,
 ) {
   const { store, label } = kind;
-  const audit = (verb: 'new' | 'update' | 'delete', id: string, details?: Record<string, unknown>) =>
-    ctx.audit(MASTER, kind.audit.action(verb), kind.audit.target(id), details);
+  const audit = (
+    by: Caller,
+    verb: 'new' | 'update' | 'delete',
+    id: string,
+    details?: Record<string, unknown>,
+  ) => ctx.audit(by, kind.audit.action(verb), kind.audit.target(id), details);
   const require = (id: string) => requireDocument(store, id, label);
 
   return {
@@ -45,28 +53,29 @@ export function documentService<T extends { invalid?: string }, New extends Sche
     async create(
       body: unknown,
       check?: (input: z.infer<New>) => Promise<void>,
+      by: Caller = MASTER,
     ): Promise<{ doc: T; input: z.infer<New> }> {
       const input = parse(kind.create.schema, body);
       await check?.(input);
       const doc = await createDocument(store, await kind.create.build(input, ctx.deps.clock.now()), label);
-      await audit('new', store.idOf(doc), { fields: Object.keys(input as object) });
+      await audit(by, 'new', store.idOf(doc), { fields: Object.keys(input as object) });
       return { doc, input };
     },
     /** Validates a change, applies it to the stored document (404 when there is none), audits it. */
-    async update(body: unknown): Promise<T> {
+    async update(body: unknown, by: Caller = MASTER): Promise<T> {
       const update = kind.update;
       if (!update) throw new Error(`${label}s are not updated`);
       const input = parse(update.schema, body);
       const doc = await replaceDocument(store, update.apply(await require(update.id(input)), input), label);
-      await audit('update', store.idOf(doc), { fields: Object.keys(input as object) });
+      await audit(by, 'update', store.idOf(doc), { fields: Object.keys(input as object) });
       return doc;
     },
     /** Deletes every one of `ids`, or none when one is missing; answers what was deleted. */
-    async remove(ids: string[]): Promise<T[]> {
+    async remove(ids: string[], by: Caller = MASTER): Promise<T[]> {
       const docs: T[] = [];
       for (const id of ids) docs.push(await require(id));
       await Promise.all(ids.map((id) => store.delete(id)));
-      for (const id of ids) await audit('delete', id);
+      for (const id of ids) await audit(by, 'delete', id);
       return docs;
     },
     async list(): Promise<D[]> {

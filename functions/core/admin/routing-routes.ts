@@ -40,15 +40,19 @@ export function routingRoutes(ctx: AdminContext): Record<string, Route> {
       });
     },
     'POST /routing/rules': async (request) => {
-      await ctx.requireMaster(request.headers);
-      const { doc } = await service.create(await ctx.readJson(request), async (input) => {
-        if (inConfig(input.id))
-          throw new GatewayError('invalid_request', `Routing rule '${input.id}' is defined in config.`);
-      });
+      const by = await ctx.requireMaster(request.headers);
+      const { doc } = await service.create(
+        await ctx.readJson(request),
+        async (input) => {
+          if (inConfig(input.id))
+            throw new GatewayError('invalid_request', `Routing rule '${input.id}' is defined in config.`);
+        },
+        by,
+      );
       return Response.json(doc);
     },
     'DELETE /routing/rules/{id}': async (request, url) => {
-      await ctx.requireMaster(request.headers);
+      const by = await ctx.requireMaster(request.headers);
       const id = pathParam(url, 3, 'id');
       if (inConfig(id)) {
         throw new GatewayError(
@@ -56,7 +60,7 @@ export function routingRoutes(ctx: AdminContext): Record<string, Route> {
           `Routing rule '${id}' is defined in config (TOLLGATE_ROUTING_RULES_JSON); change it there.`,
         );
       }
-      const [rule] = await service.remove([id]);
+      const [rule] = await service.remove([id], by);
       return Response.json({ deleted: rule?.id, name: rule?.name });
     },
   };

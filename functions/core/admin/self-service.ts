@@ -11,15 +11,17 @@ import type { NewKey } from './keys.ts';
 export const SELF_SERVICE_MAX_KEYS = 20;
 
 export interface Person {
-  /** The key they called with. */
-  key: VirtualKey;
+  /** The key they called with; null when they called from a sign-in session. */
+  key: VirtualKey | null;
   user: User;
+  /** Their team: their call key's, or the one their groups named at sign-in. */
+  team_id: string | null;
   /**
    * The key they were given: the admin-issued key at the root of their call key (the call key itself,
-   * or its `budget_parent`). Every key they issue records it, and spends from its budget when they
-   * have no user budget.
+   * or its `budget_parent`); null from a session. Every key they issue records it, and spends from its
+   * budget when they have no user budget.
    */
-  root: VirtualKey;
+  root: VirtualKey | null;
 }
 
 /** The budget an admin set for the person, which bounds everything their keys spend together. */
@@ -34,13 +36,14 @@ interface BindingBudget {
  */
 export async function personOf(
   keys: Pick<KeyStore, 'getById'>,
-  { key, user }: { key: VirtualKey; user: User },
+  { key, user, team_id }: { key: VirtualKey | null; user: User; team_id: string | null },
   now: Date,
 ): Promise<Person> {
-  if (key.budget_parent === null) return { key, user, root: key };
+  if (key === null) return { key, user, team_id, root: null };
+  if (key.budget_parent === null) return { key, user, team_id, root: key };
   const root = await keys.getById(key.budget_parent);
   assertIssuedFromUsable(key, root, user, now); // throws when there is no such key
-  return { key, user, root: root as VirtualKey };
+  return { key, user, team_id, root: root as VirtualKey };
 }
 
 const refuse = (why: string): never => {
@@ -61,12 +64,12 @@ export function checkSelfServiceRequest(person: Person, input: NewKey, keysHeld:
     refuse(`would be your key number ${keysHeld + 1}; the most is ${SELF_SERVICE_MAX_KEYS}`);
   if (input.user_id != null && input.user_id !== user.user_id)
     refuse(`must be yours (user_id '${user.user_id}')`);
-  if (input.team_id != null && input.team_id !== key.team_id)
-    refuse(`stays in your team ('${key.team_id ?? 'none'}')`);
+  if (input.team_id != null && input.team_id !== person.team_id)
+    refuse(`stays in your team ('${person.team_id ?? 'none'}')`);
   if (input.blocked) refuse('cannot be created blocked');
-  if (input.billing_type !== undefined && input.billing_type !== key.billing_type)
+  if (key && input.billing_type !== undefined && input.billing_type !== key.billing_type)
     refuse(`is billed as yours is (${key.billing_type})`);
-  const denied = (input.models ?? []).filter((m) => !allowsModel(key.models, m, m));
+  const denied = (input.models ?? []).filter((m) => !allowsModel((key ?? user).models, m, m));
   if (denied.length > 0) refuse(`may only use models your key may use (not ${denied.join(', ')})`);
   const cap = budgetCap(person);
   if (input.max_budget != null && cap !== null && usdToMicros(input.max_budget) > cap.limit_micros)
@@ -80,7 +83,7 @@ export function checkSelfServiceRequest(person: Person, input: NewKey, keysHeld:
     );
   }
   for (const limit of ['rpm_limit', 'tpm_limit', 'max_parallel_requests'] as const) {
-    const mine = key[limit];
+    const mine = key?.[limit] ?? null;
     const asked = input[limit];
     if (mine !== null && asked != null && asked > mine)
       refuse(`cannot have a ${limit} above your key's (${mine})`);
@@ -100,20 +103,22 @@ export function boundSelfServiceKey(person: Person, made: VirtualKey, input: New
   return {
     ...made,
     user_id: user.user_id,
-    team_id: mine.team_id,
-    billing_type: mine.billing_type,
-    budget_parent: root.key_id,
-    models: made.models.length > 0 ? made.models : mine.models,
+    team_id: person.team_id,
+    billing_type: mine?.billing_type ?? made.billing_type,
+    budget_parent: root?.key_id ?? null,
+    models: made.models.length > 0 ? made.models : (mine?.models ?? []),
     ...(made.max_budget_micros === null
       ? cap !== null && { max_budget_micros: cap.limit_micros, budget_duration: cap.budget_duration }
       : input.budget_duration === undefined && { budget_duration: bindingBudget(person).duration }),
-    rpm_limit: made.rpm_limit ?? mine.rpm_limit,
-    tpm_limit: made.tpm_limit ?? mine.tpm_limit,
-    max_parallel_requests: made.max_parallel_requests ?? mine.max_parallel_requests,
-    model_max_budget: tighter(made.model_max_budget, mine.model_max_budget),
-    provider_max_budget: tighter(made.provider_max_budget, mine.provider_max_budget),
+    rpm_limit: made.rpm_limit ?? mine?.rpm_limit ?? null,
+    tpm_limit: made.tpm_limit ?? mine?.tpm_limit ?? null,
+    max_parallel_requests: made.max_parallel_requests ?? mine?.max_parallel_requests ?? null,
+    model_max_budget: mine ? tighter(made.model_max_budget, mine.model_max_budget) : made.model_max_budget,
+    provider_max_budget: mine
+      ? tighter(made.provider_max_budget, mine.provider_max_budget)
+      : made.provider_max_budget,
     expires_at:
-      mine.expires_at !== null && (made.expires_at === null || made.expires_at > mine.expires_at)
+      mine && mine.expires_at !== null && (made.expires_at === null || made.expires_at > mine.expires_at)
         ? mine.expires_at
         : made.expires_at,
   };
@@ -125,11 +130,13 @@ export function boundSelfServiceKey(person: Person, made: VirtualKey, input: New
  */
 function bindingBudget({ user, root }: Person): BindingBudget {
   if (user.max_budget_micros !== null) return { owner: `your user budget`, duration: user.budget_duration };
-  if (root.max_budget_micros !== null)
+  if (root && root.max_budget_micros !== null)
     return {
       owner: `the budget of your key '${root.key_alias ?? root.key_id}'`,
       duration: root.budget_duration,
     };
+  if (!root)
+    return refuse('needs a budget to spend from, and you have no user budget. Ask an admin to set one');
   return refuse(
     `needs a budget to spend from, and you have no budget: neither a user budget nor one on the key ` +
       `you were given ('${root.key_alias ?? root.key_id}'). Ask an admin to set one`,
@@ -142,7 +149,9 @@ function budgetCap({
   user,
   root,
 }: Person): { limit_micros: number; budget_duration: string | null } | null {
-  const owners = [key, root, user].filter((o) => o.max_budget_micros !== null);
+  const owners = [key, root, user].filter(
+    (o): o is VirtualKey | User => o !== null && o.max_budget_micros !== null,
+  );
   const least = owners.sort((a, b) => (a.max_budget_micros as number) - (b.max_budget_micros as number))[0];
   return least
     ? { limit_micros: least.max_budget_micros as number, budget_duration: least.budget_duration }

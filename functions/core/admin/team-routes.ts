@@ -33,29 +33,34 @@ export function teamService(ctx: AdminContext) {
 export function teamRoutes(ctx: AdminContext): Record<string, Route> {
   const { teams } = ctx.deps;
   const service = teamService(ctx);
+  /** The admin calling (checked before the body is read), and the body. */
   const body = async (request: Request) => {
-    await ctx.requireMaster(request.headers);
-    return ctx.readJson(request);
+    const by = await ctx.requireMaster(request.headers);
+    return { by, body: await ctx.readJson(request) };
   };
 
   return {
     'POST /team/new': async (request) => {
-      const { doc } = await service.create(await body(request));
+      const { by, body: input } = await body(request);
+      const { doc } = await service.create(input, undefined, by);
       return Response.json(await service.describe(doc));
     },
     'POST /team/update': async (request) => {
-      return Response.json(await service.describe(await service.update(await body(request))));
+      const { by, body: input } = await body(request);
+      return Response.json(await service.describe(await service.update(input, by)));
     },
     'POST /team/member_add': async (request) => {
-      const input = parse(MemberAddSchema, await body(request));
+      const { by, body: raw } = await body(request);
+      const input = parse(MemberAddSchema, raw);
       const team = await addMembers(teams, input);
       const added = input.member.map((m) => m.user_id);
-      await ctx.audit({ type: 'master' }, 'team.member_add', `team:${team.team_id}`, { user_ids: added });
+      await ctx.audit(by, 'team.member_add', `team:${team.team_id}`, { user_ids: added });
       return Response.json(await service.describe(team));
     },
     'POST /team/delete': async (request) => {
-      const { team_ids } = parse(DeleteTeamsSchema, await body(request));
-      await service.remove(team_ids);
+      const { by, body: raw } = await body(request);
+      const { team_ids } = parse(DeleteTeamsSchema, raw);
+      await service.remove(team_ids, by);
       return Response.json({ deleted_teams: team_ids });
     },
     'GET /team/info': async (request, url) => {

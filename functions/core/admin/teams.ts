@@ -6,7 +6,19 @@ import type { Team, TeamStore } from '../ports/documents.ts';
 import type { Logger } from '../ports/logging.ts';
 import { withGiven } from './document-service.ts';
 import { replaceDocument, requireDocument } from './documents.ts';
-import { applyLimits, describeLimits, id, limitFields, metadata, modelList, NO_LIMITS } from './fields.ts';
+import {
+  applyLimits,
+  describeLimits,
+  duration,
+  id,
+  limitFields,
+  metadata,
+  microsToUsd,
+  modelList,
+  NO_LIMITS,
+  usd,
+  usdToMicros,
+} from './fields.ts';
 import { describeSpend, periodSpend, silent } from './period-spend.ts';
 
 const Member = z.strictObject({
@@ -19,6 +31,9 @@ const teamFields = {
   team_alias: id.nullish(),
   models: modelList.optional(),
   ...limitFields,
+  /** The user budget of a person their first sign-in creates in the team (LiteLLM's name). */
+  team_member_budget: usd.nullish(),
+  team_member_budget_duration: duration.nullish(),
   metadata: metadata.optional(),
   blocked: z.boolean().optional(),
 };
@@ -54,7 +69,17 @@ export function applyTeamChanges(
   team: Team,
   input: z.infer<typeof UpdateTeamSchema> | z.infer<typeof NewTeamSchema>,
 ): Team {
-  return withGiven(applyLimits(team, input), input, ['team_alias', 'models', 'metadata', 'blocked']);
+  const changed = withGiven(applyLimits(team, input), input, ['team_alias', 'models', 'metadata', 'blocked']);
+  return {
+    ...changed,
+    ...(input.team_member_budget !== undefined && {
+      member_max_budget_micros:
+        input.team_member_budget === null ? null : usdToMicros(input.team_member_budget),
+    }),
+    ...(input.team_member_budget_duration !== undefined && {
+      member_budget_duration: input.team_member_budget_duration,
+    }),
+  };
 }
 
 export async function addMembers(store: TeamStore, input: z.infer<typeof MemberAddSchema>): Promise<Team> {
@@ -89,6 +114,9 @@ export async function describeTeam(
     ...describeLimits(team),
     ...describeSpend(read),
     members_with_roles: team.members,
+    team_member_budget:
+      team.member_max_budget_micros == null ? null : microsToUsd(team.member_max_budget_micros),
+    team_member_budget_duration: team.member_budget_duration ?? null,
     metadata: team.metadata,
     blocked: team.blocked,
     created_at: team.created_at,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import type { User } from '../ports/documents.ts';
+import { isAdmin } from './access.ts';
 import type { AdminContext, Route } from './context.ts';
 import { documentService } from './document-service.ts';
 import { erasePerson } from './erase.ts';
@@ -42,20 +43,25 @@ function userService(ctx: AdminContext) {
  */
 export function userRoutes(ctx: AdminContext): Record<string, Route> {
   const { teams, keys, ledger, clock, policy, log } = ctx.deps;
-  const master = { type: 'master' } as const;
   const service = userService(ctx);
+  /** The admin calling (checked before the body is read), and the body. */
   const body = async (request: Request) => {
-    await ctx.requireMaster(request.headers);
-    return ctx.readJson(request);
+    const by = await ctx.requireMaster(request.headers);
+    return { by, body: await ctx.readJson(request) };
   };
   const describe = service.describe;
 
   return {
     'POST /user/new': async (request) => {
-      const { doc: user, input } = await service.create(await body(request), async ({ teams: named }) => {
-        // Every named team must exist before anything is written.
-        for (const team_id of named ?? []) await requireTeam(teams, team_id);
-      });
+      const { by: master, body: raw } = await body(request);
+      const { doc: user, input } = await service.create(
+        raw,
+        async ({ teams: named }) => {
+          // Every named team must exist before anything is written.
+          for (const team_id of named ?? []) await requireTeam(teams, team_id);
+        },
+        master,
+      );
       for (const team_id of input.teams ?? []) {
         await addMembers(teams, { team_id, member: [{ user_id: user.user_id, role: 'user' }] });
         await ctx.audit(master, 'team.member_add', `team:${team_id}`, { user_ids: [user.user_id] });
@@ -77,15 +83,18 @@ export function userRoutes(ctx: AdminContext): Record<string, Route> {
       return Response.json({ ...(await describe(user)), key: secret, key_id: key.key_id, token: key.hash });
     },
     'POST /user/update': async (request) => {
-      return Response.json(await describe(await service.update(await body(request))));
+      const { by, body: raw } = await body(request);
+      return Response.json(await describe(await service.update(raw, by)));
     },
     'POST /user/delete': async (request) => {
-      const { user_ids } = parse(DeleteUsersSchema, await body(request));
-      await service.remove(user_ids);
+      const { by, body: raw } = await body(request);
+      const { user_ids } = parse(DeleteUsersSchema, raw);
+      await service.remove(user_ids, by);
       return Response.json({ deleted_users: user_ids });
     },
     'POST /user/erase': async (request) => {
-      const { user_id } = parse(EraseUserSchema, await body(request));
+      const { by, body: raw } = await body(request);
+      const { user_id } = parse(EraseUserSchema, raw);
       const erasure = ctx.deps.erasure;
       if (!erasure)
         throw new GatewayError(
@@ -94,7 +103,7 @@ export function userRoutes(ctx: AdminContext): Record<string, Route> {
         );
       const erased = await erasePerson({ ...erasure, keys, teams, users: ctx.deps.users }, user_id);
       const { user_id: _id, ...counts } = erased;
-      await ctx.audit(master, 'user.erase', `user:${user_id}`, counts);
+      await ctx.audit(by, 'user.erase', `user:${user_id}`, counts);
       return Response.json(erased);
     },
     'GET /user/info': async (request, url) => {
@@ -103,7 +112,7 @@ export function userRoutes(ctx: AdminContext): Record<string, Route> {
         parseQuery(UserInfoQuery, url).user_id ??
         (caller.type === 'person' ? caller.user.user_id : undefined);
       if (!id) throw new GatewayError('invalid_request', 'Pass the person as ?user_id=...');
-      if (caller.type === 'person' && caller.user.user_id !== id)
+      if (caller.type === 'person' && !isAdmin(caller) && caller.user.user_id !== id)
         throw new GatewayError('not_found', `No user '${id}'.`);
       const user = await service.require(id);
       const [info, theirKeys, allTeams] = await Promise.all([describe(user), keys.list(), teams.list()]);

@@ -3,7 +3,10 @@
  */
 
 /** Who did something through the admin API. */
-export type Actor = { type: 'master' } | { type: 'user'; user_id: string; key_id: string };
+export type Actor =
+  | { type: 'master' }
+  | { type: 'user'; user_id: string; key_id: string }
+  | { type: 'user'; user_id: string; via: 'session' };
 
 /** One admin or self-service action: who, what, when. Never a secret, never a request body. */
 export interface AuditEntry {

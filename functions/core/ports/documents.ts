@@ -23,6 +23,12 @@ export interface Team extends BudgetSettings, RateSettings {
   /** Model names the team's keys may use; empty means any. Intersected with each key's own list. */
   models: string[];
   members: TeamMember[];
+  /**
+   * The user budget a person gets when their first sign-in (OIDC) creates them in this team; absent
+   * or null: none, and they may not issue keys until an admin sets one.
+   */
+  member_max_budget_micros?: number | null;
+  member_budget_duration?: string | null;
   metadata: Record<string, unknown>;
   blocked: boolean;
   created_at: string;

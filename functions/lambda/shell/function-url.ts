@@ -22,14 +22,22 @@ export function headersToRecord(headers: Headers): Record<string, string> {
   return Object.fromEntries(headers);
 }
 
-/** A buffered (non-streaming) function URL result from a Response. Text stays text; anything else is base64. */
+/**
+ * A buffered (non-streaming) function URL result from a Response. Text stays text; anything else is
+ * base64. Set-Cookie headers go in the result's own `cookies` list: joined into one header, two
+ * cookies (a sign-in's callback sets two) would read as one.
+ */
 export async function responseToResult(response: Response): Promise<APIGatewayProxyStructuredResultV2> {
   const type = response.headers.get('content-type') ?? '';
   const bytes = Buffer.from(await response.arrayBuffer());
   const isText = /^(text\/|application\/(json|javascript|xml))/.test(type) || bytes.length === 0;
+  const cookies = response.headers.getSetCookie();
+  const headers = headersToRecord(response.headers);
+  delete headers['set-cookie'];
   return {
     statusCode: response.status,
-    headers: headersToRecord(response.headers),
+    headers,
+    ...(cookies.length > 0 && { cookies }),
     body: isText ? bytes.toString('utf8') : bytes.toString('base64'),
     isBase64Encoded: !isText,
   };

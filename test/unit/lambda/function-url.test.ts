@@ -77,4 +77,22 @@ describe('responseToResult', () => {
     // Assess
     expect(result).toMatchObject({ body: 'AP8B', isBase64Encoded: true });
   });
+
+  it('answers each Set-Cookie as its own entry of cookies, never joined into one header', async () => {
+    // Prepare
+    const headers = new Headers({ location: '/' });
+    headers.append('set-cookie', 'tollgate_signin=; Max-Age=0; Path=/; HttpOnly');
+    headers.append('set-cookie', 'tollgate_session=abc; Max-Age=28800; Path=/; HttpOnly; SameSite=Lax');
+    const response = new Response(null, { status: 303, headers });
+
+    // Act
+    const result = await responseToResult(response);
+
+    // Assess
+    expect(result.headers).toEqual({ location: '/' });
+    expect(result.cookies).toEqual([
+      'tollgate_signin=; Max-Age=0; Path=/; HttpOnly',
+      'tollgate_session=abc; Max-Age=28800; Path=/; HttpOnly; SameSite=Lax',
+    ]);
+  });
 });

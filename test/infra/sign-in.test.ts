@@ -1,0 +1,173 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { signInSettings } from '../../infra/sign-in-context.ts';
+import { buildStack, functionIdOf, logicalIdOf, type Resource, statementsOf } from './template.ts';
+
+const IDP_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tollgate-idp-AbCdEf';
+const CONTEXT = {
+  oidcIssuer: 'https://login.example.com/oauth2/default',
+  oidcClientId: 'tollgate-client',
+  oidcClientSecretArn: IDP_SECRET,
+  oidcGroupMap:
+    '[{"group":"eng-platform","team_id":"platform"},{"group":"tollgate-admins","role":"proxy_admin"}]',
+};
+
+function synth(context: Record<string, string>) {
+  const stack = buildStack({ signIn: signInSettings(context) });
+  const report = new AwsSolutionsChecks(stack.node.scope as never).validateScope(stack);
+  return { template: Template.fromStack(stack), report };
+}
+
+const adminEnv = (template: Template) =>
+  (template.toJSON().Resources[functionIdOf(template, /admin API/)] as Resource).Properties.Environment as {
+    Variables: Record<string, unknown>;
+  };
+const distribution = (template: Template) =>
+  (Object.values(template.findResources('AWS::CloudFront::Distribution'))[0] as Resource).Properties
+    .DistributionConfig as { CacheBehaviors?: Array<Record<string, unknown>> };
+
+describe('sign-in with a Cognito user pool federated with the org IdP (-c signIn=cognito)', () => {
+  let template: Template;
+  let report: ReturnType<AwsSolutionsChecks['validateScope']>;
+  beforeAll(() => {
+    ({ template, report } = synth({ ...CONTEXT, signIn: 'cognito', cognitoDomainPrefix: 'acme-tollgate' }));
+  });
+
+  it('makes a user pool no one signs up to, federated with the IdP, its secret read from Secrets Manager at deploy', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      Schema: Match.arrayWith([
+        Match.objectLike({ Name: 'groups', AttributeDataType: 'String', Mutable: true }),
+      ]),
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolIdentityProvider', {
+      ProviderType: 'OIDC',
+      ProviderName: 'org',
+      ProviderDetails: Match.objectLike({
+        client_id: 'tollgate-client',
+        client_secret: `{{resolve:secretsmanager:${IDP_SECRET}:SecretString:::}}`,
+        oidc_issuer: CONTEXT.oidcIssuer,
+      }),
+      AttributeMapping: { email: 'email', name: 'name', 'custom:groups': 'groups' },
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'acme-tollgate' });
+  });
+
+  it("registers the dashboard's /auth/callback as the app client's only callback, code flow only, through the org IdP", () => {
+    const distributionId = logicalIdOf(template, 'AWS::CloudFront::Distribution');
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: true,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthScopes: ['openid', 'email', 'profile'],
+      CallbackURLs: [
+        {
+          'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }, '/auth/callback']],
+        },
+      ],
+      SupportedIdentityProviders: [{ Ref: logicalIdOf(template, 'AWS::Cognito::UserPoolIdentityProvider') }],
+    });
+  });
+
+  it('gives the admin function the pool as its issuer and the app client through a secret it alone may read', () => {
+    const env = adminEnv(template).Variables;
+    const pool = logicalIdOf(template, 'AWS::Cognito::UserPool');
+    expect(JSON.stringify(env.TOLLGATE_OIDC_ISSUER)).toContain(pool);
+    expect(env.TOLLGATE_OIDC_GROUPS_CLAIM).toBe('custom:groups');
+    expect(env.TOLLGATE_TRUST_FORWARDED_HOST).toBe('true');
+    expect(env.TOLLGATE_OIDC_GROUP_MAP).toBe(CONTEXT.oidcGroupMap);
+    const secret = logicalIdOf(template, 'AWS::SecretsManager::Secret', {
+      Description: Match.stringLikeRegexp('app client'),
+    });
+    expect(env.TOLLGATE_OIDC_CLIENT_SECRET_ARN).toEqual({ Ref: secret });
+    const role = (template.toJSON().Resources[functionIdOf(template, /admin API/)] as Resource).Properties
+      .Role as { 'Fn::GetAtt': [string] };
+    const reads = statementsOf(template, role['Fn::GetAtt'][0]).filter((s) =>
+      [s.Action].flat().includes('secretsmanager:GetSecretValue'),
+    );
+    expect(reads.flatMap((s) => [s.Resource].flat())).toContainEqual({ Ref: secret });
+  });
+
+  it("serves the admin API from the dashboard's origin, uncached, with the viewer's host forwarded and no CORS", () => {
+    const behaviours = distribution(template).CacheBehaviors ?? [];
+    expect(behaviours.map((b) => b.PathPattern)).toEqual(
+      expect.arrayContaining(['/auth/*', '/api/*', '/key/*', '/sso/*', '/team/*', '/user/*']),
+    );
+    for (const b of behaviours) {
+      expect(b).toMatchObject({
+        ViewerProtocolPolicy: 'https-only',
+        AllowedMethods: expect.arrayContaining(['POST', 'DELETE']),
+        CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad', // Managed-CachingDisabled
+        OriginRequestPolicyId: 'b689b0a8-53d0-40ab-baf2-68738e2966ac', // AllViewerExceptHostHeader
+      });
+      expect(b.FunctionAssociations).toEqual([expect.objectContaining({ EventType: 'viewer-request' })]);
+    }
+    const url = Object.values(template.findResources('AWS::Lambda::Url') as Record<string, Resource>).find(
+      (u) => JSON.stringify(u.Properties.TargetFunctionArn).includes(functionIdOf(template, /admin API/)),
+    );
+    expect(url?.Properties.Cors).toBeUndefined();
+  });
+
+  it('writes the app client id and secret into the secret with its data kept out of the logs', () => {
+    const writer = Object.values(template.findResources('Custom::AWS') as Record<string, Resource>).find(
+      (r) => JSON.stringify(r.Properties.Create).includes('putSecretValue'),
+    );
+    expect(JSON.stringify(writer?.Properties.Create)).toContain('\\"logApiResponseData\\":false');
+  });
+
+  it('passes cdk-nag with every finding acknowledged with a reason', () => {
+    expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources[0]?.constructPath}`)).toEqual(
+      [],
+    );
+  });
+});
+
+describe('sign-in with the org IdP directly (-c signIn=oidc)', () => {
+  it('makes no user pool and gives the admin function the IdP and its secret', () => {
+    const { template, report } = synth({ ...CONTEXT, signIn: 'oidc' });
+    template.resourceCountIs('AWS::Cognito::UserPool', 0);
+    const env = adminEnv(template).Variables;
+    expect(env).toMatchObject({
+      TOLLGATE_OIDC_ISSUER: CONTEXT.oidcIssuer,
+      TOLLGATE_OIDC_CLIENT_ID: 'tollgate-client',
+      TOLLGATE_OIDC_CLIENT_SECRET_ARN: IDP_SECRET,
+    });
+    expect(report.violations).toEqual([]);
+  });
+
+  it('turns the master key off in the admin function with -c masterKey=off', () => {
+    const { template } = synth({ ...CONTEXT, signIn: 'oidc', masterKey: 'off' });
+    expect(adminEnv(template).Variables.TOLLGATE_MASTER_KEY_OFF).toBe('true');
+  });
+});
+
+describe('sign-in settings from context', () => {
+  it('is off by default, and the stack is as before: no pool, the admin API on its own URL', () => {
+    const template = Template.fromStack(buildStack());
+    template.resourceCountIs('AWS::Cognito::UserPool', 0);
+    expect(distribution(template).CacheBehaviors).toBeUndefined();
+    expect(signInSettings({})).toBeUndefined();
+  });
+
+  it.each([
+    [{ ...CONTEXT, signIn: 'saml' }, /signIn: expected cognito, oidc or off/],
+    [
+      { ...CONTEXT, signIn: 'oidc', oidcIssuer: 'http://login.example.com' },
+      /oidcIssuer: expected an https URL/,
+    ],
+    [
+      { ...CONTEXT, signIn: 'oidc', oidcClientSecretArn: 'hunter2' },
+      /oidcClientSecretArn: expected arn:aws:secretsmanager/,
+    ],
+    [{ ...CONTEXT, signIn: 'cognito' }, /cognitoDomainPrefix: needed with signIn=cognito/],
+    [{ ...CONTEXT, signIn: 'cognito', cognitoDomainPrefix: 'my-cognito' }, /without aws, amazon or cognito/],
+    [{ ...CONTEXT, signIn: 'oidc', oidcGroupMap: '[{"group":"x"}]' }, /TOLLGATE_OIDC_GROUP_MAP: entry 1/],
+    [
+      { ...CONTEXT, signIn: 'oidc', masterKey: 'off', oidcGroupMap: '[{"group":"eng","team_id":"eng"}]' },
+      /masterKey=off: needs a group mapped to proxy_admin/,
+    ],
+  ])('refuses a mistake at synth: %j', (context, message) => {
+    expect(() => signInSettings(context)).toThrow(message);
+  });
+});
