@@ -21,7 +21,6 @@ import { sendForecastAlerts } from '../core/governance/forecast.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { Logger } from '../core/ports/logging.ts';
 import { createProxy, type ProxyPipeline } from '../core/proxy/pipeline.ts';
-import { collectWhenIdle } from './idle-collect.ts';
 import { createLocalServer } from './server.ts';
 
 export interface RunningGateway {
@@ -89,7 +88,6 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const server = createLocalServer({ proxy, admin, dashboardDir, log, metrics: () => metrics.render() });
   server.listen(config.port, config.host);
   await once(server, 'listening');
-  const collector = collectWhenIdle(server);
   const { port } = server.address() as AddressInfo;
 
   return {
@@ -106,7 +104,6 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       await proxy.drain();
       clearInterval(recovery);
       clearInterval(forecasts);
-      collector.stop();
       clearInterval(sweep);
       await compaction.stop();
       // Every request has settled: the batch is written and the slices and slots given back, then the

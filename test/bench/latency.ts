@@ -177,7 +177,7 @@ async function main(): Promise<void> {
       mock: mockPid,
     });
     const afterLoad = memoryOf(gatewayPid);
-    // npm start collects once after a burst, when no request has come for 5 s (functions/local/idle-collect.ts).
+    // What V8 hands back by itself once the load is over (it keeps most of a grown heap committed).
     await sleep(8_000);
     const afterIdle = memoryOf(gatewayPid);
 

@@ -40,7 +40,7 @@ export async function startGatewayProcess(
   options: { dataDir?: string; nodeArgs?: string[] } = {},
 ): Promise<GatewayProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tollgate-proc-')));
-  const child = spawn(process.execPath, ['--expose-gc', ...(options.nodeArgs ?? []), START], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), START], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
