@@ -1,18 +1,14 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TelemetryRecord } from '../../functions/core/telemetry/record.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
+import { jsonHeaders, otlpFixture, postOtlp, protobufHeaders, telemetryOf } from '../support/otlp-client.ts';
 
 /**
  * What the OTLP receiver on the local gateway refuses, and how: keys, content types, bodies it cannot
  * decode, sizes, partial success, its own rate limit. Fed what the real Claude Code 2.1.331 sent
  * (test/fixtures/otlp, captured with OTEL_LOG_USER_PROMPTS=1, so its prompt and answer text are in them).
  */
-const FIXTURES = new URL('../fixtures/otlp/', import.meta.url);
-const fixture = (name: string) => readFile(new URL(name, FIXTURES));
 
 let mock: MockUpstream;
 let gateway: TestGateway;
@@ -28,34 +24,12 @@ afterAll(async () => {
   await mock?.close();
 });
 
-function post(signal: 'logs' | 'metrics', body: BodyInit, headers: Record<string, string>) {
-  return fetch(`${gateway.url}/v1/${signal}`, { method: 'POST', headers, body });
-}
-
-const protobuf = (key: string) => ({
-  authorization: `Bearer ${key}`,
-  'content-type': 'application/x-protobuf',
-});
-const json = (key: string) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
-
-async function telemetryOf(keyId: string): Promise<TelemetryRecord[]> {
-  const root = join(gateway.dataDir, 'telemetry');
-  const days = await readdir(root).catch(() => []);
-  const lines: string[] = [];
-  for (const day of days) {
-    for (const file of await readdir(join(root, day))) {
-      lines.push(...(await readFile(join(root, day, file), 'utf8')).split('\n').filter(Boolean));
-    }
-  }
-  return lines.map((l) => JSON.parse(l) as TelemetryRecord).filter((r) => r.key_id === keyId);
-}
-
 describe('what the receiver refuses', () => {
   it.each([
     ['no key', {}, 401],
     ['an unknown key', { authorization: 'Bearer sk-tg-unknown' }, 401],
   ])('answers a request with %s as 401', async (_, auth, status) => {
-    const response = await post('metrics', await fixture('claude-code-metrics.json'), {
+    const response = await postOtlp(gateway.url, 'metrics', await otlpFixture('claude-code-metrics.json'), {
       'content-type': 'application/json',
       ...auth,
     });
@@ -74,10 +48,10 @@ describe('what the receiver refuses', () => {
     const { key: expiring } = await gateway.createKey({ key_alias: 'otel-expiring', duration: '1h' });
     now = new Date(now.getTime() + 2 * 3_600_000);
 
-    const body = await fixture('claude-code-metrics.pb');
+    const body = await otlpFixture('claude-code-metrics.pb');
     const refused = [
-      await post('metrics', body, protobuf(blocked)),
-      await post('metrics', body, protobuf(expiring)),
+      await postOtlp(gateway.url, 'metrics', body, protobufHeaders(blocked)),
+      await postOtlp(gateway.url, 'metrics', body, protobufHeaders(expiring)),
     ];
 
     expect(refused.map((r) => r.status)).toEqual([403, 403]);
@@ -89,7 +63,7 @@ describe('what the receiver refuses', () => {
   it('answers 415 to a body that is neither protobuf nor JSON', async () => {
     const { key } = await gateway.createKey({ key_alias: 'otel-415' });
 
-    const response = await post('logs', 'hello', {
+    const response = await postOtlp(gateway.url, 'logs', 'hello', {
       authorization: `Bearer ${key}`,
       'content-type': 'text/plain',
     });
@@ -102,7 +76,7 @@ describe('what the receiver refuses', () => {
     [
       'a truncated protobuf body',
       'protobuf',
-      async () => (await fixture('claude-code-logs.pb')).subarray(0, 700),
+      async () => (await otlpFixture('claude-code-logs.pb')).subarray(0, 700),
     ],
     ['JSON of the wrong types', 'json', async () => JSON.stringify({ resourceLogs: 'all of them' })],
     ['JSON that is not JSON', 'json', async () => '{"resourceLogs": ['],
@@ -113,12 +87,12 @@ describe('what the receiver refuses', () => {
     const { key } = await gateway.createKey({ key_alias: `otel-400 ${_}` });
     const headers =
       kind === 'gzip'
-        ? { ...json(key), 'content-encoding': 'gzip' }
+        ? { ...jsonHeaders(key), 'content-encoding': 'gzip' }
         : kind === 'json'
-          ? json(key)
-          : protobuf(key);
+          ? jsonHeaders(key)
+          : protobufHeaders(key);
 
-    const response = await post('logs', Buffer.from(await body()), headers);
+    const response = await postOtlp(gateway.url, 'logs', Buffer.from(await body()), headers);
 
     expect(response.status).toBe(400);
     expect(await gateway.keyInfo(key)).toMatchObject({ spend_micros: 0 });
@@ -128,8 +102,11 @@ describe('what the receiver refuses', () => {
     const { key } = await gateway.createKey({ key_alias: 'otel-413' });
     const big = Buffer.alloc(10 * 1024 * 1024, 0x20);
 
-    const plain = await post('metrics', big, json(key));
-    const bomb = await post('metrics', gzipSync(big), { ...json(key), 'content-encoding': 'gzip' });
+    const plain = await postOtlp(gateway.url, 'metrics', big, jsonHeaders(key));
+    const bomb = await postOtlp(gateway.url, 'metrics', gzipSync(big), {
+      ...jsonHeaders(key),
+      'content-encoding': 'gzip',
+    });
 
     expect([plain.status, bomb.status]).toEqual([413, 413]);
   });
@@ -164,13 +141,15 @@ describe('what the receiver refuses', () => {
       ],
     };
 
-    const response = await post('metrics', JSON.stringify(body), json(key));
+    const response = await postOtlp(gateway.url, 'metrics', JSON.stringify(body), jsonHeaders(key));
 
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       partialSuccess: { rejectedDataPoints: '1', errorMessage: expect.stringMatching(/1 item/) },
     });
-    expect((await telemetryOf(info.key_id)).map((r) => r.name)).toEqual(['claude_code.commit.count']);
+    expect((await telemetryOf(gateway.dataDir, info.key_id)).map((r) => r.name)).toEqual([
+      'claude_code.commit.count',
+    ]);
   });
 });
 
@@ -179,8 +158,9 @@ describe('the receiver’s own rate limit', () => {
     const limited = await startTestGateway(mock.url, { TOLLGATE_TELEMETRY_RPM: '2' });
     try {
       const { key } = await limited.createKey({ key_alias: 'otel-rpm', rpm_limit: 1 });
-      const body = await fixture('claude-code-metrics.pb');
-      const send = () => fetch(`${limited.url}/v1/metrics`, { method: 'POST', headers: protobuf(key), body });
+      const body = await otlpFixture('claude-code-metrics.pb');
+      const send = () =>
+        fetch(`${limited.url}/v1/metrics`, { method: 'POST', headers: protobufHeaders(key), body });
 
       const statuses = [(await send()).status, (await send()).status];
       const third = await send();

@@ -1,17 +1,20 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TelemetryRecord } from '../../functions/core/telemetry/record.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
+import {
+  jsonHeaders,
+  otlpFixture,
+  postOtlp,
+  protobufHeaders,
+  telemetryFiles,
+  telemetryOf,
+} from '../support/otlp-client.ts';
 
 /**
  * The OTLP receiver on the local gateway, fed what the real Claude Code 2.1.331 sent
  * (test/fixtures/otlp, captured with OTEL_LOG_USER_PROMPTS=1, so its prompt and answer text are in them).
  */
-const FIXTURES = new URL('../fixtures/otlp/', import.meta.url);
-const fixture = (name: string) => readFile(new URL(name, FIXTURES));
 const PROMPT = 'Write hello.txt then commit it';
 const ANSWER = 'Done.';
 
@@ -29,49 +32,24 @@ afterAll(async () => {
   await mock?.close();
 });
 
-function post(signal: 'logs' | 'metrics', body: BodyInit, headers: Record<string, string>) {
-  return fetch(`${gateway.url}/v1/${signal}`, { method: 'POST', headers, body });
-}
-
-const protobuf = (key: string) => ({
-  authorization: `Bearer ${key}`,
-  'content-type': 'application/x-protobuf',
-});
-const json = (key: string) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
-
-async function telemetryOf(keyId: string): Promise<TelemetryRecord[]> {
-  const root = join(gateway.dataDir, 'telemetry');
-  const days = await readdir(root).catch(() => []);
-  const lines: string[] = [];
-  for (const day of days) {
-    for (const file of await readdir(join(root, day))) {
-      lines.push(...(await readFile(join(root, day, file), 'utf8')).split('\n').filter(Boolean));
-    }
-  }
-  return lines.map((l) => JSON.parse(l) as TelemetryRecord).filter((r) => r.key_id === keyId);
-}
-
-async function lakeText(): Promise<string> {
-  const root = join(gateway.dataDir, 'telemetry');
-  const parts: string[] = [];
-  for (const day of await readdir(root)) {
-    for (const file of await readdir(join(root, day)))
-      parts.push(await readFile(join(root, day, file), 'utf8'));
-  }
-  return parts.join('');
-}
+const lakeText = async () => (await telemetryFiles(gateway.dataDir)).join('');
 
 describe('OTLP/HTTP from Claude Code', () => {
   it('keeps the allow-listed events of a protobuf export, attributed to the key’s person and team', async () => {
     const { key } = await gateway.createKey({ key_alias: 'otel-pb', user_id: 'alice', team_id: 'web' });
     const info = await gateway.keyInfo(key);
 
-    const response = await post('logs', await fixture('claude-code-logs.pb'), protobuf(key));
+    const response = await postOtlp(
+      gateway.url,
+      'logs',
+      await otlpFixture('claude-code-logs.pb'),
+      protobufHeaders(key),
+    );
 
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/x-protobuf');
     expect((await response.arrayBuffer()).byteLength).toBe(0);
-    const records = await telemetryOf(info.key_id);
+    const records = await telemetryOf(gateway.dataDir, info.key_id);
     const names = records.map((r) => r.name).sort();
     expect(names).toEqual([
       ...Array(3).fill('claude_code.api_request'),
@@ -92,11 +70,16 @@ describe('OTLP/HTTP from Claude Code', () => {
     const { key } = await gateway.createKey({ key_alias: 'otel-json', user_id: 'alice', team_id: 'web' });
     const info = await gateway.keyInfo(key);
 
-    const response = await post('metrics', await fixture('claude-code-metrics.json'), json(key));
+    const response = await postOtlp(
+      gateway.url,
+      'metrics',
+      await otlpFixture('claude-code-metrics.json'),
+      jsonHeaders(key),
+    );
 
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({});
-    const points = await telemetryOf(info.key_id);
+    const points = await telemetryOf(gateway.dataDir, info.key_id);
     const value = (name: string, type?: string) =>
       points.find((p) => p.name === name && (type === undefined || p.type === type))?.value;
     expect(value('claude_code.lines_of_code.count', 'added')).toBe(4);
@@ -116,24 +99,29 @@ describe('OTLP/HTTP from Claude Code', () => {
     const { key } = await gateway.createKey({ key_alias: 'otel-gzip' });
     const info = await gateway.keyInfo(key);
 
-    const response = await post('metrics', gzipSync(await fixture('claude-code-metrics.pb')), {
-      ...protobuf(key),
-      'content-encoding': 'gzip',
-    });
+    const response = await postOtlp(
+      gateway.url,
+      'metrics',
+      gzipSync(await otlpFixture('claude-code-metrics.pb')),
+      {
+        ...protobufHeaders(key),
+        'content-encoding': 'gzip',
+      },
+    );
 
     expect(response.status).toBe(200);
-    expect((await telemetryOf(info.key_id)).length).toBe(11);
+    expect((await telemetryOf(gateway.dataDir, info.key_id)).length).toBe(11);
   });
 
   it('stores no prompt or answer text and no e-mail, even when the agent sends them', async () => {
     const { key } = await gateway.createKey({ key_alias: 'otel-private' });
-    const logs = JSON.parse((await fixture('claude-code-logs.json')).toString('utf8'));
+    const logs = JSON.parse((await otlpFixture('claude-code-logs.json')).toString('utf8'));
     const prompt = logs.resourceLogs[0].scopeLogs[0].logRecords.find(
       (r: { body: { stringValue: string } }) => r.body.stringValue === 'claude_code.user_prompt',
     );
     prompt.attributes.push({ key: 'user.email', value: { stringValue: 'alice@example.com' } });
 
-    const response = await post('logs', JSON.stringify(logs), json(key));
+    const response = await postOtlp(gateway.url, 'logs', JSON.stringify(logs), jsonHeaders(key));
 
     expect(response.status).toBe(200);
     const lake = await lakeText();
@@ -149,11 +137,21 @@ describe('OTLP/HTTP from Codex', () => {
     const { key } = await gateway.createKey({ key_alias: 'otel-codex', user_id: 'bob', team_id: 'web' });
     const info = await gateway.keyInfo(key);
 
-    const logs = await post('logs', await fixture('codex-logs.pb'), protobuf(key));
-    const metrics = await post('metrics', await fixture('codex-metrics.pb'), protobuf(key));
+    const logs = await postOtlp(
+      gateway.url,
+      'logs',
+      await otlpFixture('codex-logs.pb'),
+      protobufHeaders(key),
+    );
+    const metrics = await postOtlp(
+      gateway.url,
+      'metrics',
+      await otlpFixture('codex-metrics.pb'),
+      protobufHeaders(key),
+    );
 
     expect([logs.status, metrics.status]).toEqual([200, 200]);
-    const records = await telemetryOf(info.key_id);
+    const records = await telemetryOf(gateway.dataDir, info.key_id);
     expect(records.map((r) => r.name).sort()).toEqual([
       'codex.api_request',
       'codex.conversation_starts',
