@@ -58,17 +58,6 @@ const NUMBERS = [
 ] as const;
 type Column = (typeof KEYS)[number] | (typeof NUMBERS)[number];
 
-const SPEND_SUMS: Partial<Record<Column, string>> = {
-  requests: 'count(*)',
-  cost_micros: 'sum(cost_micros)',
-  shadow_cost_micros: 'sum(shadow_cost_micros)',
-  input_tokens: 'sum(input_tokens)',
-  output_tokens: 'sum(output_tokens)',
-  cache_read_tokens: 'sum(cache_read_tokens)',
-  cache_write_5m_tokens: 'sum(cache_write_5m_tokens)',
-  cache_write_1h_tokens: 'sum(cache_write_1h_tokens)',
-  reasoning_tokens: 'sum(reasoning_tokens)',
-};
 const SPEND_READS = [
   'cost_micros',
   'shadow_cost_micros',
@@ -78,7 +67,11 @@ const SPEND_READS = [
   'cache_write_5m_tokens',
   'cache_write_1h_tokens',
   'reasoning_tokens',
-];
+] as const;
+const SPEND_SUMS: Partial<Record<Column, string>> = {
+  requests: 'count(*)',
+  ...Object.fromEntries(SPEND_READS.map((column) => [column, `sum(${column})`])),
+};
 
 interface Kind {
   /** Raw columns read, besides request_id, ts, dt (and what the dedupe reads). */
