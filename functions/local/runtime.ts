@@ -134,9 +134,11 @@ function scheduleLakeMaintenance(
       .catch((err: unknown) => log.error('lake.prune_failed', { error: String(err) }));
     if (!options.compact) return;
     running = running
-      .then(() => compactLake({ dataDir, clock }))
-      .then((done) => {
-        if (done.days.length > 0) log.info('lake.compacted', done);
+      .then(async () => {
+        for (const table of ['usage', 'telemetry'] as const) {
+          const done = await compactLake({ dataDir, clock, table });
+          if (done.days.length > 0) log.info('lake.compacted', { table, ...done });
+        }
       })
       .catch((err: unknown) => log.error('lake.compaction_failed', { error: String(err) }));
   };

@@ -8,10 +8,11 @@ import {
   type DuckDbQueryEngine,
 } from '../../functions/adapters/local/duckdb-query.ts';
 import { compactLake } from '../../functions/adapters/local/lake-compaction.ts';
-import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
+import { createLakeSink, createTelemetryLakeSink } from '../../functions/adapters/local/lake-sink.ts';
 import { costByUser, recentUsage } from '../../functions/core/analytics/queries.ts';
 import type { Clock } from '../../functions/core/ports/clock.ts';
 import { USAGE_SCHEMA_VERSION } from '../../functions/core/usage/record.ts';
+import { telemetryRecord } from '../support/telemetry-fixture.ts';
 import { usageRecord } from '../support/usage-fixture.ts';
 
 function fixedClock(iso: string): Clock {
@@ -319,10 +320,10 @@ describe('DuckDB over the lake', () => {
 });
 
 /** Sets every lake file's modification time, as if written then. */
-async function touchAll(when: Date): Promise<void> {
-  for (const day of await readdir(join(dataDir, 'usage'))) {
-    for (const f of await readdir(join(dataDir, 'usage', day)))
-      await utimes(join(dataDir, 'usage', day, f), when, when);
+async function touchAll(when: Date, table: 'usage' | 'telemetry' = 'usage'): Promise<void> {
+  for (const day of await readdir(join(dataDir, table))) {
+    for (const f of await readdir(join(dataDir, table, day)))
+      await utimes(join(dataDir, table, day, f), when, when);
   }
 }
 
@@ -381,6 +382,40 @@ describe('lake files', () => {
     expect(after.map((r) => r.request_id).sort()).toEqual(['c1', 'c2', 'c3', 'late']);
     expect(after.find((r) => r.request_id === 'c1')?.tags).toEqual(['a', 'b']);
   });
+  it("compacts the agents' telemetry like the usage records, each point still read once", async () => {
+    // Prepare: two settled days of telemetry, one point delivered twice, and today's
+    const sink = createTelemetryLakeSink({ dataDir, clock: fixedClock('2026-03-02T10:00:00Z') });
+    const point = telemetryRecord({ telemetry_id: 't-twice', ts: '2026-02-28T10:00:00.000Z', value: 3 });
+    await sink.write([
+      point,
+      point,
+      telemetryRecord({ telemetry_id: 't-mar1', ts: '2026-03-01T10:00:00.000Z', value: 4 }),
+      telemetryRecord({ telemetry_id: 't-mar3', ts: '2026-03-03T09:00:00.000Z', value: 5 }),
+    ]);
+    await touchAll(new Date('2026-03-02T10:00:00Z'), 'telemetry');
+    const read = () =>
+      engine.query(
+        'SELECT telemetry_id, count(DISTINCT telemetry_id) AS n, max(value) AS value FROM telemetry GROUP BY telemetry_id ORDER BY telemetry_id',
+      );
+    const before = await read();
+
+    // Act
+    const result = await compactLake({
+      dataDir,
+      clock: fixedClock('2026-03-03T12:00:00Z'),
+      table: 'telemetry',
+    });
+
+    // Assess: both settled days are Parquet now (the duplicate kept, as Firehose would), today is not
+    expect(result).toEqual({ days: ['2026-02-28', '2026-03-01'], records: 3 });
+    expect(await readdir(join(dataDir, 'telemetry', 'dt=2026-02-28'))).toEqual([
+      expect.stringMatching(/^part-.*\.parquet$/),
+    ]);
+    expect((await readdir(join(dataDir, 'telemetry', 'dt=2026-03-03')))[0]).toMatch(/\.jsonl$/);
+    expect(await read()).toEqual(before);
+    expect(before.map((r) => r.telemetry_id)).toEqual(['t-mar1', 't-mar3', 't-twice']);
+  });
+
   it('still reads lines and Parquet days written before the routing fields (schema 2)', async () => {
     // Prepare: a day compacted to Parquet by a build before schema 3 (without its columns), a day still
     // in JSON lines from then, and one new record.

@@ -2,21 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../../core/ports/clock.ts';
-import { openDuckDb, sqlString, usageColumnsForDuckDb } from './duckdb-query.ts';
+import { openDuckDb, sqlString, telemetryColumnsForDuckDb, usageColumnsForDuckDb } from './duckdb-query.ts';
+
+const COLUMNS = { usage: usageColumnsForDuckDb, telemetry: telemetryColumnsForDuckDb };
 
 /**
  * Compacts the local lake like Firehose's Parquet conversion does on AWS: each day's JSON-lines files
  * become one zstd Parquet file. Only days that ended more than `settleMs` ago are touched — a request
  * that started before midnight may still write to its day for as long as its upstream call can last —
  * and of those only files untouched for `settleMs`; a day's JSON files are removed only after the
- * Parquet file holds every one of their records.
+ * Parquet file holds every one of their records. The usage records by default; the agents' telemetry,
+ * which has files of its own, when asked.
  */
 export async function compactLake(options: {
   dataDir: string;
   clock: Clock;
   settleMs?: number;
+  table?: 'usage' | 'telemetry';
 }): Promise<{ days: string[]; records: number }> {
-  const root = join(options.dataDir, 'usage');
+  const table = options.table ?? 'usage';
+  const root = join(options.dataDir, table);
   const settleMs = options.settleMs ?? 86_400_000;
   const cutoff = new Date(options.clock.now().getTime() - settleMs - 86_400_000).toISOString().slice(0, 10);
   const partitions = (await readdir(root).catch(() => [] as string[]))
@@ -28,7 +33,7 @@ export async function compactLake(options: {
   const instance = await openDuckDb();
   const connection = await instance.connect();
   try {
-    const columns = usageColumnsForDuckDb();
+    const columns = COLUMNS[table]();
     const typed = columns.map((c) => `${c.name}: '${c.type}'`).join(', ');
     for (const partition of partitions) {
       const dir = join(root, partition);
@@ -59,7 +64,7 @@ export async function compactLake(options: {
         );
       }
       // Renamed into place before the JSON goes: for a moment both are read, and the queries' dedupe
-      // on request_id counts each record once.
+      // (on request_id, on telemetry_id) counts each record once.
       await rename(staging, join(dir, name));
       await Promise.all(files.map((f) => rm(join(dir, f))));
       done.days.push(partition.slice(3));
