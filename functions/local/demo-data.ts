@@ -11,8 +11,9 @@ import { teamCounter } from '../core/governance/teams.ts';
 import { userCounter } from '../core/governance/users.ts';
 import type { BudgetCounter } from '../core/ports/budgets.ts';
 import type { Clock } from '../core/ports/clock.ts';
-import type { UsageSink } from '../core/ports/lake.ts';
+import type { TelemetrySink, UsageSink } from '../core/ports/lake.ts';
 import { history, NAMES, type Person, seeded, TEAMS } from './demo-history.ts';
+import { telemetryHistory } from './demo-telemetry.ts';
 import type { RunningGateway } from './runtime.ts';
 
 export interface DemoSummary {
@@ -34,6 +35,8 @@ export async function seedDemo(
     seed?: number;
     /** Called as each step is done, `done` of `total`: teams, people and their keys, history, budgets. */
     onProgress?: (done: number, total: number) => void;
+    /** Where the agents' telemetry for the history goes; none is seeded without it. */
+    telemetry?: TelemetrySink;
   } = {},
 ): Promise<DemoSummary> {
   const random = seeded(options.seed ?? 7);
@@ -123,6 +126,9 @@ export async function seedDemo(
     stepDown,
   );
   await sink.write(records);
+  // From a random sequence of its own, so the usage history is the same with or without it.
+  const stalePrices = people[4]?.user_id ?? '';
+  await options.telemetry?.write(telemetryHistory(records, seeded((options.seed ?? 7) + 1), stalePrices));
   step();
 
   // This month's spend per key, person and team, from the records: what the counters would hold.

@@ -5,7 +5,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createLakeSink } from '../adapters/local/lake-sink.ts';
+import { createLakeSink, createTelemetryLakeSink } from '../adapters/local/lake-sink.ts';
 import { createLogger, logFormat } from '../adapters/logger.ts';
 import { loadDemoConfig, quietAwsSdkNodeNotice } from '../config.ts';
 import { formatCount } from '../core/money.ts';
@@ -38,6 +38,7 @@ try {
   try {
     summary = await seedDemo(gateway, sink, systemClock, {
       onProgress: progress('Seeding 60 days of history'),
+      telemetry: createTelemetryLakeSink({ dataDir: resolve(config.dataDir), clock: systemClock }),
     });
   } finally {
     seeding = false;

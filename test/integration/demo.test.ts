@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLakeSink } from '../../functions/adapters/local/lake-sink.ts';
+import { createLakeSink, createTelemetryLakeSink } from '../../functions/adapters/local/lake-sink.ts';
 import { weeklyDigest } from '../../functions/core/analytics/rollup.ts';
 import type { Rollup } from '../../functions/core/analytics/rollup-document.ts';
 import { sendForecastAlerts } from '../../functions/core/governance/forecast.ts';
 import { formatUsd } from '../../functions/core/money.ts';
 import { type DemoSummary, seedDemo } from '../../functions/local/demo-data.ts';
+import { NAMES } from '../../functions/local/demo-history.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
 import { collectingNotifier } from '../support/stores.ts';
@@ -18,7 +19,9 @@ const clock = { now: () => new Date('2026-11-20T15:00:00Z') };
 beforeAll(async () => {
   mock = await startMockUpstream();
   gateway = await startTestGateway(mock.url, {}, { clock });
-  summary = await seedDemo(gateway, createLakeSink({ dataDir: gateway.dataDir, clock }), clock);
+  summary = await seedDemo(gateway, createLakeSink({ dataDir: gateway.dataDir, clock }), clock, {
+    telemetry: createTelemetryLakeSink({ dataDir: gateway.dataDir, clock }),
+  });
 }, 60_000);
 afterAll(async () => {
   await gateway?.close();
@@ -55,6 +58,36 @@ describe('the demo history', () => {
     const sum = (f: (r: (typeof routed)[number]) => number) => routed.reduce((total, r) => total + f(r), 0);
     expect(sum((r) => r.moved_micros)).toBeGreaterThan(0);
     expect(sum((r) => r.cost_micros)).toBeLessThan(sum((r) => r.cost_as_requested_micros));
+  });
+
+  it('shows what the agents did, with the planted price gap and spend outside the gateway', async () => {
+    // Act
+    const report = await get<{
+      rows: Array<{
+        hidden: boolean;
+        sessions?: number;
+        lines_added?: number;
+        commits?: number;
+        gateway_cost_usd?: number;
+        ungoverned_cost_usd?: number;
+      }>;
+      reconciliation: Array<{ session_id: string; agent_cost_usd: number; gateway_cost_usd: number }>;
+    }>('/api/reports/agent-outcomes');
+
+    // Assess: Claude Code's outcomes by team and week, billed cost beside them
+    const shown = report.rows.filter((r) => !r.hidden);
+    expect(shown.length).toBeGreaterThan(0);
+    const total = (f: (r: (typeof shown)[number]) => number | undefined) =>
+      shown.reduce((sum, r) => sum + (f(r) ?? 0), 0);
+    expect(total((r) => r.sessions)).toBeGreaterThan(50);
+    expect(total((r) => r.lines_added)).toBeGreaterThan(0);
+    expect(total((r) => r.commits)).toBeGreaterThan(0);
+    expect(total((r) => r.gateway_cost_usd)).toBeGreaterThan(0);
+    expect(total((r) => r.ungoverned_cost_usd)).toBeGreaterThan(0);
+    // The one person whose Claude Code prices from an old list: their sessions are the findings
+    const stale = report.reconciliation.filter((r) => r.session_id.startsWith(`${NAMES[4]}-`));
+    expect(stale.length).toBeGreaterThan(0);
+    expect(stale.every((r) => r.agent_cost_usd < r.gateway_cost_usd)).toBe(true);
   });
 
   it('has a team and people near their budgets, their counters agreeing with the lake', async () => {
