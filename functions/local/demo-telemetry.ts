@@ -46,13 +46,14 @@ export function telemetryHistory(
     const metric = (name: string, value: number, more: Partial<TelemetryRecord> = {}) =>
       value > 0 && at(last, { kind: 'metric', name, value, temporality: 'delta', ...more });
     metric('claude_code.session.count', 1);
-    metric('claude_code.active_time.total', Math.round(n * (30 + random() * 60)), { type: 'cli' });
+    metric('claude_code.active_time.total', Math.round(n * (60 + random() * 180)), { type: 'cli' });
     metric('claude_code.lines_of_code.count', Math.round(n * (4 + random() * 30)), { type: 'added' });
     metric('claude_code.lines_of_code.count', Math.round(n * random() * 12), { type: 'removed' });
     metric('claude_code.code_edit_tool.decision', Math.round(n * (0.2 + random() * 0.3)), {
       decision: 'accept',
     });
-    metric('claude_code.code_edit_tool.decision', Math.round(n * random() * 0.08), { decision: 'reject' });
+    // About one edit in eight is turned down.
+    metric('claude_code.code_edit_tool.decision', random() < 0.3 ? 1 : 0, { decision: 'reject' });
     metric('claude_code.commit.count', random() < 0.6 ? 1 + Math.floor(random() * 2) : 0);
     metric('claude_code.pull_request.count', random() < 0.25 ? 1 : 0);
     if (random() < 0.03) {
