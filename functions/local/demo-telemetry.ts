@@ -8,7 +8,11 @@
  * own provider key (spend outside the gateway).
  */
 import { randomUUID } from 'node:crypto';
-import { TELEMETRY_SCHEMA_VERSION, type TelemetryRecord } from '../core/telemetry/record.ts';
+import {
+  EMPTY_TELEMETRY_FIELDS,
+  TELEMETRY_SCHEMA_VERSION,
+  type TelemetryRecord,
+} from '../core/telemetry/record.ts';
 import type { UsageRecord } from '../core/usage/record.ts';
 
 type Point = Partial<TelemetryRecord> & Pick<TelemetryRecord, 'kind' | 'name'>;
@@ -85,21 +89,7 @@ function telemetryOf(r: UsageRecord, point: Point): TelemetryRecord {
     agent: r.agent,
     agent_version: r.agent_version,
     session_id: r.session_id,
-    value: null,
-    temporality: null,
-    series: null,
-    model: null,
-    type: null,
-    decision: null,
-    tool_name: null,
-    provider_request_id: null,
-    input_tokens: null,
-    output_tokens: null,
-    cache_read_tokens: null,
-    cache_write_tokens: null,
-    agent_cost_micros: null,
-    duration_ms: null,
-    agent_user_hash: null,
+    ...EMPTY_TELEMETRY_FIELDS,
     ...point,
   };
 }

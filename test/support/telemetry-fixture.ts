@@ -1,4 +1,8 @@
-import { TELEMETRY_SCHEMA_VERSION, type TelemetryRecord } from '../../functions/core/telemetry/record.ts';
+import {
+  EMPTY_TELEMETRY_FIELDS,
+  TELEMETRY_SCHEMA_VERSION,
+  type TelemetryRecord,
+} from '../../functions/core/telemetry/record.ts';
 
 let next = 0;
 
@@ -20,21 +24,10 @@ export function telemetryRecord(overrides: Partial<TelemetryRecord> = {}): Telem
     session_id: 'sess-a',
     kind: 'metric',
     name: 'claude_code.commit.count',
+    ...EMPTY_TELEMETRY_FIELDS,
     value: 1,
     temporality: 'delta',
     series: 's',
-    model: null,
-    type: null,
-    decision: null,
-    tool_name: null,
-    provider_request_id: null,
-    input_tokens: null,
-    output_tokens: null,
-    cache_read_tokens: null,
-    cache_write_tokens: null,
-    agent_cost_micros: null,
-    duration_ms: null,
-    agent_user_hash: null,
     ...overrides,
   };
 }

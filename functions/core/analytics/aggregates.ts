@@ -40,24 +40,7 @@ const KEYS = [
   'route_rule',
   'metric',
 ] as const;
-/** The measures, all BIGINT (`status` and `bucket` are grouped on, but numbers). */
-const NUMBERS = [
-  'status',
-  'bucket',
-  'requests',
-  'cost_micros',
-  'shadow_cost_micros',
-  'input_tokens',
-  'output_tokens',
-  'cache_read_tokens',
-  'cache_write_5m_tokens',
-  'cache_write_1h_tokens',
-  'reasoning_tokens',
-  'cost_as_requested_micros',
-  'fallback_requests',
-] as const;
-type Column = (typeof KEYS)[number] | (typeof NUMBERS)[number];
-
+/** What the spend grains sum, each as `sum(column)`. */
 const SPEND_READS = [
   'cost_micros',
   'shadow_cost_micros',
@@ -68,6 +51,17 @@ const SPEND_READS = [
   'cache_write_1h_tokens',
   'reasoning_tokens',
 ] as const;
+/** The measures, all BIGINT (`status` and `bucket` are grouped on, but numbers). */
+const NUMBERS = [
+  'status',
+  'bucket',
+  'requests',
+  ...SPEND_READS,
+  'cost_as_requested_micros',
+  'fallback_requests',
+] as const;
+type Column = (typeof KEYS)[number] | (typeof NUMBERS)[number];
+
 const SPEND_SUMS: Partial<Record<Column, string>> = {
   requests: 'count(*)',
   ...Object.fromEntries(SPEND_READS.map((column) => [column, `sum(${column})`])),

@@ -58,6 +58,25 @@ export const TelemetryRecordSchema = z.object({
 
 export type TelemetryRecord = z.infer<typeof TelemetryRecordSchema>;
 
+/** The columns a point or event may leave empty, empty: what each producer fills in on top. */
+export const EMPTY_TELEMETRY_FIELDS = {
+  value: null,
+  temporality: null,
+  series: null,
+  model: null,
+  type: null,
+  decision: null,
+  tool_name: null,
+  provider_request_id: null,
+  input_tokens: null,
+  output_tokens: null,
+  cache_read_tokens: null,
+  cache_write_tokens: null,
+  agent_cost_micros: null,
+  duration_ms: null,
+  agent_user_hash: null,
+} as const satisfies Partial<TelemetryRecord>;
+
 /** Column names and Hive/Athena types, derived from the schema, for the lake and query engines. */
 export function telemetryColumns(): Array<{ name: keyof TelemetryRecord; sqlType: string }> {
   return Object.entries(TelemetryRecordSchema.shape).map(([name, type]) => ({
