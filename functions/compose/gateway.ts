@@ -38,6 +38,9 @@ import { ruleSource } from '../core/routing/rule-source.ts';
 import { type RoutingRule, rulesFromConfig } from '../core/routing/rules.ts';
 import type { RecoveryDeps } from '../core/usage/recover.ts';
 
+/** How often a gateway process writes its batched settlements (a Lambda environment: at once). */
+const SETTLE_EVERY_MS = 250;
+
 /** What a deployment decides, read once from its Config before anything starts. */
 export interface GatewaySettings {
   config: Config;
@@ -175,8 +178,11 @@ export function composeProxy(settings: GatewaySettings, env: ProxyEnvironment): 
     clock,
     log,
     // On Lambda settlements are written at once: the invocation ends only once they have landed, since
-    // a frozen environment runs no timers. Its slices outlive invocations while it is warm.
-    ...(onLambda ? { flushMs: 0 } : { onFirstSlice: (counter) => journal.slice(counter) }),
+    // a frozen environment runs no timers. Its slices outlive invocations while it is warm. A process
+    // writes them four times a second: the slices hold the spend until then, and the journal has it.
+    ...(onLambda
+      ? { flushMs: 0 }
+      : { flushMs: SETTLE_EVERY_MS, onFirstSlice: (counter) => journal.slice(counter) }),
     beforeFlush: () => journal.flushed(),
   });
   // Rate windows counted in chunks, tokens in batches; parallel slots held by a process, per request

@@ -6,7 +6,7 @@
  * Prints figures and writes them to test-results/bench/latency.json; asserts nothing about time
  * (STYLE.md: benchmarks are never timing assertions).
  *
- *   npx tsx test/bench/latency.ts [--n 300] [--warmup 30] [--connections 50] [--seconds 5]
+ *   npx tsx test/bench/latency.ts [--n 300] [--warmup 30] [--prime 250] [--connections 50] [--seconds 5]
  *                                 [--chunk-delay 1] [--settle-seconds 20]
  *                                 [--breakdown] [--bundles] [--cold-runs 5]
  */
@@ -28,6 +28,7 @@ const { values: flags } = parseArgs({
   options: {
     n: { type: 'string', default: '300' },
     warmup: { type: 'string', default: '30' },
+    prime: { type: 'string', default: '250' },
     connections: { type: 'string', default: '50' },
     seconds: { type: 'string', default: '5' },
     'chunk-delay': { type: 'string', default: '1' },
@@ -38,7 +39,7 @@ const { values: flags } = parseArgs({
   },
 });
 const numberFlag = (
-  name: 'n' | 'warmup' | 'connections' | 'seconds' | 'chunk-delay' | 'settle-seconds' | 'cold-runs',
+  name: 'n' | 'warmup' | 'prime' | 'connections' | 'seconds' | 'chunk-delay' | 'settle-seconds' | 'cold-runs',
 ) => {
   const value = Number(flags[name]);
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
@@ -47,6 +48,7 @@ const numberFlag = (
 const settings = {
   n: numberFlag('n'),
   warmup: numberFlag('warmup'),
+  prime: numberFlag('prime'),
   connections: numberFlag('connections'),
   seconds: numberFlag('seconds'),
   chunkDelayMs: numberFlag('chunk-delay'),
@@ -163,10 +165,12 @@ async function main(): Promise<void> {
     const idle = memoryOf(gatewayPid);
     const key = await setUpKey(gateway);
 
-    console.error(`one request at a time: ${settings.warmup} warm-up + ${settings.n} per series and target`);
+    console.error(
+      `one request at a time: ${settings.prime} rounds of every series to prime, then ${settings.warmup} warm-up + ${settings.n} per series and target`,
+    );
     const client = runScript('client.ts', [
       ...['--direct', mockUrl, '--gateway', gateway.url, '--key', key],
-      ...['--n', String(settings.n), '--warmup', String(settings.warmup)],
+      ...['--n', String(settings.n), '--warmup', String(settings.warmup), '--prime', String(settings.prime)],
     ]);
     const sequential = JSON.parse(await client.finished()) as SeriesTimings[];
     const afterSequential = memoryOf(gatewayPid);

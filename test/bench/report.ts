@@ -56,6 +56,8 @@ export interface Results {
   settings: {
     n: number;
     warmup: number;
+    /** Untimed rounds of every series through both targets before any is measured. */
+    prime: number;
     connections: number;
     seconds: number;
     chunkDelayMs: number;
@@ -122,8 +124,8 @@ export function printResults(results: Results): void {
     }
   }
   printTable(
-    `Latency added, one request at a time, ms: ${settings.n} requests per row and target after ${settings.warmup} ` +
-      `warm-up, direct and gateway alternating; added = gateway pXX - direct pXX; SSE events ${settings.chunkDelayMs} ms apart`,
+    `Latency added, one request at a time, ms: ${settings.n} requests per row and target after ${settings.prime} ` +
+      `rounds of every series and ${settings.warmup} warm-up, direct and gateway alternating; added = gateway pXX - direct pXX; SSE events ${settings.chunkDelayMs} ms apart`,
     latency,
   );
 

@@ -51,7 +51,7 @@ describe('npm run bench:routing', () => {
 describe('npm run bench', () => {
   it('measures the gateway as npm start runs it, and finds every request it sent recorded', async () => {
     // Prepare
-    const args = ['--import', 'tsx', 'test/bench/latency.ts', '--n', '3', '--warmup', '1'];
+    const args = ['--import', 'tsx', 'test/bench/latency.ts', '--n', '3', '--warmup', '1', '--prime', '1'];
     const load = ['--connections', '2', '--seconds', '1', '--settle-seconds', '30'];
 
     // Act

@@ -212,6 +212,41 @@ describe.each(DYNAMO_ENGINES)('budget leases on $name', (engine) => {
     },
   );
 
+  it.skipIf(engine.skip)(
+    'serves exactly what is left near the limit, though its settlements wait a quarter second to be written',
+    async () => {
+      // Prepare: a process's batching (250 ms); $1 strict; A holds $0.60 and costs $0.50.
+      const budget = counter(1_000_000);
+      const ledger = createLeasedLedger({
+        store: createDynamoSliceStore(client, TABLE, clock),
+        perRequest,
+        holder: 'h-quarter',
+        clock,
+        log: silentLogger,
+        flushMs: 250,
+      });
+      ledgers.push(ledger);
+      const a = await ledger.reserve([claim(budget, 600_000)], lease());
+      await Promise.race([ledger.settle(a, 500_000), new Promise((r) => setTimeout(r, 20))]);
+
+      // Act: B wants more than is left (the counter turns per-request, the slice's free part goes back);
+      // C wants exactly what is left.
+      const b = await ledger.reserve([claim(budget, 600_000)], lease()).catch((e: unknown) => e);
+      const c = await ledger.reserve([claim(budget, 500_000)], lease());
+
+      // Assess: C is served, per request, on a counter that no longer counts A's unused hold
+      expect(a.via).toBe('slice');
+      expect(b).toBeInstanceOf(BudgetExceededError);
+      expect(c.via).toBe('lease');
+      await ledger.settle(c, 500_000);
+      await ledger.flush();
+      expect(await perRequest.read(budget)).toMatchObject({
+        spent_micros: 1_000_000,
+        committed_micros: 1_000_000,
+      });
+    },
+  );
+
   it.skipIf(engine.skip)("reclaims a dead holder's slice once it expires", async () => {
     // Prepare: a holder takes most of a $1 budget and dies (no shutdown).
     const budget = counter(1_000_000);

@@ -9,7 +9,7 @@
  * never ended. The file is rewritten with only the open entries once it has gathered many ended ones.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BudgetCounter, Reservation } from '../../core/ports/budgets.ts';
@@ -52,6 +52,8 @@ export function createFileInflightJournal(options: {
   let batch: { lines: Line[]; done: Promise<void> } | undefined;
   let tail: Promise<void> = mkdir(dir, { recursive: true }).then(() => undefined);
   let ends = 0;
+  /** The file, open for appending from the first write until a rewrite replaces it or the journal closes. */
+  let fd: number | undefined;
 
   const heartbeat = setInterval(() => {
     const now = new Date();
@@ -72,7 +74,11 @@ export function createFileInflightJournal(options: {
             .join('');
           // One write(2) into the page cache, on this thread: requests wait for it before their provider
           // call, and a trip through libuv's thread pool (shared with dynalite's LevelDB) costs more.
-          if (text !== '') appendFileSync(file, text);
+          if (text !== '') {
+            fd ??= openSync(file, 'a');
+            const bytes = Buffer.from(text);
+            for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+          }
           if (ends >= REWRITE_AFTER_ENDS) await rewrite();
         });
       tail = next.done.catch(() => undefined);
@@ -93,6 +99,9 @@ export function createFileInflightJournal(options: {
     ];
     await writeFile(temp, lines.join(''));
     await rename(temp, file);
+    // Appends go to the new file from here on.
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
   }
 
   /** What the files of dead holders say. */
@@ -158,6 +167,8 @@ export function createFileInflightJournal(options: {
     async close() {
       clearInterval(heartbeat);
       await tail;
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
       // A clean stop: every request has ended, so the file says nothing recovery needs.
       if (open.size === 0) await rm(file, { force: true });
     },

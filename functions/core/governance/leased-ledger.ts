@@ -115,6 +115,7 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
   const notedOf = (c: BudgetCounter) => noted.get(`${c.scope}#${c.scope_id}#${c.period}`);
   let batch = 0;
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
+  let flushDue = 0;
   let flushing: Promise<void> = Promise.resolve();
   const keepAlive = setInterval(() => void renewInUse(), Math.max(1_000, Math.floor(ttl / 3)));
   keepAlive.unref?.();
@@ -268,7 +269,9 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
       }
     }
     // Near a limit (or refused): this request holds per request, as every request did before slices;
-    // the per-request ledger refuses it with the budget's numbers if it does not fit.
+    // the per-request ledger refuses it with the budget's numbers if it does not fit. What this
+    // instance is giving back lands first, so the counter it reserves on no longer holds it.
+    if (own.some((s) => s.releasing.a > 0 || s.releasing.w > 0)) await flush();
     const reservation = await perRequest.reserve(claims, lease);
     return { ...reservation, via: 'lease' };
   }
@@ -305,8 +308,13 @@ export function createLeasedLedger(options: LeasedLedgerOptions): LeasedLedger {
     return Promise.all(settled);
   }
 
+  /** A flush in `ms`, unless one is due sooner; a give-back (0 ms) does not wait for the batch's timer. */
   function schedule(ms: number): void {
-    if (ms < 0 || flushTimer) return;
+    if (ms < 0) return;
+    const due = performance.now() + ms;
+    if (flushTimer && flushDue <= due) return;
+    clearTimeout(flushTimer);
+    flushDue = due;
     flushTimer = setTimeout(() => {
       flushTimer = undefined;
       void flush();

@@ -154,6 +154,7 @@ export function createFinisher(deps: {
     finish(call, result) {
       if (call.finished) return;
       call.finished = true;
+      call.release?.();
       const done = settleAndRecord(call, result)
         .catch((err: unknown) => {
           // A bug here must cost one request its bookkeeping, never the process.

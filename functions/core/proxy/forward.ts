@@ -41,7 +41,7 @@ export async function forward(
   models: ResolvedModel[],
   input: ForwardInput,
 ): Promise<Response> {
-  const deadline = AbortSignal.timeout(input.timeoutMs);
+  const deadline = deadlineOf(call, input.timeoutMs);
   for (const [i, model] of models.entries()) {
     input.request.signal.throwIfAborted();
     call.model = model;
@@ -58,6 +58,21 @@ export async function forward(
 }
 
 const RETRY = Symbol('retry');
+
+/**
+ * The request's deadline, let go of when the call is finished. Not `AbortSignal.timeout`: Node keeps
+ * such a signal, and all that its listeners reach, until its timer fires, so a busy gateway would hold
+ * every request of the last `timeoutMs` (ten minutes) in memory.
+ */
+function deadlineOf(call: CallState, timeoutMs: number): AbortSignal {
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () => deadline.abort(new DOMException('The request ran out of time.', 'TimeoutError')),
+    timeoutMs,
+  );
+  call.release = () => clearTimeout(timer);
+  return deadline.signal;
+}
 
 /** Notes in the in-flight entry where the request now holds its reservation. */
 function journalReserved(deps: ProxyDeps, call: CallState): void {

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../functions/adapters/logger.ts';
 import { loadConfig } from '../../../../functions/config.ts';
@@ -120,6 +122,12 @@ function setup({
     return response;
   };
   return { post, sent, records, journal, journaledAtCall, events };
+}
+
+/** A full garbage collection, without starting the test process with --expose-gc. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 const routingRule = (input: Record<string, unknown>) =>
@@ -256,6 +264,28 @@ describe('the proxy pipeline', () => {
       input_tokens: 1,
       output_tokens: 1,
     });
+  });
+
+  it("lets go of a finished request's deadline: a busy gateway does not carry the last ten minutes of requests", async () => {
+    // Prepare: a ten-minute deadline, as deployed; the signal each provider call got, weakly held
+    const signals: Array<WeakRef<AbortSignal>> = [];
+    const { post } = setup({
+      upstreamTimeoutMs: 600_000,
+      answer: async (_url, init) => {
+        if (init.signal) signals.push(new WeakRef(init.signal));
+        return cannedJson();
+      },
+    });
+
+    // Act
+    for (let i = 0; i < 5; i++)
+      await post('/v1/messages', '{"model":"claude-haiku-4-5","max_tokens":5,"messages":[]}');
+    await new Promise((r) => setImmediate(r));
+    collectGarbage();
+
+    // Assess: nothing keeps a finished request's signals (nor what their listeners reach) alive
+    expect(signals).toHaveLength(5);
+    expect(signals.filter((s) => s.deref() !== undefined)).toHaveLength(0);
   });
 
   it('skips a rule whose target is on a provider this gateway has no key for: the request goes as asked', async () => {
