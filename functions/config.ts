@@ -221,7 +221,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionDays: e.TOLLGATE_RETENTION_DAYS,
     signInEnv: Object.fromEntries(
       Object.keys(env)
-        .filter((name) => /^TOLLGATE_(PUBLIC_URL|MASTER_KEY_OFF)$|^TOLLGATE_(OIDC|SESSION|TRUST)_/.test(name))
+        .filter((name) =>
+          /^TOLLGATE_(PUBLIC_URL|MASTER_KEY_OFF|LOGIN_PER_MINUTE)$|^TOLLGATE_(OIDC|SESSION|TRUST)_/.test(
+            name,
+          ),
+        )
         .map((name) => [name, env[name]]),
     ),
     weeklyDigest: e.TOLLGATE_WEEKLY_DIGEST === 'true',

@@ -10,7 +10,7 @@ import { maskKey, presentedKey } from '../governance/keys.ts';
 import { parseJsonObject, readBodyText } from '../json-body.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
 import { actorOf, createAccess } from './access.ts';
-import type { AdminContext, AdminDeps, Route } from './context.ts';
+import type { AdminContext, AdminDeps, ClientInfo, Route } from './context.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
 import { day, instant, microsToUsd, parseQuery, queryCount } from './fields.ts';
 import { groupMappingRoutes } from './group-mapping-routes.ts';
@@ -20,7 +20,7 @@ import { routingRoutes } from './routing-routes.ts';
 import { teamRoutes } from './team-routes.ts';
 import { userRoutes } from './user-routes.ts';
 
-export type { AdminDeps } from './context.ts';
+export type { AdminDeps, ClientInfo } from './context.ts';
 
 const AuditQuery = z.looseObject({ since: instant.optional(), limit: queryCount.default(100) });
 /** LiteLLM's `start_date` (a day, or a date-time of which the day counts); its other parameters are ignored. */
@@ -30,7 +30,9 @@ const CostByUserQuery = z.looseObject({ date: day.optional() });
 /** Admin bodies are small documents; anything larger is refused before it is parsed. */
 export const ADMIN_MAX_BODY_BYTES = 256 * 1024;
 
-export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<Response> {
+export function createAdminApi(
+  deps: AdminDeps,
+): (request: Request, client?: ClientInfo) => Promise<Response> {
   const { signIn } = deps;
   const access = createAccess({ ...deps, sessions: signIn?.sessions });
   const requireMaster = (headers: Headers) => access.requireMaster(headers);
@@ -137,13 +139,13 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
     },
   };
 
-  return async (request) => {
+  return async (request, client = { address: undefined }) => {
     const url = new URL(request.url);
     const route = findRoute(routes, request.method, url.pathname.replace(/\/+$/, ''));
     try {
       if (!route) throw new GatewayError('not_found', `No admin route for ${request.method} ${url.pathname}`);
       await guard(request, url.pathname);
-      return await route(request, url);
+      return await route(request, url, client);
     } catch (err) {
       const error =
         err instanceof GatewayError

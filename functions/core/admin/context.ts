@@ -1,5 +1,6 @@
 import type { DayRange } from '../analytics/sql.ts';
 import type { SignInDeps } from '../auth/routes.ts';
+import type { ClientInfo } from '../client.ts';
 import type { GovernancePolicy } from '../governance/scopes.ts';
 import type { AuditLog } from '../ports/audit.ts';
 import type { BudgetLedger } from '../ports/budgets.ts';
@@ -42,7 +43,9 @@ export interface AdminDeps {
   signIn?: SignInDeps;
 }
 
-export type Route = (request: Request, url: URL) => Promise<Response>;
+export type { ClientInfo };
+
+export type Route = (request: Request, url: URL, client: ClientInfo) => Promise<Response>;
 
 /** What every group of admin routes is given: the stores, who is calling, the body, the audit trail. */
 export interface AdminContext {

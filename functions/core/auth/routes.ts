@@ -3,6 +3,7 @@
  * sends the browser to the IdP, `/auth/callback` checks what comes back and opens a session,
  * `/auth/session` tells the page who is signed in (and its CSRF token), `/auth/logout` ends it.
  */
+import type { ClientInfo } from '../client.ts';
 import { GatewayError } from '../errors.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { TeamStore, UserStore } from '../ports/documents.ts';
@@ -17,6 +18,7 @@ import {
 } from '../ports/identity.ts';
 import type { Logger } from '../ports/logging.ts';
 import { orderMappings, placementOf } from './groups.ts';
+import { createLoginLimiter } from './login-limit.ts';
 import { onboard, SignInDenied } from './onboard.ts';
 import { messagePage } from './pages.ts';
 import { hashSecret, type Sessions } from './sessions.ts';
@@ -33,6 +35,8 @@ export interface SignInDeps {
   masterKeyOff: boolean;
   /** The dashboard's origin for a request: the IdP sends the browser back to `<it>/auth/callback`. */
   originOf(request: Request): string;
+  /** Sign-ins one client address may start per minute (TOLLGATE_LOGIN_PER_MINUTE). */
+  loginsPerMinute: number;
 }
 
 interface Stores {
@@ -49,8 +53,20 @@ const SIGN_IN_COOKIE = 'tollgate_signin';
 
 export function signInRoutes(deps: SignInDeps, stores: Stores) {
   const { identity, sessions, pending } = deps;
+  const limiter = createLoginLimiter({ perMinute: deps.loginsPerMinute });
 
-  const login = async (request: Request, url: URL) => {
+  const login = async (request: Request, url: URL, client: ClientInfo) => {
+    // Before anything is written: each sign-in started stores a pending record.
+    const taken = limiter.take(client.address ?? 'unknown', stores.clock.now().getTime());
+    if (!taken.allowed) {
+      stores.log.warn('auth.login_rate_limited', { retry_after_s: taken.retryAfterSeconds });
+      return messagePage(
+        429,
+        'Too many sign-ins',
+        `Too many sign-ins were started from your address in the last minute. Try again in ${taken.retryAfterSeconds} seconds.`,
+        [['retry-after', String(taken.retryAfterSeconds)]],
+      );
+    }
     const return_to = url.searchParams.get('return_to') ?? undefined;
     let begun: Awaited<ReturnType<IdentityProvider['beginSignIn']>>;
     try {
