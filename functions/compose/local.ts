@@ -39,7 +39,7 @@ import type { UsageSink } from '../core/ports/lake.ts';
 import type { Logger } from '../core/ports/logging.ts';
 import type { UpstreamFetch } from '../core/ports/upstream.ts';
 import { recoverLost } from '../core/usage/recover.ts';
-import { adminDeps, reportDeps } from './admin.ts';
+import { adminDeps, reportDeps, scimDeps } from './admin.ts';
 import {
   type ComposedProxy,
   composeProxy,
@@ -155,6 +155,7 @@ export async function composeLocal(settings: GatewaySettings, options: LocalOpti
   const admin = adminDeps(settings, {
     ...reads,
     signIn,
+    scim: scimDeps(config.scim.token, { client, tableName: config.tableName }),
     audit: createDynamoAuditLog(client, config.tableName, clock),
     rollups,
     masterKey,

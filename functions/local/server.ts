@@ -67,7 +67,7 @@ export function localApp({ proxy, admin, dashboardDir, metrics }: LocalServerOpt
 }
 
 function isAdminPath(path: string): boolean {
-  return /^\/(key|spend|api|health|user|team|model|routing|budget|audit|auth|sso)(\/|$)/.test(path);
+  return /^\/(key|spend|api|health|user|team|model|routing|budget|audit|auth|sso|scim)(\/|$)/.test(path);
 }
 
 /**

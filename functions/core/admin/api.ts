@@ -8,7 +8,10 @@ import { signInRoutes } from '../auth/routes.ts';
 import { GatewayError } from '../errors.ts';
 import { maskKey, presentedKey } from '../governance/keys.ts';
 import { parseJsonObject, readBodyText } from '../json-body.ts';
+import type { IdentityClaims } from '../ports/identity.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
+import { createScimApi, SCIM_PREFIX } from '../scim/api.ts';
+import { deactivatedAtIdp } from '../scim/deprovision.ts';
 import { actorOf, createAccess } from './access.ts';
 import type { AdminContext, AdminDeps, ClientInfo, Route } from './context.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
@@ -34,6 +37,7 @@ export function createAdminApi(
   deps: AdminDeps,
 ): (request: Request, client?: ClientInfo) => Promise<Response> {
   const { signIn } = deps;
+  const scim = deps.scim && scimApi(deps, deps.scim);
   const access = createAccess({ ...deps, sessions: signIn?.sessions });
   const requireMaster = (headers: Headers) => access.requireMaster(headers);
   const ctx: AdminContext = {
@@ -90,7 +94,7 @@ export function createAdminApi(
     ...outcomeRoutes(ctx),
     ...routingRoutes(ctx),
     ...(signIn && {
-      ...signInRoutes(signIn, { ...deps, audit: sessionAudit }),
+      ...signInRoutes(signIn, { ...deps, audit: sessionAudit, deactivatedAtIdp: scimRefusal(deps.scim) }),
       ...groupMappingRoutes(ctx, signIn),
     }),
     'GET /health': async () => json({ status: 'ok' }),
@@ -141,6 +145,9 @@ export function createAdminApi(
 
   return async (request, client = { address: undefined }) => {
     const url = new URL(request.url);
+    // The IdP's own endpoint: its own token, its own error shape, no master key (core/scim/api.ts).
+    if (scim && (url.pathname === SCIM_PREFIX || url.pathname.startsWith(`${SCIM_PREFIX}/`)))
+      return scim(request);
     const route = findRoute(routes, request.method, url.pathname.replace(/\/+$/, ''));
     try {
       if (!route) throw new GatewayError('not_found', `No admin route for ${request.method} ${url.pathname}`);
@@ -156,6 +163,25 @@ export function createAdminApi(
       return json(openaiChat.errorBody(error.kind, error.message), error.status);
     }
   };
+}
+
+function scimApi(deps: AdminDeps, scim: NonNullable<AdminDeps['scim']>) {
+  return createScimApi({
+    token: scim.token,
+    scimUsers: scim.users,
+    keys: deps.keys,
+    users: deps.users,
+    sessions: deps.signIn?.sessionStore,
+    audit: deps.audit,
+    clock: deps.clock,
+    log: deps.log,
+    originOf: deps.signIn?.originOf,
+  });
+}
+
+/** With SCIM on, a person the IdP deactivated or deleted is refused at sign-in. */
+function scimRefusal(scim: AdminDeps['scim']) {
+  return scim ? (claims: IdentityClaims) => deactivatedAtIdp(scim.users, claims) : undefined;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { KeyStore } from '../ports/keys.ts';
 import type { LakeAggregates, LakeEraser, QueryEngine } from '../ports/lake.ts';
 import type { Logger } from '../ports/logging.ts';
 import type { RollupStore } from '../ports/rollups.ts';
+import type { ScimUserStore } from '../ports/scim.ts';
 import type { ModelCatalog } from '../pricing/catalog.ts';
 import type { RoutingRule } from '../routing/rules.ts';
 import type { Caller } from './access.ts';
@@ -41,6 +42,11 @@ export interface AdminDeps {
   erasure?: { lake: LakeEraser; aggregates?: LakeAggregates };
   /** OIDC sign-in, when configured: the dashboard's sessions and the group mapping. */
   signIn?: SignInDeps;
+  /**
+   * SCIM deprovisioning (`/scim/v2/`), when a token is configured: the IdP's bearer token and the
+   * User resources it provisioned.
+   */
+  scim?: { token: string; users: ScimUserStore };
 }
 
 export type { ClientInfo };

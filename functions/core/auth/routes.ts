@@ -3,6 +3,7 @@
  * sends the browser to the IdP, `/auth/callback` checks what comes back and opens a session,
  * `/auth/session` tells the page who is signed in (and its CSRF token), `/auth/logout` ends it.
  */
+
 import type { ClientInfo } from '../client.ts';
 import { GatewayError } from '../errors.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -10,6 +11,7 @@ import type { TeamStore, UserStore } from '../ports/documents.ts';
 import {
   type GroupMapping,
   type GroupMappingStore,
+  type IdentityClaims,
   type IdentityProvider,
   IdentityRefused,
   IdentityUnavailable,
@@ -45,6 +47,8 @@ interface Stores {
   clock: Clock;
   log: Logger;
   audit(user_id: string, action: string, details?: Record<string, unknown>): Promise<void>;
+  /** With SCIM on: whether the IdP has deactivated or deleted this person (core/scim/deprovision.ts). */
+  deactivatedAtIdp?: (claims: IdentityClaims) => Promise<boolean>;
 }
 
 /** A sign-in has ten minutes to come back from the IdP. */
@@ -125,6 +129,12 @@ export function signInRoutes(deps: SignInDeps, stores: Stores) {
         nonce: started.nonce,
         codeVerifier: started.code_verifier,
       });
+      if (await stores.deactivatedAtIdp?.(claims))
+        throw new SignInDenied(
+          403,
+          'Your account is deactivated',
+          'Your identity provider has deactivated your access to Tollgate. Ask an admin if this is a mistake.',
+        );
       const place = placementOf(
         claims.groups,
         orderMappings(deps.configMappings, await deps.mappings.list()),
