@@ -238,6 +238,7 @@ const ADMIN_API_PATHS = [
   '/audit/*',
   '/routing/*',
   '/sso/*',
+  '/scim/*',
   '/health',
 ];
 
