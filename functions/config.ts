@@ -89,6 +89,11 @@ export interface Config {
    * anyone in.
    */
   signInEnv: Record<string, string | undefined>;
+  /**
+   * SCIM deprovisioning from the organisation's IdP (`/scim/v2/` on the admin API): the bearer token
+   * the IdP presents (TOLLGATE_SCIM_TOKEN), or on AWS the secret holding it; off when neither is set.
+   */
+  scim: { token: string | undefined; tokenSecretArn: string | undefined };
 }
 
 const optional = z.pipe(
@@ -123,6 +128,12 @@ const EnvSchema = z.object({
   TOLLGATE_SLACK_WEBHOOK_URL: optional,
   TOLLGATE_SLACK_WEBHOOK_SECRET_ARN: optional,
   TOLLGATE_DASHBOARD_URL: optional,
+  // The IdP's SCIM token: long enough that guessing it is out of the question.
+  TOLLGATE_SCIM_TOKEN: z.pipe(
+    optional,
+    z.optional(z.string().check(z.minLength(32, 'expected at least 32 characters'))),
+  ),
+  TOLLGATE_SCIM_TOKEN_SECRET_ARN: optional,
   TOLLGATE_DATA_DIR: text('.tollgate'),
   TOLLGATE_HOST: text('127.0.0.1'),
   TOLLGATE_PORT: int(4000),
@@ -221,10 +232,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionDays: e.TOLLGATE_RETENTION_DAYS,
     signInEnv: Object.fromEntries(
       Object.keys(env)
-        .filter((name) => /^TOLLGATE_(PUBLIC_URL|MASTER_KEY_OFF)$|^TOLLGATE_(OIDC|SESSION|TRUST)_/.test(name))
+        .filter((name) =>
+          /^TOLLGATE_(PUBLIC_URL|MASTER_KEY_OFF|LOGIN_PER_MINUTE)$|^TOLLGATE_(OIDC|SESSION|TRUST)_/.test(
+            name,
+          ),
+        )
         .map((name) => [name, env[name]]),
     ),
     weeklyDigest: e.TOLLGATE_WEEKLY_DIGEST === 'true',
+    scim: { token: e.TOLLGATE_SCIM_TOKEN, tokenSecretArn: e.TOLLGATE_SCIM_TOKEN_SECRET_ARN },
     policy: {
       timeZone: e.TOLLGATE_BUDGET_TIMEZONE,
       fairOutputTokens: e.TOLLGATE_FAIR_OUTPUT_TOKENS,
@@ -305,6 +321,7 @@ export const ENV = {
   oidcGroupMap: 'TOLLGATE_OIDC_GROUP_MAP',
   masterKeyOff: 'TOLLGATE_MASTER_KEY_OFF',
   trustForwardedHost: 'TOLLGATE_TRUST_FORWARDED_HOST',
+  scimTokenSecretArn: 'TOLLGATE_SCIM_TOKEN_SECRET_ARN',
 } as const;
 
 /** The prefix of spilled usage records in the spill bucket, outside the `usage/` the Glue table reads. */

@@ -4,7 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildDashboard } from '../dashboard/build.ts';
 import { GOVERNANCE_CONTEXT } from '../functions/config.ts';
 import { functionEnvironment, OPERATIONS_CONTEXT, operationsSettings } from './context.ts';
-import { SIGN_IN_CONTEXT, signInSettings } from './sign-in-context.ts';
+import { SCIM_CONTEXT, SIGN_IN_CONTEXT, scimTokenSecretArn, signInSettings } from './sign-in-context.ts';
 import { TollgateStack } from './stack.ts';
 
 const app = new App();
@@ -23,6 +23,10 @@ const operations = operationsSettings(
 const signIn = signInSettings(
   Object.fromEntries(SIGN_IN_CONTEXT.map((name) => [name, app.node.tryGetContext(name)])),
 );
+// `-c scimTokenSecretArn=arn:...`: the IdP deprovisions people over SCIM with the token in that secret.
+const scimSecretArn = scimTokenSecretArn(
+  Object.fromEntries(SCIM_CONTEXT.map((name) => [name, app.node.tryGetContext(name)])),
+);
 
 // The stack uploads whatever is in this directory, so it must be fresh before the synth reads it.
 const dashboardDir = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
@@ -36,6 +40,7 @@ new TollgateStack(app, stackName, {
   governance,
   operations,
   signIn,
+  scimTokenSecretArn: scimSecretArn,
 });
 // cdk-nag 3 runs as a policy validation plugin: an unacknowledged finding fails the synth.
 // Findings that do not fit are acknowledged, with a reason, next to the resource in its construct.

@@ -98,3 +98,21 @@ export function signInSettings(context: Record<string, unknown>): SignInSettings
     masterKeyOff: masterKey === 'off',
   };
 }
+
+/** SCIM deprovisioning from the org's IdP, as `cdk deploy -c scimTokenSecretArn=arn:...` takes it. */
+export const SCIM_CONTEXT = ['scimTokenSecretArn'] as const;
+
+/**
+ * The secret holding the token the IdP presents on `/scim/v2/` (a plain string of at least 32
+ * characters, created by the operator); undefined leaves SCIM off. Checked so a mistake fails the synth.
+ */
+export function scimTokenSecretArn(context: Record<string, unknown>): string | undefined {
+  const v = context.scimTokenSecretArn;
+  const arn = v === undefined || v === null ? '' : String(v).trim();
+  if (arn === '') return undefined;
+  if (!SECRET_ARN.test(arn))
+    throw new Error(
+      `scimTokenSecretArn: expected arn:aws:secretsmanager:<region>:<account>:secret:<name>, got '${arn}'`,
+    );
+  return arn;
+}

@@ -45,6 +45,12 @@ export interface TollgateStackProps extends StackProps {
    * @default - none: the dashboard signs in with a key, and calls the admin API's own URL
    */
   readonly signIn?: SignInSettings;
+  /**
+   * A Secrets Manager secret (created by the operator) holding the bearer token the org's IdP presents
+   * on the admin API's `/scim/v2/` to deprovision people.
+   * @default - none: SCIM is off
+   */
+  readonly scimTokenSecretArn?: string;
 }
 
 export class TollgateStack extends Stack {
@@ -115,6 +121,7 @@ export class TollgateStack extends Stack {
       telemetryTable: lake.telemetryTable,
       settings: { ...props.governance, ...signIn?.environment },
       rollup: { bucket: lake.bucket, key: rollups.key },
+      scimTokenSecretArn: props.scimTokenSecretArn,
       // With sign-in, the API is on the dashboard's origin (its session is a first-party cookie), so the
       // function URL names no origin: CORS naming the distribution would make it wait on itself.
       ...(signIn ? { sameOrigin: true } : { allowedOrigins: [dashboard.url] }),

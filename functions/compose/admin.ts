@@ -2,6 +2,8 @@
  * The composition root's other half: the admin API's and the reports' dependencies, over the same
  * table stores as the proxy (compose/gateway.ts). Kept apart so the proxy's bundle never loads them.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { scimUserStore } from '../adapters/aws/dynamo-scim-store.ts';
 import type { AdminDeps } from '../core/admin/api.ts';
 import type { RollupDeps } from '../core/analytics/rollup.ts';
 import type { AuditLog } from '../core/ports/audit.ts';
@@ -40,6 +42,14 @@ export function reportDeps(settings: GatewaySettings, parts: ReportParts): Rollu
   };
 }
 
+/** SCIM deprovisioning when the IdP has a token (from the environment, or Secrets Manager on AWS). */
+export function scimDeps(
+  token: string | undefined,
+  table: { client: DynamoDBClient; tableName: string },
+): AdminDeps['scim'] {
+  return token ? { token, users: scimUserStore(table.client, table.tableName) } : undefined;
+}
+
 export function adminDeps(
   settings: GatewaySettings,
   parts: ReportParts & {
@@ -48,6 +58,8 @@ export function adminDeps(
     masterKey: string;
     /** OIDC sign-in, when configured (compose/sign-in.ts). */
     signIn?: AdminDeps['signIn'];
+    /** SCIM deprovisioning, when a token is configured. */
+    scim?: AdminDeps['scim'];
     /**
      * The proxy of the same process, when there is one: the admin API then writes through its caches,
      * so a key, team, person or routing rule it changes stops being served from a cache at once.
@@ -72,5 +84,6 @@ export function adminDeps(
     outcomesMinPeople: settings.config.outcomesMinPeople,
     log: parts.log,
     ...(parts.signIn && { signIn: parts.signIn }),
+    ...(parts.scim && { scim: parts.scim }),
   };
 }

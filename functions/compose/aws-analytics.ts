@@ -13,7 +13,7 @@ import { createS3RollupStore } from '../adapters/aws/s3-rollup-store.ts';
 import type { AdminDeps } from '../core/admin/api.ts';
 import { meteredSink } from '../core/metrics.ts';
 import { systemClock } from '../core/ports/clock.ts';
-import { adminDeps as composeAdminDeps, reportDeps } from './admin.ts';
+import { adminDeps as composeAdminDeps, reportDeps, scimDeps } from './admin.ts';
 import {
   alertNotifier,
   config,
@@ -64,9 +64,12 @@ export async function adminDeps(): Promise<AdminDeps> {
     systemClock,
     await secretString(config.signInEnv.TOLLGATE_OIDC_CLIENT_SECRET_ARN),
   );
+  // SCIM deprovisioning when the stack gave the IdP a token (its secret read at cold start).
+  const scimToken = config.scim.token ?? (await secretString(config.scim.tokenSecretArn));
   const rollups = rollupStore();
   const deps = composeAdminDeps(settings, {
     signIn,
+    scim: scimDeps(scimToken, { client: dynamo, tableName: config.tableName }),
     ...analyticsParts(tableStores()),
     audit: createDynamoAuditLog(dynamo, config.tableName, systemClock),
     rollups,

@@ -33,12 +33,13 @@ import type { Notifier } from '../core/ports/alerts.ts';
 import type { BudgetLedger } from '../core/ports/budgets.ts';
 import { type Clock, systemClock } from '../core/ports/clock.ts';
 import type { TeamStore, UserStore } from '../core/ports/documents.ts';
+import type { PendingSignInStore } from '../core/ports/identity.ts';
 import type { KeyStore } from '../core/ports/keys.ts';
 import type { UsageSink } from '../core/ports/lake.ts';
 import type { Logger } from '../core/ports/logging.ts';
 import type { UpstreamFetch } from '../core/ports/upstream.ts';
 import { recoverLost } from '../core/usage/recover.ts';
-import { adminDeps, reportDeps } from './admin.ts';
+import { adminDeps, reportDeps, scimDeps } from './admin.ts';
 import {
   type ComposedProxy,
   composeProxy,
@@ -69,7 +70,14 @@ export interface LocalGateway {
   masterKey: string;
   masterKeyCreated: boolean;
   /** The stores behind the admin API, for seeding (`npm run demo`) and tests. */
-  stores: { keys: KeyStore; teams: TeamStore; users: UserStore; ledger: BudgetLedger };
+  stores: {
+    keys: KeyStore;
+    teams: TeamStore;
+    users: UserStore;
+    ledger: BudgetLedger;
+    /** Sign-ins under way, with sign-in on. */
+    signIns?: PendingSignInStore;
+  };
   /** Gives requests a killed run left in flight their records, and settles their holds. */
   recover(): Promise<void>;
   /** After the proxy has drained: the batch written, slices and slots given back, everything closed. */
@@ -147,6 +155,7 @@ export async function composeLocal(settings: GatewaySettings, options: LocalOpti
   const admin = adminDeps(settings, {
     ...reads,
     signIn,
+    scim: scimDeps(config.scim.token, { client, tableName: config.tableName }),
     audit: createDynamoAuditLog(client, config.tableName, clock),
     rollups,
     masterKey,
@@ -168,7 +177,7 @@ export async function composeLocal(settings: GatewaySettings, options: LocalOpti
     metrics,
     masterKey,
     masterKeyCreated: created,
-    stores: { keys: tables.keys, teams: tables.teams, users: tables.users, ledger },
+    stores: { keys: tables.keys, teams: tables.teams, users: tables.users, ledger, signIns: signIn?.pending },
     recover,
     async close() {
       await ledger.close();

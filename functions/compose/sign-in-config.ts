@@ -26,6 +26,8 @@ export interface SignInConfig {
    * mapped to `proxy_admin` in config, so no deployment locks its admins out.
    */
   masterKeyOff: boolean;
+  /** Sign-ins one client address may start per minute, per instance (TOLLGATE_LOGIN_PER_MINUTE). */
+  loginsPerMinute: number;
 }
 
 export interface OidcConfig {
@@ -69,6 +71,7 @@ const SignInEnvSchema = z.object({
   TOLLGATE_OIDC_GROUP_MAP: optional,
   TOLLGATE_SESSION_HOURS: z._default(z.coerce.number().check(z.positive(), z.lte(24 * 30)), 8),
   TOLLGATE_MASTER_KEY_OFF: flag('false'),
+  TOLLGATE_LOGIN_PER_MINUTE: z._default(z.coerce.number().check(z.int(), z.positive()), 20),
 });
 
 /** Sign-in's settings from the variables `loadConfig` kept (`signInEnv`); a mistake is a ConfigError naming one. */
@@ -81,6 +84,7 @@ export function signInConfig(env: Record<string, string | undefined>): SignInCon
     trustForwardedHost: e.TOLLGATE_TRUST_FORWARDED_HOST === 'true',
     oidc: oidcConfig(e),
     masterKeyOff: e.TOLLGATE_MASTER_KEY_OFF === 'true',
+    loginsPerMinute: e.TOLLGATE_LOGIN_PER_MINUTE,
   };
 }
 

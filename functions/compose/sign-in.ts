@@ -60,6 +60,7 @@ export async function composeSignIn(
     configMappings,
     originOf,
     masterKeyOff: signIn.masterKeyOff,
+    loginsPerMinute: signIn.loginsPerMinute,
   };
 }
 

@@ -8,8 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { extname, join, normalize } from 'node:path';
-import { getRequestListener } from '@hono/node-server';
+import { getRequestListener, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { dashboardCsp } from '../../dashboard/csp.ts';
+import type { ClientInfo } from '../core/client.ts';
 import { GatewayError } from '../core/errors.ts';
 import type { Logger } from '../core/ports/logging.ts';
 import { anthropicMessages } from '../core/protocols/anthropic-messages.ts';
@@ -19,7 +20,7 @@ import { isProxyPath } from '../core/proxy/routes.ts';
 
 export interface LocalServerOptions {
   proxy: ProxyPipeline;
-  admin: (request: Request) => Promise<Response>;
+  admin: (request: Request, client?: ClientInfo) => Promise<Response>;
   dashboardDir: string;
   log: Logger;
   /** The Prometheus text `GET /metrics` answers with; without it the path is the dashboard's. */
@@ -50,7 +51,7 @@ export function createLocalServer(options: LocalServerOptions): Server {
 
 /** Routes to the proxy, the admin API or the dashboard's files. */
 export function localApp({ proxy, admin, dashboardDir, metrics }: LocalServerOptions) {
-  return async (request: Request): Promise<Response> => {
+  return async (request: Request, env?: HttpBindings | Http2Bindings): Promise<Response> => {
     const path = new URL(request.url).pathname;
     if (isProxyPath(path)) return proxy.handle(request);
     // Counts by outcome, scope and provider only (no key, person or body), on a loopback address by
@@ -60,12 +61,13 @@ export function localApp({ proxy, admin, dashboardDir, metrics }: LocalServerOpt
         headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
       });
     if (request.method === 'GET' && !isAdminPath(path)) return serveStatic(dashboardDir, path);
-    return admin(request);
+    // The socket's address, never X-Forwarded-For: nothing stands in front of the local server.
+    return admin(request, { address: env?.incoming.socket.remoteAddress });
   };
 }
 
 function isAdminPath(path: string): boolean {
-  return /^\/(key|spend|api|health|user|team|model|routing|budget|audit|auth|sso)(\/|$)/.test(path);
+  return /^\/(key|spend|api|health|user|team|model|routing|budget|audit|auth|sso|scim)(\/|$)/.test(path);
 }
 
 /**

@@ -52,6 +52,11 @@ export interface AdminApiProps {
    * @default - no rollup: `GET /api/rollup` answers 404
    */
   readonly rollup?: { bucket: IBucket; key: string };
+  /**
+   * The secret holding the org IdP's SCIM bearer token, read at cold start: `/scim/v2/` is on.
+   * @default - SCIM off
+   */
+  readonly scimTokenSecretArn?: string;
 }
 
 /** Keys, teams, users, budgets and usage reports (LiteLLM-compatible routes) behind a buffered function URL. */
@@ -78,6 +83,7 @@ export class AdminApi extends Construct {
           [ENV.rollupBucket]: props.rollup.bucket.bucketName,
           [ENV.rollupKey]: props.rollup.key,
         }),
+        ...(props.scimTokenSecretArn && { [ENV.scimTokenSecretArn]: props.scimTokenSecretArn }),
       },
     });
     this.url = this.function.addFunctionUrl({
@@ -104,6 +110,8 @@ export class AdminApi extends Construct {
     );
     // Read once at cold start; `grantRead` would add DescribeSecret, which nothing calls.
     allow(this.function, ['secretsmanager:GetSecretValue'], [props.masterKeySecret.secretArn]);
+    if (props.scimTokenSecretArn)
+      allow(this.function, ['secretsmanager:GetSecretValue'], [props.scimTokenSecretArn]);
     grantAthenaQueries(this.function, {
       workgroupName,
       usageTable: props.usageTable,

@@ -24,6 +24,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-c
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { dashboardCsp } from '../../dashboard/csp.ts';
+import { VIEWER_ADDRESS_HEADER } from '../../functions/lambda/shell/function-url.ts';
 import { acknowledge, LAMBDA_BASIC_EXECUTION_FINDING, objectWildcardFinding } from './nag.ts';
 
 export interface DashboardSiteProps {
@@ -92,7 +93,8 @@ export class DashboardSite extends Construct {
    * Serves the admin API on the dashboard's own origin (its routes' paths, never cached), so a sign-in
    * session is a first-party cookie and the page needs no CORS. Function URLs take no Host but their
    * own; a CloudFront function copies the viewer's host into `x-forwarded-host` (over whatever the
-   * viewer sent), from which the API learns the dashboard's origin.
+   * viewer sent), from which the API learns the dashboard's origin, and the viewer's address into
+   * `x-tollgate-viewer-address` (the function URL's sourceIp is the edge's), which the sign-in limit counts.
    */
   serveApi(url: IFunctionUrl): void {
     const origin = new FunctionUrlOrigin(url);
@@ -100,7 +102,7 @@ export class DashboardSite extends Construct {
       comment: 'Tollgate: the viewer host, for the admin API behind the dashboard',
       runtime: FunctionRuntime.JS_2_0,
       code: FunctionCode.fromInline(
-        "function handler(event) { var r = event.request; r.headers['x-forwarded-host'] = { value: r.headers.host.value }; return r; }",
+        `function handler(event) { var r = event.request; r.headers['x-forwarded-host'] = { value: r.headers.host.value }; r.headers['${VIEWER_ADDRESS_HEADER}'] = { value: event.viewer.ip }; return r; }`,
       ),
     });
     for (const path of ADMIN_API_PATHS)
@@ -236,6 +238,7 @@ const ADMIN_API_PATHS = [
   '/audit/*',
   '/routing/*',
   '/sso/*',
+  '/scim/*',
   '/health',
 ];
 

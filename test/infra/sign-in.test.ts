@@ -1,7 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { signInSettings } from '../../infra/sign-in-context.ts';
+import { scimTokenSecretArn, signInSettings } from '../../infra/sign-in-context.ts';
 import { buildStack, functionIdOf, logicalIdOf, type Resource, statementsOf } from './template.ts';
 
 const IDP_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tollgate-idp-AbCdEf';
@@ -169,5 +169,58 @@ describe('sign-in settings from context', () => {
     ],
   ])('refuses a mistake at synth: %j', (context, message) => {
     expect(() => signInSettings(context)).toThrow(message);
+  });
+});
+
+describe('SCIM deprovisioning (-c scimTokenSecretArn)', () => {
+  const SCIM_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tollgate-scim-AbCdEf';
+  let template: Template;
+  beforeAll(() => {
+    const stack = buildStack({
+      signIn: signInSettings({ ...CONTEXT, signIn: 'oidc' }),
+      scimTokenSecretArn: scimTokenSecretArn({ scimTokenSecretArn: SCIM_SECRET }),
+    });
+    template = Template.fromStack(stack);
+  });
+
+  it('gives the admin function the secret holding the IdP token, and leave to read that one secret', () => {
+    // Act
+    const env = adminEnv(template).Variables;
+    const role = (template.toJSON().Resources[functionIdOf(template, /admin API/)] as Resource).Properties
+      .Role as { 'Fn::GetAtt': [string] };
+    const reads = statementsOf(template, role['Fn::GetAtt'][0]).filter((s) =>
+      [s.Action].flat().includes('secretsmanager:GetSecretValue'),
+    );
+
+    // Assess
+    expect(env.TOLLGATE_SCIM_TOKEN_SECRET_ARN).toBe(SCIM_SECRET);
+    expect(env.TOLLGATE_SCIM_TOKEN).toBeUndefined();
+    expect(reads.flatMap((s) => [s.Resource].flat())).toContain(SCIM_SECRET);
+  });
+
+  it("serves /scim/* from the dashboard's origin, and its viewer function passes on the viewer's address", () => {
+    // Act
+    const paths = (distribution(template).CacheBehaviors ?? []).map((b) => b.PathPattern);
+    const code = Object.values(
+      template.findResources('AWS::CloudFront::Function') as Record<string, Resource>,
+    )
+      .map((f) => String(f.Properties.FunctionCode))
+      .join('\n');
+
+    // Assess
+    expect(paths).toContain('/scim/*');
+    expect(code).toContain("r.headers['x-tollgate-viewer-address'] = { value: event.viewer.ip }");
+  });
+
+  it('leaves SCIM off without the setting, and refuses a setting that is not a secret ARN', () => {
+    // Act
+    const env = adminEnv(synth({ ...CONTEXT, signIn: 'oidc' }).template).Variables;
+
+    // Assess
+    expect(env.TOLLGATE_SCIM_TOKEN_SECRET_ARN).toBeUndefined();
+    expect(() => scimTokenSecretArn({ scimTokenSecretArn: 'hunter2' })).toThrow(
+      /scimTokenSecretArn: expected arn:aws:secretsmanager/,
+    );
+    expect(scimTokenSecretArn({})).toBeUndefined();
   });
 });

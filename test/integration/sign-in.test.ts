@@ -1,3 +1,4 @@
+import { get as httpGet } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
@@ -315,6 +316,47 @@ describe('what sign-in refuses, changing nothing', () => {
     expect(
       (await master('/sso/group_mapping')).body.mappings.some((m: { group: string }) => m.group === 'x'),
     ).toBe(false);
+  });
+});
+
+describe('a flood of sign-ins', () => {
+  /** `/auth/login` from one local address (the server sees the socket's; 127.0.0.0/8 is all loopback). */
+  function loginFrom(localAddress: string) {
+    return new Promise<{ status: number; retryAfter: string | undefined; text: string }>((done, fail) => {
+      const request = httpGet(`${gateway.url}/auth/login`, { localAddress, agent: false }, (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        response.on('end', () =>
+          done({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'], text }),
+        );
+      });
+      request.on('error', fail);
+    });
+  }
+  const pending = async () => (await gateway.stores.signIns?.list())?.length ?? Number.NaN;
+
+  it('answers the 21st sign-in in a minute from one address 429 with retry-after, writing no pending sign-in; another address is unaffected', async () => {
+    // Prepare
+    idp.signInAs(ALICE);
+    for (let i = 0; i < 20; i++) expect((await loginFrom('127.0.0.3')).status).toBe(302);
+    const before = await pending();
+
+    // Act
+    const flooded = await loginFrom('127.0.0.3');
+    const afterFlood = await pending();
+    const neighbour = await loginFrom('127.0.0.4');
+
+    // Assess
+    expect(flooded.status).toBe(429);
+    expect(Number(flooded.retryAfter)).toBeGreaterThan(0);
+    expect(Number(flooded.retryAfter)).toBeLessThanOrEqual(60);
+    expect(flooded.text).toContain('Too many sign-ins');
+    expect(afterFlood).toBe(before);
+    expect(neighbour.status).toBe(302);
+    expect(await pending()).toBe(before + 1);
   });
 });
 

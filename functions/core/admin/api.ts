@@ -8,9 +8,12 @@ import { signInRoutes } from '../auth/routes.ts';
 import { GatewayError } from '../errors.ts';
 import { maskKey, presentedKey } from '../governance/keys.ts';
 import { parseJsonObject, readBodyText } from '../json-body.ts';
+import type { IdentityClaims } from '../ports/identity.ts';
 import { openaiChat } from '../protocols/openai-chat.ts';
+import { createScimApi, SCIM_PREFIX } from '../scim/api.ts';
+import { deactivatedAtIdp } from '../scim/deprovision.ts';
 import { actorOf, createAccess } from './access.ts';
-import type { AdminContext, AdminDeps, Route } from './context.ts';
+import type { AdminContext, AdminDeps, ClientInfo, Route } from './context.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
 import { day, instant, microsToUsd, parseQuery, queryCount } from './fields.ts';
 import { groupMappingRoutes } from './group-mapping-routes.ts';
@@ -20,7 +23,7 @@ import { routingRoutes } from './routing-routes.ts';
 import { teamRoutes } from './team-routes.ts';
 import { userRoutes } from './user-routes.ts';
 
-export type { AdminDeps } from './context.ts';
+export type { AdminDeps, ClientInfo } from './context.ts';
 
 const AuditQuery = z.looseObject({ since: instant.optional(), limit: queryCount.default(100) });
 /** LiteLLM's `start_date` (a day, or a date-time of which the day counts); its other parameters are ignored. */
@@ -30,8 +33,11 @@ const CostByUserQuery = z.looseObject({ date: day.optional() });
 /** Admin bodies are small documents; anything larger is refused before it is parsed. */
 export const ADMIN_MAX_BODY_BYTES = 256 * 1024;
 
-export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<Response> {
+export function createAdminApi(
+  deps: AdminDeps,
+): (request: Request, client?: ClientInfo) => Promise<Response> {
   const { signIn } = deps;
+  const scim = deps.scim && scimApi(deps, deps.scim);
   const access = createAccess({ ...deps, sessions: signIn?.sessions });
   const requireMaster = (headers: Headers) => access.requireMaster(headers);
   const ctx: AdminContext = {
@@ -88,7 +94,7 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
     ...outcomeRoutes(ctx),
     ...routingRoutes(ctx),
     ...(signIn && {
-      ...signInRoutes(signIn, { ...deps, audit: sessionAudit }),
+      ...signInRoutes(signIn, { ...deps, audit: sessionAudit, deactivatedAtIdp: scimRefusal(deps.scim) }),
       ...groupMappingRoutes(ctx, signIn),
     }),
     'GET /health': async () => json({ status: 'ok' }),
@@ -137,13 +143,16 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
     },
   };
 
-  return async (request) => {
+  return async (request, client = { address: undefined }) => {
     const url = new URL(request.url);
+    // The IdP's own endpoint: its own token, its own error shape, no master key (core/scim/api.ts).
+    if (scim && (url.pathname === SCIM_PREFIX || url.pathname.startsWith(`${SCIM_PREFIX}/`)))
+      return scim(request);
     const route = findRoute(routes, request.method, url.pathname.replace(/\/+$/, ''));
     try {
       if (!route) throw new GatewayError('not_found', `No admin route for ${request.method} ${url.pathname}`);
       await guard(request, url.pathname);
-      return await route(request, url);
+      return await route(request, url, client);
     } catch (err) {
       const error =
         err instanceof GatewayError
@@ -154,6 +163,25 @@ export function createAdminApi(deps: AdminDeps): (request: Request) => Promise<R
       return json(openaiChat.errorBody(error.kind, error.message), error.status);
     }
   };
+}
+
+function scimApi(deps: AdminDeps, scim: NonNullable<AdminDeps['scim']>) {
+  return createScimApi({
+    token: scim.token,
+    scimUsers: scim.users,
+    keys: deps.keys,
+    users: deps.users,
+    sessions: deps.signIn?.sessionStore,
+    audit: deps.audit,
+    clock: deps.clock,
+    log: deps.log,
+    originOf: deps.signIn?.originOf,
+  });
+}
+
+/** With SCIM on, a person the IdP deactivated or deleted is refused at sign-in. */
+function scimRefusal(scim: AdminDeps['scim']) {
+  return scim ? (claims: IdentityClaims) => deactivatedAtIdp(scim.users, claims) : undefined;
 }
 
 /**

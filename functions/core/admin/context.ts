@@ -1,5 +1,6 @@
 import type { DayRange } from '../analytics/sql.ts';
 import type { SignInDeps } from '../auth/routes.ts';
+import type { ClientInfo } from '../client.ts';
 import type { GovernancePolicy } from '../governance/scopes.ts';
 import type { AuditLog } from '../ports/audit.ts';
 import type { BudgetLedger } from '../ports/budgets.ts';
@@ -9,6 +10,7 @@ import type { KeyStore } from '../ports/keys.ts';
 import type { LakeAggregates, LakeEraser, QueryEngine } from '../ports/lake.ts';
 import type { Logger } from '../ports/logging.ts';
 import type { RollupStore } from '../ports/rollups.ts';
+import type { ScimUserStore } from '../ports/scim.ts';
 import type { ModelCatalog } from '../pricing/catalog.ts';
 import type { RoutingRule } from '../routing/rules.ts';
 import type { Caller } from './access.ts';
@@ -40,9 +42,16 @@ export interface AdminDeps {
   erasure?: { lake: LakeEraser; aggregates?: LakeAggregates };
   /** OIDC sign-in, when configured: the dashboard's sessions and the group mapping. */
   signIn?: SignInDeps;
+  /**
+   * SCIM deprovisioning (`/scim/v2/`), when a token is configured: the IdP's bearer token and the
+   * User resources it provisioned.
+   */
+  scim?: { token: string; users: ScimUserStore };
 }
 
-export type Route = (request: Request, url: URL) => Promise<Response>;
+export type { ClientInfo };
+
+export type Route = (request: Request, url: URL, client: ClientInfo) => Promise<Response>;
 
 /** What every group of admin routes is given: the stores, who is calling, the body, the audit trail. */
 export interface AdminContext {

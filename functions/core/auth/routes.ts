@@ -3,12 +3,15 @@
  * sends the browser to the IdP, `/auth/callback` checks what comes back and opens a session,
  * `/auth/session` tells the page who is signed in (and its CSRF token), `/auth/logout` ends it.
  */
+
+import type { ClientInfo } from '../client.ts';
 import { GatewayError } from '../errors.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { TeamStore, UserStore } from '../ports/documents.ts';
 import {
   type GroupMapping,
   type GroupMappingStore,
+  type IdentityClaims,
   type IdentityProvider,
   IdentityRefused,
   IdentityUnavailable,
@@ -17,6 +20,7 @@ import {
 } from '../ports/identity.ts';
 import type { Logger } from '../ports/logging.ts';
 import { orderMappings, placementOf } from './groups.ts';
+import { createLoginLimiter } from './login-limit.ts';
 import { onboard, SignInDenied } from './onboard.ts';
 import { messagePage } from './pages.ts';
 import { hashSecret, type Sessions } from './sessions.ts';
@@ -33,6 +37,8 @@ export interface SignInDeps {
   masterKeyOff: boolean;
   /** The dashboard's origin for a request: the IdP sends the browser back to `<it>/auth/callback`. */
   originOf(request: Request): string;
+  /** Sign-ins one client address may start per minute (TOLLGATE_LOGIN_PER_MINUTE). */
+  loginsPerMinute: number;
 }
 
 interface Stores {
@@ -41,6 +47,8 @@ interface Stores {
   clock: Clock;
   log: Logger;
   audit(user_id: string, action: string, details?: Record<string, unknown>): Promise<void>;
+  /** With SCIM on: whether the IdP has deactivated or deleted this person (core/scim/deprovision.ts). */
+  deactivatedAtIdp?: (claims: IdentityClaims) => Promise<boolean>;
 }
 
 /** A sign-in has ten minutes to come back from the IdP. */
@@ -49,8 +57,20 @@ const SIGN_IN_COOKIE = 'tollgate_signin';
 
 export function signInRoutes(deps: SignInDeps, stores: Stores) {
   const { identity, sessions, pending } = deps;
+  const limiter = createLoginLimiter({ perMinute: deps.loginsPerMinute });
 
-  const login = async (request: Request, url: URL) => {
+  const login = async (request: Request, url: URL, client: ClientInfo) => {
+    // Before anything is written: each sign-in started stores a pending record.
+    const taken = limiter.take(client.address ?? 'unknown', stores.clock.now().getTime());
+    if (!taken.allowed) {
+      stores.log.warn('auth.login_rate_limited', { retry_after_s: taken.retryAfterSeconds });
+      return messagePage(
+        429,
+        'Too many sign-ins',
+        `Too many sign-ins were started from your address in the last minute. Try again in ${taken.retryAfterSeconds} seconds.`,
+        [['retry-after', String(taken.retryAfterSeconds)]],
+      );
+    }
     const return_to = url.searchParams.get('return_to') ?? undefined;
     let begun: Awaited<ReturnType<IdentityProvider['beginSignIn']>>;
     try {
@@ -109,6 +129,12 @@ export function signInRoutes(deps: SignInDeps, stores: Stores) {
         nonce: started.nonce,
         codeVerifier: started.code_verifier,
       });
+      if (await stores.deactivatedAtIdp?.(claims))
+        throw new SignInDenied(
+          403,
+          'Your account is deactivated',
+          'Your identity provider has deactivated your access to Tollgate. Ask an admin if this is a mistake.',
+        );
       const place = placementOf(
         claims.groups,
         orderMappings(deps.configMappings, await deps.mappings.list()),

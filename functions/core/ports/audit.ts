@@ -6,7 +6,9 @@
 export type Actor =
   | { type: 'master' }
   | { type: 'user'; user_id: string; key_id: string }
-  | { type: 'user'; user_id: string; via: 'session' };
+  | { type: 'user'; user_id: string; via: 'session' }
+  /** The organisation's IdP, deprovisioning over SCIM with its bearer token (core/scim). */
+  | { type: 'scim' };
 
 /** One admin or self-service action: who, what, when. Never a secret, never a request body. */
 export interface AuditEntry {

@@ -18,6 +18,25 @@ export function eventToRequest(event: LambdaFunctionURLEvent): Request {
   return new Request(url, { method, headers, body });
 }
 
+/**
+ * The caller's address for per-address limits. Behind the dashboard's CloudFront distribution the
+ * function URL's `sourceIp` is an edge server's, shared by many viewers: there the viewer's address is
+ * the one the distribution's viewer-request function writes into VIEWER_ADDRESS_HEADER from
+ * `event.viewer.ip`, over anything the viewer sent. Elsewhere that header is the caller's own invention,
+ * and `sourceIp` is the caller.
+ * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-event-structure.html
+ */
+export function clientAddressOf(
+  event: LambdaFunctionURLEvent,
+  behindCloudFront: boolean,
+): string | undefined {
+  const viewer = behindCloudFront ? event.headers[VIEWER_ADDRESS_HEADER]?.trim() : undefined;
+  return viewer || event.requestContext.http.sourceIp || undefined;
+}
+
+/** Set by the dashboard distribution's viewer-request function (infra/constructs/dashboard-site.ts). */
+export const VIEWER_ADDRESS_HEADER = 'x-tollgate-viewer-address';
+
 export function headersToRecord(headers: Headers): Record<string, string> {
   return Object.fromEntries(headers);
 }

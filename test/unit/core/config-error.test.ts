@@ -56,6 +56,19 @@ describe('configuration errors', () => {
     expect(err.message).toMatch(/^TOLLGATE_LOG_LEVEL: expected one of .*; TOLLGATE_FAIR_OVERSHOOT_PCT: /);
   });
 
+  it('refuse a SCIM token short enough to guess, naming the variable and not echoing the token', () => {
+    // Prepare
+    const env = { TOLLGATE_SCIM_TOKEN: 'short-scim-token' };
+
+    // Act
+    const err = thrown(() => loadConfig(env));
+
+    // Assess
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/^TOLLGATE_SCIM_TOKEN: expected at least 32 characters/);
+    expect(err.message).not.toContain('short-scim-token');
+  });
+
   it('name a routing rule by its name', async () => {
     // Prepare
     const json = JSON.stringify([{ name: 'cheap-fridays', scope: 'global' }]);

@@ -1,6 +1,10 @@
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { eventToRequest, responseToResult } from '../../../functions/lambda/shell/function-url.ts';
+import {
+  clientAddressOf,
+  eventToRequest,
+  responseToResult,
+} from '../../../functions/lambda/shell/function-url.ts';
 
 const event = (overrides: Partial<LambdaFunctionURLEvent>): LambdaFunctionURLEvent =>
   ({
@@ -94,5 +98,28 @@ describe('responseToResult', () => {
       'tollgate_signin=; Max-Age=0; Path=/; HttpOnly',
       'tollgate_session=abc; Max-Age=28800; Path=/; HttpOnly; SameSite=Lax',
     ]);
+  });
+});
+
+describe('clientAddressOf', () => {
+  const viaCloudFront = event({
+    headers: { host: 'abc.lambda-url.us-east-1.on.aws', 'x-tollgate-viewer-address': '203.0.113.9' },
+    requestContext: { http: { method: 'GET', sourceIp: '130.176.1.1' } } as never,
+  });
+
+  it("takes the viewer's address that the distribution's function wrote, behind CloudFront", () => {
+    // Act
+    const address = clientAddressOf(viaCloudFront, true);
+
+    // Assess
+    expect(address).toBe('203.0.113.9');
+  });
+
+  it("ignores that header elsewhere, where the caller wrote it: the function URL's sourceIp counts", () => {
+    // Act
+    const address = clientAddressOf(viaCloudFront, false);
+
+    // Assess
+    expect(address).toBe('130.176.1.1');
   });
 });
