@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_PATH, hasChromium, launchChromium } from '../support/browser.ts';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
-import { type Person, startTestIdp, type TestIdp } from '../support/oidc-idp.ts';
+import { type Person, signInEnv, startTestIdp, type TestIdp } from '../support/oidc-idp.ts';
 import { freePort } from '../support/sign-in-client.ts';
 
 /**
@@ -35,11 +35,7 @@ describe.skipIf(!hasChromium)(
       ]);
       gateway = await startTestGateway(mock.url, {
         TOLLGATE_PORT: String(port),
-        TOLLGATE_OIDC_ISSUER: idp.issuer,
-        TOLLGATE_OIDC_CLIENT_ID: idp.clientId,
-        TOLLGATE_OIDC_CLIENT_SECRET: idp.clientSecret,
-        TOLLGATE_OIDC_SCOPES: 'openid email profile groups',
-        TOLLGATE_OIDC_GROUP_MAP: JSON.stringify([{ group: 'eng-platform', team_id: 'platform' }]),
+        ...signInEnv(idp, [{ group: 'eng-platform', team_id: 'platform' }]),
       });
       await gateway.createTeam({
         team_id: 'platform',

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
-import { type Person, startTestIdp, type TestIdp } from '../support/oidc-idp.ts';
+import { type Person, signInEnv, startTestIdp, type TestIdp } from '../support/oidc-idp.ts';
 import { CookieClient, freePort } from '../support/sign-in-client.ts';
 
 /**
@@ -40,11 +40,7 @@ beforeAll(async () => {
   idp = await startTestIdp(`http://127.0.0.1:${port}/auth/callback`);
   gateway = await startTestGateway(mock.url, {
     TOLLGATE_PORT: String(port),
-    TOLLGATE_OIDC_ISSUER: idp.issuer,
-    TOLLGATE_OIDC_CLIENT_ID: idp.clientId,
-    TOLLGATE_OIDC_CLIENT_SECRET: idp.clientSecret,
-    TOLLGATE_OIDC_SCOPES: 'openid email profile groups',
-    TOLLGATE_OIDC_GROUP_MAP: JSON.stringify([{ group: 'eng-platform', team_id: 'platform' }]),
+    ...signInEnv(idp, [{ group: 'eng-platform', team_id: 'platform' }]),
     TOLLGATE_SCIM_TOKEN: SCIM_TOKEN,
   });
   await master('/team/new', {

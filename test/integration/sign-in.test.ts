@@ -2,7 +2,7 @@ import { get as httpGet } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
-import { type Person, startTestIdp, type TestIdp } from '../support/oidc-idp.ts';
+import { type Person, signInEnv, startTestIdp, type TestIdp } from '../support/oidc-idp.ts';
 import { CookieClient, freePort } from '../support/sign-in-client.ts';
 
 /**
@@ -28,11 +28,7 @@ beforeAll(async () => {
   idp = await startTestIdp([port, breakGlassPort].map((p) => `http://127.0.0.1:${p}/auth/callback`));
   gateway = await startTestGateway(mock.url, {
     TOLLGATE_PORT: String(port),
-    TOLLGATE_OIDC_ISSUER: idp.issuer,
-    TOLLGATE_OIDC_CLIENT_ID: idp.clientId,
-    TOLLGATE_OIDC_CLIENT_SECRET: idp.clientSecret,
-    TOLLGATE_OIDC_SCOPES: 'openid email profile groups',
-    TOLLGATE_OIDC_GROUP_MAP: JSON.stringify([
+    ...signInEnv(idp, [
       { group: 'eng-platform', team_id: 'platform' },
       { group: 'finance', role: 'proxy_admin_viewer' },
     ]),
@@ -389,11 +385,7 @@ describe('the master key turned off (TOLLGATE_MASTER_KEY_OFF)', () => {
     // Prepare
     const locked = await startTestGateway(mock.url, {
       TOLLGATE_PORT: String(breakGlassPort),
-      TOLLGATE_OIDC_ISSUER: idp.issuer,
-      TOLLGATE_OIDC_CLIENT_ID: idp.clientId,
-      TOLLGATE_OIDC_CLIENT_SECRET: idp.clientSecret,
-      TOLLGATE_OIDC_SCOPES: 'openid email profile groups',
-      TOLLGATE_OIDC_GROUP_MAP: JSON.stringify([{ group: 'tollgate-admins', role: 'proxy_admin' }]),
+      ...signInEnv(idp, [{ group: 'tollgate-admins', role: 'proxy_admin' }]),
       TOLLGATE_MASTER_KEY_OFF: 'true',
     });
     try {

@@ -145,3 +145,17 @@ export async function startTestIdp(redirectUris: string | string[]): Promise<Tes
       }),
   };
 }
+
+/** The gateway's settings for sign-in with this IdP (groups asked for), each group mapped as given. */
+export function signInEnv(
+  idp: TestIdp,
+  groupMap: Array<{ group: string; team_id?: string; role?: string }>,
+): Record<string, string> {
+  return {
+    TOLLGATE_OIDC_ISSUER: idp.issuer,
+    TOLLGATE_OIDC_CLIENT_ID: idp.clientId,
+    TOLLGATE_OIDC_CLIENT_SECRET: idp.clientSecret,
+    TOLLGATE_OIDC_SCOPES: 'openid email profile groups',
+    TOLLGATE_OIDC_GROUP_MAP: JSON.stringify(groupMap),
+  };
+}
