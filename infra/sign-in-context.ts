@@ -132,6 +132,10 @@ export function signInSettings(context: Record<string, unknown>): SignInSettings
       );
     return { kind, federation: 'saml', saml: samlFederation(text), ...common };
   }
+  if (kind === 'cognito' && asked(OIDC_IDP_KEYS).length === 0)
+    throw new Error(
+      'signIn=cognito: needs an IdP to federate with, OIDC (oidcIssuer, oidcClientId, oidcClientSecretArn) or SAML (samlMetadataUrl or samlMetadataFile)',
+    );
 
   const issuer = required('oidcIssuer', "the org's IdP, https://...");
   if (!/^https:\/\/[^\s/]+/.test(issuer))

@@ -288,6 +288,10 @@ describe('sign-in settings from context', () => {
       /^signIn=cognito: federate with one IdP, OIDC \(oidcIssuer, oidcClientId, oidcClientSecretArn\) or SAML \(samlMetadataUrl\), not both$/,
     ],
     [
+      { signIn: 'cognito', cognitoDomainPrefix: 'acme', oidcGroupMap: CONTEXT.oidcGroupMap },
+      /^signIn=cognito: needs an IdP to federate with, OIDC \(.*\) or SAML \(samlMetadataUrl or samlMetadataFile\)$/,
+    ],
+    [
       { signIn: 'cognito', cognitoDomainPrefix: 'acme', samlGroupsAttribute: 'memberOf' },
       /^samlMetadataUrl or samlMetadataFile: needed for SAML federation \(the IdP's metadata\), got neither$/,
     ],
