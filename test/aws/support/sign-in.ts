@@ -42,6 +42,9 @@ export function synthSignIn(
   const template = app.synth().getStackArtifact(stack.artifactId).template;
   const [, admin] = resourceAt(template, 'AWS::Lambda::Function', ADMIN);
   const [, built] = resourceAt(readTemplate(), 'AWS::Lambda::Function', ADMIN);
+  for (const field of ['Handler', 'Runtime'])
+    if (admin.Properties?.[field] !== built.Properties?.[field])
+      throw new Error(`the admin function's ${field} differs between the sign-in variant and cdk.out`);
   admin.Metadata = { ...admin.Metadata, 'aws:asset:path': built.Metadata?.['aws:asset:path'] };
   return template;
 }
