@@ -132,6 +132,12 @@ export class TollgateStack extends Stack {
       dashboard.deploy(undefined, proxy.url.url);
       new CfnOutput(this, 'SignInCallbackUrl', { value: signIn.callbackUrl });
       if (signIn.userPool) new CfnOutput(this, 'UserPoolId', { value: signIn.userPool.userPoolId });
+      // SAML federation: the values the org's IdP asks for (its app's audience and reply URL).
+      const sp = signIn.samlServiceProvider;
+      if (sp) {
+        new CfnOutput(this, 'SamlEntityId', { value: sp.entityId });
+        new CfnOutput(this, 'SamlAcsUrl', { value: sp.acsUrl });
+      }
     } else dashboard.deploy(admin.url.url, proxy.url.url);
 
     const slack = new SlackForwarder(this, 'Slack', {

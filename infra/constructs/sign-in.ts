@@ -1,6 +1,7 @@
 import { Aws, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import {
   FeaturePlan,
+  type IUserPoolIdentityProvider,
   OAuthScope,
   ProviderAttribute,
   StringAttribute,
@@ -8,6 +9,8 @@ import {
   type UserPoolClient,
   UserPoolClientIdentityProvider,
   UserPoolIdentityProviderOidc,
+  UserPoolIdentityProviderSaml,
+  UserPoolIdentityProviderSamlMetadata,
 } from 'aws-cdk-lib/aws-cognito';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -19,7 +22,7 @@ import {
 } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/config.ts';
-import type { SignInSettings } from '../sign-in-context.ts';
+import type { SamlFederation, SignInSettings } from '../sign-in-context.ts';
 import { acknowledge, LAMBDA_BASIC_EXECUTION_FINDING } from './nag.ts';
 import { allow } from './node-function.ts';
 
@@ -31,10 +34,11 @@ export interface SignInProps {
 
 /**
  * Sign-in with the organisation's IdP for the dashboard and the admin API. `cognito`: a user pool
- * federated with the org's OIDC IdP (its client secret read from Secrets Manager at deploy time), a
- * hosted domain, and an app client whose only callback is the dashboard's; its id and secret are
- * written into a secret of the stack, read by the admin function at cold start (naming them in the
- * function's environment would make it wait on the distribution, which waits on the function's URL).
+ * federated with the org's OIDC IdP (its client secret read from Secrets Manager at deploy time) or
+ * its SAML IdP (from its metadata), a hosted domain, and an app client whose only callback is the
+ * dashboard's; its id and secret are written into a secret of the stack, read by the admin function
+ * at cold start (naming them in the function's environment would make it wait on the distribution,
+ * which waits on the function's URL).
  * `oidc`: the admin function signs people in with the org's IdP directly.
  */
 export class SignIn extends Construct {
@@ -46,6 +50,11 @@ export class SignIn extends Construct {
   public readonly callbackUrl: string;
   /** The environment the admin function needs. */
   public readonly environment: Record<string, string>;
+  /**
+   * SAML federation: what the org's IdP needs to know of the pool, its entity id
+   * (`urn:amazon:cognito:sp:<pool id>`) and its assertion consumer service URL.
+   */
+  public readonly samlServiceProvider?: { entityId: string; acsUrl: string };
 
   constructor(scope: Construct, id: string, props: SignInProps) {
     super(scope, id);
@@ -113,20 +122,23 @@ export class SignIn extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     (this as { userPool?: UserPool }).userPool = pool;
-    const idp = new UserPoolIdentityProviderOidc(this, 'OrgIdp', {
-      userPool: pool,
-      name: 'org',
-      issuerUrl: settings.issuer,
-      clientId: settings.clientId,
-      // A dynamic reference: CloudFormation reads the secret at deploy; the template never holds it.
-      clientSecret: SecretValue.secretsManager(settings.clientSecretArn).unsafeUnwrap(),
-      scopes: settings.scopes.split(/\s+/),
-      attributeMapping: {
-        email: ProviderAttribute.other('email'),
-        fullname: ProviderAttribute.other('name'),
-        custom: { 'custom:groups': ProviderAttribute.other(settings.groupsClaim) },
-      },
-    });
+    const idp =
+      settings.federation === 'saml'
+        ? this.samlIdp(pool, settings.saml, settings.domainPrefix ?? '')
+        : new UserPoolIdentityProviderOidc(this, 'OrgIdp', {
+            userPool: pool,
+            name: 'org',
+            issuerUrl: settings.issuer,
+            clientId: settings.clientId,
+            // A dynamic reference: CloudFormation reads the secret at deploy; the template never holds it.
+            clientSecret: SecretValue.secretsManager(settings.clientSecretArn).unsafeUnwrap(),
+            scopes: settings.scopes.split(/\s+/),
+            attributeMapping: {
+              email: ProviderAttribute.other('email'),
+              fullname: ProviderAttribute.other('name'),
+              custom: { 'custom:groups': ProviderAttribute.other(settings.groupsClaim) },
+            },
+          });
     pool.addDomain('Domain', { cognitoDomain: { domainPrefix: settings.domainPrefix ?? '' } });
     const client = pool.addClient('Dashboard', {
       generateSecret: true,
@@ -149,6 +161,35 @@ export class SignIn extends Construct {
       'AwsSolutions-COG8',
     );
     return pool;
+  }
+
+  /**
+   * The org's SAML IdP on the pool. Its groups reach the ID token through the same `custom:groups`
+   * attribute as an OIDC IdP's (Cognito writes a multi-valued SAML attribute as `[a, b]`, which the
+   * gateway splits). https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-saml-idp.html
+   */
+  private samlIdp(
+    pool: UserPool,
+    saml: SamlFederation['saml'],
+    domainPrefix: string,
+  ): IUserPoolIdentityProvider {
+    const { metadata } = saml;
+    (this as { samlServiceProvider?: { entityId: string; acsUrl: string } }).samlServiceProvider = {
+      entityId: `urn:amazon:cognito:sp:${pool.userPoolId}`,
+      acsUrl: `https://${domainPrefix}.auth.${Aws.REGION}.amazoncognito.com/saml2/idpresponse`,
+    };
+    return new UserPoolIdentityProviderSaml(this, 'OrgSamlIdp', {
+      userPool: pool,
+      name: 'org',
+      metadata:
+        'url' in metadata
+          ? UserPoolIdentityProviderSamlMetadata.url(metadata.url)
+          : UserPoolIdentityProviderSamlMetadata.file(metadata.xml),
+      attributeMapping: {
+        email: ProviderAttribute.other(saml.emailAttribute),
+        custom: { 'custom:groups': ProviderAttribute.other(saml.groupsAttribute) },
+      },
+    });
   }
 
   /** `{client_id, client_secret}` into the stack's secret, once the app client exists. */

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +145,114 @@ describe('sign-in with the org IdP directly (-c signIn=oidc)', () => {
   });
 });
 
+describe('sign-in with a Cognito user pool federated with a SAML IdP (-c signIn=cognito -c samlMetadataUrl)', () => {
+  const METADATA_URL = 'https://acme.okta.com/app/exk1a2b3c4d5e6f7g8h9/sso/saml/metadata';
+  const SAML = {
+    oidcGroupMap: CONTEXT.oidcGroupMap,
+    signIn: 'cognito',
+    cognitoDomainPrefix: 'acme-tollgate',
+    samlMetadataUrl: METADATA_URL,
+  };
+  let template: Template;
+  let report: ReturnType<AwsSolutionsChecks['validateScope']>;
+  beforeAll(() => {
+    ({ template, report } = synth(SAML));
+  });
+
+  it("federates the pool with the IdP's metadata URL, its email and groups attributes mapped as the OIDC variant maps them", () => {
+    // Assess
+    template.resourceCountIs('AWS::Cognito::UserPoolIdentityProvider', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPoolIdentityProvider', {
+      ProviderType: 'SAML',
+      ProviderName: 'org',
+      ProviderDetails: { MetadataURL: METADATA_URL },
+      AttributeMapping: { email: 'email', 'custom:groups': 'groups' },
+    });
+  });
+
+  it("lets the app client sign in through the SAML IdP only, back to the dashboard's /auth/callback", () => {
+    // Prepare
+    const distributionId = logicalIdOf(template, 'AWS::CloudFront::Distribution');
+    const provider = logicalIdOf(template, 'AWS::Cognito::UserPoolIdentityProvider');
+
+    // Assess
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      AllowedOAuthFlows: ['code'],
+      CallbackURLs: [
+        {
+          'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }, '/auth/callback']],
+        },
+      ],
+      SupportedIdentityProviders: [{ Ref: provider }],
+    });
+    const client = Object.values(template.findResources('AWS::Cognito::UserPoolClient'))[0] as Resource & {
+      DependsOn?: string[];
+    };
+    expect(client.DependsOn).toContain(provider);
+  });
+
+  it('gives the admin function the pool as its issuer and its groups from custom:groups, with no IdP secret to read', () => {
+    // Act
+    const env = adminEnv(template).Variables;
+
+    // Assess
+    expect(JSON.stringify(env.TOLLGATE_OIDC_ISSUER)).toContain(
+      logicalIdOf(template, 'AWS::Cognito::UserPool'),
+    );
+    expect(env.TOLLGATE_OIDC_GROUPS_CLAIM).toBe('custom:groups');
+    expect(JSON.stringify(template.toJSON())).not.toContain('resolve:secretsmanager');
+  });
+
+  it("outputs the entity id and the ACS URL the IdP's app needs", () => {
+    // Act
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const pool = logicalIdOf(template, 'AWS::Cognito::UserPool');
+
+    // Assess
+    expect(outputs.SamlEntityId?.Value).toEqual({
+      'Fn::Join': ['', ['urn:amazon:cognito:sp:', { Ref: pool }]],
+    });
+    expect(outputs.SamlAcsUrl?.Value).toEqual({
+      'Fn::Join': [
+        '',
+        ['https://acme-tollgate.auth.', { Ref: 'AWS::Region' }, '.amazoncognito.com/saml2/idpresponse'],
+      ],
+    });
+  });
+
+  it('passes cdk-nag with every finding acknowledged with a reason', () => {
+    expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources[0]?.constructPath}`)).toEqual(
+      [],
+    );
+  });
+
+  it('puts a metadata file read at synth into the template, with the attributes Entra ID sends', () => {
+    // Prepare
+    const file = join(mkdtempSync(join(tmpdir(), 'tollgate-saml-')), 'entra.xml');
+    const xml =
+      '<?xml version="1.0"?><EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sts.windows.net/t/"></EntityDescriptor>';
+    writeFileSync(file, xml);
+    const EMAIL = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress';
+    const GROUPS = 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups';
+
+    // Act
+    const { template: fromFile } = synth({
+      ...SAML,
+      samlMetadataUrl: '',
+      samlMetadataFile: file,
+      samlEmailAttribute: EMAIL,
+      samlGroupsAttribute: GROUPS,
+    });
+
+    // Assess
+    fromFile.hasResourceProperties('AWS::Cognito::UserPoolIdentityProvider', {
+      ProviderType: 'SAML',
+      ProviderDetails: { MetadataFile: xml },
+      AttributeMapping: { email: EMAIL, 'custom:groups': GROUPS },
+    });
+  });
+});
+
 describe('sign-in settings from context', () => {
   it('is off by default, and the stack is as before: no pool, the admin API on its own URL', () => {
     const template = Template.fromStack(buildStack());
@@ -166,6 +277,35 @@ describe('sign-in settings from context', () => {
     [
       { ...CONTEXT, signIn: 'oidc', masterKey: 'off', oidcGroupMap: '[{"group":"eng","team_id":"eng"}]' },
       /masterKey=off: needs a group mapped to proxy_admin/,
+    ],
+    [
+      {
+        ...CONTEXT,
+        signIn: 'cognito',
+        cognitoDomainPrefix: 'acme',
+        samlMetadataUrl: 'https://idp.example/md',
+      },
+      /^signIn=cognito: federate with one IdP, OIDC \(oidcIssuer, oidcClientId, oidcClientSecretArn\) or SAML \(samlMetadataUrl\), not both$/,
+    ],
+    [
+      { signIn: 'cognito', cognitoDomainPrefix: 'acme', oidcGroupMap: CONTEXT.oidcGroupMap },
+      /^signIn=cognito: needs an IdP to federate with, OIDC \(.*\) or SAML \(samlMetadataUrl or samlMetadataFile\)$/,
+    ],
+    [
+      { signIn: 'cognito', cognitoDomainPrefix: 'acme', samlGroupsAttribute: 'memberOf' },
+      /^samlMetadataUrl or samlMetadataFile: needed for SAML federation \(the IdP's metadata\), got neither$/,
+    ],
+    [
+      { signIn: 'cognito', cognitoDomainPrefix: 'acme', samlMetadataFile: '/nonexistent/idp.xml' },
+      /^samlMetadataFile: cannot read '\/nonexistent\/idp.xml' \(ENOENT\)$/,
+    ],
+    [
+      { signIn: 'cognito', cognitoDomainPrefix: 'acme', samlMetadataUrl: 'http://idp.example/md' },
+      /^samlMetadataUrl: expected an https URL/,
+    ],
+    [
+      { signIn: 'oidc', samlMetadataUrl: 'https://idp.example/md' },
+      /^samlMetadataUrl: SAML federation needs signIn=cognito/,
     ],
   ])('refuses a mistake at synth: %j', (context, message) => {
     expect(() => signInSettings(context)).toThrow(message);

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
   decodeJwt,
@@ -17,7 +18,8 @@ import Provider from 'oidc-provider';
  * `groups` claim the test sets. Interactions complete by themselves as the person named by
  * `signInAs`, so a browser or a plain fetch can walk the whole code flow. `tamper` rewrites the next
  * ID token the token endpoint answers, re-signed (with the IdP's own key, or another one), to forge
- * the answers a gateway must refuse.
+ * the answers a gateway must refuse. With `tls` it serves https (an issuer as a deployment has one),
+ * on `port` when the issuer must be known before it starts (a template synthesized with it).
  */
 export interface TestIdp {
   issuer: string;
@@ -38,7 +40,13 @@ export interface Person {
   groups: string[];
 }
 
-export async function startTestIdp(redirectUris: string | string[]): Promise<TestIdp> {
+/** The one client the IdP knows, for a deployment that must name it before the IdP starts. */
+export const TEST_IDP_CLIENT = { id: 'tollgate-test', secret: 'tollgate-test-secret-0123456789' } as const;
+
+export async function startTestIdp(
+  redirectUris: string | string[],
+  options: { port?: number; tls?: { key: Buffer; cert: Buffer } } = {},
+): Promise<TestIdp> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const foreign = await generateKeyPair('RS256', { extractable: true });
   const jwk: JWK = { ...(await exportJWK(privateKey)), kid: 'test-idp-1', alg: 'RS256', use: 'sig' };
@@ -46,12 +54,12 @@ export async function startTestIdp(redirectUris: string | string[]): Promise<Tes
   let change: Parameters<TestIdp['tamper']>[0] | undefined;
   let nonce: string | undefined;
 
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
+  const server: Server = options.tls ? createTlsServer(options.tls) : createServer();
+  server.listen(options.port ?? 0, '127.0.0.1');
   await new Promise((done) => server.once('listening', done));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const clientId = 'tollgate-test';
-  const clientSecret = 'tollgate-test-secret-0123456789';
+  const scheme = options.tls ? 'https' : 'http';
+  const issuer = `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { id: clientId, secret: clientSecret } = TEST_IDP_CLIENT;
 
   const provider = new Provider(issuer, {
     clients: [

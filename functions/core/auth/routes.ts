@@ -124,7 +124,10 @@ export function signInRoutes(deps: SignInDeps, stores: Stores) {
         'This sign-in link was already used or is too old. Sign in again.',
       );
     try {
-      const claims = await identity.completeSignIn(url, {
+      // The code is exchanged with the redirect_uri it was issued for, the dashboard's that `/auth/login`
+      // named (RFC 6749 §4.1.3: identical). Behind CloudFront the request's own URL is the function URL's.
+      const returnedTo = new URL(`${deps.originOf(request)}/auth/callback${url.search}`);
+      const claims = await identity.completeSignIn(returnedTo, {
         state,
         nonce: started.nonce,
         codeVerifier: started.code_verifier,

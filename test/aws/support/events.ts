@@ -10,6 +10,8 @@ export interface UrlRequest {
   path: string;
   query?: string;
   headers?: Record<string, string>;
+  /** `name=value` pairs: a function URL passes the Cookie header to the function as this list. */
+  cookies?: string[];
   body?: unknown;
 }
 
@@ -49,6 +51,7 @@ export function functionUrlEvent(req: UrlRequest, domain = 'abcdefghij.lambda-ur
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
     },
+    ...(req.cookies?.length && { cookies: req.cookies }),
     ...(body !== undefined && { body, isBase64Encoded: false }),
   };
 }

@@ -67,8 +67,9 @@ export interface SlackWebhook {
   close(): Promise<void>;
 }
 
-export async function startSlackWebhook(): Promise<SlackWebhook> {
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-slack-'));
+/** A key and certificate for 127.0.0.1, made for the run; `cert` is also the CA file a client trusts. */
+export function loopbackCertificate(): { dir: string; key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-tls-'));
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
   execFileSync(
@@ -92,6 +93,11 @@ export async function startSlackWebhook(): Promise<SlackWebhook> {
     ],
     { stdio: 'ignore', input: '' },
   );
+  return { dir, key, cert };
+}
+
+export async function startSlackWebhook(): Promise<SlackWebhook> {
+  const { dir, key, cert } = loopbackCertificate();
   const posts: SlackWebhook['posts'] = [];
   const server: Server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
     const chunks: Buffer[] = [];
