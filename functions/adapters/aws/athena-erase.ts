@@ -1,12 +1,8 @@
-import {
-  CopyObjectCommand,
-  DeleteObjectsCommand,
-  ListObjectsV2Command,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ErasureLake, ErasurePart } from '../../core/ports/erasure.ts';
 import type { QueryEngine } from '../../core/ports/lake.ts';
 import { ERASABLE_TABLES, keptRowsSql, personDaysSql } from '../../core/usage/erasure-sql.ts';
+import { deleteObjects, listObjects } from './s3-objects.ts';
 
 /** Where UNLOAD writes a day's remaining rows before they are copied into the partition. */
 export const ERASURE_STAGING_PREFIX = 'erasure/';
@@ -26,34 +22,8 @@ export function createAthenaEraser(options: {
   const partition = (part: ErasurePart) => `${part.table}/dt=${part.day}/`;
   const staging = (jobId: string, part: ErasurePart) =>
     `${ERASURE_STAGING_PREFIX}${jobId}/${part.table}/dt=${part.day}/`;
-  const list = async (prefix: string) => {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return keys.sort();
-  };
-  const remove = async (keys: string[]) => {
-    for (let i = 0; i < keys.length; i += 1000) {
-      const out = await s3.send(
-        new DeleteObjectsCommand({
-          Bucket: bucket,
-          Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
-        }),
-      );
-      // DeleteObjects answers 200 with per-key errors.
-      const failed = out.Errors ?? [];
-      if (failed.length > 0)
-        throw new Error(
-          `S3 refused to delete ${failed.length} objects: ${failed[0]?.Key} ${failed[0]?.Code}`,
-        );
-    }
-  };
+  const list = async (prefix: string) => (await listObjects(s3, bucket, prefix)).map((o) => o.key).sort();
+  const remove = (keys: string[]) => deleteObjects(s3, bucket, keys);
 
   return {
     async findParts(userId) {
