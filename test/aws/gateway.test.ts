@@ -379,7 +379,11 @@ describe.each(NODE_LINES)('on Node %s under aws-lambda-ric', (line) => {
     expect(recorded.json).toMatchObject({ user_id, status: 'pending', keys_blocked: 0 });
     const asked = await admin({ method: 'GET', path: `/user/erase/${recorded.json.job_id}` });
     expect(asked.status).toBe(200);
-    expect(asked.json).toMatchObject({ job_id: recorded.json.job_id, status: 'pending', parts_pending: null });
+    expect(asked.json).toMatchObject({
+      job_id: recorded.json.job_id,
+      status: 'pending',
+      parts_pending: null,
+    });
   });
 
   it('read the secrets once per cold start, not per request', async () => {
