@@ -33,6 +33,8 @@ export const ERASURE_SETTLE_MS = 30 * 60_000;
 const MAX_ROUNDS = 3;
 /** Runs that fail (Athena, S3) before the job is marked failed rather than tried again. */
 const MAX_ATTEMPTS = 5;
+/** How long a run holds a job: past the rollup function's 10-minute limit, so two runs never share one. */
+const CLAIM_MS = 12 * 60_000;
 
 export interface ErasureRequestDeps {
   jobs: ErasureJobStore;
@@ -101,7 +103,7 @@ export async function workErasureJobs(
   const now = deps.clock.now().toISOString();
   for (const pending of await deps.jobs.pending()) {
     if (!timeLeft()) break;
-    if (pending.not_before > now) continue;
+    if (pending.not_before > now || (pending.claimed_until ?? '') > now) continue;
     let job = pending;
     try {
       job = await workJob(deps, job, timeLeft);
@@ -119,6 +121,8 @@ async function workJob(deps: ErasureWorkerDeps, start: ErasureJob, timeLeft: () 
   const save = async (changes: Partial<ErasureJob>) => {
     job = await deps.jobs.save({ ...job, ...changes });
   };
+  // Claimed first (a conditional write): a run that overlaps this one (a manual invoke) leaves it.
+  await save({ claimed_until: new Date(deps.clock.now().getTime() + CLAIM_MS).toISOString() });
   while (timeLeft()) {
     if (job.step) {
       await rewrite(deps, job, job.step, (step) => save({ step }));
@@ -142,6 +146,7 @@ async function workJob(deps: ErasureWorkerDeps, start: ErasureJob, timeLeft: () 
     await finish(deps, job, save);
     return job;
   }
+  await save({ claimed_until: undefined });
   return job;
 }
 
@@ -194,7 +199,13 @@ async function finish(
     telemetry: sum('telemetry'),
     ...documents,
   };
-  await save({ status: 'done', result, finished_at: deps.clock.now().toISOString(), error: undefined });
+  await save({
+    status: 'done',
+    result,
+    finished_at: deps.clock.now().toISOString(),
+    error: undefined,
+    claimed_until: undefined,
+  });
   await deps.audit.append({
     ts: deps.clock.now().toISOString(),
     actor: job.requested_by,
@@ -212,7 +223,7 @@ async function failedRun(deps: ErasureWorkerDeps, job: ErasureJob, err: unknown)
   const current = (await deps.jobs.get(job.job_id)) ?? job;
   const attempts = current.attempts + 1;
   const status = attempts >= MAX_ATTEMPTS ? 'failed' : 'pending';
-  return deps.jobs.save({ ...current, attempts, error, status });
+  return deps.jobs.save({ ...current, attempts, error, status, claimed_until: undefined });
 }
 
 function basename(key: string): string {

@@ -45,6 +45,8 @@ export interface ErasureJob {
   step: ErasureStep | null;
   /** Searches made: a search after the last part finds nothing, or its parts are a new round. */
   rounds: number;
+  /** A run working the job holds it until then (longer than the function's time limit). */
+  claimed_until?: string;
   /** Runs that failed; the job is failed after a few. */
   attempts: number;
   error?: string;

@@ -360,6 +360,28 @@ describe('working an erasure job (the rollup function on AWS)', () => {
     expect(w.lake.rows('zoe')).toEqual([]);
   });
 
+  it('leaves a job another run holds, and takes it once that claim has run out', async () => {
+    // Prepare: a run (a manual invoke) claimed the job and is still working it.
+    const w = await world(lakeOf());
+    const job = await requestErasure(w.deps, 'zoe', master);
+    w.advance(31 * 60_000);
+    const held = await w.jobs.save({
+      ...(await w.jobs.get(job.job_id))!,
+      claimed_until: new Date(w.deps.clock.now().getTime() + 12 * 60_000).toISOString(),
+    });
+
+    // Act
+    const meanwhile = await workErasureJobs(w.deps, always);
+    w.advance(13 * 60_000);
+    const later = await workErasureJobs(w.deps, always);
+
+    // Assess
+    expect(held.claimed_until).toBeDefined();
+    expect(meanwhile).toEqual([]);
+    expect(later).toEqual([{ job_id: job.job_id, status: 'done' }]);
+    expect((await w.jobs.get(job.job_id))?.claimed_until).toBeUndefined();
+  });
+
   it('marks a job failed after five failed runs, and says why', async () => {
     const w = await world(lakeOf());
     const job = await requestErasure(w.deps, 'zoe', master);
