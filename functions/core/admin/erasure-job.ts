@@ -24,11 +24,12 @@ import { replaceDocument } from './documents.ts';
 import { removeDocuments } from './erase.ts';
 
 /**
- * How long after the request the lake is first searched: a request made just before the keys were
- * blocked may run 15 minutes (the proxy's Lambda limit), and Firehose holds records up to 5 minutes
- * (its buffer interval) before they land in S3.
+ * How long after the request the lake is first searched, so every record of a request made before the
+ * keys were blocked has landed: such a request may run 15 minutes (the proxy's Lambda limit), its record
+ * may be spilled and replayed by the next hourly rollup run, or recorded by recovery (every 5 minutes)
+ * if its function died, and Firehose holds records up to 5 minutes (its buffer) before S3 has them.
  */
-export const ERASURE_SETTLE_MS = 30 * 60_000;
+export const ERASURE_SETTLE_MS = 90 * 60_000;
 /** Searches after the first that still find rows (records that landed late): then the job fails. */
 const MAX_ROUNDS = 3;
 /** Runs that fail (Athena, S3) before the job is marked failed rather than tried again. */
@@ -199,19 +200,20 @@ async function finish(
     telemetry: sum('telemetry'),
     ...documents,
   };
-  await save({
-    status: 'done',
-    result,
-    finished_at: deps.clock.now().toISOString(),
-    error: undefined,
-    claimed_until: undefined,
-  });
+  // Audited before the job is marked done: a run that fails in between audits twice, never not at all.
   await deps.audit.append({
     ts: deps.clock.now().toISOString(),
     actor: job.requested_by,
     action: 'user.erase',
     target: `user:${job.user_id}`,
     details: { job_id: job.job_id, ...result },
+  });
+  await save({
+    status: 'done',
+    result,
+    finished_at: deps.clock.now().toISOString(),
+    error: undefined,
+    claimed_until: undefined,
   });
   deps.log.info('erasure.done', { job_id: job.job_id, ...result, days: result.days.length });
 }

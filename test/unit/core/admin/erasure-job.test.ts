@@ -179,7 +179,7 @@ describe('recording an erasure (the admin API on AWS)', () => {
     const w = await world({});
 
     // Act
-    const job = await requestErasure({ ...w.deps, settleMs: 30 * 60_000 }, 'zoe', master);
+    const job = await requestErasure(w.deps, 'zoe', master);
 
     // Assess
     expect((await w.deps.keys.getById(w.zoeKey.key_id))?.blocked).toBe(true);
@@ -189,7 +189,7 @@ describe('recording an erasure (the admin API on AWS)', () => {
       user_id: 'zoe',
       status: 'pending',
       keys_blocked: 1,
-      not_before: '2026-12-06T10:30:00.000Z',
+      not_before: '2026-12-06T11:30:00.000Z',
     });
     expect(describeErasureJob(job)).toMatchObject({
       job_id: job.job_id,
@@ -219,7 +219,7 @@ describe('working an erasure job (the rollup function on AWS)', () => {
   it('waits until the settling time is over before touching the lake', async () => {
     const w = await world(lakeOf());
     await requestErasure(w.deps, 'zoe', master);
-    w.advance(29 * 60_000);
+    w.advance(89 * 60_000);
 
     expect(await workErasureJobs(w.deps, always)).toEqual([]);
     expect(w.lake.calls.find).toBe(0);
@@ -229,7 +229,7 @@ describe('working an erasure job (the rollup function on AWS)', () => {
     // Prepare: Firehose delivers a new object to 2026-10-01 while its UNLOAD runs.
     const w = await world(lakeOf());
     const job = await requestErasure(w.deps, 'zoe', master);
-    w.advance(31 * 60_000);
+    w.advance(91 * 60_000);
     const late = 'usage/dt=2026-10-01/firehose-late.parquet';
     w.lake.hooks.afterStage = () => {
       w.lake.store.set(late, [{ user_id: 'ian', request_id: 'i9' }]);
@@ -279,7 +279,7 @@ describe('working an erasure job (the rollup function on AWS)', () => {
   it('does nothing more for a job that is done', async () => {
     const w = await world(lakeOf());
     await requestErasure(w.deps, 'zoe', master);
-    w.advance(31 * 60_000);
+    w.advance(91 * 60_000);
     await workErasureJobs(w.deps, always);
     const calls = { ...w.lake.calls };
 
@@ -292,7 +292,7 @@ describe('working an erasure job (the rollup function on AWS)', () => {
     // Prepare: time for the search and one part only.
     const w = await world(lakeOf());
     const job = await requestErasure(w.deps, 'zoe', master);
-    w.advance(31 * 60_000);
+    w.advance(91 * 60_000);
     let turns = 0;
     const twoTurns = () => turns++ < 4;
 
@@ -313,7 +313,7 @@ describe('working an erasure job (the rollup function on AWS)', () => {
     // Prepare: the first deletion of listed objects fails (a run cut short after its copies).
     const w = await world(lakeOf());
     const job = await requestErasure(w.deps, 'zoe', master);
-    w.advance(31 * 60_000);
+    w.advance(91 * 60_000);
     w.lake.hooks.failRemoveOnce = true;
 
     // Act
@@ -335,7 +335,7 @@ describe('working an erasure job (the rollup function on AWS)', () => {
     // Prepare: a spilled record of theirs is replayed into a day already rewritten.
     const w = await world(lakeOf());
     const job = await requestErasure(w.deps, 'zoe', master);
-    w.advance(31 * 60_000);
+    w.advance(91 * 60_000);
     let replayed = false;
     const search = w.lake.lake.findParts;
     w.lake.lake.findParts = async (userId) => {
@@ -364,7 +364,7 @@ describe('working an erasure job (the rollup function on AWS)', () => {
     // Prepare: a run (a manual invoke) claimed the job and is still working it.
     const w = await world(lakeOf());
     const job = await requestErasure(w.deps, 'zoe', master);
-    w.advance(31 * 60_000);
+    w.advance(91 * 60_000);
     const held = await w.jobs.save({
       ...(await w.jobs.get(job.job_id))!,
       claimed_until: new Date(w.deps.clock.now().getTime() + 12 * 60_000).toISOString(),
@@ -385,7 +385,7 @@ describe('working an erasure job (the rollup function on AWS)', () => {
   it('marks a job failed after five failed runs, and says why', async () => {
     const w = await world(lakeOf());
     const job = await requestErasure(w.deps, 'zoe', master);
-    w.advance(31 * 60_000);
+    w.advance(91 * 60_000);
     w.lake.lake.findParts = async () => {
       throw new Error('Athena query q-1 FAILED: Access denied');
     };
