@@ -48,7 +48,8 @@ export interface ErasureRequestDeps {
 
 /**
  * Records the job and blocks the person at once: every key of theirs, and their user record (no
- * sign-in, no self-service key), so nothing of theirs lands in the lake while the job runs.
+ * sign-in, no self-service key), so nothing of theirs lands in the lake while the job runs. A person
+ * with a job pending gets that job back (any key made for them since is blocked too).
  */
 export async function requestErasure(
   deps: ErasureRequestDeps,
@@ -61,6 +62,9 @@ export async function requestErasure(
   const user = await deps.users.get(userId);
   if (user && !user.blocked && !user.invalid)
     await replaceDocument(deps.users, { ...user, blocked: true }, 'User');
+  // Asked twice (a retried request): the job already pending is the answer.
+  const already = (await deps.jobs.pending()).find((j) => j.user_id === userId);
+  if (already) return already;
   const job: ErasureJob = {
     job_id: `erase-${now.toISOString().slice(0, 10).replaceAll('-', '')}-${randomUUID().slice(0, 8)}`,
     user_id: userId,

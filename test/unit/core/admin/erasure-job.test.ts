@@ -198,6 +198,18 @@ describe('recording an erasure (the admin API on AWS)', () => {
     });
     expect(await w.jobs.get(job.job_id)).toEqual(job);
   });
+
+  it('answers the job already pending when asked again for the same person', async () => {
+    const w = await world({});
+    const first = await requestErasure(w.deps, 'zoe', master);
+
+    const second = await requestErasure(w.deps, 'zoe', master);
+    const other = await requestErasure(w.deps, 'ian', master);
+
+    expect(second.job_id).toBe(first.job_id);
+    expect(other.job_id).not.toBe(first.job_id);
+    expect([...w.jobs.all.keys()]).toHaveLength(2);
+  });
 });
 
 describe('working an erasure job (the rollup function on AWS)', () => {
