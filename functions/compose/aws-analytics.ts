@@ -5,8 +5,10 @@
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createAthenaAggregates } from '../adapters/aws/athena-aggregates.ts';
+import { createAthenaEraser } from '../adapters/aws/athena-erase.ts';
 import { createAthenaQueryEngine } from '../adapters/aws/athena-query.ts';
 import { createDynamoAuditLog } from '../adapters/aws/dynamo-audit-log.ts';
+import { createDynamoErasureJobs } from '../adapters/aws/dynamo-erasure-jobs.ts';
 import { createDynamoInflightJournal } from '../adapters/aws/dynamo-inflight-journal.ts';
 import { createFirehoseSink } from '../adapters/aws/firehose-sink.ts';
 import { createS3RollupStore } from '../adapters/aws/s3-rollup-store.ts';
@@ -75,6 +77,8 @@ export async function adminDeps(): Promise<AdminDeps> {
     rollups,
     masterKey,
   });
+  // Erasure of a person: recorded here (the keys blocked at once), worked by the rollup function.
+  deps.erasure = { jobs: createDynamoErasureJobs(dynamo, config.tableName) };
   // The days the last rollup found aggregated: the team view and a person's page read them there.
   deps.aggregatedThrough = async (range) => {
     const rollup = await rollups.latest().catch(() => undefined);
@@ -108,13 +112,29 @@ export function rollupDeps() {
     ),
   });
   const parts = analyticsParts(tables);
-  const aggregates = config.lakeBucket
-    ? createAthenaAggregates({
-        s3: new S3Client({ region: config.region }),
-        bucket: config.lakeBucket,
-        engine: parts.query,
-      })
-    : undefined;
+  const s3 = new S3Client({ region: config.region });
+  const lake = config.lakeBucket ? { s3, bucket: config.lakeBucket, engine: parts.query } : undefined;
+  const aggregates = lake ? createAthenaAggregates(lake) : undefined;
   const reports = reportDeps(settings, { ...parts, aggregates });
-  return { ...reports, log, store: rollupStore(), replay, recovery, notifier: alertNotifier(tables) };
+  // Erasure jobs the admin API recorded: the lake rewritten through Athena, then the documents.
+  const erasure = lake && {
+    jobs: createDynamoErasureJobs(dynamo, config.tableName),
+    lake: createAthenaEraser(lake),
+    aggregates,
+    keys: tables.keys,
+    teams: tables.teams,
+    users: tables.users,
+    audit: createDynamoAuditLog(dynamo, config.tableName, systemClock),
+    clock: systemClock,
+    log,
+  };
+  return {
+    ...reports,
+    log,
+    store: rollupStore(),
+    replay,
+    recovery,
+    notifier: alertNotifier(tables),
+    erasure,
+  };
 }

@@ -32,7 +32,8 @@ const USAGE = `Usage: tollgate <command> [options]
                                       gateway and key: proxied, budgeted and measured (telemetry)
   erase --user U                      remove one person: their usage records from the lake (the days
                                       that held them rewritten), their keys, team memberships and
-                                      document; audited
+                                      document; audited. On AWS it records a job (keys blocked at
+                                      once) that the rollup function works: erase --job ID asks
   reprice --from YYYY-MM-DD --to YYYY-MM-DD --version V [--prices file.json]
                                       recompute cost in the local lake from tokens at corrected
                                       prices (catalog entries as in TOLLGATE_MODELS_JSON)
@@ -59,6 +60,7 @@ const OPTIONS = {
   version: { type: 'string' },
   prices: { type: 'string' },
   key: { type: 'string' },
+  job: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -146,8 +148,14 @@ async function main(argv: string[]): Promise<void> {
       return print(info, () => JSON.stringify(info, null, 2));
     }
     case 'erase': {
-      if (!flags.user) throw new CliError('erase needs --user <user_id>');
+      if (flags.job) {
+        const job = await api.get(`/user/erase/${encodeURIComponent(flags.job)}`);
+        return print(job, () => describeJob(job));
+      }
+      if (!flags.user) throw new CliError('erase needs --user <user_id> (or --job <job_id>)');
       const erased = await api.post('/user/erase', { user_id: flags.user });
+      // On AWS: a job, worked by the rollup function (core/admin/erasure-job.ts).
+      if (erased.job_id) return print(erased, () => describeJob(erased));
       return print(
         erased,
         () =>
@@ -158,6 +166,15 @@ async function main(argv: string[]): Promise<void> {
     default:
       throw new CliError(`Unknown command '${positionals.join(' ')}'.\n\n${USAGE}`);
   }
+}
+
+/** An erasure job on AWS, as `erase` prints it. */
+function describeJob(job: Record<string, unknown>): string {
+  const result = job.result as Record<string, unknown> | undefined;
+  if (job.status === 'done' && result)
+    return `erasure ${job.job_id} of ${job.user_id} done: ${result.records} usage records over ${(result.days as string[]).length} days, ${result.telemetry} telemetry points and events, ${result.keys} keys, ${result.teams} team memberships${result.document ? ', their document' : ''}`;
+  const error = job.last_error ? ` (last run failed: ${job.last_error})` : '';
+  return `erasure ${job.job_id} of ${job.user_id} ${job.status}: ${job.keys_blocked} keys blocked; the rollup function rewrites the lake from ${job.not_before}${error}. Ask again with: tollgate erase --job ${job.job_id}`;
 }
 
 /** Checks the key with the gateway (its model list), then prints the agents' settings for it. */

@@ -9,6 +9,7 @@
  * records go through Firehose, and every query reads them from then on.
  */
 import { replaySpilled, type UsageSpill } from '../adapters/aws/firehose-sink.ts';
+import { type ErasureWorkerDeps, workErasureJobs } from '../core/admin/erasure-job.ts';
 import { withOutcomeLines } from '../core/analytics/digest-outcomes.ts';
 import {
   buildRollup,
@@ -29,6 +30,8 @@ import * as z from '../core/zod-mini.ts';
 
 const REPLAY_BUDGET_MS = 120_000;
 const AGGREGATES_BUDGET_MS = 180_000;
+/** Erasure jobs start a new day's rewrite within this; one started runs to its end (an Athena UNLOAD). */
+const ERASURE_BUDGET_MS = 90_000;
 
 export const RollupEvent = z.looseObject({
   recover: z.optional(z.boolean()),
@@ -55,6 +58,8 @@ export interface RollupJobDeps extends RollupDeps {
   weeklyDigest: boolean;
   /** The digest's outcome lines leave out teams below this many contributors. @default 3 */
   outcomesMinPeople?: number;
+  /** Erasure jobs recorded by the admin API, worked before the rollup; absent without a lake bucket. */
+  erasure?: ErasureWorkerDeps;
 }
 
 export async function runRollupJob(deps: RollupJobDeps, event: unknown) {
@@ -68,6 +73,8 @@ export async function runRollupJob(deps: RollupJobDeps, event: unknown) {
   );
   if (recover) return recovered;
   if (reprice) return repriceJob(deps, reprice);
+  // Before the rollup, so the document it saves no longer holds a person whose erasure finished.
+  const erased = await eraseJob(deps);
   const started = deps.clock.now().getTime();
   const replayed = await replayJob(deps, started);
   // Building aggregates (a first run has 89 days to build) stops in time for the reports; the days
@@ -93,6 +100,7 @@ export async function runRollupJob(deps: RollupJobDeps, event: unknown) {
     range: rollup.range,
     budgets: rollup.budgets.length,
     replayed,
+    erased,
     forecasts,
     ms: deps.clock.now().getTime() - started,
   };
@@ -119,6 +127,17 @@ async function repriceJob(deps: RollupJobDeps, reprice: NonNullable<z.infer<type
   );
   deps.log.info('usage.repriced', { ...result, version: reprice.version });
   return result;
+}
+
+/** Erasure jobs get a minute and a half to start rewriting days; the rest wait for the next run. */
+async function eraseJob(deps: RollupJobDeps) {
+  if (!deps.erasure) return undefined;
+  const started = deps.clock.now().getTime();
+  const timeLeft = () => deps.clock.now().getTime() - started < ERASURE_BUDGET_MS;
+  return workErasureJobs(deps.erasure, timeLeft).catch((err: unknown) => {
+    deps.log.error('erasure.run_failed', { error: String(err) });
+    return undefined;
+  });
 }
 
 /** Replay gets two minutes at most and never stops the rollup: a backlog drains over several runs. */

@@ -7,12 +7,19 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ERASURE_STAGING_PREFIX } from '../../functions/adapters/aws/athena-erase.ts';
+import { ERASURES_PARTITION } from '../../functions/adapters/aws/dynamo-erasure-jobs.ts';
 import { INFLIGHT_INDEX } from '../../functions/adapters/aws/dynamo-inflight-journal.ts';
 import { ENV, SPILL_PREFIX } from '../../functions/config.ts';
 import type { Alerts } from './alerts.ts';
 import { type AthenaQueryAccess, grantAthenaQueries } from './athena-access.ts';
 import { acknowledge, objectWildcardFinding } from './nag.ts';
 import { allow, gatewayFunction } from './node-function.ts';
+
+/** Partitions the rollup puts items in: forecast alert claims, erasure jobs, teams, the audit log. */
+export const ROLLUP_PUT_PARTITIONS = ['ALERT#*', ERASURES_PARTITION, 'TEAMS', 'AUDIT#*'];
+/** Partitions it deletes in: in-flight items, and an erased person's keys and user record. */
+export const ROLLUP_DELETE_PARTITIONS = ['INFLIGHT#*', 'KEYS', 'KEY#*', 'USERS'];
 
 export interface RollupsProps extends AthenaQueryAccess {
   /** Keys, people, teams and budget counters: read for budget status and key holders. */
@@ -56,7 +63,9 @@ export class Rollups extends Construct {
       entry: 'functions/lambda/rollup.ts',
       description: 'Tollgate rollup: the analytics SQL on Athena into the dashboard document',
       memorySize: 512,
-      timeout: Duration.minutes(5),
+      // Erasure jobs (up to 90 s of starting days, an UNLOAD each), then replay and aggregates (up to
+      // 3 min), then the reports.
+      timeout: Duration.minutes(10),
       environment: {
         ...props.settings,
         [ENV.table]: props.table.tableName,
@@ -78,17 +87,20 @@ export class Rollups extends Construct {
       ['dynamodb:GetItem', 'dynamodb:Query'],
       [props.table.tableArn, `${props.table.tableArn}/index/${INFLIGHT_INDEX}`],
     );
-    // Its one write to the table: claiming a forecast alert (`ALERT#...` items), so each is sent once.
+    // Its writes to the table: claiming a forecast alert (`ALERT#...` items), so each is sent once;
+    // and for erasure jobs, the job item, the person's team memberships and the audit entry.
     allow(this.function, ['dynamodb:PutItem'], [props.table.tableArn], {
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ALERT#*'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ROLLUP_PUT_PARTITIONS },
     });
     // Recovery of requests whose proxy function died: settle what they held on their budget counters,
     // give back their parallel slots, and forget their in-flight items.
     allow(this.function, ['dynamodb:UpdateItem'], [props.table.tableArn], {
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BUDGET#*', 'PARALLEL#*'] },
     });
+    // Deletes: in-flight items of recovered requests; an erased person's keys (record and lookup)
+    // and their user record.
     allow(this.function, ['dynamodb:DeleteItem'], [props.table.tableArn], {
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['INFLIGHT#*'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ROLLUP_DELETE_PARTITIONS },
     });
     props.alerts.grantPublish(this.function);
     grantAthenaQueries(this.function, props);
@@ -104,6 +116,25 @@ export class Rollups extends Construct {
       this.function,
       'Athena UNLOAD writes aggregate files with generated names under aggregates/; the function replaces a day whole.',
       objectWildcardFinding(bucket, 'aggregates/*'),
+    );
+    // Erasure: Athena's UNLOAD writes the rows that stay under erasure/ with this role; they are copied
+    // into the partition (read there, written here), and the objects listed before deleted.
+    allow(
+      this.function,
+      ['s3:PutObject', 's3:DeleteObject', 's3:GetObject', 's3:AbortMultipartUpload'],
+      [bucket.arnForObjects(`${ERASURE_STAGING_PREFIX}*`)],
+    );
+    const lakeTables = [props.usageTable, ...(props.telemetryTable ? [props.telemetryTable] : [])];
+    allow(
+      this.function,
+      ['s3:PutObject', 's3:DeleteObject'],
+      lakeTables.map((t) => bucket.arnForObjects(`${t.s3Prefix}*`)),
+    );
+    acknowledge(
+      this.function,
+      "An erasure rewrites the day partitions holding a person's records: UNLOAD and copies write generated names.",
+      objectWildcardFinding(bucket, `${ERASURE_STAGING_PREFIX}*`),
+      ...lakeTables.map((t) => objectWildcardFinding(bucket, `${t.s3Prefix}*`)),
     );
     // Replay of spilled records: read and remove them under spill/ (listing comes with the Athena
     // grant on the bucket), and put them to Firehose.

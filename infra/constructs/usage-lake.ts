@@ -13,6 +13,7 @@ import {
 import type { DeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ERASURE_STAGING_PREFIX } from '../../functions/adapters/aws/athena-erase.ts';
 import {
   AGGREGATE_TABLE,
   AGGREGATES_PREFIX,
@@ -111,6 +112,8 @@ export class UsageLake extends Construct {
           prefix,
           expiration: props.retention ?? Duration.days(400),
         })),
+        // An erasure's staged rows are removed by its job; a job that failed leaves none for long.
+        { id: 'erasure-staging', prefix: ERASURE_STAGING_PREFIX, expiration: Duration.days(7) },
       ],
       removalPolicy: RemovalPolicy.RETAIN,
     });

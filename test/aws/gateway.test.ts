@@ -372,6 +372,20 @@ describe.each(NODE_LINES)('on Node %s under aws-lambda-ric', (line) => {
     expect(served.json.budgets.map((b: { scope: string }) => b.scope)).toContain('key');
   });
 
+  it('records an erasure through the admin function (202, a job the rollup works) and reports it', async () => {
+    const user_id = `o'neil-${line}`;
+    const recorded = await admin({ path: '/user/erase', body: { user_id } });
+    expect(recorded.status).toBe(202);
+    expect(recorded.json).toMatchObject({ user_id, status: 'pending', keys_blocked: 0 });
+    const asked = await admin({ method: 'GET', path: `/user/erase/${recorded.json.job_id}` });
+    expect(asked.status).toBe(200);
+    expect(asked.json).toMatchObject({
+      job_id: recorded.json.job_id,
+      status: 'pending',
+      parts_pending: null,
+    });
+  });
+
   it('read the secrets once per cold start, not per request', async () => {
     // Proxy (provider keys), admin (master key), Slack forwarder (webhook URL).
     expect(secretReadsAtStart).toBe(3);

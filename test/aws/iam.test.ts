@@ -230,7 +230,7 @@ describe('the admin role', () => {
 });
 
 describe('the rollup role', () => {
-  it('writes the rollup object but not the usage records, and reads no secret', async () => {
+  it('writes the rollup object (and, for erasure, usage partitions) but not spilled records, and reads no secret', async () => {
     const rollup = as('rollup');
     expect(
       await attempt(() =>
@@ -239,9 +239,9 @@ describe('the rollup role', () => {
     ).toBe('allowed');
     expect(
       await attempt(() =>
-        rollup.s3.send(new PutObjectCommand({ Bucket: lake(), Key: 'usage/x', Body: '{}' })),
+        rollup.s3.send(new PutObjectCommand({ Bucket: lake(), Key: 'spill/x', Body: '{}' })),
       ),
-    ).toEqual(refusedS3('PutObject', 'usage/x'));
+    ).toEqual(refusedS3('PutObject', 'spill/x'));
     expect(
       await attempt(() =>
         rollup.secrets.send(new GetSecretValueCommand({ SecretId: physicalId(d, 'providerKeys') })),

@@ -25,6 +25,8 @@ describe('retention of the lake (-c retentionDays)', () => {
       { prefix: 'usage/', days: 400, status: 'Enabled' },
       { prefix: 'telemetry/', days: 400, status: 'Enabled' },
       { prefix: 'aggregates/usage_daily/', days: 400, status: 'Enabled' },
+      // An erasure's staging, emptied by its job: a failed job's rows do not stay there.
+      { prefix: 'erasure/', days: 7, status: 'Enabled' },
     ]);
   });
 
@@ -32,7 +34,7 @@ describe('retention of the lake (-c retentionDays)', () => {
     const template = Template.fromStack(
       buildStack({ operations: operationsSettings({ retentionDays: '90' }) }),
     );
-    expect(retentionRules(template).map((r) => r.days)).toEqual([90, 90, 90]);
+    expect(retentionRules(template).map((r) => r.days)).toEqual([90, 90, 90, 7]);
     expect(() => operationsSettings({ retentionDays: '1.5' })).toThrow(
       /retentionDays: expected a whole number/,
     );

@@ -648,7 +648,7 @@ describe('rollup function', () => {
     });
   });
 
-  it('may only read its lake and write the one rollup object and the daily aggregates, which the admin API may only read', () => {
+  it('may only read its lake and write the one rollup object, the daily aggregates and (erasure) the partitions it rewrites, which the admin API may only read', () => {
     const lakeId = logicalIdOf(template, 'AWS::S3::Bucket', { VersioningConfiguration: Match.anyValue() });
     const s3 = (functionId: string) =>
       statementsOf(template, roleOfFunction(template, functionId)).filter((s) =>
@@ -658,9 +658,13 @@ describe('rollup function', () => {
     const rollupObject = { 'Fn::Join': ['', [getAtt(lakeId), '/rollups/latest.json']] };
     expect(writes.map((s) => s.Resource)).toContainEqual(rollupObject);
     const aggregates = { 'Fn::Join': ['', [getAtt(lakeId), '/aggregates/*']] };
+    const objects = (pattern: string) => ({ 'Fn::Join': ['', [getAtt(lakeId), `/${pattern}`]] });
     expect(writes.filter((s) => JSON.stringify(s.Resource).includes(lakeId)).map((s) => s.Resource)).toEqual([
       rollupObject,
-      aggregates,
+      // The aggregates, and an erasure's staging (both written by Athena's UNLOAD with this role).
+      [aggregates, objects('erasure/*')],
+      // The partitions an erasure rewrites.
+      [objects('telemetry/*'), objects('usage/*')],
     ]);
     // The admin API reads the lake (Athena, the rollup object) and writes nothing there.
     const adminOnLake = s3(adminId).filter((s) => JSON.stringify(s.Resource).includes(lakeId));
@@ -679,10 +683,12 @@ describe('rollup function', () => {
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes } },
       });
     expect(tableWrites).toEqual([
-      leading('dynamodb:PutItem', 'ALERT#*'),
+      // Alert claims; an erasure job's item, the person's team memberships and its audit entry.
+      leading('dynamodb:PutItem', 'ALERT#*', 'ERASURES', 'TEAMS', 'AUDIT#*'),
       // Recovery settles budget counters and gives back a dead request's parallel slots.
       leading('dynamodb:UpdateItem', 'BUDGET#*', 'PARALLEL#*'),
-      leading('dynamodb:DeleteItem', 'INFLIGHT#*'),
+      // Recovery's in-flight items; an erased person's keys (record and lookup) and user record.
+      leading('dynamodb:DeleteItem', 'INFLIGHT#*', 'KEYS', 'KEY#*', 'USERS'),
     ]);
     expect(dynamo.filter((a) => /Write/.test(a))).toEqual([]);
   });

@@ -111,6 +111,12 @@ describe('erasing a person', () => {
     );
   });
 
+  it('has no erasure jobs to report locally, where an erasure is done when it answers', async () => {
+    const answer = await admin('/user/erase/erase-20261206-00000000');
+    expect(answer.status).toBe(404);
+    expect((await answer.json()).error.message).toMatch(/No erasure job 'erase-20261206-00000000'/);
+  });
+
   it('refuses an erasure without a person, in the admin API’s error shape', async () => {
     const answer = await admin('/user/erase', { method: 'POST', body: JSON.stringify({}) });
     expect(answer.status).toBe(400);

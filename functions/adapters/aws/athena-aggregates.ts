@@ -1,13 +1,8 @@
-import {
-  DeleteObjectsCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AGGREGATES_PREFIX, aggregateColumns } from '../../core/analytics/aggregates.ts';
 import type { LakeAggregates, QueryEngine } from '../../core/ports/lake.ts';
 import { toSqlLiteral } from './athena-query.ts';
+import { deleteObjects, listObjects } from './s3-objects.ts';
 
 const USAGE_PREFIX = 'usage/';
 /** Athena skips objects whose names begin with `_` or `.`, so markers sit beside the data unread. */
@@ -26,29 +21,13 @@ export function createAthenaAggregates(options: {
   engine: QueryEngine;
 }): LakeAggregates {
   const { s3, bucket } = options;
-  const list = async (prefix: string) => {
-    const objects: Array<{ key: string; modified: Date }> = [];
-    let token: string | undefined;
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const o of page.Contents ?? [])
-        if (o.Key) objects.push({ key: o.Key, modified: o.LastModified ?? new Date(0) });
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return objects;
-  };
-  const removeAll = async (prefix: string) => {
-    const keys = (await list(prefix)).map((o) => ({ Key: o.key }));
-    for (let i = 0; i < keys.length; i += 1000)
-      await s3.send(
-        new DeleteObjectsCommand({
-          Bucket: bucket,
-          Delete: { Objects: keys.slice(i, i + 1000), Quiet: true },
-        }),
-      );
-  };
+  const list = (prefix: string) => listObjects(s3, bucket, prefix);
+  const removeAll = async (prefix: string) =>
+    deleteObjects(
+      s3,
+      bucket,
+      (await list(prefix)).map((o) => o.key),
+    );
   const dayPrefix = (day: string) => `${AGGREGATES_PREFIX}dt=${day}/`;
 
   return {

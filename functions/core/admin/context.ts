@@ -6,6 +6,7 @@ import type { AuditLog } from '../ports/audit.ts';
 import type { BudgetLedger } from '../ports/budgets.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { RuleStore, TeamStore, UserStore } from '../ports/documents.ts';
+import type { ErasureJobStore } from '../ports/erasure.ts';
 import type { KeyStore } from '../ports/keys.ts';
 import type { LakeAggregates, LakeEraser, QueryEngine } from '../ports/lake.ts';
 import type { Logger } from '../ports/logging.ts';
@@ -38,8 +39,11 @@ export interface AdminDeps {
    * person's page); absent or null: they read raw records.
    */
   aggregatedThrough?: (range: DayRange) => Promise<string | null>;
-  /** What erasing a person removes from the lake; absent where erasure is not available. */
-  erasure?: { lake: LakeEraser; aggregates?: LakeAggregates };
+  /**
+   * Erasing a person: at once from the local lake (`lake`), or on AWS as a job the rollup function
+   * works (`jobs`, core/admin/erasure-job.ts); absent where erasure is not available.
+   */
+  erasure?: { lake: LakeEraser; aggregates?: LakeAggregates } | { jobs: ErasureJobStore; settleMs?: number };
   /** OIDC sign-in, when configured: the dashboard's sessions and the group mapping. */
   signIn?: SignInDeps;
   /**

@@ -33,6 +33,20 @@ export interface ErasureResult {
 export async function erasePerson(deps: ErasureDeps, userId: string): Promise<ErasureResult> {
   const lake = await deps.lake.eraseUser(userId);
   for (const day of lake.days) await deps.aggregates?.remove?.(day);
+  return {
+    user_id: userId,
+    days: lake.days,
+    records: lake.records,
+    telemetry: lake.telemetry,
+    ...(await removeDocuments(deps, userId)),
+  };
+}
+
+/** The person's keys, their team memberships and their own document, once the lake holds nothing of theirs. */
+export async function removeDocuments(
+  deps: Pick<ErasureDeps, 'keys' | 'teams' | 'users'>,
+  userId: string,
+): Promise<{ keys: number; teams: number; document: boolean }> {
   const keys = (await deps.keys.list()).filter((k) => k.user_id === userId);
   for (const key of keys) await deps.keys.delete(key.key_id);
   const teams = (await deps.teams.list()).filter((t) => t.members.some((m) => m.user_id === userId));
@@ -44,13 +58,5 @@ export async function erasePerson(deps: ErasureDeps, userId: string): Promise<Er
     );
   const user = await deps.users.get(userId);
   if (user) await deps.users.delete(userId);
-  return {
-    user_id: userId,
-    days: lake.days,
-    records: lake.records,
-    telemetry: lake.telemetry,
-    keys: keys.length,
-    teams: teams.length,
-    document: user !== undefined,
-  };
+  return { keys: keys.length, teams: teams.length, document: user !== undefined };
 }

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import type { User } from '../ports/documents.ts';
-import { isAdmin } from './access.ts';
+import { actorOf, isAdmin } from './access.ts';
 import type { AdminContext, Route } from './context.ts';
 import { documentService } from './document-service.ts';
 import { erasePerson } from './erase.ts';
+import { describeErasureJob, requestErasure } from './erasure-job.ts';
 import { id as idField, parse, parseQuery } from './fields.ts';
 import { describeKey, generateKey } from './keys.ts';
 import { addMembers, requireTeam } from './teams.ts';
@@ -96,15 +97,33 @@ export function userRoutes(ctx: AdminContext): Record<string, Route> {
       const { by, body: raw } = await body(request);
       const { user_id } = parse(EraseUserSchema, raw);
       const erasure = ctx.deps.erasure;
-      if (!erasure)
-        throw new GatewayError(
-          'invalid_request',
-          'Erasure is not available on this deployment: it runs on the local lake only for now.',
+      if (!erasure) throw new GatewayError('invalid_request', 'Erasure is not available on this deployment.');
+      if ('jobs' in erasure) {
+        // On AWS: the rewrite takes Athena runs, so the rollup function works it; the keys stop now.
+        const job = await requestErasure(
+          { ...erasure, keys, users: ctx.deps.users, clock },
+          user_id,
+          actorOf(by),
         );
+        await ctx.audit(by, 'user.erase_requested', `user:${user_id}`, {
+          job_id: job.job_id,
+          keys_blocked: job.keys_blocked,
+        });
+        return Response.json(describeErasureJob(job), { status: 202 });
+      }
       const erased = await erasePerson({ ...erasure, keys, teams, users: ctx.deps.users }, user_id);
       const { user_id: _id, ...counts } = erased;
       await ctx.audit(by, 'user.erase', `user:${user_id}`, counts);
       return Response.json(erased);
+    },
+    'GET /user/erase/{job_id}': async (request, url) => {
+      await ctx.requireMaster(request.headers);
+      const erasure = ctx.deps.erasure;
+      const jobId = decodeURIComponent(url.pathname.split('/').filter(Boolean).at(-1) ?? '');
+      const job = erasure && 'jobs' in erasure ? await erasure.jobs.get(jobId) : undefined;
+      // Locally an erasure is done when POST /user/erase answers: there are no jobs to ask about.
+      if (!job) throw new GatewayError('not_found', `No erasure job '${jobId}'.`);
+      return Response.json(describeErasureJob(job));
     },
     'GET /user/info': async (request, url) => {
       const caller = await ctx.caller(request.headers);

@@ -102,7 +102,7 @@ export async function deprovision(
 }
 
 /** Blocked even when regenerated meanwhile (its hash changed): read again by id and blocked then. */
-async function blockKey(keys: KeyStore, key: VirtualKey): Promise<void> {
+export async function blockKey(keys: KeyStore, key: VirtualKey): Promise<void> {
   try {
     await keys.update({ ...key, blocked: true });
   } catch (err) {

@@ -25,8 +25,7 @@ function fakeS3(objects: Record<string, Date>) {
       }
       if (name === 'PutObjectCommand') objects[String(input.Key)] = new Date('2026-12-01T00:10:00Z');
       if (name === 'HeadObjectCommand') return { LastModified: objects[String(input.Key)] };
-      if (name === 'DeleteObjectsCommand')
-        for (const o of (input.Delete as { Objects: Array<{ Key: string }> }).Objects) delete objects[o.Key];
+      if (name === 'DeleteObjectCommand') delete objects[String(input.Key)];
       return {};
     },
   };
@@ -84,9 +83,9 @@ describe('the aggregates on S3, written by Athena', () => {
     expect(queries[0]).toContain(
       "TO 's3://lake/aggregates/usage_daily/dt=2026-11-29/'\nWITH (format = 'PARQUET', compression = 'ZSTD', partitioned_by = ARRAY['kind'])",
     );
-    expect(calls.indexOf('DeleteObjectsCommand ')).toBeGreaterThan(
-      calls.indexOf('HeadObjectCommand aggregates/started/2026-11-29'),
-    );
+    expect(
+      calls.indexOf('DeleteObjectCommand aggregates/usage_daily/dt=2026-11-29/kind=spend/old'),
+    ).toBeGreaterThan(calls.indexOf('HeadObjectCommand aggregates/started/2026-11-29'));
     expect(Object.keys(objects).filter((k) => k.includes('dt=2026-11-29'))).toEqual([
       `aggregates/usage_daily/dt=2026-11-29/_built-${Date.parse('2026-12-01T00:10:00Z')}`,
     ]);
