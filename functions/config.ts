@@ -55,6 +55,8 @@ export interface Config {
   keyCacheMs: number;
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
+  /** A process: the request-body bytes it holds at once before it answers 503 (see ProxyDeps). */
+  bodyBytesInFlight: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /**
    * Local mode: `text` (one readable line per event), `json` (one JSON object per line), or `auto` —
@@ -140,6 +142,7 @@ const EnvSchema = z.object({
   TOLLGATE_KEY_CACHE_MS: int(5_000),
   TOLLGATE_UPSTREAM_TIMEOUT_MS: int(600_000),
   TOLLGATE_MAX_BODY_BYTES: int(6 * 1024 * 1024),
+  TOLLGATE_BODY_BYTES_IN_FLIGHT: int(192 * 1024 * 1024),
   TOLLGATE_LOG_LEVEL: z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info'),
   TOLLGATE_LOG_FORMAT: z._default(z.enum(['auto', 'text', 'json']), 'auto'),
   AWS_LAMBDA_FUNCTION_NAME: text('tollgate-local'),
@@ -218,6 +221,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyCacheMs: e.TOLLGATE_KEY_CACHE_MS,
     upstreamTimeoutMs: e.TOLLGATE_UPSTREAM_TIMEOUT_MS,
     maxBodyBytes: e.TOLLGATE_MAX_BODY_BYTES,
+    bodyBytesInFlight: e.TOLLGATE_BODY_BYTES_IN_FLIGHT,
     logLevel: e.TOLLGATE_LOG_LEVEL,
     logFormat: e.TOLLGATE_LOG_FORMAT,
     functionName: e.AWS_LAMBDA_FUNCTION_NAME,

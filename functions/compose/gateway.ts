@@ -125,6 +125,7 @@ export function proxyDeps(settings: GatewaySettings, ports: ProxyPorts): ProxyDe
     // A file append shared by the tick locally; a DynamoDB write on Lambda (see ProxyDeps.journalFirst).
     journalFirst: lifecycle === 'process',
     maxBodyBytes: config.maxBodyBytes,
+    ...(lifecycle === 'process' ? { bodyBytesInFlight: config.bodyBytesInFlight } : {}),
     routing: {
       rules: rules ?? (async () => configRules),
       maxAttempts: config.routing.maxAttempts,

@@ -15,6 +15,7 @@ export type ErrorKind =
   | 'headers_too_large'
   | 'upstream'
   | 'upstream_timeout'
+  | 'overloaded'
   | 'internal';
 
 const STATUS: Record<ErrorKind, number> = {
@@ -29,6 +30,7 @@ const STATUS: Record<ErrorKind, number> = {
   internal: 500,
   upstream: 502,
   upstream_timeout: 504,
+  overloaded: 503,
 };
 
 export class GatewayError extends Error {

@@ -184,3 +184,57 @@ describe('bodies and headers no client should send', () => {
     expect(await serving()).toBe(true);
   });
 });
+
+describe('more large bodies at once than the process should hold', () => {
+  let small: GatewayProcess;
+  let smallKey: string;
+  beforeAll(async () => {
+    // 12 MiB of bodies at once: six of the 2 MB bodies below.
+    small = await startGatewayProcess(upstream.url, {
+      TOLLGATE_BODY_BYTES_IN_FLIGHT: String(12 * 1024 * 1024),
+    });
+    smallKey = await small.createKey({ key_alias: 'large-bodies', max_budget: 1_000 });
+  });
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it('are refused past the bound with a 503 the client retries, in its shape, each with its record', async () => {
+    // Prepare: ten 2 MB bodies at once, the provider answering each after 400 ms
+    upstream.script = { ...upstream.script, delayMs: 400 };
+    const body = JSON.stringify({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'Read the file and fix the test. '.repeat(62_500) }],
+    });
+    const send = () =>
+      fetch(`${small.url}/v1/messages`, {
+        method: 'POST',
+        headers: {
+          'x-api-key': smallKey,
+          'content-type': 'application/json',
+          'anthropic-version': '2023-06-01',
+        },
+        body,
+      });
+
+    // Act
+    const answers = await Promise.all(Array.from({ length: 10 }, send));
+    const refused = answers.filter((a) => a.status === 503);
+    const bodies = await Promise.all(answers.map((a) => a.json()));
+    const refusal = bodies[answers.findIndex((a) => a.status === 503)];
+    upstream.script = { ...upstream.script, delayMs: 0 };
+    const after = await send();
+
+    // Assess: six held at once, the rest told to come back; nothing lost, nothing held, still serving
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(6);
+    expect(refused).toHaveLength(4);
+    expect(refused[0]?.headers.get('retry-after')).toBe('2');
+    expect(refusal).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+    expect(after.status).toBe(200);
+    const records = await small.records(11);
+    expect(records.filter((r) => r.outcome === 'denied' && r.error_type === 'overloaded')).toHaveLength(4);
+    expect(records.filter((r) => r.outcome === 'success')).toHaveLength(7);
+    expect(small.alive()).toBe(true);
+  });
+});

@@ -31,6 +31,7 @@ const ERROR_TYPES: Record<ErrorKind, string> = {
   headers_too_large: 'invalid_request_error',
   upstream: 'api_error',
   upstream_timeout: 'timeout_error',
+  overloaded: 'overloaded_error',
   internal: 'api_error',
 };
 

@@ -22,6 +22,7 @@ const ERROR_TYPES: Record<ErrorKind, { type: string; code: string | null }> = {
   headers_too_large: { type: 'invalid_request_error', code: 'request_header_fields_too_large' },
   upstream: { type: 'server_error', code: 'upstream_error' },
   upstream_timeout: { type: 'server_error', code: 'upstream_timeout' },
+  overloaded: { type: 'server_error', code: 'server_overloaded' },
   internal: { type: 'server_error', code: null },
 };
 

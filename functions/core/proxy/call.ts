@@ -51,8 +51,8 @@ export interface CallState {
   billable: boolean;
   /** Set by the first `finish`: a call is settled and recorded once, however many paths end it. */
   finished?: boolean;
-  /** Lets go of the call's timers (its deadline); run by the first `finish`. */
-  release?: () => void;
+  /** What the call holds in the process (its deadline's timer, its body's bytes): let go of by the first `finish`. */
+  releases?: Array<() => void>;
   /** Each attempt's budget hold (lease and counters), for the in-flight entry. */
   holds: InflightHold[];
   /** The in-flight entry's write, once the request started reserving (see InflightJournal). */

@@ -50,6 +50,12 @@ export interface ProxyDeps {
   newRequestId: () => string;
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
+  /**
+   * The most request-body bytes this instance holds at once (as declared, until each call is finished);
+   * a request beyond it is refused with 503 and `retry-after` rather than the process running out of
+   * memory. Unset: no bound (a Lambda environment serves one request at a time).
+   */
+  bodyBytesInFlight?: number;
   /** The OTLP receiver on `/v1/logs` and `/v1/metrics`; without it those paths answer 404. */
   telemetry?: {
     sink: TelemetrySink;

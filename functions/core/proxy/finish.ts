@@ -154,7 +154,7 @@ export function createFinisher(deps: {
     finish(call, result) {
       if (call.finished) return;
       call.finished = true;
-      call.release?.();
+      for (const release of call.releases ?? []) release();
       const done = settleAndRecord(call, result)
         .catch((err: unknown) => {
           // A bug here must cost one request its bookkeeping, never the process.

@@ -70,7 +70,7 @@ function deadlineOf(call: CallState, timeoutMs: number): AbortSignal {
     () => deadline.abort(new DOMException('The request ran out of time.', 'TimeoutError')),
     timeoutMs,
   );
-  call.release = () => clearTimeout(timer);
+  (call.releases ??= []).push(() => clearTimeout(timer));
   return deadline.signal;
 }
 

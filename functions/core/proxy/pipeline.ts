@@ -72,6 +72,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       call.key = key;
       call.tags = mergeTags(key.tags, headerTags(request.headers));
       const who = await principalOf(deps, key);
+      holdBody(call, request.headers);
       const { body, raw, bytes } = await readJsonBody(request, deps.maxBodyBytes);
       const parsed = route.protocol.parseRequest(body);
       Object.assign(call, {
@@ -101,6 +102,29 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       finisher.finish(call, { status: error.status, outcome, error_type: error.kind });
       return errorResponse(route.protocol, error, call.request_id);
     }
+  }
+
+  let bodyBytesHeld = 0;
+  /**
+   * Counts the request's body against what this instance may hold, until the call is finished: past
+   * it, a 503 the client retries, not a process out of memory (a hundred 6 MB bodies at once would be
+   * a gigabyte). A body without a declared length counts as the largest allowed. One body alone is
+   * always let in.
+   */
+  function holdBody(call: CallState, headers: Headers): void {
+    const limit = deps.bodyBytesInFlight;
+    if (limit === undefined) return;
+    const declared = Number(headers.get('content-length') ?? Number.NaN);
+    const bytes = Number.isFinite(declared) ? Math.min(declared, deps.maxBodyBytes) : deps.maxBodyBytes;
+    if (bodyBytesHeld > 0 && bodyBytesHeld + bytes > limit) {
+      throw new GatewayError('overloaded', 'The gateway is busy with other large requests; retry shortly.', {
+        headers: { 'retry-after': '2' },
+      });
+    }
+    bodyBytesHeld += bytes;
+    (call.releases ??= []).push(() => {
+      bodyBytesHeld -= bytes;
+    });
   }
 
   /**
@@ -266,6 +290,7 @@ function asGatewayError(err: unknown, log: Logger, requestId: string): GatewayEr
 
 function outcomeOf(error: GatewayError): 'invalid' | 'denied' | 'upstream_error' | 'error' {
   if ([400, 404, 413, 431].includes(error.status)) return 'invalid';
+  if (error.kind === 'overloaded') return 'denied';
   if (error.status < 500) return 'denied';
   return error.kind === 'internal' ? 'error' : 'upstream_error';
 }
