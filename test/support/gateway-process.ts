@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,8 +28,23 @@ export interface GatewayProcess {
   close(): Promise<void>;
 }
 
-/** What `npm start` runs: the gateway's code bundled by esbuild, on plain Node. */
+/** What `npm start` runs: the gateway's code bundled by esbuild, on plain Node, with its Node flags. */
 const START = join(import.meta.dirname, '../../scripts/start.mjs');
+const START_FLAGS = startFlags();
+
+/** The flags package.json's `start` script gives node (`node --flag ... scripts/start.mjs`). */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const [node, ...rest] = pkg.scripts.start.split(/\s+/);
+  const flags = rest.slice(0, rest.indexOf('scripts/start.mjs'));
+  if (node !== 'node' || flags.length !== rest.length - 1)
+    throw new Error(
+      `package.json's start script is not 'node [flags] scripts/start.mjs': ${pkg.scripts.start}`,
+    );
+  return flags;
+}
 
 /**
  * `env` is laid over the harness's defaults (no key cache, warn logs, no lake compaction); a value of
@@ -40,7 +56,7 @@ export async function startGatewayProcess(
   options: { dataDir?: string; nodeArgs?: string[] } = {},
 ): Promise<GatewayProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tollgate-proc-')));
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), START], {
+  const child = spawn(process.execPath, [...START_FLAGS, ...(options.nodeArgs ?? []), START], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
