@@ -100,7 +100,8 @@ export const openaiChat: Protocol = {
     if (request.stream) {
       const options = isRecord(body.stream_options) ? body.stream_options : {};
       stripUsageChunk = options.include_usage !== true;
-      out = { ...out, stream_options: { ...options, include_usage: true } };
+      // Asked for already: the client's bytes go through as they came.
+      if (stripUsageChunk) out = { ...out, stream_options: { ...options, include_usage: true } };
     }
     if (
       outputCap !== undefined &&

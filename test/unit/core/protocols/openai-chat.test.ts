@@ -286,15 +286,16 @@ describe('openaiChat.upstreamBody', () => {
     expect(out.stripUsageChunk).toBe(true);
   });
 
-  it('leaves usage visible to a client that asked for it', () => {
+  it('leaves usage visible to a client that asked for it, and its body as it came', () => {
     // Prepare
     const client = body({ stream: true, stream_options: { include_usage: true } });
 
     // Act
     const out = send(client);
 
-    // Assess
+    // Assess: the same object, so the pipeline forwards the client's bytes without re-serialising
     expect(out.stripUsageChunk).toBe(false);
+    expect(out.body).toBe(client);
   });
 
   it('leaves a non-streaming body alone', () => {
