@@ -323,6 +323,7 @@ export const ENV = {
   oidcScopes: 'TOLLGATE_OIDC_SCOPES',
   oidcGroupsClaim: 'TOLLGATE_OIDC_GROUPS_CLAIM',
   oidcGroupMap: 'TOLLGATE_OIDC_GROUP_MAP',
+  oidcIdentityProvider: 'TOLLGATE_OIDC_IDENTITY_PROVIDER',
   masterKeyOff: 'TOLLGATE_MASTER_KEY_OFF',
   trustForwardedHost: 'TOLLGATE_TRUST_FORWARDED_HOST',
   scimTokenSecretArn: 'TOLLGATE_SCIM_TOKEN_SECRET_ARN',

@@ -43,6 +43,12 @@ export interface OidcConfig {
   groupsClaim: string;
   /** JSON list of `{group, team_id?, role?}` (TOLLGATE_OIDC_GROUP_MAP). */
   groupMapJson: string | undefined;
+  /**
+   * Sent as `identity_provider` on the authorization request (TOLLGATE_OIDC_IDENTITY_PROVIDER): a
+   * Cognito user pool then goes straight to the org's IdP instead of showing its own page with one
+   * button on it. Other issuers ignore the parameter.
+   */
+  identityProvider: string | undefined;
   sessionHours: number;
 }
 
@@ -69,6 +75,7 @@ const SignInEnvSchema = z.object({
   TOLLGATE_OIDC_SCOPES: text('openid email profile'),
   TOLLGATE_OIDC_GROUPS_CLAIM: text('groups'),
   TOLLGATE_OIDC_GROUP_MAP: optional,
+  TOLLGATE_OIDC_IDENTITY_PROVIDER: optional,
   TOLLGATE_SESSION_HOURS: z._default(z.coerce.number().check(z.positive(), z.lte(24 * 30)), 8),
   TOLLGATE_MASTER_KEY_OFF: flag('false'),
   TOLLGATE_LOGIN_PER_MINUTE: z._default(z.coerce.number().check(z.int(), z.positive()), 20),
@@ -108,6 +115,7 @@ function oidcConfig(e: z.infer<typeof SignInEnvSchema>): OidcConfig | null {
     scopes: e.TOLLGATE_OIDC_SCOPES,
     groupsClaim: e.TOLLGATE_OIDC_GROUPS_CLAIM,
     groupMapJson: e.TOLLGATE_OIDC_GROUP_MAP,
+    identityProvider: e.TOLLGATE_OIDC_IDENTITY_PROVIDER,
     sessionHours: e.TOLLGATE_SESSION_HOURS,
   };
 }

@@ -26,6 +26,9 @@ import type { SamlFederation, SignInSettings } from '../sign-in-context.ts';
 import { acknowledge, LAMBDA_BASIC_EXECUTION_FINDING } from './nag.ts';
 import { allow } from './node-function.ts';
 
+/** The org's IdP as the user pool names it; the gateway asks Cognito for it by this name. */
+const FEDERATED_IDP_NAME = 'org';
+
 export interface SignInProps {
   readonly settings: SignInSettings;
   /** The dashboard's URL (`https://<distribution>`): the callback is `<it>/auth/callback`. */
@@ -92,6 +95,8 @@ export class SignIn extends Construct {
       [ENV.oidcScopes]: 'openid email profile',
       // The org's groups reach the pool's ID token through a custom attribute.
       [ENV.oidcGroupsClaim]: 'custom:groups',
+      // Straight to the org's IdP: the pool's own page would only show one button for it.
+      [ENV.oidcIdentityProvider]: FEDERATED_IDP_NAME,
     };
     acknowledge(
       secret,
@@ -127,7 +132,7 @@ export class SignIn extends Construct {
         ? this.samlIdp(pool, settings.saml, settings.domainPrefix ?? '')
         : new UserPoolIdentityProviderOidc(this, 'OrgIdp', {
             userPool: pool,
-            name: 'org',
+            name: FEDERATED_IDP_NAME,
             issuerUrl: settings.issuer,
             clientId: settings.clientId,
             // A dynamic reference: CloudFormation reads the secret at deploy; the template never holds it.
@@ -180,7 +185,7 @@ export class SignIn extends Construct {
     };
     return new UserPoolIdentityProviderSaml(this, 'OrgSamlIdp', {
       userPool: pool,
-      name: 'org',
+      name: FEDERATED_IDP_NAME,
       metadata:
         'url' in metadata
           ? UserPoolIdentityProviderSamlMetadata.url(metadata.url)

@@ -78,6 +78,7 @@ describe('sign-in with a Cognito user pool federated with the org IdP (-c signIn
     const pool = logicalIdOf(template, 'AWS::Cognito::UserPool');
     expect(JSON.stringify(env.TOLLGATE_OIDC_ISSUER)).toContain(pool);
     expect(env.TOLLGATE_OIDC_GROUPS_CLAIM).toBe('custom:groups');
+    expect(env.TOLLGATE_OIDC_IDENTITY_PROVIDER).toBe('org');
     expect(env.TOLLGATE_TRUST_FORWARDED_HOST).toBe('true');
     expect(env.TOLLGATE_OIDC_GROUP_MAP).toBe(CONTEXT.oidcGroupMap);
     const secret = logicalIdOf(template, 'AWS::SecretsManager::Secret', {

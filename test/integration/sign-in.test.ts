@@ -380,6 +380,33 @@ describe('an identity provider that cannot be reached', () => {
   });
 });
 
+describe('naming the IdP behind a Cognito pool (TOLLGATE_OIDC_IDENTITY_PROVIDER)', () => {
+  it('asks the issuer for that IdP by name, so the pool goes straight to it; without it, asks for none', async () => {
+    // Prepare
+    const named = await startTestGateway(mock.url, {
+      ...signInEnv(idp, [{ group: 'eng-platform', team_id: 'platform' }]),
+      TOLLGATE_OIDC_IDENTITY_PROVIDER: 'org',
+    });
+    try {
+      // Act
+      const login = async (url: string) => {
+        const response = await fetch(`${url}/auth/login`, { redirect: 'manual' });
+        return new URL(response.headers.get('location') ?? '').searchParams;
+      };
+      const withName = await login(named.url);
+      const without = await login(gateway.url);
+
+      // Assess
+      expect(withName.get('identity_provider')).toBe('org');
+      expect(withName.get('code_challenge_method')).toBe('S256');
+      expect(without.has('identity_provider')).toBe(false);
+      expect(without.get('code_challenge_method')).toBe('S256');
+    } finally {
+      await named.close();
+    }
+  });
+});
+
 describe('the master key turned off (TOLLGATE_MASTER_KEY_OFF)', () => {
   it('refuses the master key (403) and audits the attempt, while a signed-in admin administers', async () => {
     // Prepare

@@ -21,6 +21,8 @@ export interface OidcSettings {
   scopes: string;
   /** The claim that lists a person's groups (`groups`, `cognito:groups`...). */
   groupsClaim: string;
+  /** `identity_provider` on the authorization request (Cognito: skip its page, go to the org's IdP). */
+  identityProvider?: string | undefined;
 }
 
 /**
@@ -63,6 +65,7 @@ export function createOidcProvider(settings: OidcSettings): IdentityProvider {
         nonce: checks.nonce,
         code_challenge: await oidc.calculatePKCECodeChallenge(checks.codeVerifier),
         code_challenge_method: 'S256',
+        ...(settings.identityProvider && { identity_provider: settings.identityProvider }),
       });
       return { url: url.href, checks };
     },
