@@ -59,6 +59,12 @@ export interface CallState {
   journaled?: Promise<void>;
 }
 
+/** Something the call holds in the process, let go of when it finishes (see `releases`). */
+export function releaseOnFinish(call: CallState, release: () => void): void {
+  if (call.releases) call.releases.push(release);
+  else call.releases = [release];
+}
+
 export interface CallResult {
   status: number;
   outcome: UsageRecord['outcome'];

@@ -11,7 +11,7 @@ import {
   upstreamHeaders,
 } from '../providers/upstream.ts';
 import { attemptLeaseId, countersFor, releaseReservation, reserveFor } from './admit.ts';
-import { type CallState, inflightEntry } from './call.ts';
+import { type CallState, inflightEntry, releaseOnFinish } from './call.ts';
 import type { ProxyDeps } from './deps.ts';
 import { errorResponse } from './error-response.ts';
 import type { Finisher } from './finish.ts';
@@ -70,7 +70,7 @@ function deadlineOf(call: CallState, timeoutMs: number): AbortSignal {
     () => deadline.abort(new DOMException('The request ran out of time.', 'TimeoutError')),
     timeoutMs,
   );
-  (call.releases ??= []).push(() => clearTimeout(timer));
+  releaseOnFinish(call, () => clearTimeout(timer));
   return deadline.signal;
 }
 

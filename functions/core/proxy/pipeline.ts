@@ -21,7 +21,7 @@ import { upstreamPath } from '../providers/providers.ts';
 import { createRouter } from '../routing/router.ts';
 import { admit, budgetUsedPct, principalOf } from './admit.ts';
 import { headerTags, mergeTags } from './attribution.ts';
-import type { CallState } from './call.ts';
+import { type CallState, releaseOnFinish } from './call.ts';
 import { codexBudgetRefusal } from './codex-refusal.ts';
 import type { ProxyDeps } from './deps.ts';
 import { errorResponse } from './error-response.ts';
@@ -122,7 +122,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       });
     }
     bodyBytesHeld += bytes;
-    (call.releases ??= []).push(() => {
+    releaseOnFinish(call, () => {
       bodyBytesHeld -= bytes;
     });
   }
