@@ -774,7 +774,7 @@ describe('named Athena queries for analysts', () => {
       expect(q.Properties).toMatchObject({
         WorkGroup: { Ref: logicalIdOf(template, 'AWS::Athena::WorkGroup') },
       });
-      expect(String(q.Properties.QueryString)).toMatch(/PARTITION BY request_id/);
+      expect(String(q.Properties.QueryString)).toMatch(/PARTITION BY dt, request_id/);
       expect(String(q.Properties.QueryString)).toMatch(/dt BETWEEN \? AND \?/);
     }
   });

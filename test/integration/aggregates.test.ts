@@ -166,6 +166,20 @@ describe('daily aggregates', () => {
     expect(pick(view)).toEqual(pick(report as unknown as Array<Record<string, unknown>>));
   });
 
+  it("read only the days an analyst's filter names: the filter on the day reaches the scan, below the dedup window", async () => {
+    // Act: the plan of a view query for one day (Athena's planner pushes a filter through a window
+    // the same way, when it is on the window's partition columns).
+    const plan = (await engine.query("EXPLAIN SELECT * FROM spend_daily_by_team WHERE day = '2026-11-20'"))
+      .flatMap((row) => Object.values(row).map(String))
+      .join('\n')
+      .split('\n');
+    const window = plan.findIndex((line) => line.includes('WINDOW'));
+
+    // Assess
+    expect(window).toBeGreaterThan(-1);
+    expect(plan.slice(window).some((line) => line.includes("dt = '2026-11-20'"))).toBe(true);
+  });
+
   it('build a settled day again once records arrive for it late, and leave fresh days alone', async () => {
     // Prepare
     await refresh();

@@ -8,11 +8,6 @@
 import type { Row } from '../ports/lake.ts';
 
 /**
- * One row per `request_id` (delivery is at-least-once, and a re-priced record is a new copy): of the
- * copies whose `dt` satisfies `dtFilter`, the one with the newest price version, and of those the
- * earliest, as the CTE `deduped`, with `copy_number = 1` marking the one to keep.
- */
-/**
  * `priceVersionKey` (core/pricing/version.ts) in SQL both engines run: a text that sorts as price
  * versions do, so `genai-prices@0.1.10` is newer than `genai-prices@0.1.9` and a re-pricing's day newer
  * than either. `regexp_extract` answers NULL on Athena and '' on DuckDB when nothing matches.
@@ -28,11 +23,20 @@ export function priceVersionOrder(column = 'price_version'): string {
       END`;
 }
 
+/**
+ * One row per `request_id` (delivery is at-least-once, and a re-priced record is a new copy): of the
+ * copies whose `dt` satisfies `dtFilter`, the one with the newest price version, and of those the
+ * earliest, as the CTE `deduped`, with `copy_number = 1` marking the one to keep.
+ *
+ * Every copy of a request has its `dt` (the day it started, core/usage/build.ts), so partitioning by
+ * `dt` too changes no result, and lets both engines push a filter on the day through the window: a
+ * query of an analyst view for some days reads those days' partitions only, not the whole history.
+ */
 export function dedupedUsage(columns: string[], dtFilter: string): string {
   return `WITH deduped AS (
   SELECT ${columns.join(', ')},
     row_number() OVER (
-      PARTITION BY request_id
+      PARTITION BY dt, request_id
       ORDER BY CASE WHEN outcome = 'lost' THEN 1 ELSE 0 END, ${priceVersionOrder()} DESC, ts
     ) AS copy_number
   FROM usage

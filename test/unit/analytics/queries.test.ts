@@ -39,7 +39,7 @@ describe('costByUser', () => {
 
     // Assess
     expect(calls[0]?.sql).toMatch(
-      /PARTITION BY request_id\s+ORDER BY CASE WHEN outcome = 'lost' THEN 1 ELSE 0 END, CASE[\s\S]+regexp_extract\(price_version[\s\S]+END DESC, ts/,
+      /PARTITION BY dt, request_id\s+ORDER BY CASE WHEN outcome = 'lost' THEN 1 ELSE 0 END, CASE[\s\S]+regexp_extract\(price_version[\s\S]+END DESC, ts/,
     );
     expect(calls[0]?.sql).toMatch(/WHERE copy_number = 1/);
   });
