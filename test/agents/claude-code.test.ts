@@ -1,5 +1,9 @@
 // The real Claude Code CLI (`claude -p`) through the gateway to the mock upstream, offline.
 // Env vars: https://code.claude.com/docs/en/env-vars ; print mode: https://code.claude.com/docs/en/headless
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../functions/core/usage/record.ts';
 import { AGENT_CLIS, resolveAgent } from '../../scripts/install-agents.ts';
@@ -284,6 +288,131 @@ describe(`Claude Code ${VERSION} through the gateway`, () => {
   });
 });
 
+/** The `rate_limit_event` lines `claude -p --output-format stream-json --verbose` prints for one prompt. */
+async function rateLimitEvents(key: string, auth: 'ANTHROPIC_AUTH_TOKEN' | 'ANTHROPIC_API_KEY') {
+  const run = await runCli(
+    bin,
+    ['-p', 'Say hi.', '--output-format', 'stream-json', '--verbose', '--model', 'claude-sonnet-4-5'],
+    {
+      cwd: sandbox.cwd,
+      env: {
+        HOME: sandbox.home,
+        ANTHROPIC_BASE_URL: gateway.url,
+        [auth]: key,
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        DISABLE_TELEMETRY: '1',
+        DISABLE_AUTOUPDATER: '1',
+        DISABLE_ERROR_REPORTING: '1',
+        ...offlineProxyEnv(trap),
+      },
+    },
+  );
+  expect(run.code, describeRun(run)).toBe(0);
+  const events = run.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { type: string; rate_limit_info?: Record<string, unknown> });
+  expect(events.some((e) => e.type === 'result')).toBe(true);
+  return events.filter((e) => e.type === 'rate_limit_event').map((e) => e.rate_limit_info);
+}
+
+describe(`Claude Code ${VERSION} knows its budget`, () => {
+  // Claude Code's first request asks for up to 32,000 output tokens of Sonnet with its whole system
+  // prompt (about $0.73 held), so on a $0.90 key it holds over 75 % of the budget and on a $0.75 key
+  // over 95 %; the gateway says so in the anthropic-ratelimit-unified-* headers. Claude Code's
+  // interactive screen turns the event into "You've used 81% of your usage credits · resets …"; in
+  // print mode it reports the event itself.
+  it.each([
+    [0.9, 0.75],
+    [0.75, 0.95],
+  ])(
+    'takes the gateway key as a gateway token: a $%s key reports the %s warning the gateway sent',
+    async (budget, threshold) => {
+      // Prepare
+      const { key } = await gateway.createKey({
+        key_alias: `claude-code near its $${budget} cap`,
+        max_budget: budget,
+      });
+
+      // Act
+      const events = await rateLimitEvents(key, 'ANTHROPIC_AUTH_TOKEN');
+
+      // Assess
+      expect(events.length).toBeGreaterThan(0);
+      const last = events.at(-1);
+      expect(last).toMatchObject({
+        status: 'allowed_warning',
+        rateLimitType: 'overage',
+        surpassedThreshold: threshold,
+      });
+      expect(last?.utilization).toBeGreaterThanOrEqual(threshold);
+      expect(last?.utilization).toBeLessThan(1);
+      expect(trap.attempts).toEqual([]);
+    },
+  );
+
+  it('shows its user the warning on its own screen (the interactive CLI, in a tmux pane)', async () => {
+    // Prepare: a monthly $0.90 key, and a home where Claude Code's first-run screens are done.
+    const { key } = await gateway.createKey({
+      key_alias: 'claude-code on screen',
+      max_budget: 0.9,
+      budget_duration: '1mo',
+    });
+    await writeFile(
+      join(sandbox.home, '.claude.json'),
+      JSON.stringify({
+        hasCompletedOnboarding: true,
+        projects: { [sandbox.cwd]: { hasTrustDialogAccepted: true, hasCompletedProjectOnboarding: true } },
+      }),
+    );
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: sandbox.home,
+      TERM: 'xterm-256color',
+      ANTHROPIC_BASE_URL: gateway.url,
+      ANTHROPIC_AUTH_TOKEN: key,
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_TELEMETRY: '1',
+      DISABLE_AUTOUPDATER: '1',
+      DISABLE_ERROR_REPORTING: '1',
+      ...offlineProxyEnv(trap),
+    };
+    const attemptsBefore = trap.attempts.length;
+    const pane = await startTmuxPane(sandbox.cwd, env, [bin, '--model', 'claude-sonnet-4-5']);
+    try {
+      await pane.waitFor(/❯/, 30_000);
+
+      // Act
+      await pane.type('Say hi.');
+      const screen = await pane.waitFor(/You've used \d+% of your usage credits/, 30_000);
+
+      // Assess
+      expect(screen).toMatch(/❯ Say hi\./);
+      expect(screen).toMatch(/You've used (7[5-9]|8\d|9[0-4])% of your usage credits · resets /);
+      // The interactive CLI's own background fetches (its releases, its plugin marketplace) reach
+      // the egress trap, which refuses them: nothing else was tried, and nothing left the machine.
+      for (const host of trap.attempts.slice(attemptsBefore))
+        expect(['downloads.claude.ai:443', 'github.com:443']).toContain(host);
+    } finally {
+      await pane.close();
+    }
+  });
+
+  it('ignores the same headers for a key sent as ANTHROPIC_API_KEY (its plain-API-key mode)', async () => {
+    // Prepare
+    const { key } = await gateway.createKey({
+      key_alias: 'claude-code api key near its cap',
+      max_budget: 0.9,
+    });
+
+    // Act
+    const events = await rateLimitEvents(key, 'ANTHROPIC_API_KEY');
+
+    // Assess
+    expect(events).toEqual([]);
+  });
+});
+
 function modelOf(request: RecordedRequest): string {
   return String((request.body as { model?: unknown } | undefined)?.model ?? '');
 }
@@ -308,4 +437,39 @@ function toolResultText(request: RecordedRequest | undefined): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) return content.map((c) => (c as { text?: string }).text ?? '').join('');
   return '';
+}
+
+/** An interactive CLI in a detached tmux pane of its own: typed into, and its screen read. */
+async function startTmuxPane(cwd: string, env: Record<string, string>, command: string[]) {
+  const name = `tollgate-agents-${process.pid}-${Date.now()}`;
+  const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
+  const vars = Object.entries(env).map(([k, v]) => quote(`${k}=${v}`));
+  const line = `exec env -i ${vars.join(' ')} ${command.map(quote).join(' ')}`;
+  await tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '45', '-c', cwd, line);
+  const capture = async () => (await tmux('capture-pane', '-p', '-t', name)).stdout;
+  return {
+    async type(text: string) {
+      await tmux('send-keys', '-t', name, '-l', text);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await tmux('send-keys', '-t', name, 'Enter');
+    },
+    /** The screen once it matches `pattern`; fails with the last screen after `timeoutMs`. */
+    async waitFor(pattern: RegExp, timeoutMs: number): Promise<string> {
+      const deadline = Date.now() + timeoutMs;
+      let screen = '';
+      while (Date.now() < deadline) {
+        screen = await capture();
+        if (pattern.test(screen)) return screen;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      throw new Error(`The pane never showed ${pattern}. Its screen:\n${screen}`);
+    },
+    async close() {
+      await tmux('kill-session', '-t', name).catch(() => undefined);
+    },
+  };
+}
+
+function tmux(...args: string[]) {
+  return promisify(execFile)('tmux', args);
 }

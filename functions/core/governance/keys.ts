@@ -9,8 +9,19 @@ import { budgetCounter } from './budgets.ts';
 /** Virtual keys look like OpenAI/Anthropic keys so clients that sniff the prefix accept them. */
 const KEY_PREFIX = 'sk-tg-';
 
+/**
+ * The middle of every key: three dot-separated parts whose second is base64url JSON naming the
+ * audience `claude-gateway` is how Claude Code tells a gateway's token from a plain API key, and only
+ * for a gateway's token (sent as `ANTHROPIC_AUTH_TOKEN`) does it act on the budget standing the gateway
+ * sends in `anthropic-ratelimit-unified-*` headers and warn its user at 75 % and 95 % (read from Claude
+ * Code 2.1.331's own code and checked with it: `npm run test:agents`). Claude Code does not verify the
+ * part, nor does Tollgate: a public label, the same in every key. The secret is the random part after it.
+ */
+const CLAUDE_GATEWAY_LABEL = `gw.${Buffer.from('{"aud":"claude-gateway"}').toString('base64url')}.`;
+
+/** `sk-tg-gw.<label>.<24 random bytes, base64url>`; keys made before the label still work (lookups hash the whole string). */
 export function generateSecretKey(): string {
-  return KEY_PREFIX + randomBytes(24).toString('base64url');
+  return KEY_PREFIX + CLAUDE_GATEWAY_LABEL + randomBytes(24).toString('base64url');
 }
 
 export function hashKey(secret: string): string {

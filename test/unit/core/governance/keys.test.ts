@@ -32,7 +32,7 @@ const thrownBy = (fn: () => void): unknown => {
 };
 
 describe('secret keys', () => {
-  it('generates distinct keys with the sk-tg- prefix and 24 random bytes in base64url', () => {
+  it('generates distinct keys: the sk-tg- prefix, the claude-gateway label, and 24 random bytes in base64url', () => {
     // Prepare
     const count = 50;
 
@@ -41,7 +41,13 @@ describe('secret keys', () => {
 
     // Assess
     expect(new Set(keys).size).toBe(count);
-    for (const k of keys) expect(k).toMatch(/^sk-tg-[A-Za-z0-9_-]{32}$/);
+    for (const k of keys) {
+      expect(k).toMatch(/^sk-tg-gw\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{32}$/);
+      // What Claude Code reads from the key's middle part to treat it as a gateway's token.
+      expect(JSON.parse(Buffer.from(k.split('.')[1] ?? '', 'base64url').toString())).toEqual({
+        aud: 'claude-gateway',
+      });
+    }
   });
 
   it('hashes a key to its hex sha256', () => {
