@@ -17,7 +17,12 @@ export async function makeSandbox(name: string): Promise<Sandbox> {
   const home = join(root, 'home');
   const cwd = join(root, 'work');
   await Promise.all([mkdir(home), mkdir(cwd)]);
-  return { root, home, cwd, remove: () => rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }) };
+  return {
+    root,
+    home,
+    cwd,
+    remove: () => rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }),
+  };
 }
 
 export interface CliResult {
