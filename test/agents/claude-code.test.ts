@@ -61,6 +61,21 @@ afterEach(async () => {
   await sandbox.remove();
 });
 
+/** Claude Code's environment in the sandbox: the gateway at `baseUrl`, the key, and no way out. */
+function claudeEnv(baseUrl: string, auth: 'ANTHROPIC_AUTH_TOKEN' | 'ANTHROPIC_API_KEY', key: string) {
+  return {
+    HOME: sandbox.home,
+    ANTHROPIC_BASE_URL: baseUrl,
+    [auth]: key,
+    // Without this Claude Code also calls api.anthropic.com directly (seen by the egress trap).
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_AUTOUPDATER: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    ...offlineProxyEnv(trap),
+  };
+}
+
 /** Runs `claude -p` with a fresh virtual key; returns its JSON result and the gateway's records of it. */
 async function claudePrint(
   prompt: string,
@@ -81,17 +96,7 @@ async function claudePrint(
     ['-p', prompt, '--output-format', 'json', '--model', opts.model, ...(opts.args ?? [])],
     {
       cwd: sandbox.cwd,
-      env: {
-        HOME: sandbox.home,
-        ANTHROPIC_BASE_URL: tap.url,
-        [opts.auth]: key,
-        // Without this Claude Code also calls api.anthropic.com directly (seen by the egress trap).
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-        DISABLE_TELEMETRY: '1',
-        DISABLE_AUTOUPDATER: '1',
-        DISABLE_ERROR_REPORTING: '1',
-        ...offlineProxyEnv(trap),
-      },
+      env: claudeEnv(tap.url, opts.auth, key),
     },
   );
   expect(run.code, describeRun(run)).toBe(0);
@@ -295,16 +300,7 @@ async function rateLimitEvents(key: string, auth: 'ANTHROPIC_AUTH_TOKEN' | 'ANTH
     ['-p', 'Say hi.', '--output-format', 'stream-json', '--verbose', '--model', 'claude-sonnet-4-5'],
     {
       cwd: sandbox.cwd,
-      env: {
-        HOME: sandbox.home,
-        ANTHROPIC_BASE_URL: gateway.url,
-        [auth]: key,
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-        DISABLE_TELEMETRY: '1',
-        DISABLE_AUTOUPDATER: '1',
-        DISABLE_ERROR_REPORTING: '1',
-        ...offlineProxyEnv(trap),
-      },
+      env: claudeEnv(gateway.url, auth, key),
     },
   );
   expect(run.code, describeRun(run)).toBe(0);
@@ -367,15 +363,8 @@ describe(`Claude Code ${VERSION} knows its budget`, () => {
     );
     const env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: sandbox.home,
       TERM: 'xterm-256color',
-      ANTHROPIC_BASE_URL: gateway.url,
-      ANTHROPIC_AUTH_TOKEN: key,
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-      DISABLE_TELEMETRY: '1',
-      DISABLE_AUTOUPDATER: '1',
-      DISABLE_ERROR_REPORTING: '1',
-      ...offlineProxyEnv(trap),
+      ...claudeEnv(gateway.url, 'ANTHROPIC_AUTH_TOKEN', key),
     };
     const attemptsBefore = trap.attempts.length;
     const pane = await startTmuxPane(sandbox.cwd, env, [bin, '--model', 'claude-sonnet-4-5']);

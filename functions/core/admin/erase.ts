@@ -7,6 +7,7 @@
  */
 
 import type { TeamStore, UserStore } from '../ports/documents.ts';
+import type { ErasureCounts } from '../ports/erasure.ts';
 import type { KeyStore } from '../ports/keys.ts';
 import type { LakeAggregates, LakeEraser } from '../ports/lake.ts';
 import { replaceDocument } from './documents.ts';
@@ -19,15 +20,9 @@ export interface ErasureDeps {
   users: UserStore;
 }
 
-export interface ErasureResult {
+/** What was removed of one person (the same counts an AWS erasure job ends with). */
+export interface ErasureResult extends ErasureCounts {
   user_id: string;
-  days: string[];
-  records: number;
-  /** Telemetry points and events of the person's agents. */
-  telemetry: number;
-  keys: number;
-  teams: number;
-  document: boolean;
 }
 
 export async function erasePerson(deps: ErasureDeps, userId: string): Promise<ErasureResult> {

@@ -21,9 +21,11 @@ export interface ErasureStep extends ErasurePart {
   copied?: string[];
 }
 
+/** What an erasure removed: the lake's days rewritten, the rows gone, and the person's documents. */
 export interface ErasureCounts {
   days: string[];
   records: number;
+  /** Telemetry points and events of the person's agents. */
   telemetry: number;
   keys: number;
   teams: number;
