@@ -138,25 +138,48 @@ export async function measureBundles(root: string, runs: number): Promise<Bundle
     await mkdir(withSdk);
     await symlink(join(root, 'node_modules'), join(withSdk, 'node_modules'), 'dir');
     await copyFile(handlerFile, join(withSdk, 'proxy-handler.mjs'));
+    const handler = { env: HANDLER_ENV, preamble: AWSLAMBDA_STAND_IN };
+    const handlerFiles = [join(withSdk, 'proxy-handler.mjs')];
     const cold = [
       await coldImport(
-        'bundled proxy handler, init included (node)',
-        [join(withSdk, 'proxy-handler.mjs')],
+        `bundled proxy handler, init included (Node ${process.versions.node.split('.')[0]}, this machine's)`,
+        handlerFiles,
         [],
         runs,
-        {
-          env: HANDLER_ENV,
-          preamble: AWSLAMBDA_STAND_IN,
-        },
+        handler,
       ),
+    ];
+    // The functions run on nodejs24.x (nodejs22.x after a rollback): the same import on those lines' Node.
+    for (const { line, node } of lambdaNodes(root)) {
+      const name = `bundled proxy handler, init included (Node ${line}, the nodejs${line}.x line)`;
+      cold.push(await coldImport(name, handlerFiles, [], runs, { ...handler, node }));
+    }
+    cold.push(
       await coldImport('bundled pipeline + handler factory (node)', [coreFile], [], runs),
       await coldImport('source pipeline + handler factory (tsx)', sources, ['--import', 'tsx'], runs),
       await coldImport('bundled lazy modules, on the first usage estimate (node)', lazyFiles, [], runs),
-    ];
+    );
     return { sizes, cold };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The Node binaries of the Lambda runtime lines, as `test/aws/runtime/install.sh` installs them for
+ * `npm run test:aws` (none until it has run: the rows are then left out, and a note says how to add them).
+ */
+function lambdaNodes(root: string): { line: string; node: string }[] {
+  const nodes = ['24', '22'].map((line) => ({
+    line,
+    node: join(root, `test/aws/runtime/node_modules/node${line}/bin/node`),
+  }));
+  const found = nodes.filter(({ node }) => existsSync(node));
+  if (found.length < nodes.length)
+    console.error(
+      "(run test/aws/runtime/install.sh to time the handler on the Lambda lines' Node 22 and 24)",
+    );
+  return found;
 }
 
 async function coldImport(
@@ -164,7 +187,7 @@ async function coldImport(
   files: string[],
   nodeArgs: string[],
   runs: number,
-  options: { env?: Record<string, string>; preamble?: string } = {},
+  options: { env?: Record<string, string>; preamble?: string; node?: string } = {},
 ): Promise<ColdImport> {
   const urls = JSON.stringify(files.map((f) => pathToFileURL(f).href));
   const code = `${options.preamble ?? ''}
@@ -174,10 +197,14 @@ console.log(JSON.stringify({ importMs: performance.now() - t0 }));`;
   const result: ColdImport = { name, importMs: [], processMs: [] };
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
-    const { stdout } = await run(process.execPath, [...nodeArgs, '--input-type=module', '-e', code], {
-      cwd: process.cwd(),
-      env: { ...process.env, ...options.env },
-    });
+    const { stdout } = await run(
+      options.node ?? process.execPath,
+      [...nodeArgs, '--input-type=module', '-e', code],
+      {
+        cwd: process.cwd(),
+        env: { ...process.env, ...options.env },
+      },
+    );
     result.processMs.push(performance.now() - started);
     result.importMs.push(
       (JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { importMs: number }).importMs,
