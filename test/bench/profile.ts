@@ -2,9 +2,10 @@
  * Where the gateway's CPU goes under load: the gateway as `npm start` runs it, under `node --cpu-prof`,
  * with autocannon at 50 connections (the bench's load: Anthropic JSON, 2 KB, the strict-budget key),
  * then the profile's self time summed by function and by package, as shares of the sampled time.
- * Prints figures only.
+ * `--series` takes another of the bench's series (`seq-anthropic-sse-100k`, ...), and `--connections 1`
+ * profiles requests one at a time, as the bench's latency rows send them. Prints figures only.
  *
- *   npx tsx test/bench/profile.ts [--connections 50] [--seconds 10] [--top 40] [--keep]
+ *   npx tsx test/bench/profile.ts [--series load-anthropic-json-2k] [--connections 50] [--seconds 10] [--top 40] [--keep]
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,10 +14,11 @@ import { parseArgs } from 'node:util';
 import { startGatewayProcess } from '../support/gateway-process.ts';
 import { setUpKey } from './bench-key.ts';
 import { runAutocannon, runScript } from './processes.ts';
-import { bodyOf, headersOf, pathOf, SMALL_BODY } from './requests.ts';
+import { bodyOf, headersOf, pathOf, SERIES, type Series, SMALL_BODY } from './requests.ts';
 
 const { values: flags } = parseArgs({
   options: {
+    series: { type: 'string', default: 'load-anthropic-json-2k' },
     connections: { type: 'string', default: '50' },
     seconds: { type: 'string', default: '10' },
     top: { type: 'string', default: '40' },
@@ -117,7 +119,16 @@ function summarise(profile: CpuProfile, top: number, window: { from: number; to:
   table('Time on the stack (self and callees), by function', inclusive, busy, top);
 }
 
+/** The bench's load (Anthropic JSON, 2 KB), or one of its one-at-a-time series. */
+function seriesOf(id: string): Omit<Series, 'id'> {
+  if (id === 'load-anthropic-json-2k') return { api: 'anthropic', stream: false, bodyBytes: SMALL_BODY };
+  const found = SERIES.find((s) => s.id === id);
+  if (!found) throw new Error(`--series: one of load-anthropic-json-2k, ${SERIES.map((s) => s.id).join(', ')}`);
+  return found;
+}
+
 async function main(): Promise<void> {
+  const series = seriesOf(flags.series);
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-profile-'));
   let window = { from: 0, to: Number.POSITIVE_INFINITY };
   const mock = runScript('mock-server.ts', ['--chunk-delay', '1']);
@@ -131,11 +142,11 @@ async function main(): Promise<void> {
   try {
     const key = await setUpKey(gateway);
     const bodyFile = join(dir, 'body.json');
-    await writeFile(bodyFile, bodyOf({ api: 'anthropic', stream: false, bodyBytes: SMALL_BODY }));
+    await writeFile(bodyFile, bodyOf(series));
     const options = {
-      url: `${gateway.url}${pathOf('anthropic')}`,
+      url: `${gateway.url}${pathOf(series.api)}`,
       connections: Number(flags.connections),
-      headers: headersOf('anthropic', key, 'profile'),
+      headers: headersOf(series.api, key, 'profile'),
       bodyFile,
     };
     await runAutocannon({ ...options, seconds: 2 });
