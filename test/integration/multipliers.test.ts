@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../functions/core/usage/record.ts';
@@ -29,6 +30,7 @@ beforeEach(() => {
   mock.script.text = 'An answer.';
   mock.script.honourMaxTokens = true;
   mock.script.webSearches = undefined;
+  mock.script.responder = undefined;
 });
 
 const openai = (apiKey: string) => new OpenAI({ apiKey, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
@@ -165,6 +167,41 @@ describe('n choices on OpenAI Chat Completions', () => {
   });
 });
 
+describe('a prompt that packs many tokens into few bytes', () => {
+  /** Rare CJK ideographs: four bytes each in UTF-8, and almost a token each in o200k. */
+  const dense = (chars: number) =>
+    Array.from({ length: chars }, (_, i) => String.fromCodePoint(0x20000 + ((i * 7) % 0xa6d0))).join('');
+
+  it('is held at one token a byte, so a strict key is never settled past its limit by it', async () => {
+    // Prepare: $0.02 strict on gpt-4.1-mini (0.4 µ$ a prompt token); the mock reports the prompt tokens
+    // OpenAI's own tokenizer counts, as OpenAI would bill them.
+    const LIMIT = 20_000;
+    const { key } = await gateway.createKey({ key_alias: 'dense-prompt', max_budget: 0.02 });
+    mock.script.responder = (request) => {
+      const { messages: sent } = request.body as { messages: Array<{ content: string }> };
+      const text = sent.map((m) => m.content).join('');
+      return { usage: { input_tokens: encode(text).length, output_tokens: 50 } };
+    };
+    const ask = (content: string) =>
+      statusOf(
+        openai(key).chat.completions.create({
+          model: 'gpt-4.1-mini',
+          max_tokens: 50,
+          messages: [{ role: 'user', content }],
+        }),
+      );
+
+    // Act: 20,000 ideographs (an 80 KB body, 79,000 tokens: 31,700 µ$), then 10,000 (15,800 µ$)
+    const tooDense = await ask(dense(20_000));
+    const fits = await ask(dense(10_000));
+
+    // Assess: at two bytes a token the first was held at 16,000 µ$, served, and settled 58 % past the limit
+    expect([tooDense, fits]).toEqual([402, 200]);
+    const records = await expectSettledWithin(key, LIMIT);
+    expect(records.find((r) => r.outcome === 'success')?.input_tokens).toBeGreaterThan(39_000);
+  });
+});
+
 describe("Anthropic's web search tool", () => {
   const webSearch = (max_uses?: number) => ({
     type: 'web_search_20250305' as const,
@@ -202,8 +239,10 @@ describe("Anthropic's web search tool", () => {
   });
 
   it('refuses a strict key whose remainder cannot pay for the searches the request allows', async () => {
-    // Prepare: $0.03 strict. Five searches (50,000 µ$) do not fit; one (10,000) and 1,024 tokens do.
-    const { key } = await gateway.createKey({ key_alias: 'search-strict', max_budget: 0.03 });
+    // Prepare: $0.04 strict. Five searches (50,000 µ$) do not fit; one (10,000), the prompt (a token a
+    // byte and the 600 of Anthropic's tool-use system prompt, at 6 µ$: about 5,100) and 1,024 tokens of
+    // output (15,360) do.
+    const { key } = await gateway.createKey({ key_alias: 'search-strict', max_budget: 0.04 });
     mock.script.usage = { input_tokens: 100, output_tokens: 100 };
     mock.script.webSearches = 5;
     const client = anthropic(key);
@@ -231,7 +270,7 @@ describe("Anthropic's web search tool", () => {
     // Assess
     expect([five, one]).toEqual([402, 200]);
     expect(sentAfterFive).toBe(before);
-    const records = await expectSettledWithin(key, 30_000);
+    const records = await expectSettledWithin(key, 40_000);
     // 100 × 3 + 100 × 15 + 1 × 10,000 = 11,800 µ$.
     expect(records.map((r) => [r.status, r.web_search_requests, r.cost_micros]).sort()).toEqual([
       [200, 1, 11_800],

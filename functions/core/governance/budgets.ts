@@ -14,11 +14,16 @@ import { periodFor } from './periods.ts';
 export const MIN_OUTPUT_TOKENS = 1_024;
 
 /**
- * Upper bound on prompt tokens from the request size. Real prompts run 3–4 bytes per token in JSON;
- * two bytes per token over-reserves, which settlement gives back, rather than under-reserving.
+ * The most prompt tokens a request can be billed for what it carries: one per byte of its body, as
+ * every token of a byte-level tokenizer covers at least one byte of text (OpenAI's o200k and cl100k;
+ * assumed of Claude's and Kimi's, which are not public), and JSON's quotes, keys and punctuation only
+ * widen the margin; plus what the provider adds (`ParsedRequest.addedPromptTokens`). Real prompts run
+ * 3–4 bytes a token, and settlement gives the difference back. Two bytes a token, the bound before,
+ * was passed by text that packs densely: o200k counts 1.85 tokens for every two bytes of rare CJK
+ * ideographs.
  */
-export function estimatePromptTokensForReservation(bodyBytes: number): number {
-  return Math.ceil(bodyBytes / 2);
+export function promptTokensAtMost(bodyBytes: number, addedTokens = 0): number {
+  return bodyBytes + addedTokens;
 }
 
 export interface ReserveResult {

@@ -97,6 +97,12 @@ function withWebSearchLimits(body: Record<string, unknown>): Record<string, unkn
   };
 }
 
+/**
+ * The system prompt Anthropic adds to a request that carries tools: at most 530 tokens among the models
+ * its documentation lists (346 for the Claude 4 models). Held in full, whatever the model.
+ */
+const TOOL_USE_SYSTEM_PROMPT_TOKENS = 600;
+
 function parseRequest(body: Record<string, unknown>): ParsedRequest {
   const { model, stream, max_tokens, metadata } = body;
   if (typeof model !== 'string' || model === '') {
@@ -110,6 +116,7 @@ function parseRequest(body: Record<string, unknown>): ParsedRequest {
     stream: stream === true,
     maxOutputTokens: typeof max_tokens === 'number' ? Math.floor(max_tokens) : undefined,
     webSearches: webSearchesAllowed(body),
+    addedPromptTokens: Array.isArray(body.tools) && body.tools.length > 0 ? TOOL_USE_SYSTEM_PROMPT_TOKENS : 0,
     sessionId: sessionIdFrom(metadata),
     tags: bodyTags(body),
     generates: true,

@@ -24,6 +24,8 @@ export interface ParsedRequest {
    * `max_uses`, or the gateway's default, which it then sends upstream); 0 if unset.
    */
   webSearches?: number;
+  /** Prompt tokens the provider adds beside the request's own text (a tool-use system prompt); 0 if unset. */
+  addedPromptTokens?: number;
   /** Opaque session id from the body (Claude Code puts one in metadata.user_id), if any. */
   sessionId: string | undefined;
   /** Tags the client put in the body (`metadata.tags`, as LiteLLM reads them). */

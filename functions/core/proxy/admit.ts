@@ -5,7 +5,7 @@
  * recorded on the call, and the finisher gives it back however the request ends.
  */
 import { GatewayError } from '../errors.ts';
-import { estimatePromptTokensForReservation, reserveBudget } from '../governance/budgets.ts';
+import { promptTokensAtMost, reserveBudget } from '../governance/budgets.ts';
 import { assertIssuedFromUsable } from '../governance/keys.ts';
 import {
   budgetCounters,
@@ -122,7 +122,7 @@ export async function reserveFor(
     deps.ledger,
     counters,
     {
-      promptTokens: estimatePromptTokensForReservation(call.prompt_bytes),
+      promptTokens: promptTokensAtMost(call.prompt_bytes, parsed.addedPromptTokens),
       outputTokens: Math.min(parsed.maxOutputTokens ?? model.max_output_tokens, model.max_output_tokens),
       multipliers: { choices: parsed.choices ?? 1, webSearches: parsed.webSearches ?? 0 },
       price: model.price,

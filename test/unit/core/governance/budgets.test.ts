@@ -1,7 +1,8 @@
+import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
 import {
-  estimatePromptTokensForReservation,
   MIN_OUTPUT_TOKENS,
+  promptTokensAtMost,
   reserveBudget,
 } from '../../../../functions/core/governance/budgets.ts';
 import type { BudgetLedger } from '../../../../functions/core/ports/budgets.ts';
@@ -9,22 +10,39 @@ import { createModelCatalog } from '../../../../functions/core/pricing/catalog.t
 
 // reserveBudget against a real ledger (dynalite) is in test/integration/ledger.test.ts.
 
-describe('estimatePromptTokensForReservation', () => {
-  it.each([
-    [0, 0],
-    [1, 1],
-    [2, 1],
-    [3, 2],
-    [400_001, 200_001],
-  ])('counts %i body bytes as %i prompt tokens (two bytes a token, rounded up)', (bytes, tokens) => {
-    // Prepare
-    const bodyBytes = bytes;
+describe('promptTokensAtMost', () => {
+  /** Texts that pack many tokens into few bytes, beside ordinary ones: the bound must hold for all. */
+  const texts: Array<[string, string]> = [
+    ['English prose', 'Read the failing test, then fix the parser so it keeps the last line. '.repeat(400)],
+    ['TypeScript', 'export const x = (a: number[]) => a.map((n) => n * 2).filter(Boolean);\n'.repeat(300)],
+    [
+      'rare CJK ideographs',
+      Array.from({ length: 20_000 }, (_, i) => String.fromCodePoint(0x20000 + ((i * 7) % 0xa6d0))).join(''),
+    ],
+    ['emoji', '🙂🚀🧪🔥'.repeat(3_000)],
+    ['Greek, Cyrillic and Latin Extended', 'ΑβγΔжЖщЩĀăĆčĐęĞ'.repeat(2_000)],
+    ['digits and punctuation', '0.1,-2;3:4!5?6'.repeat(3_000)],
+    [
+      'random code points',
+      Array.from({ length: 20_000 }, (_, i) => String.fromCodePoint(0x100 + ((i * 7919) % 0xd000))).join(''),
+    ],
+  ];
+
+  it.each(texts)('holds what o200k counts in %s, as a JSON body carries it', (_, text) => {
+    // Prepare: the text as a chat request body, as a client sends it
+    const body = JSON.stringify({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: text }] });
 
     // Act
-    const estimate = estimatePromptTokensForReservation(bodyBytes);
+    const bound = promptTokensAtMost(Buffer.byteLength(body));
 
-    // Assess
-    expect(estimate).toBe(tokens);
+    // Assess: OpenAI's tokenizer never counts more than the bound
+    expect(encode(text).length).toBeLessThanOrEqual(bound);
+  });
+
+  it('is one token a byte, and what the provider adds', () => {
+    expect([promptTokensAtMost(0), promptTokensAtMost(400_001), promptTokensAtMost(400_001, 600)]).toEqual([
+      0, 400_001, 400_601,
+    ]);
   });
 });
 

@@ -75,6 +75,21 @@ function claudeStream(startUsage: Record<string, unknown>, deltaUsage: Record<st
 }
 
 describe('anthropicMessages.parseRequest', () => {
+  it.each([
+    [[{ name: 'read_file', input_schema: { type: 'object' } }], 600],
+    [[], 0],
+    [undefined, 0],
+  ])('holds the tool-use system prompt Anthropic adds to a request with tools %j', (tools, added) => {
+    // Prepare
+    const body = { model: 'claude-sonnet-4-5', max_tokens: 100, messages: [], ...(tools && { tools }) };
+
+    // Act
+    const parsed = anthropicMessages.parseRequest(body);
+
+    // Assess
+    expect(parsed.addedPromptTokens).toBe(added);
+  });
+
   it('reads model, stream and max_tokens and leaves other fields alone', () => {
     // Prepare
     const body = {
@@ -95,6 +110,7 @@ describe('anthropicMessages.parseRequest', () => {
       stream: true,
       maxOutputTokens: 64_000,
       webSearches: 0,
+      addedPromptTokens: 0,
       sessionId: undefined,
       tags: [],
       generates: true,
