@@ -8,11 +8,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startGatewayProcess } from '../support/gateway-process.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 
-async function npmStart(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'tollgate-config-'));
+async function npmStart(
+  env: Record<string, string>,
+  sharedDataDir?: string,
+): Promise<{ code: number | null; stderr: string }> {
+  const dataDir = sharedDataDir ?? (await mkdtemp(join(tmpdir(), 'tollgate-config-')));
   try {
     const child = spawn('npm', ['start'], {
       cwd: ROOT,
@@ -35,7 +39,7 @@ async function npmStart(env: Record<string, string>): Promise<{ code: number | n
     clearTimeout(timer);
     return { code, stderr };
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    if (!sharedDataDir) await rm(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -94,5 +98,26 @@ describe('npm start with a configuration mistake', () => {
     expect(stderr.trim().split('\n')).toEqual([
       'tollgate: TOLLGATE_MASTER_KEY_OFF: needs a group mapped to proxy_admin in TOLLGATE_OIDC_GROUP_MAP, or no one could administer',
     ]);
+  });
+});
+
+describe('npm start on a data dir another gateway is running on', () => {
+  it('says so in one line and exits, and the running gateway goes on serving', async () => {
+    // Prepare: a gateway on the data dir (its dynalite holds the store's lock)
+    const first = await startGatewayProcess('http://127.0.0.1:9');
+    try {
+      // Act
+      const { code, stderr } = await npmStart({}, first.dataDir);
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^tollgate: TOLLGATE_DATA_DIR: another gateway is running on this data dir/),
+      ]);
+      expect(first.alive()).toBe(true);
+      expect(await first.createKey({ key_alias: 'still-serving' })).toMatch(/^sk-tg-/);
+    } finally {
+      await first.close();
+    }
   });
 });
