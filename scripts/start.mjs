@@ -29,12 +29,14 @@ execFileSync(
     `--outfile=${building}`,
     '--bundle',
     '--packages=external',
+    // This package's own export, imported on the first telemetry request: a `.ts` file Node cannot load.
+    '--alias:tollgate/telemetry-receiver=./functions/core/telemetry/receiver.ts',
     '--platform=node',
     '--format=esm',
     '--target=node20',
     '--log-level=warning',
   ],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', cwd: root },
 );
 renameSync(building, outfile);
 await import(pathToFileURL(outfile).href);

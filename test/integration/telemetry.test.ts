@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { startGatewayProcess } from '../support/gateway-process.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
 import {
   jsonHeaders,
@@ -170,5 +171,30 @@ describe('OTLP/HTTP from Codex', () => {
     expect(new Set(records.map((r) => r.session_id)).size).toBe(1);
     expect(records[0]?.session_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await lakeText()).not.toContain('Say hello');
+  });
+});
+
+describe('OTLP/HTTP to the gateway as npm start runs it', () => {
+  it('takes an export on plain Node, where the receiver is bundled with the rest of the gateway', async () => {
+    // Prepare: the real process (its code built by esbuild, run without tsx)
+    const running = await startGatewayProcess(mock.url);
+    try {
+      const key = await running.createKey({ key_alias: 'otel-process', user_id: 'alice' });
+
+      // Act
+      const response = await postOtlp(
+        running.url,
+        'logs',
+        await otlpFixture('claude-code-logs.pb'),
+        protobufHeaders(key),
+      );
+
+      // Assess: accepted, and its events are in the lake
+      expect(response.status).toBe(200);
+      const lines = (await telemetryFiles(running.dataDir)).join('');
+      expect(lines.match(/"name":"claude_code.api_request"/g)).toHaveLength(3);
+    } finally {
+      await running.close();
+    }
   });
 });

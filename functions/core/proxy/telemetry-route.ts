@@ -1,7 +1,8 @@
 /**
  * The OTLP/HTTP paths on the proxy's URL, and the receiver behind them, imported on the first telemetry
  * request. `tollgate/telemetry-receiver` is this package's own export (package.json `exports`): under
- * `npm start` Node resolves it to core/telemetry/receiver.ts; on Lambda it is a file beside the bundle
+ * tsx (tests, the CLI) Node resolves it to core/telemetry/receiver.ts; `npm start`'s build bundles that
+ * file in its place (plain Node cannot load `.ts`); on Lambda it is a file beside the bundle
  * (`PROXY_LAZY_MODULES` in infra/constructs/bundling.ts), so protobufjs and the OTLP schema stay out of
  * the proxy's cold start.
  */
@@ -30,7 +31,9 @@ export function lazyTelemetryReceiver(
     const settings = deps.telemetry;
     if (!settings)
       throw new GatewayError('not_found', `This gateway does not collect telemetry (/v1/${signal}).`);
-    receiver ??= import(TELEMETRY_RECEIVER_MODULE).then((m: typeof import('../telemetry/receiver.ts')) =>
+    // The specifier is written out, not TELEMETRY_RECEIVER_MODULE: `npm start`'s build (scripts/start.mjs)
+    // aliases this literal to the source, which it bundles; a variable it would leave for Node to resolve.
+    receiver ??= import('tollgate/telemetry-receiver').then((m: typeof import('../telemetry/receiver.ts')) =>
       m.createTelemetryReceiver({ ...settings, authenticate, clock: deps.clock, log: deps.log }),
     );
     return (await receiver).handle(request, signal);
