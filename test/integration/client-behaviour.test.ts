@@ -185,6 +185,33 @@ describe('bodies and headers no client should send', () => {
   });
 });
 
+describe('a prompt the tokenizer finds hardest', () => {
+  it('is estimated without stopping the gateway: a million letters in a row to count_tokens', async () => {
+    // Prepare: count_tokens reports no usage, so each is estimated; counted whole, a run of letters
+    // like this held the event loop for minutes (BPE's work grows with the square of a run's length)
+    const content = `${'a'.repeat(1_000_000)}!`;
+
+    // Act
+    const response = await fetch(`${gateway.url}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content }] }),
+    });
+    await response.text();
+    const id = response.headers.get('x-tollgate-request-id');
+
+    // Assess: served, still serving, and its one record carries the estimate
+    expect(response.status).toBe(200);
+    expect(await serving()).toBe(true);
+    const recorded = async () => (await gateway.records()).filter((r) => r.request_id === id);
+    await settled(async () => (await recorded()).length > 0);
+    expect(await recorded()).toEqual([
+      expect.objectContaining({ usage_source: 'estimated', input_tokens: expect.any(Number) }),
+    ]);
+    expect((await recorded())[0]?.input_tokens).toBeGreaterThan(100_000);
+  });
+});
+
 describe('more large bodies at once than the process should hold', () => {
   let small: GatewayProcess;
   let smallKey: string;
