@@ -185,6 +185,33 @@ describe('bodies and headers no client should send', () => {
   });
 });
 
+describe('a tool whose type is not a string', () => {
+  it.each([['/v1/messages'], ['/v1/messages/count_tokens']])(
+    'to %s is answered as the provider answers it, not with a 500',
+    async (path) => {
+      // Prepare: an object that JavaScript cannot turn into a string
+      const body = JSON.stringify({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 10,
+        tools: [{ type: { toString: 1 } }],
+        messages: [{ role: 'user', content: 'hello' }],
+      });
+
+      // Act
+      const response = await fetch(`${gateway.url}${path}`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+        body,
+      });
+      await response.text();
+
+      // Assess
+      expect(response.status).toBe(200);
+      expect(await serving()).toBe(true);
+    },
+  );
+});
+
 describe('a prompt the tokenizer finds hardest', () => {
   it('is estimated without stopping the gateway: a million letters in a row to count_tokens', async () => {
     // Prepare: count_tokens reports no usage, so each is estimated; counted whole, a run of letters

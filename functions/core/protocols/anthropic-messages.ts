@@ -52,11 +52,14 @@ export const MAX_WEB_SEARCH_USES = 1_000;
 /** Web search tool versions (`web_search_20250305`, `web_search_20260209`): billed per search. */
 const WEB_SEARCH_TOOL = /^web_search_\d{8}$/;
 
+/** A tool whose `type` names a web search version; a `type` that is not a string names none. */
+function isWebSearchTool(t: unknown): t is Record<string, unknown> {
+  return isRecord(t) && typeof t.type === 'string' && WEB_SEARCH_TOOL.test(t.type);
+}
+
 function webSearchTools(body: Record<string, unknown>): Array<Record<string, unknown>> {
   if (!Array.isArray(body.tools)) return [];
-  return body.tools.filter(
-    (t): t is Record<string, unknown> => isRecord(t) && WEB_SEARCH_TOOL.test(String(t.type)),
-  );
+  return body.tools.filter((t): t is Record<string, unknown> => isWebSearchTool(t));
 }
 
 /** The searches a request may run: each web search tool's `max_uses`, or the default it will be sent. */
@@ -90,9 +93,7 @@ function withWebSearchLimits(body: Record<string, unknown>): Record<string, unkn
   return {
     ...body,
     tools: tools.map((t) =>
-      isRecord(t) && WEB_SEARCH_TOOL.test(String(t.type)) && typeof t.max_uses !== 'number'
-        ? { ...t, max_uses: DEFAULT_WEB_SEARCH_USES }
-        : t,
+      isWebSearchTool(t) && typeof t.max_uses !== 'number' ? { ...t, max_uses: DEFAULT_WEB_SEARCH_USES } : t,
     ),
   };
 }
