@@ -5,7 +5,7 @@
  * Nothing here knows Lambda.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { getRequestListener, type Http2Bindings, type HttpBindings } from '@hono/node-server';
@@ -42,7 +42,12 @@ export function createLocalServer(options: LocalServerOptions): Server {
       return Response.json(openaiChat.errorBody('internal', 'Internal error'), { status: 500 });
     },
   });
-  const server = createServer({ maxHeaderSize: NODE_MAX_HEADER_BYTES }, listener);
+  const server = createServer({ maxHeaderSize: NODE_MAX_HEADER_BYTES }, (incoming, outgoing) => {
+    if (hasUsableHost(incoming)) return listener(incoming, outgoing);
+    const error = new GatewayError('invalid_request', 'The request has no valid Host header.');
+    const body = JSON.stringify(protocolOf(incoming.url ?? '').errorBody(error.kind, error.message));
+    outgoing.writeHead(400, { 'content-type': 'application/json', connection: 'close' }).end(body);
+  });
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) =>
     answerClientError(err, socket),
   );
@@ -71,6 +76,23 @@ function isAdminPath(path: string): boolean {
 }
 
 /**
+ * The Web Request the adapter builds needs a URL made of the Host header and the path: without a Host
+ * (HTTP/1.0 allows that), or with one that makes no URL (`a b`, a port past 65535), or for `OPTIONS *`,
+ * it would throw, and the client would get a 500. An absolute-form target carries its own host.
+ */
+function hasUsableHost(incoming: IncomingMessage): boolean {
+  const target = incoming.url ?? '';
+  if (!target.startsWith('/')) return URL.canParse(target);
+  const host = incoming.headers.host;
+  return host !== undefined && host !== '' && URL.canParse(`http://${host}${target}`);
+}
+
+/** The protocol whose error shape a request to `path` expects: Anthropic's for its messages paths. */
+function protocolOf(path: string) {
+  return /^\/(anthropic\/)?v1\/messages/.test(path) ? anthropicMessages : openaiChat;
+}
+
+/**
  * What Node's parser refuses before a request exists (headers over its limit, a malformed request
  * line) is answered here, in the protocol shape the request line's path suggests, and the socket closed.
  */
@@ -85,7 +107,7 @@ function answerClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, 
     ? new GatewayError('headers_too_large', `The request's headers exceed ${NODE_MAX_HEADER_BYTES} bytes.`)
     : new GatewayError('invalid_request', 'The request is not valid HTTP/1.1.');
   const firstLine = err.rawPacket?.subarray(0, 256).toString('latin1').split('\r\n')[0] ?? '';
-  const protocol = /\s\/(anthropic\/)?v1\/messages/.test(firstLine) ? anthropicMessages : openaiChat;
+  const protocol = protocolOf(firstLine.split(' ')[1] ?? '');
   const body = JSON.stringify(protocol.errorBody(error.kind, error.message));
   const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
   socket.end(

@@ -4,6 +4,7 @@
  * stays alive and keeps serving, every request that reached the gateway leaves exactly one usage
  * record, nothing stays reserved, and a client that leaves cancels the provider call.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.ts';
 import { type MockUpstream, startMockUpstream } from '../support/mock-upstream.ts';
@@ -181,6 +182,37 @@ describe('bodies and headers no client should send', () => {
     const response = await fetch(`${gateway.url}/%E0%A4%A`);
 
     expect(response.status).toBe(400);
+    expect(await serving()).toBe(true);
+  });
+});
+
+describe('a request target without a usable host', () => {
+  /** Sends raw bytes and reads until the server closes the connection. */
+  async function raw(text: string): Promise<string> {
+    const { port } = new URL(gateway.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.end(text);
+    let answer = '';
+    for await (const chunk of socket) answer += String(chunk);
+    return answer;
+  }
+  const body = '{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[]}';
+  const post = (path: string, hostLine: string, version = '1.1') =>
+    `POST ${path} HTTP/${version}\r\n${hostLine}content-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`;
+
+  it.each([
+    ['no Host, as HTTP/1.0 allows', post('/v1/messages', '', '1.0'), '{"type":"error","error":{'],
+    ['a Host with a space', post('/v1/messages', 'Host: a b\r\n'), '{"type":"error","error":{'],
+    ['a port past 65535', post('/v1/chat/completions', 'Host: x:99999\r\n'), '{"error":{'],
+    ['OPTIONS *', 'OPTIONS * HTTP/1.1\r\nHost: localhost\r\nconnection: close\r\n\r\n', '"error":{'],
+  ])('%s is a 400 in the shape its path asks for, not a 500', async (_, request, shape) => {
+    // Act
+    const answer = await raw(request);
+
+    // Assess
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain(shape);
+    expect(answer).toContain('no valid Host header');
     expect(await serving()).toBe(true);
   });
 });
