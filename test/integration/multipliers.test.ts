@@ -202,6 +202,53 @@ describe('a prompt that packs many tokens into few bytes', () => {
   });
 });
 
+describe('a Responses request that refers to what it does not carry', () => {
+  const responses = (key: string, body: Record<string, unknown>) =>
+    fetch(`${gateway.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4.1-mini', input: 'And now the tests.', ...body }),
+    });
+
+  it('is refused on a budget, which could not hold the earlier turns it brings in, and served without one', async () => {
+    // Prepare: OpenAI bills a continued response for the whole chain of earlier turns
+    const { key: capped } = await gateway.createKey({ key_alias: 'prior-capped', max_budget: 0.01 });
+    const { key: open } = await gateway.createKey({ key_alias: 'prior-open' });
+    const before = mock.requests.length;
+
+    // Act
+    const refused = await Promise.all([
+      responses(capped, { previous_response_id: 'resp_123' }),
+      responses(capped, { conversation: 'conv_123' }),
+    ]);
+    const sentAfterRefusals = mock.requests.length;
+    const served = await responses(open, { previous_response_id: 'resp_123' });
+
+    // Assess: a 400 in OpenAI's shape that says why, before any upstream call, each with its record
+    expect(refused.map((r) => r.status)).toEqual([400, 400]);
+    const [body] = (await Promise.all(refused.map((r) => r.json()))) as Array<{ error: { message: string } }>;
+    expect(body?.error.message).toMatch(/'previous_response_id' brings earlier turns/);
+    expect(sentAfterRefusals).toBe(before);
+    expect(served.status).toBe(200);
+    const records = await expectSettledWithin(capped, 10_000);
+    expect(records.map((r) => r.status)).toEqual([400, 400]);
+  });
+
+  it("refuses a background response, whose usage comes after the request ends, whatever the key's budget", async () => {
+    // Prepare
+    const { key } = await gateway.createKey({ key_alias: 'background' });
+
+    // Act
+    const response = await responses(key, { background: true });
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(
+      /'background' responses are not supported/,
+    );
+  });
+});
+
 describe("Anthropic's web search tool", () => {
   const webSearch = (max_uses?: number) => ({
     type: 'web_search_20250305' as const,

@@ -24,6 +24,17 @@ function parseRequest(body: Record<string, unknown>): ParsedRequest {
   ) {
     throw new GatewayError('invalid_request', "'max_output_tokens' must be a positive integer");
   }
+  // A background response is billed when it completes, after this request has ended: nothing here
+  // could record what it cost.
+  if (body.background === true) {
+    throw new GatewayError(
+      'invalid_request',
+      "'background' responses are not supported by this gateway: their usage comes after the request ends, where it cannot be recorded. Send the request without 'background'.",
+    );
+  }
+  const notCarried = ['previous_response_id', 'conversation'].find(
+    (field) => body[field] !== undefined && body[field] !== null,
+  );
   return {
     model,
     stream: stream === true,
@@ -32,6 +43,7 @@ function parseRequest(body: Record<string, unknown>): ParsedRequest {
     tags: bodyTags(body),
     // Codex warms a connection up with `generate: false`: the provider answers without generating.
     generates: body.generate !== false,
+    ...(notCarried && { promptNotCarried: notCarried }),
   };
 }
 

@@ -26,6 +26,11 @@ export interface ParsedRequest {
   webSearches?: number;
   /** Prompt tokens the provider adds beside the request's own text (a tool-use system prompt); 0 if unset. */
   addedPromptTokens?: number;
+  /**
+   * The field by which the request brings earlier turns into its prompt without carrying them (a
+   * Responses `previous_response_id` or `conversation`): a prompt no reservation can bound.
+   */
+  promptNotCarried?: string;
   /** Opaque session id from the body (Claude Code puts one in metadata.user_id), if any. */
   sessionId: string | undefined;
   /** Tags the client put in the body (`metadata.tags`, as LiteLLM reads them). */

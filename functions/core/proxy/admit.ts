@@ -118,6 +118,13 @@ export async function reserveFor(
   attempt: number,
 ): Promise<number | undefined> {
   if (!call.billable || !call.lease) return undefined;
+  const field = parsed.promptNotCarried;
+  if (field && counters.some((c) => c.limit_micros !== null)) {
+    throw new GatewayError(
+      'invalid_request',
+      `'${field}' brings earlier turns into the prompt without sending them, so a budget cannot hold what this request costs. Send the whole input instead (as Codex does).`,
+    );
+  }
   const { reservation, outputCap } = await reserveBudget(
     deps.ledger,
     counters,
