@@ -123,7 +123,8 @@ function summarise(profile: CpuProfile, top: number, window: { from: number; to:
 function seriesOf(id: string): Omit<Series, 'id'> {
   if (id === 'load-anthropic-json-2k') return { api: 'anthropic', stream: false, bodyBytes: SMALL_BODY };
   const found = SERIES.find((s) => s.id === id);
-  if (!found) throw new Error(`--series: one of load-anthropic-json-2k, ${SERIES.map((s) => s.id).join(', ')}`);
+  if (!found)
+    throw new Error(`--series: one of load-anthropic-json-2k, ${SERIES.map((s) => s.id).join(', ')}`);
   return found;
 }
 
