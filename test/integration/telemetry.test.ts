@@ -35,17 +35,16 @@ afterAll(async () => {
 
 const lakeText = async () => (await telemetryFiles(gateway.dataDir)).join('');
 
+/** The protobuf logs export Claude Code sent, to the gateway at `url` with `key`. */
+const postClaudeCodeLogs = async (url: string, key: string) =>
+  postOtlp(url, 'logs', await otlpFixture('claude-code-logs.pb'), protobufHeaders(key));
+
 describe('OTLP/HTTP from Claude Code', () => {
   it('keeps the allow-listed events of a protobuf export, attributed to the key’s person and team', async () => {
     const { key } = await gateway.createKey({ key_alias: 'otel-pb', user_id: 'alice', team_id: 'web' });
     const info = await gateway.keyInfo(key);
 
-    const response = await postOtlp(
-      gateway.url,
-      'logs',
-      await otlpFixture('claude-code-logs.pb'),
-      protobufHeaders(key),
-    );
+    const response = await postClaudeCodeLogs(gateway.url, key);
 
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/x-protobuf');
@@ -182,12 +181,7 @@ describe('OTLP/HTTP to the gateway as npm start runs it', () => {
       const key = await running.createKey({ key_alias: 'otel-process', user_id: 'alice' });
 
       // Act
-      const response = await postOtlp(
-        running.url,
-        'logs',
-        await otlpFixture('claude-code-logs.pb'),
-        protobufHeaders(key),
-      );
+      const response = await postClaudeCodeLogs(running.url, key);
 
       // Assess: accepted, and its events are in the lake
       expect(response.status).toBe(200);
