@@ -59,7 +59,7 @@ function isWebSearchTool(t: unknown): t is Record<string, unknown> {
 
 function webSearchTools(body: Record<string, unknown>): Array<Record<string, unknown>> {
   if (!Array.isArray(body.tools)) return [];
-  return body.tools.filter((t): t is Record<string, unknown> => isWebSearchTool(t));
+  return body.tools.filter(isWebSearchTool);
 }
 
 /** The searches a request may run: each web search tool's `max_uses`, or the default it will be sent. */
