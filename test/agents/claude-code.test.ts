@@ -313,14 +313,15 @@ async function rateLimitEvents(key: string, auth: 'ANTHROPIC_AUTH_TOKEN' | 'ANTH
 }
 
 describe(`Claude Code ${VERSION} knows its budget`, () => {
-  // Claude Code's first request asks for up to 32,000 output tokens of Sonnet with its whole system
-  // prompt (about $0.73 held), so on a $0.90 key it holds over 75 % of the budget and on a $0.75 key
-  // over 95 %; the gateway says so in the anthropic-ratelimit-unified-* headers. Claude Code's
+  // Claude Code's first request asks for up to 32,000 output tokens of Sonnet ($0.48) with its whole
+  // system prompt, some 80 KB held at a token a byte and Sonnet's dearest prompt rate ($0.50): about
+  // $0.99 held, so on a $1.20 key it holds over 75 % of the budget and on a $0.90 key over 95 % (its
+  // output lowered to fit); the gateway says so in the anthropic-ratelimit-unified-* headers. Claude Code's
   // interactive screen turns the event into "You've used 81% of your usage credits · resets …"; in
   // print mode it reports the event itself.
   it.each([
-    [0.9, 0.75],
-    [0.75, 0.95],
+    [1.2, 0.75],
+    [0.9, 0.95],
   ])(
     'takes the gateway key as a gateway token: a $%s key reports the %s warning the gateway sent',
     async (budget, threshold) => {
@@ -348,10 +349,10 @@ describe(`Claude Code ${VERSION} knows its budget`, () => {
   );
 
   it('shows its user the warning on its own screen (the interactive CLI, in a tmux pane)', async () => {
-    // Prepare: a monthly $0.90 key, and a home where Claude Code's first-run screens are done.
+    // Prepare: a monthly $1.20 key, and a home where Claude Code's first-run screens are done.
     const { key } = await gateway.createKey({
       key_alias: 'claude-code on screen',
-      max_budget: 0.9,
+      max_budget: 1.2,
       budget_duration: '1mo',
     });
     await writeFile(
