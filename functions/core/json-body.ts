@@ -11,10 +11,15 @@ import { GatewayError } from './errors.ts';
  */
 export const MAX_JSON_DEPTH = 128;
 
+/**
+ * `onChunk` is told of each chunk's bytes as it arrives, and may throw to stop the read (the proxy
+ * counts them against what its process may hold); with it, a body is always read chunk by chunk.
+ */
 export async function readBodyText(
   request: Request,
   maxBytes: number,
   what = 'The request body',
+  onChunk?: (bytes: number) => void,
 ): Promise<string> {
   const tooLarge = () =>
     new GatewayError('too_large', `${what} exceeds the gateway's limit of ${maxBytes} bytes.`);
@@ -22,7 +27,7 @@ export async function readBodyText(
   if (Number(declared ?? 0) > maxBytes) throw tooLarge();
   // With a length declared the body cannot be longer (HTTP framing), so it is read whole — the server
   // adapter's fast path; a chunked body is counted as it arrives.
-  if (declared !== null) return request.text();
+  if (declared !== null && !onChunk) return request.text();
   if (!request.body) return '';
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -31,9 +36,12 @@ export async function readBodyText(
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > maxBytes) {
+    try {
+      if (size > maxBytes) throw tooLarge();
+      onChunk?.(value.byteLength);
+    } catch (err) {
       await reader.cancel().catch(() => undefined);
-      throw tooLarge();
+      throw err;
     }
     chunks.push(value);
   }

@@ -72,8 +72,7 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
       call.key = key;
       call.tags = mergeTags(key.tags, headerTags(request.headers));
       const who = await principalOf(deps, key);
-      holdBody(call, request.headers);
-      const { body, raw, bytes } = await readJsonBody(request, deps.maxBodyBytes);
+      const { body, raw, bytes } = await readJsonBody(request, deps.maxBodyBytes, holdBody(call));
       const parsed = route.protocol.parseRequest(body);
       Object.assign(call, {
         stream: parsed.stream,
@@ -106,25 +105,33 @@ export function createProxy(deps: ProxyDeps): ProxyPipeline {
 
   let bodyBytesHeld = 0;
   /**
-   * Counts the request's body against what this instance may hold, until the call is finished: past
-   * it, a 503 the client retries, not a process out of memory (a hundred 6 MB bodies at once would be
-   * a gigabyte). A body without a declared length counts as the largest allowed. One body alone is
-   * always let in.
+   * Counts the request's body, as its bytes arrive, against what this instance may hold, until the call
+   * is finished: past it, a 503 the client retries, not a process out of memory (a hundred 6 MB bodies
+   * at once would be a gigabyte). Bytes that have arrived, not bytes declared: a client that declares
+   * 6 MiB and stalls after one byte holds one byte. One body alone is always let in.
    */
-  function holdBody(call: CallState, headers: Headers): void {
+  function holdBody(call: CallState): ((bytes: number) => void) | undefined {
     const limit = deps.bodyBytesInFlight;
-    if (limit === undefined) return;
-    const declared = Number(headers.get('content-length') ?? Number.NaN);
-    const bytes = Number.isFinite(declared) ? Math.min(declared, deps.maxBodyBytes) : deps.maxBodyBytes;
-    if (bodyBytesHeld > 0 && bodyBytesHeld + bytes > limit) {
-      throw new GatewayError('overloaded', 'The gateway is busy with other large requests; retry shortly.', {
-        headers: { 'retry-after': '2' },
-      });
-    }
-    bodyBytesHeld += bytes;
+    if (limit === undefined) return undefined;
+    let mine = 0;
     releaseOnFinish(call, () => {
-      bodyBytesHeld -= bytes;
+      bodyBytesHeld -= mine;
+      mine = 0;
     });
+    return (bytes) => {
+      const others = bodyBytesHeld - mine;
+      if (others > 0 && bodyBytesHeld + bytes > limit) {
+        throw new GatewayError(
+          'overloaded',
+          'The gateway is busy with other large requests; retry shortly.',
+          {
+            headers: { 'retry-after': '2' },
+          },
+        );
+      }
+      bodyBytesHeld += bytes;
+      mine += bytes;
+    };
   }
 
   /**
@@ -263,8 +270,9 @@ function noWebSocket(): Response {
 async function readJsonBody(
   request: Request,
   maxBytes: number,
+  onChunk?: (bytes: number) => void,
 ): Promise<{ body: Record<string, unknown>; raw: string; bytes: number }> {
-  const raw = await readBodyText(request, maxBytes);
+  const raw = await readBodyText(request, maxBytes, 'The request body', onChunk);
   return { body: parseJsonObject(raw), raw, bytes: Buffer.byteLength(raw) };
 }
 
