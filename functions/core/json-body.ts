@@ -12,8 +12,15 @@ import { GatewayError } from './errors.ts';
 export const MAX_JSON_DEPTH = 128;
 
 /**
- * `onChunk` is told of each chunk's bytes as it arrives, and may throw to stop the read (the proxy
- * counts them against what its process may hold); with it, a body is always read chunk by chunk.
+ * A declared body up to this size is read whole, through the server adapter's fast path, and counted
+ * as declared from the start: a client that stalls after its headers holds this much at most. A larger
+ * one is read through a stream, about 0.25 ms slower here, and counted as its bytes arrive.
+ */
+const WHOLE_READ_BYTES = 64 * 1024;
+
+/**
+ * `onChunk` is told of the body's bytes as they arrive, and may throw to stop the read (the proxy
+ * counts them against what its process may hold).
  */
 export async function readBodyText(
   request: Request,
@@ -27,7 +34,10 @@ export async function readBodyText(
   if (Number(declared ?? 0) > maxBytes) throw tooLarge();
   // With a length declared the body cannot be longer (HTTP framing), so it is read whole — the server
   // adapter's fast path; a chunked body is counted as it arrives.
-  if (declared !== null && !onChunk) return request.text();
+  if (declared !== null && (!onChunk || Number(declared) <= WHOLE_READ_BYTES)) {
+    onChunk?.(Number(declared));
+    return request.text();
+  }
   if (!request.body) return '';
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
