@@ -11,8 +11,6 @@ import type { VirtualKey } from '../ports/keys.ts';
 import type { TelemetryReceiver } from '../telemetry/receiver.ts';
 import type { ProxyDeps } from './deps.ts';
 
-export const TELEMETRY_RECEIVER_MODULE = 'tollgate/telemetry-receiver';
-
 export type TelemetrySignal = 'logs' | 'metrics';
 
 /** `/v1/logs` and `/v1/metrics`, where an exporter given the gateway's base URL sends. */
@@ -31,8 +29,8 @@ export function lazyTelemetryReceiver(
     const settings = deps.telemetry;
     if (!settings)
       throw new GatewayError('not_found', `This gateway does not collect telemetry (/v1/${signal}).`);
-    // The specifier is written out, not TELEMETRY_RECEIVER_MODULE: `npm start`'s build (scripts/start.mjs)
-    // aliases this literal to the source, which it bundles; a variable it would leave for Node to resolve.
+    // Written out, so `npm start`'s build (scripts/start.mjs) can alias it to the source and bundle it;
+    // the Lambda build keeps it external by the same name (TELEMETRY_RECEIVER_MODULE in bundling.ts).
     receiver ??= import('tollgate/telemetry-receiver').then((m: typeof import('../telemetry/receiver.ts')) =>
       m.createTelemetryReceiver({ ...settings, authenticate, clock: deps.clock, log: deps.log }),
     );
